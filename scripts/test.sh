@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The whole test suite, end-to-end tests included. Builds everything it needs first:
+# the pinned Kubernetes binaries (cached outside the tree) and the workspace binaries that the
+# end-to-end tests start as separate processes. Postgres comes from the machine's PostgreSQL 15.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+./scripts/build-k8s-bins.sh
+cargo build --workspace --bins --locked
+cargo test --workspace --locked "$@"

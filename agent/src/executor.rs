@@ -55,6 +55,13 @@ impl ExecutorHandle {
     }
 }
 
+/// A command queue and its receiving end (what [`spawn`] runs on; also lets a protocol test
+/// observe what a session queues).
+pub fn queue() -> (ExecutorHandle, mpsc::Receiver<Job>) {
+    let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
+    (ExecutorHandle { tx }, rx)
+}
+
 /// Starts the executor. It stops between commands once `cancel` fires and returns the applier.
 pub fn spawn(
     applier: Applier,
@@ -65,10 +72,10 @@ pub fn spawn(
     watch::Receiver<AgentState>,
     JoinHandle<Applier>,
 ) {
-    let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
+    let (handle, rx) = queue();
     let (state_tx, state_rx) = watch::channel(AgentState::Ready);
     let task = tokio::spawn(run(applier, rx, metrics, state_tx, cancel));
-    (ExecutorHandle { tx }, state_rx, task)
+    (handle, state_rx, task)
 }
 
 async fn run(

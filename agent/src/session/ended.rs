@@ -60,11 +60,10 @@ impl SessionEnd {
         }
         match status.code() {
             Code::Unauthenticated | Code::PermissionDenied => SessionEnd::IdentityRefused(message),
-            // The cell rejecting the client certificate during the TLS handshake surfaces as a
-            // transport error carrying the TLS alert.
-            Code::Unavailable | Code::Unknown | Code::Internal
-                if lower.contains("certificate") && lower.contains("alert") =>
-            {
+            // The cell rejecting the client certificate during the TLS handshake reaches the
+            // agent as a TLS alert *received* (the agent rejecting the cell's certificate is a
+            // local "invalid peer certificate" error instead).
+            Code::Unavailable | Code::Unknown | Code::Internal if is_client_cert_alert(&lower) => {
                 SessionEnd::IdentityRefused(message)
             }
             Code::Unavailable => SessionEnd::Unreachable(message),
@@ -81,6 +80,22 @@ impl SessionEnd {
                 | SessionEnd::ProtocolViolation(_)
         )
     }
+}
+
+/// TLS alerts by which a server refuses the client's certificate.
+const CLIENT_CERT_ALERTS: [&str; 7] = [
+    "unknownca",
+    "badcertificate",
+    "certificaterevoked",
+    "certificateexpired",
+    "certificaterequired",
+    "certificateunknown",
+    "accessdenied",
+];
+
+fn is_client_cert_alert(lower: &str) -> bool {
+    lower.contains("received fatal alert")
+        && CLIENT_CERT_ALERTS.iter().any(|alert| lower.contains(alert))
 }
 
 /// The status message with its transport-level sources (where the TLS alert hides).
@@ -124,10 +139,14 @@ mod tests {
         let e = SessionEnd::from_status(&tonic::Status::unavailable("connection reset"));
         assert_eq!(e, SessionEnd::Unreachable("connection reset".into()));
         assert!(!e.needs_operator());
-        let e = SessionEnd::from_status(&tonic::Status::unavailable(
-            "tls: received fatal alert: BadCertificate",
+        let e = SessionEnd::from_status(&tonic::Status::unknown(
+            "transport error: connection error: received fatal alert: UnknownCA",
         ));
         assert!(matches!(e, SessionEnd::IdentityRefused(_)));
+        let e = SessionEnd::from_status(&tonic::Status::unavailable(
+            "invalid peer certificate: UnknownIssuer",
+        ));
+        assert!(matches!(e, SessionEnd::Unreachable(_)), "{e:?}");
         let e = SessionEnd::from_status(&tonic::Status::internal("db down"));
         assert!(matches!(
             e,

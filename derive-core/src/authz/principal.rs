@@ -147,6 +147,7 @@ impl fmt::Display for Principal {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -35,6 +35,7 @@ pub fn validator() -> &'static Validator {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

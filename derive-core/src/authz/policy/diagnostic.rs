@@ -85,13 +85,18 @@ impl SourceDiagnostic {
 }
 
 impl fmt::Display for SourceDiagnostic {
-    /// `line L, column C: message (policy P) [help: …]`.
+    /// `line L, column C: message (policy P); help: …`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(loc) = self.location {
             write!(f, "line {}, column {}: ", loc.line, loc.column)?;
         }
         f.write_str(&self.message)?;
-        if let Some(id) = &self.policy_id {
+        // Cedar's messages usually name the policy already ("for policy `doc/0`, ...").
+        if let Some(id) = self
+            .policy_id
+            .as_ref()
+            .filter(|id| !self.message.contains(id.as_str()))
+        {
             write!(f, " (policy {id:?})")?;
         }
         if let Some(help) = &self.help {
@@ -102,6 +107,7 @@ impl fmt::Display for SourceDiagnostic {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

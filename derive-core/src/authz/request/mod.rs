@@ -181,6 +181,7 @@ pub(crate) fn lattice_type_name(basename: &'static str) -> EntityTypeName {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -298,6 +298,7 @@ fn parse_endpoint(text: &str) -> Option<ResourceRef> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use crate::authz::request::AttrValue;

@@ -242,3 +242,45 @@ fn strict_mode_turns_findings_into_errors() {
         Severity::Warning
     );
 }
+
+/// The blind spots docs/authorization.md documents: if one of these starts producing a finding,
+/// the analysis got stronger and the document must be updated.
+#[test]
+fn documented_blind_spots_match_the_analysis() {
+    // Any condition silences the broad-permit check, even an always-true one.
+    assert_eq!(
+        kinds(&findings(&format!(
+            "permit(principal, action == {SECRET}, resource) when {{ true }};"
+        ))),
+        vec![]
+    );
+    // Value-level impossibility is not seen by the typechecker; type-level impossibility is.
+    assert_eq!(
+        kinds(&findings(
+            "permit(principal, action == Lattice::Action::\"DeployImage\", resource) when { 1 > 2 };"
+        )),
+        vec![]
+    );
+    assert_eq!(
+        kinds(&findings(
+            "permit(principal, action == Lattice::Action::\"DeployImage\", resource) \
+             when { resource is Lattice::SecretPath };"
+        )),
+        vec![(FindingKind::ImpossiblePolicy, vec!["p/0"])]
+    );
+    // Equivalent scopes written differently are a shadowed permit, not a contradiction.
+    let found = findings_of(&[
+        (
+            "grants",
+            "permit(principal, action == Lattice::Action::\"AccessVolume\", resource == Lattice::Volume::\"ns/v\");",
+        ),
+        (
+            "guard",
+            "forbid(principal is Lattice::Service, action == Lattice::Action::\"AccessVolume\", resource == Lattice::Volume::\"ns/v\");",
+        ),
+    ]);
+    assert_eq!(
+        kinds(&found),
+        vec![(FindingKind::ShadowedPermit, vec!["grants/0", "guard/0"])]
+    );
+}

@@ -96,15 +96,14 @@ impl PolicyDocument {
                     .to_string(),
             ));
         }
-        let mut in_order: Vec<(usize, &Policy)> = parsed
-            .policies()
-            .map(|p| (source_index(p.id()).unwrap_or(usize::MAX), p))
-            .collect();
-        in_order.sort_by_key(|(index, _)| *index);
+        let mut in_order: Vec<&Policy> = parsed.policies().collect();
+        in_order.sort_by_key(|p| source_index(p.id()).unwrap_or(usize::MAX));
 
+        // The index is the position among the document's policies. Templates are refused, so
+        // in an accepted document it is also the position in the text.
         let mut seen: BTreeMap<String, usize> = BTreeMap::new();
         let mut renamed = Vec::with_capacity(in_order.len());
-        for (index, policy) in in_order {
+        for (index, policy) in in_order.into_iter().enumerate() {
             let id = match policy.annotation(ID_ANNOTATION) {
                 Some(explicit) => {
                     if let Some(problem) = id_annotation_problem(explicit) {

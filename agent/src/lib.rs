@@ -3,9 +3,6 @@
 //! the revisions it receives with server-side apply layer by layer, prunes what a revision no
 //! longer contains, and keeps an inventory in the cluster so it survives restarts.
 
-// Tests may unwrap: a panic is the failure report there.
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
-
 pub mod apply;
 pub mod cell_endpoint;
 pub mod cli;

@@ -12,7 +12,8 @@ pub fn server_message(err: &kube::Error) -> String {
     }
 }
 
-/// True when `err` is the API server saying the object does not exist.
+/// True when `err` is the API server saying the object (or the API path) does not exist. An
+/// unknown API group answers a plain-text 404 that carries no `NotFound` reason, hence the code.
 pub fn is_not_found(err: &kube::Error) -> bool {
-    matches!(err, kube::Error::Api(status) if status.is_not_found())
+    matches!(err, kube::Error::Api(status) if status.is_not_found() || status.code == 404)
 }

@@ -1,7 +1,9 @@
 //! Deleting one object the agent manages (prune and Remove). The inventory says what the agent
 //! created, but a person or another tool may have taken the name over since; the live object is
 //! therefore deleted only if the `lattice` field manager still applies it, and only that exact
-//! object (a UID precondition), so a replacement created in between is never removed.
+//! object (a UID precondition), so a replacement created in between is never removed. An object
+//! with no managed fields at all (a manifest of nothing but a name leaves no field owner) has no
+//! other claimant and counts as the agent's.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::ResourceExt;
@@ -46,9 +48,14 @@ impl DeleteOutcome {
     }
 }
 
-/// True when field manager `lattice` holds fields of this object through server-side apply.
+/// True when field manager `lattice` holds fields of this object through server-side apply, or
+/// when no manager holds any field.
 pub fn managed_by_lattice(meta: &ObjectMeta) -> bool {
-    meta.managed_fields.iter().flatten().any(|entry| {
+    let mut entries = meta.managed_fields.iter().flatten().peekable();
+    if entries.peek().is_none() {
+        return true;
+    }
+    entries.any(|entry| {
         entry.manager.as_deref() == Some(FIELD_MANAGER)
             && entry.operation.as_deref() == Some("Apply")
     })
@@ -115,7 +122,13 @@ mod tests {
         ])));
         assert!(!managed_by_lattice(&meta(&[("lattice", "Update")])));
         assert!(!managed_by_lattice(&meta(&[("helm", "Apply")])));
-        assert!(!managed_by_lattice(&ObjectMeta::default()));
+        assert!(!managed_by_lattice(&meta(&[("kubectl", "Update")])));
+    }
+
+    #[test]
+    fn an_object_nobody_holds_fields_of_counts_as_ours() {
+        assert!(managed_by_lattice(&ObjectMeta::default()));
+        assert!(managed_by_lattice(&meta(&[])));
     }
 
     #[test]

@@ -65,12 +65,17 @@ pub async fn run(
     let outbox = Outbox::new(ctx.credentials.cluster_id().clone(), tx);
     let held = ctx.held.borrow().clone();
     let held_count = held.len();
-    // Hello is queued before the call so it is the first message the cell reads.
-    let Ok(Some(hello_id)) = outbox.try_send(
-        None,
-        Payload::Hello(hello(&ctx.agent_version, &ctx.kubernetes_version, held)),
-    ) else {
-        return SessionEnd::ProtocolViolation("could not queue Hello".into());
+    // Hello is queued before the call so it is the first message the cell reads. The channel
+    // is new and its receiver is still here, so this cannot wait or fail.
+    let hello_id = match outbox
+        .send(
+            None,
+            Payload::Hello(hello(&ctx.agent_version, &ctx.kubernetes_version, held)),
+        )
+        .await
+    {
+        Ok(id) => id,
+        Err(_) => return SessionEnd::ClosedByCell,
     };
     let mut client = AgentServiceClient::new(channel);
     let response = tokio::select! {

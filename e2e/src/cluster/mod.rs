@@ -7,6 +7,7 @@ mod controller_manager;
 mod etcd;
 mod kubeconfig;
 mod pki;
+mod sweep;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
@@ -65,10 +66,14 @@ impl TestCluster {
     /// controller-manager, until its controllers act).
     pub async fn start_with(name: &str, options: ClusterOptions) -> Result<Self, HarnessError> {
         let started = Instant::now();
+        let temp_root = std::env::temp_dir();
+        sweep::remove_orphaned_dirs(&temp_root);
         let dir = tempfile::Builder::new()
-            .prefix(&format!("lattice-e2e-{}-", path_safe(name)))
-            .tempdir()
+            .prefix(&format!("{}{}-", sweep::DIR_PREFIX, path_safe(name)))
+            .tempdir_in(&temp_root)
             .map_err(|e| HarnessError::io("creating the cluster directory", e))?;
+        sweep::claim(dir.path())
+            .map_err(|e| HarnessError::io("writing the cluster directory's owner file", e))?;
         match Self::start_in(name, &options, dir.path()).await {
             Ok(parts) => Ok(parts.into_cluster(name, dir, started.elapsed())),
             Err(err) => {
@@ -286,6 +291,7 @@ impl Parts {
 /// preallocated WAL); prints where it is.
 fn keep_for_inspection(dir: TempDir, name: &str) {
     let path = dir.keep();
+    sweep::release(&path);
     let _ = std::fs::remove_dir_all(path.join("etcd-data"));
     eprintln!(
         "lattice-e2e: kept the directory of cluster {name} (logs, pki, kubeconfig): {}",

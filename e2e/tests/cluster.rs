@@ -25,10 +25,15 @@ async fn create_namespace(client: &Client, name: &str) -> anyhow::Result<Namespa
         .await?)
 }
 
-fn api_error(err: kube::Error) -> Box<kube::core::Status> {
-    match err {
-        kube::Error::Api(status) => status,
-        other => panic!("expected an API error status, got {other:?}"),
+/// The API server's refusal of `result`; panics (failing the test) with `why` if it succeeded
+/// or failed otherwise.
+fn refusal<T: std::fmt::Debug>(
+    result: Result<T, kube::Error>,
+    why: &str,
+) -> Box<kube::core::Status> {
+    match result {
+        Err(kube::Error::Api(status)) => status,
+        other => panic!("{why}: expected an API error status, got {other:?}"),
     }
 }
 
@@ -51,11 +56,12 @@ async fn namespaces_are_created_and_admission_guards_them() -> anyhow::Result<()
         "metadata": { "name": "settings" },
         "data": { "k": "v" },
     }))?;
-    let err = Api::<ConfigMap>::namespaced(client.clone(), "no-such-namespace")
-        .create(&PostParams::default(), &config_map)
-        .await
-        .expect_err("creating in a missing namespace must fail");
-    let status = api_error(err);
+    let status = refusal(
+        Api::<ConfigMap>::namespaced(client.clone(), "no-such-namespace")
+            .create(&PostParams::default(), &config_map)
+            .await,
+        "creating in a missing namespace must fail",
+    );
     assert_eq!(status.code, 404, "{status:?}");
     assert!(status.message.contains("no-such-namespace"), "{status:?}");
 
@@ -127,15 +133,16 @@ async fn server_side_apply_of_a_deployment_tracks_field_owners() -> anyhow::Resu
     assert_eq!(third.resource_version(), second.resource_version());
 
     // Another manager setting a field `lattice` owns is a conflict unless it forces.
-    let conflict = deployments
-        .patch(
-            "web",
-            &PatchParams::apply("someone-else"),
-            &Patch::Apply(deployment(5)),
-        )
-        .await
-        .expect_err("a second manager must conflict on spec.replicas");
-    let status = api_error(conflict);
+    let status = refusal(
+        deployments
+            .patch(
+                "web",
+                &PatchParams::apply("someone-else"),
+                &Patch::Apply(deployment(5)),
+            )
+            .await,
+        "a second manager must conflict on spec.replicas",
+    );
     assert_eq!(status.code, 409, "{status:?}");
     assert!(status.message.contains(".spec.replicas"), "{status:?}");
     Ok(())
@@ -219,11 +226,12 @@ async fn rbac_denies_a_user_without_bindings_and_the_kubeconfig_file_works() -> 
     assert!(cluster.server_url().starts_with("https://127.0.0.1:"));
 
     let stranger = cluster.client_as("mallory", &["developers"]).await?;
-    let err = Api::<ConfigMap>::namespaced(stranger, "default")
-        .list(&Default::default())
-        .await
-        .expect_err("a user with no RBAC binding must be refused");
-    let status = api_error(err);
+    let status = refusal(
+        Api::<ConfigMap>::namespaced(stranger, "default")
+            .list(&Default::default())
+            .await,
+        "a user with no RBAC binding must be refused",
+    );
     assert_eq!(status.code, 403, "{status:?}");
     assert!(status.message.contains("\"mallory\""), "{status:?}");
     Ok(())

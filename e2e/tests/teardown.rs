@@ -46,9 +46,10 @@ async fn dropping_a_cluster_kills_and_reaps_its_processes_and_removes_its_direct
 async fn a_panicking_test_still_kills_its_cluster_and_keeps_its_logs() -> anyhow::Result<()> {
     let (started, report) = tokio::sync::oneshot::channel::<(Vec<u32>, PathBuf)>();
     let test = tokio::spawn(async move {
-        let cluster = TestCluster::start("panicking")
-            .await
-            .expect("the cluster starts");
+        let cluster = match TestCluster::start("panicking").await {
+            Ok(cluster) => cluster,
+            Err(err) => panic!("the cluster must start: {err}"),
+        };
         let _ = started.send((cluster.pids(), cluster.dir().to_path_buf()));
         panic!("deliberate panic: this test checks clean-up during unwinding");
     });

@@ -252,11 +252,12 @@ impl Drop for TestCluster {
         }
         let _ = self.apiserver.kill();
         let _ = self.etcd.kill();
-        if let Some(dir) = self.dir.take() {
-            if std::thread::panicking() || std::env::var_os(KEEP_DIRS_ENV).is_some() {
-                keep_for_inspection(dir, &self.name);
-            }
-            // Otherwise dropping `dir` removes it.
+        let keep = std::thread::panicking() || std::env::var_os(KEEP_DIRS_ENV).is_some();
+        // Otherwise dropping the `TempDir` removes the directory.
+        if let Some(dir) = self.dir.take()
+            && keep
+        {
+            keep_for_inspection(dir, &self.name);
         }
     }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod, Service, ServiceAccount};
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
 use kube::{Api, Client, ResourceExt};
 use lattice_e2e::TestCluster;
@@ -64,6 +64,26 @@ async fn namespaces_are_created_and_admission_guards_them() -> anyhow::Result<()
     );
     assert_eq!(status.code, 404, "{status:?}");
     assert!(status.message.contains("no-such-namespace"), "{status:?}");
+
+    // Without kube-controller-manager no namespace controller finalizes a deleted namespace:
+    // it stays Terminating, and admission refuses new objects in it.
+    let namespaces = Api::<Namespace>::all(client.clone());
+    namespaces
+        .delete("team-a", &DeleteParams::default())
+        .await?;
+    let terminating = namespaces.get("team-a").await?;
+    assert_eq!(
+        terminating.status.and_then(|s| s.phase).as_deref(),
+        Some("Terminating")
+    );
+    let status = refusal(
+        Api::<ConfigMap>::namespaced(client.clone(), "team-a")
+            .create(&PostParams::default(), &config_map)
+            .await,
+        "creating in a terminating namespace must fail",
+    );
+    assert_eq!(status.code, 403, "{status:?}");
+    assert!(status.message.contains("being terminated"), "{status:?}");
 
     // The `kubernetes` Service exists as in any cluster.
     let kubernetes = Api::<Service>::namespaced(client.clone(), "default")
@@ -254,5 +274,58 @@ async fn objects_survive_an_api_server_restart() -> anyhow::Result<()> {
     let client = cluster.client().await?;
     let namespace = Api::<Namespace>::all(client).get("durable").await?;
     assert_eq!(namespace.name_any(), "durable");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_bare_pod_needs_the_default_service_account_and_is_never_scheduled() -> anyhow::Result<()>
+{
+    // Without kube-controller-manager nothing creates `default` ServiceAccounts, and the
+    // ServiceAccount admission plugin (left on, as in real clusters) refuses the pod.
+    let cluster = TestCluster::start("bare-pod").await?;
+    let client = cluster.client().await?;
+    create_namespace(&client, "pods").await?;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "pods");
+    let pod = json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": { "name": "lonely" },
+        "spec": { "containers": [{ "name": "main", "image": "nginx:1.27" }] },
+    });
+    let status = refusal(
+        pods.patch(
+            "lonely",
+            &PatchParams::apply("lattice"),
+            &Patch::Apply(&pod),
+        )
+        .await,
+        "a pod without its ServiceAccount must be refused",
+    );
+    assert_eq!(status.code, 403, "{status:?}");
+    assert!(
+        status
+            .message
+            .contains(r#"serviceaccount "default" not found"#),
+        "{status:?}"
+    );
+
+    let account: ServiceAccount =
+        serde_json::from_value(json!({ "metadata": { "name": "default" } }))?;
+    Api::<ServiceAccount>::namespaced(client.clone(), "pods")
+        .create(&PostParams::default(), &account)
+        .await?;
+    let stored = pods
+        .patch(
+            "lonely",
+            &PatchParams::apply("lattice"),
+            &Patch::Apply(&pod),
+        )
+        .await?;
+    // No scheduler: never bound to a node; no kubelet: never runs.
+    assert_eq!(stored.spec.and_then(|s| s.node_name), None);
+    assert_eq!(
+        stored.status.and_then(|s| s.phase).as_deref(),
+        Some("Pending")
+    );
     Ok(())
 }

@@ -3,14 +3,18 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use super::kubeconfig::AdminKubeconfig;
 use super::pki::{PkiFiles, SERVICE_CLUSTER_IP_RANGE};
-use super::{PORT_IN_USE, START_ATTEMPTS, STARTUP_TIMEOUT};
+use super::{START_ATTEMPTS, STARTUP_TIMEOUT, port_was_taken};
 use crate::HarnessError;
 use crate::ports::try_free_port;
 use crate::process::{ManagedProcess, ProcessSpec};
 
 /// Issuer of service-account tokens: the in-cluster name of the API server, as kubeadm sets it.
 const SERVICE_ACCOUNT_ISSUER: &str = "https://kubernetes.default.svc.cluster.local";
+
+/// Upper bound for one `/readyz` request during start-up.
+const READYZ_REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// A kube-apiserver that answered `/readyz` with `ok`.
 pub(crate) struct ApiServer {
@@ -28,42 +32,39 @@ pub(crate) struct ApiServerInputs<'a> {
     pub(crate) pki: &'a PkiFiles,
     pub(crate) work_dir: &'a Path,
     pub(crate) log_dir: &'a Path,
+    pub(crate) admin: AdminKubeconfig<'a>,
 }
 
-/// Starts kube-apiserver on a free port and waits until it is ready. `connect` is called with
-/// the server URL of each attempt and returns the admin client used to probe `/readyz`.
-/// Retries with a new port when another process took the chosen one first.
-pub(crate) async fn start<F, Fut>(
-    inputs: &ApiServerInputs<'_>,
-    connect: F,
-) -> Result<ApiServer, HarnessError>
-where
-    F: Fn(String) -> Fut,
-    Fut: Future<Output = Result<kube::Client, HarnessError>>,
-{
-    let name = format!("kube-apiserver of cluster {}", inputs.cluster);
+/// Starts kube-apiserver on a free port and waits until it is ready (probing `/readyz` with the
+/// admin kubeconfig, pointed at each attempt's port). Retries with a new port when another
+/// process took the chosen one first.
+pub(crate) async fn start(inputs: &ApiServerInputs<'_>) -> Result<ApiServer, HarnessError> {
     for _ in 0..START_ATTEMPTS {
-        let port = try_free_port()?;
-        let url = format!("https://127.0.0.1:{port}");
-        let process = ManagedProcess::spawn(spec(&name, inputs, port))?;
-        let client = connect(url.clone()).await?;
-        match wait_ready(&process, inputs.etcd, &client).await {
-            Ok(()) => {
-                return Ok(ApiServer {
-                    process,
-                    url,
-                    client,
-                });
-            }
-            Err(HarnessError::ProcessExited { log_tail, .. }) if log_tail.contains(PORT_IN_USE) => {
-                continue;
-            }
-            Err(err) => return Err(err),
+        match start_on(try_free_port()?, inputs).await {
+            Err(err) if port_was_taken(&err) => continue,
+            result => return result,
         }
     }
     Err(HarnessError::PortsExhausted {
-        process: name,
+        process: format!("kube-apiserver of cluster {}", inputs.cluster),
         attempts: START_ATTEMPTS,
+    })
+}
+
+/// One attempt: kube-apiserver serving on `port`.
+pub(crate) async fn start_on(
+    port: u16,
+    inputs: &ApiServerInputs<'_>,
+) -> Result<ApiServer, HarnessError> {
+    let name = format!("kube-apiserver of cluster {}", inputs.cluster);
+    let url = format!("https://127.0.0.1:{port}");
+    let process = ManagedProcess::spawn(spec(&name, inputs, port))?;
+    let client = inputs.admin.connect(&url).await?;
+    wait_ready(&process, inputs.etcd, &client).await?;
+    Ok(ApiServer {
+        process,
+        url,
+        client,
     })
 }
 
@@ -126,10 +127,13 @@ pub(crate) async fn wait_ready(
                 return Err(exited);
             }
         }
-        let last = match readyz(client).await {
-            Ok(body) if body.trim() == "ok" => return Ok(()),
-            Ok(body) => body,
-            Err(err) => err.to_string(),
+        // Bounded, so that a process that exited (or a stranger holding the port and never
+        // answering) is noticed within seconds rather than after the client's connect timeout.
+        let last = match tokio::time::timeout(READYZ_REQUEST_TIMEOUT, readyz(client)).await {
+            Ok(Ok(body)) if body.trim() == "ok" => return Ok(()),
+            Ok(Ok(body)) => body,
+            Ok(Err(err)) => err.to_string(),
+            Err(_) => format!("no answer within {READYZ_REQUEST_TIMEOUT:?}"),
         };
         if started.elapsed() >= STARTUP_TIMEOUT {
             return Err(HarnessError::Timeout {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::{PORT_IN_USE, START_ATTEMPTS, STARTUP_TIMEOUT};
+use super::{START_ATTEMPTS, STARTUP_TIMEOUT, port_was_taken};
 use crate::HarnessError;
 use crate::ports::try_free_port;
 use crate::process::{ManagedProcess, ProcessSpec};
@@ -28,49 +28,61 @@ pub(crate) async fn start(
     data_dir: &Path,
     log_dir: &Path,
 ) -> Result<Etcd, HarnessError> {
-    let name = format!("etcd of cluster {cluster}");
     for _ in 0..START_ATTEMPTS {
-        let port = try_free_port()?;
-        let url = format!("http://127.0.0.1:{port}");
-        let spec = ProcessSpec::new(&name, binary, log_dir.join("etcd.log")).args([
-            "--name",
-            "lattice-e2e",
-            "--data-dir",
-            &data_dir.display().to_string(),
-            "--listen-client-urls",
-            &url,
-            "--advertise-client-urls",
-            &url,
-            // A single member never talks to peers; port 0 avoids a second port to race for.
-            "--listen-peer-urls",
-            "http://127.0.0.1:0",
-            "--initial-advertise-peer-urls",
-            "http://127.0.0.1:0",
-            "--initial-cluster",
-            "lattice-e2e=http://127.0.0.1:0",
-            // Throwaway data: skip fsync (as envtest does), keep the database and history small.
-            "--unsafe-no-fsync=true",
-            "--quota-backend-bytes=1073741824",
-            "--auto-compaction-mode=revision",
-            "--auto-compaction-retention=1000",
-            "--snapshot-count=5000",
-            "--log-level=warn",
-        ]);
-        // A fresh data directory per attempt: a failed attempt may have half-initialised it.
-        let _ = std::fs::remove_dir_all(data_dir);
-        let process = ManagedProcess::spawn(spec)?;
-        match wait_healthy(&process, port).await {
-            Ok(()) => return Ok(Etcd { process, url }),
-            Err(HarnessError::ProcessExited { log_tail, .. }) if log_tail.contains(PORT_IN_USE) => {
-                continue;
-            }
-            Err(err) => return Err(err),
+        match start_on(try_free_port()?, cluster, binary, data_dir, log_dir).await {
+            Err(err) if port_was_taken(&err) => continue,
+            result => return result,
         }
     }
     Err(HarnessError::PortsExhausted {
-        process: name,
+        process: format!("etcd of cluster {cluster}"),
         attempts: START_ATTEMPTS,
     })
+}
+
+/// One attempt: etcd serving clients on `port`.
+pub(crate) async fn start_on(
+    port: u16,
+    cluster: &str,
+    binary: &Path,
+    data_dir: &Path,
+    log_dir: &Path,
+) -> Result<Etcd, HarnessError> {
+    let url = format!("http://127.0.0.1:{port}");
+    let spec = ProcessSpec::new(
+        format!("etcd of cluster {cluster}"),
+        binary,
+        log_dir.join("etcd.log"),
+    )
+    .args([
+        "--name",
+        "lattice-e2e",
+        "--data-dir",
+        &data_dir.display().to_string(),
+        "--listen-client-urls",
+        &url,
+        "--advertise-client-urls",
+        &url,
+        // A single member never talks to peers; port 0 avoids a second port to race for.
+        "--listen-peer-urls",
+        "http://127.0.0.1:0",
+        "--initial-advertise-peer-urls",
+        "http://127.0.0.1:0",
+        "--initial-cluster",
+        "lattice-e2e=http://127.0.0.1:0",
+        // Throwaway data: skip fsync (as envtest does), keep the database and history small.
+        "--unsafe-no-fsync=true",
+        "--quota-backend-bytes=1073741824",
+        "--auto-compaction-mode=revision",
+        "--auto-compaction-retention=1000",
+        "--snapshot-count=5000",
+        "--log-level=warn",
+    ]);
+    // A fresh data directory per attempt: a failed attempt may have half-initialised it.
+    let _ = std::fs::remove_dir_all(data_dir);
+    let process = ManagedProcess::spawn(spec)?;
+    wait_healthy(&process, port).await?;
+    Ok(Etcd { process, url })
 }
 
 /// Polls etcd's `/health` endpoint until it answers `"health":"true"` (a leader is elected).

@@ -10,6 +10,30 @@ use serde_json::json;
 use super::pki::{CertifiedKey, write};
 use crate::HarnessError;
 
+/// The admin kubeconfig of a cluster being started: rewritten for each API server attempt,
+/// since the port is only known then.
+pub(crate) struct AdminKubeconfig<'a> {
+    pub(crate) path: &'a Path,
+    pub(crate) cluster: &'a str,
+    pub(crate) ca_pem: &'a str,
+    pub(crate) admin: &'a CertifiedKey,
+}
+
+impl AdminKubeconfig<'_> {
+    /// Points the kubeconfig at `server` and returns an admin client using it.
+    pub(crate) async fn connect(&self, server: &str) -> Result<kube::Client, HarnessError> {
+        write_kubeconfig(
+            self.path,
+            self.cluster,
+            "admin",
+            server,
+            self.ca_pem,
+            self.admin,
+        )?;
+        client_from_kubeconfig(self.path).await
+    }
+}
+
 /// Writes a kubeconfig for `server` trusting `ca_pem` and authenticating with `client`.
 pub(crate) fn write_kubeconfig(
     path: &Path,

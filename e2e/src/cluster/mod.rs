@@ -8,6 +8,8 @@ mod etcd;
 mod kubeconfig;
 mod pki;
 mod sweep;
+#[cfg(test)]
+mod tests;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
@@ -19,12 +21,18 @@ use crate::HarnessError;
 use crate::bins::k8s_bin_dir;
 use crate::process::ManagedProcess;
 use apiserver::{ApiServer, ApiServerInputs};
+use kubeconfig::AdminKubeconfig;
 use pki::ClusterCa;
 
 /// How many times a server is started on a new port when another process took the chosen one.
 const START_ATTEMPTS: u32 = 5;
 /// What a server prints when its port was taken between our check and its bind.
 const PORT_IN_USE: &str = "address already in use";
+/// Whether a server failed because its port was taken (then it is worth another port).
+fn port_was_taken(err: &HarnessError) -> bool {
+    matches!(err, HarnessError::ProcessExited { log_tail, .. } if log_tail.contains(PORT_IN_USE))
+}
+
 /// Upper bound for one control-plane process to come up on a loaded 2-core machine; it turns a
 /// hang into an error with the process's log, it is not a performance limit (start-up takes seconds).
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(180);
@@ -108,20 +116,18 @@ impl TestCluster {
             pki: &pki,
             work_dir: dir,
             log_dir: &log_dir,
+            admin: AdminKubeconfig {
+                path: &kubeconfig_path,
+                cluster: name,
+                ca_pem: ca.cert_pem(),
+                admin: &admin,
+            },
         };
         let ApiServer {
             process: apiserver,
             url: server_url,
             client,
-        } = apiserver::start(&inputs, |url| {
-            let kubeconfig_path = kubeconfig_path.clone();
-            let (ca_pem, admin) = (ca.cert_pem(), &admin);
-            async move {
-                kubeconfig::write_kubeconfig(&kubeconfig_path, name, "admin", &url, ca_pem, admin)?;
-                kubeconfig::client_from_kubeconfig(&kubeconfig_path).await
-            }
-        })
-        .await?;
+        } = apiserver::start(&inputs).await?;
 
         let controller_manager = match controller_manager_binary {
             Some(binary) => Some(

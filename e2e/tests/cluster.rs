@@ -8,7 +8,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod, Service, ServiceAccount};
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
 use kube::{Api, Client, ResourceExt};
-use lattice_e2e::TestCluster;
+use lattice_e2e::{TestCluster, wait_until};
 use serde_json::json;
 
 /// Bounds waits on the API server so a broken cluster fails the test instead of hanging it.
@@ -76,12 +76,31 @@ async fn namespaces_are_created_and_admission_guards_them() -> anyhow::Result<()
         terminating.status.and_then(|s| s.phase).as_deref(),
         Some("Terminating")
     );
-    let status = refusal(
-        Api::<ConfigMap>::namespaced(client.clone(), "team-a")
-            .create(&PostParams::default(), &config_map)
-            .await,
-        "creating in a terminating namespace must fail",
-    );
+    // Admission reads namespaces from a cache that may lag the deletion by a moment, so
+    // retry (each time with a new name) until the refusal arrives.
+    let in_terminating = Api::<ConfigMap>::namespaced(client.clone(), "team-a");
+    let mut attempt = 0;
+    let status = wait_until(
+        "a create in the terminating namespace to be refused",
+        LIMIT,
+        || {
+            attempt += 1;
+            let mut config_map = config_map.clone();
+            config_map.metadata.name = Some(format!("settings-{attempt}"));
+            let in_terminating = in_terminating.clone();
+            async move {
+                match in_terminating
+                    .create(&PostParams::default(), &config_map)
+                    .await
+                {
+                    Err(kube::Error::Api(status)) => Ok(Some(status)),
+                    Err(other) => Err(other.into()),
+                    Ok(_) => Ok(None),
+                }
+            }
+        },
+    )
+    .await?;
     assert_eq!(status.code, 403, "{status:?}");
     assert!(status.message.contains("being terminated"), "{status:?}");
 

@@ -289,7 +289,7 @@ async fn lattice_crds_install_and_accept_every_example() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
-async fn every_vendored_crd_installs_and_becomes_established() -> anyhow::Result<()> {
+async fn every_vendored_crd_installs_is_established_and_served() -> anyhow::Result<()> {
     let cluster = TestCluster::start("all-crds").await?;
     let files = vendored_crd_files();
     let started = std::time::Instant::now();
@@ -340,6 +340,22 @@ async fn every_vendored_crd_installs_and_becomes_established() -> anyhow::Result
         .filter_map(|crd| crd.metadata.name)
         .collect();
     assert_eq!(established, names.iter().cloned().collect::<BTreeSet<_>>());
+
+    // ... and every one is served right away: discovery lists it as `<plural>.<group>`.
+    let discovery = kube::Discovery::new(cluster.client().await?).run().await?;
+    let discovered: BTreeSet<String> = discovery
+        .groups()
+        .flat_map(|group| {
+            group
+                .versions()
+                .flat_map(|version| group.versioned_resources(version))
+                .map(|(resource, _)| format!("{}.{}", resource.plural, resource.group))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for name in &names {
+        assert!(discovered.contains(name), "{name} is not in discovery");
+    }
     Ok(())
 }
 

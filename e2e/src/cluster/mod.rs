@@ -3,6 +3,7 @@
 //! No kubelet and no scheduler: pods are stored but never run. See `docs/testing.md`.
 
 mod apiserver;
+mod bootstrap;
 mod controller_manager;
 mod etcd;
 mod kubeconfig;
@@ -28,16 +29,16 @@ use pki::ClusterCa;
 const START_ATTEMPTS: u32 = 5;
 /// What a server prints when its port was taken between our check and its bind.
 const PORT_IN_USE: &str = "address already in use";
-/// Whether a server failed because its port was taken (then it is worth another port).
-fn port_was_taken(err: &HarnessError) -> bool {
-    matches!(err, HarnessError::ProcessExited { log_tail, .. } if log_tail.contains(PORT_IN_USE))
-}
-
 /// Upper bound for one control-plane process to come up on a loaded 2-core machine; it turns a
 /// hang into an error with the process's log, it is not a performance limit (start-up takes seconds).
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(180);
 /// Set to keep every cluster directory (logs, certificates, kubeconfig) after the test.
 pub const KEEP_DIRS_ENV: &str = "LATTICE_E2E_KEEP";
+
+/// Whether a server failed because its port was taken (then it is worth another port).
+fn port_was_taken(err: &HarnessError) -> bool {
+    matches!(err, HarnessError::ProcessExited { log_tail, .. } if log_tail.contains(PORT_IN_USE))
+}
 
 /// What to run besides etcd and kube-apiserver.
 #[derive(Debug, Clone, Default)]
@@ -128,6 +129,7 @@ impl TestCluster {
             url: server_url,
             client,
         } = apiserver::start(&inputs).await?;
+        bootstrap::wait_bootstrapped(&apiserver, &client).await?;
 
         let controller_manager = match controller_manager_binary {
             Some(binary) => Some(

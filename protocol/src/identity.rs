@@ -28,7 +28,9 @@ pub enum IdentityError {
     #[error("client certificate has no subject common name")]
     MissingCommonName,
     /// The certificate was not issued to a Lattice agent.
-    #[error("client certificate is not an agent certificate (organization is not {AGENT_ORGANIZATION:?})")]
+    #[error(
+        "client certificate is not an agent certificate (organization is not {AGENT_ORGANIZATION:?})"
+    )]
     NotAnAgentCertificate,
 }
 
@@ -111,7 +113,10 @@ mod tests {
     #[test]
     fn agent_certificate_yields_its_cluster() {
         let der = cert_with(Some("edge-1"), Some(AGENT_ORGANIZATION));
-        assert_eq!(cluster_id_from_certificate(&der).unwrap().as_str(), "edge-1");
+        assert_eq!(
+            cluster_id_from_certificate(&der).unwrap().as_str(),
+            "edge-1"
+        );
     }
 
     #[test]
@@ -126,7 +131,10 @@ mod tests {
     #[test]
     fn certificate_without_common_name_is_refused() {
         let der = cert_with(None, Some(AGENT_ORGANIZATION));
-        assert_eq!(cluster_id_from_certificate(&der), Err(IdentityError::MissingCommonName));
+        assert_eq!(
+            cluster_id_from_certificate(&der),
+            Err(IdentityError::MissingCommonName)
+        );
     }
 
     #[test]

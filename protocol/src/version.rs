@@ -40,7 +40,10 @@ mod tests {
 
     #[test]
     fn current_version_is_accepted() {
-        assert_eq!(check_protocol_version(PROTOCOL_VERSION), Ok(PROTOCOL_VERSION));
+        assert_eq!(
+            check_protocol_version(PROTOCOL_VERSION),
+            Ok(PROTOCOL_VERSION)
+        );
     }
 
     #[test]
@@ -49,7 +52,10 @@ mod tests {
         assert_eq!(err.requested, 0);
         let err = check_protocol_version(PROTOCOL_VERSION + 1).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains(&format!("{}", PROTOCOL_VERSION + 1)), "{text}");
+        assert!(
+            text.contains(&format!("{}", PROTOCOL_VERSION + 1)),
+            "{text}"
+        );
         assert!(text.contains(&format!("..={PROTOCOL_VERSION}")), "{text}");
     }
 }

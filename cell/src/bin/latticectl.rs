@@ -1,1 +1,2 @@
+//! latticectl placeholder
 fn main() {}

@@ -1,10 +1,12 @@
 //! Wraps the compiled pod template into the workload objects: ServiceAccount, Service, Deployment.
 
+use k8s_openapi::Resource;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
-use k8s_openapi::api::core::v1::{PodTemplateSpec, Service, ServiceAccount, ServicePort, ServiceSpec};
+use k8s_openapi::api::core::v1::{
+    PodTemplateSpec, Service, ServiceAccount, ServicePort, ServiceSpec,
+};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use k8s_openapi::Resource;
 
 use super::{ServiceRef, to_value};
 use crate::derived::{ApplyLayer, DerivedObject};
@@ -33,7 +35,13 @@ pub(crate) fn workload_objects(
     };
     objects.push(typed(ApplyLayer::Infrastructure, &account));
 
-    if let Some(ports) = svc.spec.workload.service.as_ref().filter(|p| !p.ports.is_empty()) {
+    if let Some(ports) = svc
+        .spec
+        .workload
+        .service
+        .as_ref()
+        .filter(|p| !p.ports.is_empty())
+    {
         let k8s_service = Service {
             metadata: meta(),
             spec: Some(ServiceSpec {

@@ -19,7 +19,9 @@ pub fn validate_service(svc: &LatticeService) -> Vec<FieldError> {
         Some(name) if is_dns_label(name) => {}
         Some(name) => errors.push(FieldError::new(
             "metadata.name",
-            format!("{name:?} is not a DNS-1123 label (lowercase letters, digits, '-', at most 63)"),
+            format!(
+                "{name:?} is not a DNS-1123 label (lowercase letters, digits, '-', at most 63)"
+            ),
         )),
         None => errors.push(FieldError::new("metadata.name", "is required")),
     }

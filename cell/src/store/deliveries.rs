@@ -93,6 +93,7 @@ impl Store {
     }
 
     /// Records an `ApplyResult` if it answers the latest `Apply` sent for `key` (same revision).
+    /// A replay of the recorded result changes nothing, not even the acknowledgement time.
     /// Returns false when it was stale and ignored.
     pub async fn record_apply_result(
         &self,
@@ -102,8 +103,10 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE deliveries SET result_revision = $3, success = $4, objects = $5, error = $6, \
-             acked_at = now() WHERE cluster = $1 AND spec_key = $2 AND sent_action = 'apply' \
-             AND sent_revision = $3",
+             acked_at = CASE WHEN result_revision IS NOT DISTINCT FROM $3 AND success IS NOT DISTINCT FROM $4 \
+                 AND objects = $5 AND error IS NOT DISTINCT FROM $6 AND acked_at IS NOT NULL \
+                 THEN acked_at ELSE now() END \
+             WHERE cluster = $1 AND spec_key = $2 AND sent_action = 'apply' AND sent_revision = $3",
         )
         .bind(cluster)
         .bind(key.to_string())

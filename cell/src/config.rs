@@ -36,6 +36,10 @@ pub struct CellArgs {
     #[arg(long = "server-name", default_values = ["localhost", "127.0.0.1"])]
     pub server_names: Vec<String>,
 
+    /// URL agents should dial, if not https://<first server name>:<gRPC port> (e.g. behind a load balancer).
+    #[arg(long)]
+    pub advertise_url: Option<String>,
+
     /// File holding the base64 32-byte CA key (instead of LATTICE_CA_KEY).
     #[arg(long)]
     pub ca_key_file: Option<PathBuf>,

@@ -25,6 +25,8 @@ pub struct Settings {
     pub trust_domain: String,
     /// The admin bearer token.
     pub admin_token: SecretToken,
+    /// URL agents dial (`https://host:port` of the agent service), shown with new tokens.
+    pub agent_endpoint: String,
 }
 
 impl Settings {
@@ -38,6 +40,7 @@ impl Settings {
             heartbeat_interval: Duration::from_secs(30),
             trust_domain: "cluster.local".to_string(),
             admin_token,
+            agent_endpoint: String::new(),
         }
     }
 }

@@ -79,6 +79,8 @@ pub struct TokenCreated {
     pub expires_at: DateTime<Utc>,
     /// PEM of the cell CA, for the agent's `--cell-ca`.
     pub ca_certificate_pem: String,
+    /// URL the agent dials (`--cell`).
+    pub agent_endpoint: String,
 }
 
 fn view(state: &CellState, record: ClusterRecord) -> ClusterView {
@@ -168,6 +170,7 @@ pub async fn create_token(
             token: issued.token.expose().to_string(),
             expires_at: issued.expires_at,
             ca_certificate_pem: state.ca.cert_pem().to_string(),
+            agent_endpoint: state.settings.agent_endpoint.clone(),
         }),
     ))
 }

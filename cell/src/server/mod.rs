@@ -156,14 +156,6 @@ pub async fn start(args: &CellArgs) -> Result<RunningCell, StartError> {
     settings.heartbeat_interval = Duration::from_secs(args.heartbeat_interval_secs.max(1));
     settings.trust_domain = args.trust_domain.clone();
     let tls = crate::grpc::tls::server_tls(ca.cert_pem(), &server_cert);
-    let state = CellState {
-        store,
-        ca: Arc::new(ca),
-        registry: ConnectionRegistry::new(),
-        metrics: Metrics::new(),
-        settings: Arc::new(settings),
-    };
-
     let http_listener = TcpListener::bind(args.http_listen)
         .await
         .map_err(|e| StartError::Bind(args.http_listen, e))?;
@@ -176,6 +168,21 @@ pub async fn start(args: &CellArgs) -> Result<RunningCell, StartError> {
     let grpc_addr = grpc_listener
         .local_addr()
         .map_err(|e| StartError::Bind(args.grpc_listen, e))?;
+    settings.agent_endpoint = args.advertise_url.clone().unwrap_or_else(|| {
+        let host = args
+            .server_names
+            .first()
+            .map_or("localhost", String::as_str);
+        format!("https://{host}:{}", grpc_addr.port())
+    });
+    let state = CellState {
+        store,
+        ca: Arc::new(ca),
+        registry: ConnectionRegistry::new(),
+        metrics: Metrics::new(),
+        settings: Arc::new(settings),
+    };
+
     let shutdown = CancellationToken::new();
 
     let router = crate::http::router(state.clone());

@@ -1,6 +1,8 @@
 //! The CRDs checked in under `deploy/crds/` must equal what the spec types generate.
 //! Run with `UPDATE_CRDS=1` to rewrite them after changing a spec type.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::PathBuf;
 
 #[test]

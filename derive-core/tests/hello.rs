@@ -1,5 +1,7 @@
 //! The hello example derives a ServiceAccount, a Service and a Deployment, labelled as Lattice's.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use lattice_derive::{ApplyLayer, DeriveContext, LatticeService, derive_service};
 
 fn load(path: &str) -> LatticeService {

@@ -1,5 +1,7 @@
 //! The binaries as separate processes, as an operator (or the e2e harness) runs them.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};

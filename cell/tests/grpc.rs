@@ -1,5 +1,7 @@
 //! Agent service tests with a real tonic client over TLS, real certificates and a real cell.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{HELLO_YAML, TestAgent, TestCell, open_session};

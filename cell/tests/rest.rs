@@ -1,5 +1,7 @@
 //! REST API tests over a real listener, against a real cell (embedded Postgres).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{HELLO_YAML, TestCell};

@@ -1,5 +1,7 @@
 //! Store tests against a real Postgres (the embedded one, started from the local binaries).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::collections::BTreeMap;

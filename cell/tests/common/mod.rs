@@ -1,6 +1,6 @@
 //! Test helpers: a real cell (embedded Postgres, real listeners) and a real agent-side gRPC client
 //! with certificates.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
 use std::time::Duration;

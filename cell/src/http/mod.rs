@@ -16,6 +16,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
+use tracing::Instrument;
 
 use crate::metrics::HttpLabels;
 use crate::state::CellState;
@@ -85,7 +86,8 @@ async fn observe(State(state): State<CellState>, request: Request, next: Next) -
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
-    let response = next.run(request).await;
+    let span = tracing::info_span!("http_request", %method, %route);
+    let response = next.run(request).instrument(span).await;
     let status = response.status().as_u16();
     state
         .metrics

@@ -24,6 +24,7 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Status, Streaming};
+use tracing::Instrument;
 
 use super::identity::authenticate;
 use crate::delivery::plan::{AgentView, Command, plan};
@@ -65,7 +66,8 @@ pub async fn open(
         })?;
     let inbound = request.into_inner();
     let (tx, rx) = mpsc::channel(64);
-    tokio::spawn(run(state, cluster, inbound, Outbound::new(tx)));
+    let span = tracing::info_span!("agent_session", cluster = %cluster);
+    tokio::spawn(run(state, cluster, inbound, Outbound::new(tx)).instrument(span));
     Ok(Box::pin(ReceiverStream::new(rx)))
 }
 

@@ -234,3 +234,24 @@ impl AgentStream {
         self.rx.message().await
     }
 }
+
+/// A Hello payload.
+pub fn hello(
+    version: u32,
+    held: Vec<lattice_protocol::v1::HeldRevision>,
+) -> lattice_protocol::v1::agent_message::Payload {
+    lattice_protocol::v1::agent_message::Payload::Hello(lattice_protocol::v1::Hello {
+        protocol_version: version,
+        agent_version: "test-agent 0.1".into(),
+        kubernetes_version: "v1.35.0".into(),
+        held,
+    })
+}
+
+/// Enrols an agent for a new cluster `name`.
+pub async fn enrolled(cell: &TestCell, name: &str) -> TestAgent {
+    let token = cell.cluster_with_token(name).await;
+    let mut agent = TestAgent::new(name);
+    agent.enroll(cell, &token).await.unwrap();
+    agent
+}

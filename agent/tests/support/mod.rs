@@ -3,4 +3,6 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod cell;
+pub mod k8s;
 pub mod pki;
+pub mod process;

@@ -126,16 +126,51 @@ async fn the_agent_enrols_applies_and_restarts_from_its_secret() -> anyhow::Resu
             .is_some()
     );
 
+    // A revision the API server rejects: reported per object, and heartbeats turn DEGRADED.
+    let mut bad = deployment("checkout");
+    bad["spec"]["replicaz"] = 3.into();
+    let bad_id = cell
+        .send(CellPayload::Apply(apply("r2", &[("workload", vec![bad])])))
+        .await;
+    let answer = cell.next_non_heartbeat().await;
+    assert_eq!(answer.reply_to, bad_id);
+    let Some(AgentPayload::ApplyResult(result)) = &answer.payload else {
+        panic!("{answer:?}")
+    };
+    assert!(!result.success);
+    assert!(
+        result.objects[0]
+            .message
+            .contains("field not declared in schema"),
+        "{result:?}"
+    );
+    let state = loop {
+        if let Event::Received(m) = cell.next_event().await
+            && let Some(AgentPayload::Heartbeat(hb)) = m.payload
+        {
+            break hb.state();
+        }
+    };
+    assert_eq!(state, lattice_protocol::v1::AgentState::Degraded);
+    // The good revision again: applied (r2 failed, so r1 is no longer held) and READY again.
+    let good_id = cell.send(CellPayload::Apply(layered())).await;
+    let answer = cell.next_non_heartbeat().await;
+    assert_eq!(answer.reply_to, good_id);
+    let Some(AgentPayload::ApplyResult(result)) = &answer.payload else {
+        panic!("{answer:?}")
+    };
+    assert!(result.success, "{result:?}");
+
     let metrics = scrape(metrics_port).await;
-    assert!(metrics.contains("lattice_agent_connected 1"), "{metrics}");
-    assert!(
-        metrics.contains("lattice_agent_applies_total{result=\"success\"} 1"),
-        "{metrics}"
-    );
-    assert!(
-        metrics.contains("lattice_agent_objects_total{outcome=\"applied\"} 4"),
-        "{metrics}"
-    );
+    for line in [
+        "lattice_agent_connected 1",
+        "lattice_agent_applies_total{result=\"success\"} 2",
+        "lattice_agent_applies_total{result=\"failure\"} 1",
+        "lattice_agent_objects_total{outcome=\"applied\"} 8",
+        "lattice_agent_objects_total{outcome=\"failed\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} missing in\n{metrics}");
+    }
 
     // Graceful stop on SIGTERM.
     let pid = agent_pid(&agent);

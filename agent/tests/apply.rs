@@ -456,3 +456,40 @@ async fn a_malformed_revision_or_unknown_kind_is_refused_with_the_cause() -> any
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_missing_target_namespace_is_created_and_outlives_the_spec() -> anyhow::Result<()> {
+    let cluster = TestCluster::start("agent-target-ns").await?;
+    let client = cluster.client().await?;
+    let mut applier = applier(&client).await;
+    // Like derived revisions: namespaced objects, no Namespace object.
+    let result = applier
+        .apply(&apply(
+            "r1",
+            &[("workload", vec![config_map("a", "1"), service("checkout")])],
+        ))
+        .await;
+    assert!(result.success, "{result:?}");
+    let ns = get(&client, "v1", "Namespace", None, "shop")
+        .await
+        .expect("the target namespace was created");
+    assert_eq!(
+        ns.labels()
+            .get("app.kubernetes.io/managed-by")
+            .map(String::as_str),
+        Some("lattice-agent")
+    );
+    let record = applier.inventory().record(SPEC).unwrap();
+    assert!(
+        record.objects.iter().all(|o| o.kind != "Namespace"),
+        "the namespace belongs to no spec"
+    );
+
+    assert!(applier.remove(&remove()).await.success);
+    let ns = get(&client, "v1", "Namespace", None, "shop").await.unwrap();
+    assert!(
+        ns.metadata.deletion_timestamp.is_none(),
+        "removing a spec never deletes a shared namespace"
+    );
+    Ok(())
+}

@@ -4,6 +4,7 @@
 
 pub mod delete;
 pub mod layers;
+pub mod namespaces;
 pub mod plan;
 pub mod prune;
 pub mod remove;
@@ -18,6 +19,7 @@ pub use resolver::ApiResolver;
 
 /// Applies and removes specs in one cluster, keeping the inventory up to date.
 pub struct Applier {
+    client: Client,
     resolver: ApiResolver,
     inventory: Inventory,
 }
@@ -26,7 +28,8 @@ impl Applier {
     /// An applier for `client`'s cluster with the loaded `inventory`.
     pub fn new(client: Client, inventory: Inventory) -> Self {
         Self {
-            resolver: ApiResolver::new(client),
+            resolver: ApiResolver::new(client.clone()),
+            client,
             inventory,
         }
     }

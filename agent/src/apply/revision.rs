@@ -1,12 +1,14 @@
-//! The `Apply` command: check the revision, record the intended inventory, apply layer by layer,
-//! prune what the revision no longer contains, record the result. A revision the spec already
-//! holds is acknowledged again without touching the cluster.
+//! The `Apply` command: check the revision, make sure its target namespaces exist, record the
+//! intended inventory, apply layer by layer, prune what the revision no longer contains, record
+//! the result. A revision the spec already holds is acknowledged again without touching the
+//! cluster.
 
 use lattice_protocol::v1::{self, ObjectOutcome};
 
 use crate::apply::Applier;
 use crate::apply::delete::delete_managed;
 use crate::apply::layers::apply_layers;
+use crate::apply::namespaces::{ensure_target_namespaces, target_namespaces};
 use crate::apply::plan::RevisionPlan;
 use crate::apply::prune::{inventory_after_prune, inventory_before_apply, stale_objects};
 use crate::inventory::SpecRecord;
@@ -43,6 +45,15 @@ impl Applier {
                     .collect(),
                 error: String::new(),
             };
+        }
+
+        // Target namespaces exist before anything is applied (or nothing is).
+        match ensure_target_namespaces(&self.client, &target_namespaces(&plan)).await {
+            Ok(created) if !created.is_empty() => {
+                tracing::info!(spec = %plan.spec_key, namespaces = ?created, "created target namespaces");
+            }
+            Ok(_) => {}
+            Err(e) => return refused(format!("nothing applied: {e}")),
         }
 
         // Write ahead: until this revision completes, the spec holds no complete revision and the

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::Parser;
 
 use crate::cell_endpoint::CellUrl;
+use crate::enrol::EnrolmentToken;
 use crate::telemetry::LogFormat;
 
 /// The Lattice agent: enrols this cluster with the cell, keeps an outbound mutual-TLS stream to
@@ -25,7 +26,7 @@ pub struct AgentArgs {
     /// One-time enrolment token from `latticectl token create --cluster NAME`. Needed only on the
     /// first start; prefer the environment variable so it does not show in the process list.
     #[arg(long, env = "LATTICE_ENROLMENT_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
+    pub token: Option<EnrolmentToken>,
 
     /// PEM file with the CA that verifies the cell during enrolment (later the CA returned by
     /// enrolment is used; if given again it is trusted as well).
@@ -81,10 +82,21 @@ mod tests {
     }
 
     #[test]
-    fn the_token_never_appears_in_debug_output_of_the_parsed_flags_help() {
+    fn the_token_is_named_in_help_but_never_shown_in_debug_output() {
         let help = <AgentArgs as clap::CommandFactory>::command()
             .render_long_help()
             .to_string();
         assert!(help.contains("LATTICE_ENROLMENT_TOKEN"));
+        let a = AgentArgs::try_parse_from([
+            "lattice-agent",
+            "--cell",
+            "https://cell:8443",
+            "--token",
+            "lattice-enrol-sekrit",
+        ])
+        .unwrap();
+        assert!(a.token.is_some());
+        let debug = format!("{a:?}");
+        assert!(!debug.contains("sekrit"), "{debug}");
     }
 }

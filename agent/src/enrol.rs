@@ -30,6 +30,13 @@ impl EnrolmentToken {
     }
 }
 
+impl std::str::FromStr for EnrolmentToken {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self::new(s.to_string()))
+    }
+}
+
 impl fmt::Debug for EnrolmentToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("EnrolmentToken(<redacted>)")

@@ -12,7 +12,6 @@ use tokio_util::sync::CancellationToken;
 use crate::apply::Applier;
 use crate::cli::AgentArgs;
 use crate::credentials::obtain::{EnrolmentInput, obtain_credentials};
-use crate::enrol::EnrolmentToken;
 use crate::error::AgentError;
 use crate::executor;
 use crate::inventory::Inventory;
@@ -56,7 +55,7 @@ pub async fn run(args: AgentArgs, cancel: CancellationToken) -> Result<(), Agent
         &client,
         EnrolmentInput {
             cell: &args.cell,
-            token: args.token.clone().map(EnrolmentToken::new),
+            token: args.token.clone(),
             cell_ca: args.cell_ca.as_deref(),
             namespace: &args.namespace,
         },

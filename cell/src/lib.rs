@@ -1,1 +1,23 @@
-//! The Lattice cell. Placeholder.
+//! The Lattice cell: the REST API for people and CI, the agent service (enrolment and the
+//! outbound mTLS session), the Postgres store, the CA, and level-triggered delivery of derived
+//! revisions to agents. Also the library behind `latticectl`.
+//!
+//! Pure decisions live in small modules ([`delivery::plan`], [`status`], [`revision`],
+//! [`apply::documents`]); the rest is a thin I/O shell around them.
+
+pub mod apply;
+pub mod ca;
+pub mod config;
+pub mod ctl;
+pub mod delivery;
+pub mod grpc;
+pub mod http;
+pub mod metrics;
+pub mod revision;
+pub mod server;
+pub mod spec_key;
+pub mod state;
+pub mod status;
+pub mod store;
+pub mod telemetry;
+pub mod token;

@@ -5,6 +5,8 @@
 //! throughput in objects/s; the summary at the end prints services/s and objects/s over the
 //! whole example set.
 
+#![allow(clippy::expect_used)] // a benchmark with a broken example has nothing to measure
+
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -25,7 +27,11 @@ fn examples() -> Vec<(String, LatticeService)> {
         .map(|path| {
             let text = std::fs::read_to_string(&path).expect("readable example");
             let spec = serde_saphyr::from_str(&text).expect("example parses");
-            let name = path.file_stem().expect("file name").to_string_lossy().into_owned();
+            let name = path
+                .file_stem()
+                .expect("file name")
+                .to_string_lossy()
+                .into_owned();
             (name, spec)
         })
         .collect()
@@ -36,7 +42,10 @@ fn bench(c: &mut Criterion) {
     let ctx = DeriveContext::default().with_peers(examples.iter().map(|(_, s)| s));
     let mut group = c.benchmark_group("derive");
     for (name, spec) in &examples {
-        let objects = derive_service(spec, &ctx).expect("example derives").objects.len();
+        let objects = derive_service(spec, &ctx)
+            .expect("example derives")
+            .objects
+            .len();
         group.throughput(Throughput::Elements(objects as u64));
         group.bench_function(name.as_str(), |b| {
             b.iter(|| derive_service(black_box(spec), black_box(&ctx)))
@@ -50,7 +59,12 @@ fn bench(c: &mut Criterion) {
 fn summary(examples: &[(String, LatticeService)], ctx: &DeriveContext) {
     let per_round: usize = examples
         .iter()
-        .map(|(_, s)| derive_service(s, ctx).expect("example derives").objects.len())
+        .map(|(_, s)| {
+            derive_service(s, ctx)
+                .expect("example derives")
+                .objects
+                .len()
+        })
         .sum();
     let start = Instant::now();
     let mut rounds = 0u64;

@@ -5,6 +5,7 @@
 //! give byte-identical output, so the cell, the offline `latticectl derive` and the tests all see
 //! the same objects.
 
+pub mod authz;
 pub mod context;
 pub mod crd;
 pub mod demand;

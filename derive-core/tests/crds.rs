@@ -2,6 +2,8 @@
 //! structural (apiextensions.k8s.io/v1 refuses anything else). Run with `UPDATE_CRDS=1` to
 //! rewrite them after changing a spec type.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::PathBuf;
 
 use serde_json::Value;
@@ -28,10 +30,15 @@ fn checked_in_crds_match_the_spec_types() {
 /// Structural schema rules: every node has a type (or preserves unknown fields / is
 /// int-or-string), no `$ref`, and no `oneOf`/`anyOf`/`allOf` carrying types or properties.
 fn assert_structural(schema: &Value, path: &str) {
-    let obj = schema.as_object().unwrap_or_else(|| panic!("{path}: not an object"));
+    let obj = schema
+        .as_object()
+        .unwrap_or_else(|| panic!("{path}: not an object"));
     assert!(!obj.contains_key("$ref"), "{path}: $ref is not allowed");
     for combinator in ["oneOf", "anyOf", "allOf"] {
-        assert!(!obj.contains_key(combinator), "{path}: {combinator} would make the schema non-structural here");
+        assert!(
+            !obj.contains_key(combinator),
+            "{path}: {combinator} would make the schema non-structural here"
+        );
     }
     let typed = obj.contains_key("type")
         || obj.contains_key("x-kubernetes-preserve-unknown-fields")
@@ -53,7 +60,12 @@ fn assert_structural(schema: &Value, path: &str) {
 #[test]
 fn generated_crds_are_structural_v1_crds() {
     for crd in lattice_derive::crd::all_crds().unwrap() {
-        let body = crd.yaml.lines().skip_while(|l| l.starts_with('#')).collect::<Vec<_>>().join("\n");
+        let body = crd
+            .yaml
+            .lines()
+            .skip_while(|l| l.starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n");
         let doc: Value = serde_saphyr::from_str(&body).unwrap();
         assert_eq!(doc["apiVersion"], "apiextensions.k8s.io/v1");
         assert_eq!(doc["kind"], "CustomResourceDefinition");

@@ -2,6 +2,8 @@
 //! rollout rules, autoscaling, config hashing, gate questions, runtime allowlist, mesh
 //! membership and resource demand.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use lattice_derive::gates::{AttrValue, GateAction};
@@ -562,6 +564,25 @@ fn demand_is_replicas_times_pod_requests_with_gpus() {
         container(&transcoder, "main")["resources"]["limits"]["nvidia.com/gpu"],
         "1"
     );
+}
+
+#[test]
+fn service_port_and_url_resolve_from_the_peer_spec() {
+    let caller = spec(&workload(
+        "        variables:\n          PAYMENTS_URL: \"${resources.payments.url}\"\n          PAYMENTS_PORT: \"${resources.payments.port}\"\n",
+        "    resources:\n      payments: {type: service}\n",
+    ));
+    let payments = common::load("payments.yaml");
+    let mut peer = payments.clone();
+    peer.metadata.namespace = Some("shop".into());
+    let ctx = DeriveContext::default().with_peers([&peer]);
+    let d = derive_service(&caller, &ctx).unwrap();
+    let data = &d.find("ConfigMap", "api-main-env").unwrap().object["data"];
+    assert_eq!(
+        data["PAYMENTS_URL"],
+        "http://payments.shop.svc.cluster.local:8080"
+    );
+    assert_eq!(data["PAYMENTS_PORT"], "8080");
 }
 
 #[test]

@@ -3,6 +3,8 @@
 //! there to show. Update snapshots with `INSTA_UPDATE=always cargo test -p lattice-derive`
 //! and review the diff.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{context, example_files, load};

@@ -2,6 +2,8 @@
 //! after the spec round-trips through YAML), no secret reference or template ever lands in a
 //! ConfigMap, and every derived object carries the owner labels in the spec's namespace.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 
 use lattice_derive::render::{Format, render};

@@ -1,6 +1,8 @@
 //! One test per class of validation error: each names the field path and says what is allowed,
 //! and every problem of a spec is reported at once.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use lattice_derive::{DeriveContext, DeriveError, FieldError, LatticeService, derive_service};
 
 const IMAGE: &str =

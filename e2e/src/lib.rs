@@ -1,1 +1,18 @@
-//! Test harness. Placeholder.
+//! Test harness for Lattice: real Kubernetes control planes (etcd + kube-apiserver, optionally
+//! kube-controller-manager) built from pinned upstream sources, CRD installation, and child
+//! processes that cannot outlive the test. See `docs/testing.md`.
+
+pub mod bins;
+pub mod cluster;
+pub mod crds;
+mod error;
+pub mod ports;
+pub mod process;
+pub mod wait;
+
+pub use cluster::{ClusterOptions, TestCluster};
+pub use crds::{install_crds, lattice_crd_files, vendored_crd_files, vendored_project_crd_files};
+pub use error::HarnessError;
+pub use ports::free_port;
+pub use process::{ManagedProcess, ProcessSpec};
+pub use wait::wait_until;

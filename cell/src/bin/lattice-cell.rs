@@ -1,1 +1,57 @@
-fn main() {}
+//! `lattice-cell`: runs the cell until SIGINT/SIGTERM. On startup it prints one line to stdout,
+//! `LATTICE_CELL_READY http=<addr> grpc=<addr>`, for scripts and test harnesses.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use lattice_cell::config::CellArgs;
+use lattice_cell::server;
+use lattice_cell::telemetry;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = CellArgs::parse();
+    let _telemetry = match telemetry::init(args.log_format, "lattice-cell") {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("lattice-cell: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut cell = match server::start(&args).await {
+        Ok(cell) => cell,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("lattice-cell: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("{}", cell.ready_line());
+    let crashed = tokio::select! {
+        () = shutdown_signal() => false,
+        () = cell.stopped() => true,
+    };
+    tracing::info!("shutting down");
+    cell.shutdown().await;
+    if crashed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

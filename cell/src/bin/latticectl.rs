@@ -1,1 +1,25 @@
-fn main() {}
+//! `latticectl`: the CLI of a Lattice cell. Errors go to stderr with what to do, and the exit code
+//! is non-zero.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use lattice_cell::ctl::{CtlArgs, run};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let args = CtlArgs::parse();
+    match run(args).await {
+        Ok(out) => {
+            if !out.is_empty() {
+                println!("{}", out.trim_end());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

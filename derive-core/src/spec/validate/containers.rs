@@ -45,7 +45,7 @@ fn validate_container(path: &str, c: &ContainerSpec, svc: &LatticeService, error
         );
     }
     validate_resources(path, c, errors);
-    for (var, _) in &c.variables {
+    for var in c.variables.keys() {
         if !is_env_name(var) {
             errors.push(
                 format!("{path}.variables.{var}"),

@@ -139,7 +139,8 @@ fn validate_runtime(svc: &LatticeService, errors: &mut Errors) {
     let mut seen = BTreeSet::new();
     for (i, binary) in runtime.allowed_binaries.iter().enumerate() {
         let field = format!("spec.runtime.allowedBinaries[{i}]");
-        if binary != "*" && !(binary.starts_with('/') && !binary.ends_with('/')) {
+        let is_path = binary.starts_with('/') && !binary.ends_with('/');
+        if binary != "*" && !is_path {
             errors.push(
                 &field,
                 format!("{binary:?} must be an absolute path to a binary, or *"),

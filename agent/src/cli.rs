@@ -1,0 +1,102 @@
+//! Command-line flags of `lattice-agent`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+use crate::cell_endpoint::CellUrl;
+use crate::enrol::EnrolmentToken;
+use crate::telemetry::LogFormat;
+
+/// The Lattice agent: enrols this cluster with the cell, keeps an outbound mutual-TLS stream to
+/// it and applies what it sends with server-side apply.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "lattice-agent", version)]
+pub struct AgentArgs {
+    /// URL of the cell's agent service, e.g. https://cell.example.com:8443.
+    #[arg(long, env = "LATTICE_CELL")]
+    pub cell: CellUrl,
+
+    /// Kubeconfig of this cluster. Without it: $KUBECONFIG, ~/.kube/config, then the in-cluster
+    /// service account.
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// One-time enrolment token from `latticectl token create --cluster NAME`. Needed only on the
+    /// first start; prefer the environment variable so it does not show in the process list.
+    #[arg(long, env = "LATTICE_ENROLMENT_TOKEN", hide_env_values = true)]
+    pub token: Option<EnrolmentToken>,
+
+    /// PEM file with the CA that verifies the cell during enrolment (later the CA returned by
+    /// enrolment is used; if given again it is trusted as well).
+    #[arg(long)]
+    pub cell_ca: Option<PathBuf>,
+
+    /// Namespace of the agent's own objects (credentials Secret, inventory ConfigMaps).
+    #[arg(long, default_value = "lattice-system")]
+    pub namespace: String,
+
+    /// Address of the /metrics and /healthz listener (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:9090")]
+    pub metrics_listen: SocketAddr,
+
+    /// Log format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub log_format: LogFormat,
+
+    /// Seconds between heartbeats (the cell may ask for a shorter interval).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub heartbeat_seconds: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_documentation() {
+        let a =
+            AgentArgs::try_parse_from(["lattice-agent", "--cell", "https://cell:8443"]).unwrap();
+        assert_eq!(a.namespace, "lattice-system");
+        assert_eq!(a.metrics_listen.to_string(), "127.0.0.1:9090");
+        assert_eq!(a.log_format, LogFormat::Human);
+        assert_eq!(a.heartbeat_seconds, 30);
+        assert!(a.token.is_none() && a.cell_ca.is_none() && a.kubeconfig.is_none());
+    }
+
+    #[test]
+    fn bad_values_are_refused_by_name() {
+        let e =
+            AgentArgs::try_parse_from(["lattice-agent", "--cell", "http://cell:8443"]).unwrap_err();
+        assert!(e.to_string().contains("must use https://"), "{e}");
+        let e = AgentArgs::try_parse_from([
+            "lattice-agent",
+            "--cell",
+            "https://cell:8443",
+            "--heartbeat-seconds",
+            "0",
+        ])
+        .unwrap_err();
+        assert!(e.to_string().contains("--heartbeat-seconds"), "{e}");
+    }
+
+    #[test]
+    fn the_token_is_named_in_help_but_never_shown_in_debug_output() {
+        let help = <AgentArgs as clap::CommandFactory>::command()
+            .render_long_help()
+            .to_string();
+        assert!(help.contains("LATTICE_ENROLMENT_TOKEN"));
+        let a = AgentArgs::try_parse_from([
+            "lattice-agent",
+            "--cell",
+            "https://cell:8443",
+            "--token",
+            "lattice-enrol-sekrit",
+        ])
+        .unwrap();
+        assert!(a.token.is_some());
+        let debug = format!("{a:?}");
+        assert!(!debug.contains("sekrit"), "{debug}");
+    }
+}

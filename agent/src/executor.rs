@@ -1,0 +1,177 @@
+//! Runs commands from the cell one at a time, in arrival order, on a task that outlives any one
+//! session: an Apply that is under way when the stream drops still finishes (nothing is left
+//! half-applied because of a network blip), and its result goes back on the session that asked
+//! if that session is still open. Otherwise the cell learns the outcome from the next `Hello`.
+
+use std::sync::Arc;
+
+use lattice_protocol::v1::agent_message::Payload;
+use lattice_protocol::v1::{self, AgentState};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::apply::Applier;
+use crate::session::envelope::Outbox;
+use crate::telemetry::AgentMetrics;
+
+/// Commands that may wait for the executor before new ones are refused.
+pub const QUEUE_CAPACITY: usize = 256;
+
+/// A command from the cell.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Apply a revision.
+    Apply(v1::Apply),
+    /// Remove a spec.
+    Remove(v1::Remove),
+}
+
+/// A command with where to send its result.
+pub struct Job {
+    /// Id of the cell message carrying the command (echoed as `reply_to`).
+    pub command_id: String,
+    /// The command.
+    pub command: Command,
+    /// The session to answer on.
+    pub outbox: Outbox,
+}
+
+/// Queue of the executor.
+#[derive(Clone)]
+pub struct ExecutorHandle {
+    tx: mpsc::Sender<Job>,
+}
+
+/// The executor's queue is full (or it has stopped); the job is handed back.
+#[derive(Debug, thiserror::Error)]
+#[error("the agent's command queue is full or stopped")]
+pub struct QueueFull;
+
+impl ExecutorHandle {
+    /// Queues `job` without waiting.
+    pub fn submit(&self, job: Job) -> Result<(), QueueFull> {
+        self.tx.try_send(job).map_err(|_| QueueFull)
+    }
+}
+
+/// A command queue and its receiving end (what [`spawn`] runs on; also lets a protocol test
+/// observe what a session queues).
+pub fn queue() -> (ExecutorHandle, mpsc::Receiver<Job>) {
+    let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
+    (ExecutorHandle { tx }, rx)
+}
+
+/// Starts the executor. It stops between commands once `cancel` fires and returns the applier.
+pub fn spawn(
+    applier: Applier,
+    metrics: Arc<AgentMetrics>,
+    cancel: CancellationToken,
+) -> (
+    ExecutorHandle,
+    watch::Receiver<AgentState>,
+    JoinHandle<Applier>,
+) {
+    let (handle, rx) = queue();
+    let (state_tx, state_rx) = watch::channel(AgentState::Ready);
+    let task = tokio::spawn(run(applier, rx, metrics, state_tx, cancel));
+    (handle, state_rx, task)
+}
+
+async fn run(
+    mut applier: Applier,
+    mut rx: mpsc::Receiver<Job>,
+    metrics: Arc<AgentMetrics>,
+    state: watch::Sender<AgentState>,
+    cancel: CancellationToken,
+) -> Applier {
+    loop {
+        let job = tokio::select! {
+            biased;
+            () = cancel.cancelled() => break,
+            job = rx.recv() => match job {
+                Some(job) => job,
+                None => break,
+            },
+        };
+        let (payload, success) = execute(&mut applier, &job.command, &metrics).await;
+        state.send_replace(if success {
+            AgentState::Ready
+        } else {
+            AgentState::Degraded
+        });
+        if job
+            .outbox
+            .send(Some(&job.command_id), payload)
+            .await
+            .is_err()
+        {
+            tracing::warn!(command = %job.command_id, "the session ended before the result could be sent; the cell sees the outcome in the next Hello");
+        }
+    }
+    applier
+}
+
+/// Runs one command; returns the result payload and whether it succeeded.
+pub async fn execute(
+    applier: &mut Applier,
+    command: &Command,
+    metrics: &AgentMetrics,
+) -> (Payload, bool) {
+    match command {
+        Command::Apply(apply) => {
+            let already_held = applier
+                .inventory()
+                .record(&apply.spec_key)
+                .is_some_and(|r| r.holds(&apply.revision_id));
+            let result = applier.apply(apply).await;
+            let label = match (result.success, already_held) {
+                (true, true) => "unchanged",
+                (true, false) => "success",
+                (false, _) => "failure",
+            };
+            AgentMetrics::count_command(&metrics.applies, label);
+            if !already_held {
+                metrics.count_objects(&result.objects);
+            }
+            log_apply(&result);
+            let success = result.success;
+            (Payload::ApplyResult(result), success)
+        }
+        Command::Remove(remove) => {
+            let result = applier.remove(remove).await;
+            AgentMetrics::count_command(
+                &metrics.removes,
+                if result.success { "success" } else { "failure" },
+            );
+            metrics.count_objects(&result.objects);
+            if result.success {
+                tracing::info!(spec = %result.spec_key, objects = result.objects.len(), "spec removed");
+            } else {
+                tracing::warn!(spec = %result.spec_key, error = %result.error, "remove incomplete");
+            }
+            let success = result.success;
+            (Payload::RemoveResult(result), success)
+        }
+    }
+}
+
+fn log_apply(result: &v1::ApplyResult) {
+    if result.success {
+        tracing::info!(spec = %result.spec_key, revision = %result.revision_id, objects = result.objects.len(), "revision applied");
+        return;
+    }
+    tracing::warn!(spec = %result.spec_key, revision = %result.revision_id, error = %result.error, "revision not applied completely");
+    for failed in result
+        .objects
+        .iter()
+        .filter(|o| o.outcome() == v1::ObjectOutcome::Failed)
+    {
+        tracing::warn!(
+            spec = %result.spec_key,
+            object = %format!("{} {} {}/{}", failed.api_version, failed.kind, failed.namespace, failed.name),
+            message = %failed.message,
+            "object failed"
+        );
+    }
+}

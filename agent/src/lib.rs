@@ -1,0 +1,24 @@
+//! The Lattice agent: runs in a workload cluster, enrols with the cell (key and CSR made here,
+//! credentials kept in a Secret), keeps one outbound mutual-TLS gRPC stream to the cell, applies
+//! the revisions it receives with server-side apply layer by layer, prunes what a revision no
+//! longer contains, and keeps an inventory in the cluster so it survives restarts.
+
+pub mod apply;
+pub mod cell_endpoint;
+pub mod cli;
+pub mod credentials;
+pub mod enrol;
+pub mod error;
+pub mod executor;
+pub mod inventory;
+pub mod kube_client;
+pub mod kube_error;
+pub mod object_ref;
+pub mod own_objects;
+pub mod run;
+pub mod session;
+pub mod telemetry;
+
+pub use cli::AgentArgs;
+pub use error::AgentError;
+pub use run::run;

@@ -1,0 +1,106 @@
+//! The agent's main sequence: metrics listener, Kubernetes client, identity (stored or enrolled),
+//! inventory, command executor, then sessions with the cell until shutdown.
+
+use std::fs;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use lattice_protocol::backoff::Backoff;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::apply::Applier;
+use crate::cli::AgentArgs;
+use crate::credentials::obtain::{EnrolmentInput, obtain_credentials};
+use crate::error::AgentError;
+use crate::executor;
+use crate::inventory::Inventory;
+use crate::kube_client::kube_client;
+use crate::kube_error::server_message;
+use crate::own_objects::ensure_namespace;
+use crate::session::{SessionContext, run_sessions};
+use crate::telemetry::{AgentMetrics, http};
+
+/// Version of this agent build.
+pub const AGENT_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Runs the agent until `cancel` fires. Returns an error only for start-up failures.
+pub async fn run(args: AgentArgs, cancel: CancellationToken) -> Result<(), AgentError> {
+    // ring is the only provider compiled in; installing it explicitly keeps every TLS user
+    // (tonic, kube) on the same provider. An error means one is installed already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let started = Instant::now();
+
+    let metrics = Arc::new(AgentMetrics::new());
+    let listener = TcpListener::bind(args.metrics_listen)
+        .await
+        .map_err(|source| AgentError::MetricsListen {
+            addr: args.metrics_listen,
+            source,
+        })?;
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "serving /metrics and /healthz");
+    }
+    let metrics_task = tokio::spawn(http::serve(listener, metrics.clone(), cancel.clone()));
+
+    let client = kube_client(args.kubeconfig.as_deref()).await?;
+    let kubernetes_version = client
+        .apiserver_version()
+        .await
+        .map_err(|e| AgentError::ApiServer(server_message(&e)))?
+        .git_version;
+    tracing::info!(%kubernetes_version, agent_version = AGENT_VERSION, "connected to the Kubernetes API server");
+
+    let credentials = obtain_credentials(
+        &client,
+        EnrolmentInput {
+            cell: &args.cell,
+            token: args.token.clone(),
+            cell_ca: args.cell_ca.as_deref(),
+            namespace: &args.namespace,
+        },
+    )
+    .await?;
+    // A CA given on a later start is trusted in addition to the stored one (cell CA rotation).
+    let extra_ca = args
+        .cell_ca
+        .as_deref()
+        .and_then(|p| fs::read_to_string(p).ok())
+        .filter(|ca| ca != credentials.ca_pem());
+
+    ensure_namespace(&client, &args.namespace).await?;
+    let inventory = Inventory::load(client.clone(), &args.namespace).await?;
+    tracing::info!(
+        specs = inventory.records().count(),
+        held = inventory.held_revisions().len(),
+        "inventory loaded"
+    );
+    let held = inventory.subscribe();
+    let applier = Applier::new(client, inventory);
+    let (executor, state, executor_task) =
+        executor::spawn(applier, metrics.clone(), cancel.clone());
+
+    let ctx = SessionContext {
+        cell: args.cell.clone(),
+        credentials,
+        extra_ca,
+        agent_version: AGENT_VERSION.to_string(),
+        kubernetes_version,
+        heartbeat_interval: Duration::from_secs(args.heartbeat_seconds),
+        held,
+        state,
+        executor,
+        metrics,
+        started,
+        backoff: Backoff::default(),
+    };
+    run_sessions(&ctx, &cancel).await;
+    drop(ctx);
+    // Let a command under way finish, so nothing is left half-applied.
+    if let Err(e) = executor_task.await {
+        tracing::error!(error = %e, "command executor failed");
+    }
+    let _ = metrics_task.await;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,37 @@
+//! Handling `Apply`: queue it for the executor, which applies and answers with `ApplyResult`
+//! (reply_to = the command's id). If the queue is full the command is answered at once with a
+//! failure, so the cell never waits for an ack that will not come.
+
+use lattice_protocol::v1::agent_message::Payload;
+use lattice_protocol::v1::{Apply, ApplyResult};
+
+use crate::executor::{Command, Job};
+use crate::session::connection::Connection;
+
+/// Queues `apply` (carried by message `command_id`).
+pub fn handle(command_id: &str, apply: Apply, conn: &Connection) {
+    tracing::info!(command = %command_id, spec = %apply.spec_key, revision = %apply.revision_id, "apply received");
+    let spec_key = apply.spec_key.clone();
+    let revision_id = apply.revision_id.clone();
+    let job = Job {
+        command_id: command_id.to_string(),
+        command: Command::Apply(apply),
+        outbox: conn.outbox.clone(),
+    };
+    if let Err(e) = conn.executor.submit(job) {
+        let refused = ApplyResult {
+            spec_key,
+            revision_id,
+            success: false,
+            objects: Vec::new(),
+            error: format!("not applied: {e}; the cell should retry"),
+        };
+        if conn
+            .outbox
+            .try_send(Some(command_id), Payload::ApplyResult(refused))
+            .is_err()
+        {
+            tracing::warn!(command = %command_id, "could not refuse apply: session closed");
+        }
+    }
+}

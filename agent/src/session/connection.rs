@@ -1,0 +1,158 @@
+//! One session: dial the cell with mutual TLS, send `Hello` first, require `Welcome`, then
+//! heartbeat on a timer and hand cell messages to their handlers until the stream ends. A cell
+//! that stays silent for three heartbeat intervals is treated as gone.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use lattice_protocol::v1::CellMessage;
+use lattice_protocol::v1::agent_message::Payload;
+use lattice_protocol::v1::agent_service_client::AgentServiceClient;
+use tokio::sync::mpsc;
+use tokio::time::{MissedTickBehavior, interval_at, timeout};
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+
+use crate::cell_endpoint::{endpoint, mutual_tls};
+use crate::enrol::error_chain;
+use crate::executor::ExecutorHandle;
+use crate::session::SessionContext;
+use crate::session::dispatch::dispatch;
+use crate::session::ended::SessionEnd;
+use crate::session::envelope::{OUTBOX_CAPACITY, Outbox};
+use crate::session::heartbeat::HeartbeatTracker;
+use crate::session::hello::hello;
+use crate::session::welcome;
+use crate::telemetry::AgentMetrics;
+
+/// Time the cell has to answer `Hello`.
+pub const WELCOME_TIMEOUT: Duration = Duration::from_secs(30);
+/// Heartbeat intervals without any message from the cell before the session is abandoned.
+pub const SILENCE_INTERVALS: u32 = 3;
+
+/// The state handlers work with.
+pub struct Connection {
+    /// Sending side of the stream.
+    pub outbox: Outbox,
+    /// Heartbeat sequence bookkeeping.
+    pub heartbeats: HeartbeatTracker,
+    /// The command queue.
+    pub executor: ExecutorHandle,
+    /// Metrics.
+    pub metrics: Arc<AgentMetrics>,
+}
+
+/// Runs one session; sets `established` when `Welcome` was accepted.
+pub async fn run(
+    ctx: &SessionContext,
+    cancel: &CancellationToken,
+    established: &mut Option<Instant>,
+) -> SessionEnd {
+    let tls = mutual_tls(&ctx.credentials, ctx.extra_ca.as_deref());
+    let endpoint = match endpoint(&ctx.cell, tls) {
+        Ok(e) => e,
+        Err(e) => return SessionEnd::Unreachable(error_chain(&e)),
+    };
+    let channel = tokio::select! {
+        () = cancel.cancelled() => return SessionEnd::Shutdown,
+        c = endpoint.connect() => match c {
+            Ok(c) => c,
+            Err(e) => return SessionEnd::Unreachable(error_chain(&e)),
+        },
+    };
+
+    let (tx, rx) = mpsc::channel(OUTBOX_CAPACITY);
+    let outbox = Outbox::new(ctx.credentials.cluster_id().clone(), tx);
+    let held = ctx.held.borrow().clone();
+    let held_count = held.len();
+    // Hello is queued before the call so it is the first message the cell reads. The channel
+    // is new and its receiver is still here, so this cannot wait or fail.
+    let hello_id = match outbox
+        .send(
+            None,
+            Payload::Hello(hello(&ctx.agent_version, &ctx.kubernetes_version, held)),
+        )
+        .await
+    {
+        Ok(id) => id,
+        Err(_) => return SessionEnd::ClosedByCell,
+    };
+    let mut client = AgentServiceClient::new(channel);
+    let response = tokio::select! {
+        () = cancel.cancelled() => return SessionEnd::Shutdown,
+        r = client.session(ReceiverStream::new(rx)) => r,
+    };
+    let mut inbound = match response {
+        Ok(r) => r.into_inner(),
+        Err(status) => return SessionEnd::from_status(&status),
+    };
+
+    let first = tokio::select! {
+        () = cancel.cancelled() => return SessionEnd::Shutdown,
+        m = timeout(WELCOME_TIMEOUT, inbound.message()) => m,
+    };
+    let first: CellMessage = match first {
+        Err(_) => return SessionEnd::WelcomeTimeout(WELCOME_TIMEOUT),
+        Ok(Err(status)) => return SessionEnd::from_status(&status),
+        Ok(Ok(None)) => return SessionEnd::ClosedByCell,
+        Ok(Ok(Some(m))) => m,
+    };
+    let accepted = match welcome::accept(
+        &first,
+        &hello_id,
+        ctx.credentials.cluster_id(),
+        ctx.heartbeat_interval,
+    ) {
+        Ok(a) => a,
+        Err(end) => return end,
+    };
+    *established = Some(Instant::now());
+    ctx.metrics.connected.set(1);
+    tracing::info!(
+        cell = %ctx.cell,
+        cluster = %ctx.credentials.cluster_id(),
+        protocol_version = accepted.protocol_version,
+        heartbeat_seconds = accepted.heartbeat_interval.as_secs_f64(),
+        held = held_count,
+        "session established"
+    );
+
+    let mut conn = Connection {
+        outbox,
+        heartbeats: HeartbeatTracker::default(),
+        executor: ctx.executor.clone(),
+        metrics: ctx.metrics.clone(),
+    };
+    let period = accepted.heartbeat_interval;
+    let silence_limit = period * SILENCE_INTERVALS;
+    let mut ticker = interval_at(tokio::time::Instant::now() + period, period);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut last_heard = Instant::now();
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return SessionEnd::Shutdown,
+            msg = inbound.message() => match msg {
+                Ok(Some(msg)) => {
+                    last_heard = Instant::now();
+                    dispatch(msg, &mut conn);
+                }
+                Ok(None) => return SessionEnd::ClosedByCell,
+                Err(status) => return SessionEnd::from_status(&status),
+            },
+            _ = ticker.tick() => {
+                if last_heard.elapsed() >= silence_limit {
+                    return SessionEnd::CellSilent(silence_limit);
+                }
+                let state = *ctx.state.borrow();
+                let beat = conn.heartbeats.next(ctx.started.elapsed(), state);
+                match conn.outbox.try_send(None, Payload::Heartbeat(beat)) {
+                    Ok(Some(_)) => {
+                        conn.metrics.heartbeats_sent.inc();
+                    }
+                    Ok(None) => tracing::warn!("outbox full; heartbeat skipped (the cell is not reading)"),
+                    Err(_) => return SessionEnd::ClosedByCell,
+                }
+            }
+        }
+    }
+}

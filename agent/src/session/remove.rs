@@ -1,0 +1,34 @@
+//! Handling `Remove`: queue it for the executor, which deletes the spec's objects and answers
+//! with `RemoveResult` (reply_to = the command's id); answered at once if the queue is full.
+
+use lattice_protocol::v1::agent_message::Payload;
+use lattice_protocol::v1::{Remove, RemoveResult};
+
+use crate::executor::{Command, Job};
+use crate::session::connection::Connection;
+
+/// Queues `remove` (carried by message `command_id`).
+pub fn handle(command_id: &str, remove: Remove, conn: &Connection) {
+    tracing::info!(command = %command_id, spec = %remove.spec_key, "remove received");
+    let spec_key = remove.spec_key.clone();
+    let job = Job {
+        command_id: command_id.to_string(),
+        command: Command::Remove(remove),
+        outbox: conn.outbox.clone(),
+    };
+    if let Err(e) = conn.executor.submit(job) {
+        let refused = RemoveResult {
+            spec_key,
+            success: false,
+            objects: Vec::new(),
+            error: format!("not removed: {e}; the cell should retry"),
+        };
+        if conn
+            .outbox
+            .try_send(Some(command_id), Payload::RemoveResult(refused))
+            .is_err()
+        {
+            tracing::warn!(command = %command_id, "could not refuse remove: session closed");
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! Command-line configuration of `lattice-cell`. Secrets are never flags: the CA key comes from
+//! `LATTICE_CA_KEY` or a file, the admin token from `LATTICE_ADMIN_TOKEN` or a file.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+use crate::telemetry::LogFormat;
+
+/// `lattice-cell`: the central service of a Lattice fleet.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "lattice-cell",
+    version,
+    about = "The Lattice cell: REST API, agent service, store and CA"
+)]
+pub struct CellArgs {
+    /// Directory for the embedded Postgres, dev keys and the CA certificate copy.
+    #[arg(long, env = "LATTICE_DATA_DIR", default_value = "lattice-data")]
+    pub data_dir: PathBuf,
+
+    /// Postgres URL; without it a private Postgres is started in <data-dir>/postgres.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Address of the REST API (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub http_listen: SocketAddr,
+
+    /// Address of the agent gRPC service (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:50051")]
+    pub grpc_listen: SocketAddr,
+
+    /// DNS names / IPs in the gRPC server certificate (repeatable).
+    #[arg(long = "server-name", default_values = ["localhost", "127.0.0.1"])]
+    pub server_names: Vec<String>,
+
+    /// URL agents should dial, if not https://<first server name>:<gRPC port> (e.g. behind a load balancer).
+    #[arg(long)]
+    pub advertise_url: Option<String>,
+
+    /// File holding the base64 32-byte CA key (instead of LATTICE_CA_KEY).
+    #[arg(long)]
+    pub ca_key_file: Option<PathBuf>,
+
+    /// File holding the admin bearer token (instead of LATTICE_ADMIN_TOKEN).
+    #[arg(long)]
+    pub admin_token_file: Option<PathBuf>,
+
+    /// Development mode: generate a CA key and an admin token into the data dir if none is given.
+    #[arg(long)]
+    pub dev: bool,
+
+    /// Validity of agent certificates, in seconds.
+    #[arg(long, default_value_t = 24 * 3600)]
+    pub agent_cert_validity_secs: u64,
+
+    /// Default lifetime of enrolment tokens, in seconds.
+    #[arg(long, default_value_t = 3600)]
+    pub token_ttl_secs: u64,
+
+    /// Interval at which agents heartbeat, in seconds.
+    #[arg(long, default_value_t = 30)]
+    pub heartbeat_interval_secs: u64,
+
+    /// SPIFFE trust domain used in derivation.
+    #[arg(long, default_value = "cluster.local")]
+    pub trust_domain: String,
+
+    /// Log format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+}
+
+impl CellArgs {
+    /// Arguments for a dev cell in `data_dir` on free loopback ports (tests, the e2e harness).
+    pub fn dev_on_free_ports(data_dir: impl Into<PathBuf>) -> Self {
+        Self::parse_from([
+            "lattice-cell",
+            "--dev",
+            "--http-listen",
+            "127.0.0.1:0",
+            "--grpc-listen",
+            "127.0.0.1:0",
+        ])
+        .with_data_dir(data_dir)
+    }
+
+    fn with_data_dir(mut self, data_dir: impl Into<PathBuf>) -> Self {
+        self.data_dir = data_dir.into();
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_listen_on_loopback() {
+        let args = CellArgs::parse_from(["lattice-cell"]);
+        assert_eq!(args.http_listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(args.grpc_listen.to_string(), "127.0.0.1:50051");
+        assert_eq!(args.server_names, vec!["localhost", "127.0.0.1"]);
+        assert!(!args.dev);
+    }
+}

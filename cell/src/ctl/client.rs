@@ -1,0 +1,157 @@
+//! The HTTP client of `latticectl`: the cell's REST API, with errors that say what to do.
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+/// Why a call to the cell failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CtlError {
+    /// The cell did not answer.
+    #[error(
+        "cannot reach the cell at {url}: {detail}\n  start one with `lattice-cell --dev --data-dir ./lattice-data`, or point latticectl at yours with --server URL or LATTICE_SERVER"
+    )]
+    Unreachable {
+        /// The URL tried.
+        url: String,
+        /// The transport error.
+        detail: String,
+    },
+    /// No token or a wrong one.
+    #[error(
+        "the cell refused the request ({message})\n  set LATTICE_TOKEN (or --token) to the cell's admin token; a cell started with --dev wrote it to <data-dir>/admin-token:\n  export LATTICE_TOKEN=$(cat lattice-data/admin-token)"
+    )]
+    Unauthorized {
+        /// The cell's message.
+        message: String,
+    },
+    /// The cell answered with an API error.
+    #[error("{message}")]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// The error code.
+        code: String,
+        /// The message, with the field details.
+        message: String,
+    },
+    /// A local file could not be read or written.
+    #[error("{path}: {detail}")]
+    File {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        detail: String,
+    },
+    /// The spec is invalid (offline derive).
+    #[error("{0}")]
+    Invalid(String),
+    /// Output could not be rendered.
+    #[error("cannot render output: {0}")]
+    Render(String),
+}
+
+/// A client of one cell.
+#[derive(Debug, Clone)]
+pub struct ApiClient {
+    base: String,
+    token: Option<String>,
+    http: reqwest::Client,
+}
+
+impl ApiClient {
+    /// A client for the cell at `base` (e.g. `http://127.0.0.1:8080`).
+    pub fn new(base: &str, token: Option<String>) -> Self {
+        Self {
+            base: base.trim_end_matches('/').to_string(),
+            token: token.filter(|t| !t.trim().is_empty()),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// Sends a request and returns the JSON answer.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Body>,
+    ) -> Result<Value, CtlError> {
+        let url = format!("{}{path}", self.base);
+        let mut request = self.http.request(method, &url);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        request = match body {
+            Some(Body::Json(value)) => request.json(&value),
+            Some(Body::Yaml(text)) => request
+                .header("content-type", "application/yaml")
+                .body(text),
+            None => request,
+        };
+        let response = request.send().await.map_err(|e| CtlError::Unreachable {
+            url: self.base.clone(),
+            detail: root_cause(&e),
+        })?;
+        let status = response.status();
+        let text = response.text().await.map_err(|e| CtlError::Unreachable {
+            url: self.base.clone(),
+            detail: root_cause(&e),
+        })?;
+        let value: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        if status.is_success() {
+            return Ok(value);
+        }
+        let message = api_message(&value);
+        if status == StatusCode::UNAUTHORIZED {
+            return Err(CtlError::Unauthorized { message });
+        }
+        Err(CtlError::Api {
+            status: status.as_u16(),
+            code: value["code"].as_str().unwrap_or("Error").to_string(),
+            message,
+        })
+    }
+}
+
+/// A request body.
+#[derive(Debug, Clone)]
+pub enum Body {
+    /// JSON.
+    Json(Value),
+    /// YAML text, sent as is.
+    Yaml(String),
+}
+
+/// The API error's message, with every field problem on its own line.
+fn api_message(value: &Value) -> String {
+    let Some(message) = value["message"].as_str() else {
+        return value.to_string();
+    };
+    let details: Vec<String> = value["details"]
+        .as_array()
+        .map(|d| {
+            d.iter()
+                .map(|e| {
+                    format!(
+                        "  document {}: {}: {}",
+                        e["document"],
+                        e["field"].as_str().unwrap_or(""),
+                        e["message"].as_str().unwrap_or("")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if details.is_empty() {
+        message.to_string()
+    } else {
+        format!("invalid spec:\n{}", details.join("\n"))
+    }
+}
+
+fn root_cause(err: &dyn std::error::Error) -> String {
+    let mut cause = err;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    cause.to_string()
+}

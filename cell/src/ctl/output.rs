@@ -1,0 +1,147 @@
+//! Rendering answers: tables by default, or `-o yaml|json`.
+
+use comfy_table::{ContentArrangement, Table, presets::NOTHING};
+use serde_json::Value;
+
+use super::client::CtlError;
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum OutputFormat {
+    /// A table (or text) for people.
+    #[default]
+    Table,
+    /// YAML.
+    Yaml,
+    /// JSON.
+    Json,
+}
+
+/// Renders `value` as YAML or JSON.
+pub fn structured(value: &Value, format: OutputFormat) -> Result<String, CtlError> {
+    match format {
+        OutputFormat::Json => {
+            serde_json::to_string_pretty(value).map_err(|e| CtlError::Render(e.to_string()))
+        }
+        _ => serde_saphyr::to_string(value).map_err(|e| CtlError::Render(e.to_string())),
+    }
+}
+
+/// A borderless kubectl-style table.
+pub fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
+    let mut table = Table::new();
+    table
+        .load_preset(NOTHING)
+        .set_content_arrangement(ContentArrangement::Disabled);
+    table.set_header(headers.iter().map(|h| h.to_uppercase()));
+    for row in rows {
+        table.add_row(row);
+    }
+    table
+        .lines()
+        .map(|l| l.trim_end().trim_start_matches(' ').to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A string field or `-`.
+pub fn text(value: &Value) -> String {
+    match value {
+        Value::Null => "-".to_string(),
+        Value::String(s) if s.is_empty() => "-".to_string(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The service rows of a list.
+pub fn service_rows(items: &[Value]) -> Vec<Vec<String>> {
+    items
+        .iter()
+        .map(|s| {
+            let revision = s["status"]["revision"]
+                .as_str()
+                .map_or("-".to_string(), |r| r.chars().take(12).collect());
+            vec![
+                text(&s["metadata"]["namespace"]),
+                text(&s["metadata"]["name"]),
+                text(&s["metadata"]["labels"]["lattice.dev/cluster"]),
+                text(&s["metadata"]["generation"]),
+                text(&s["status"]["phase"]),
+                revision,
+            ]
+        })
+        .collect()
+}
+
+/// Headers of [`service_rows`].
+pub const SERVICE_HEADERS: &[&str] = &[
+    "namespace",
+    "name",
+    "cluster",
+    "generation",
+    "phase",
+    "revision",
+];
+
+/// The cluster rows of a list.
+pub fn cluster_rows(items: &[Value]) -> Vec<Vec<String>> {
+    items
+        .iter()
+        .map(|c| {
+            vec![
+                text(&c["name"]),
+                if c["connected"] == Value::Bool(true) {
+                    "yes"
+                } else {
+                    "no"
+                }
+                .to_string(),
+                text(&c["lastHeartbeat"]),
+                text(&c["agentVersion"]),
+                text(&c["kubernetesVersion"]),
+                text(&c["protocolVersion"]),
+            ]
+        })
+        .collect()
+}
+
+/// Headers of [`cluster_rows`].
+pub const CLUSTER_HEADERS: &[&str] = &[
+    "name",
+    "connected",
+    "last heartbeat",
+    "agent",
+    "kubernetes",
+    "protocol",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn service_table_shows_phase_and_short_revision() {
+        let items = vec![json!({
+            "metadata": {"namespace": "demo", "name": "hello", "generation": 2, "labels": {"lattice.dev/cluster": "edge-1"}},
+            "status": {"phase": "Ready", "revision": "0123456789abcdef0123"}
+        })];
+        let out = table(SERVICE_HEADERS, service_rows(&items));
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines[0].starts_with("NAMESPACE"), "{out}");
+        assert!(
+            lines[1].contains("hello")
+                && lines[1].contains("Ready")
+                && lines[1].contains("0123456789ab"),
+            "{out}"
+        );
+        assert!(!lines[1].contains("0123456789abc"), "{out}");
+    }
+
+    #[test]
+    fn missing_values_show_a_dash() {
+        let rows = cluster_rows(&[json!({"name": "edge-1", "connected": false})]);
+        assert_eq!(rows[0], vec!["edge-1", "no", "-", "-", "-", "-"]);
+    }
+}

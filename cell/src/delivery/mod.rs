@@ -1,0 +1,5 @@
+//! Delivery of revisions to agents: the pure plan, and the connection registry that lets an
+//! apply reach the session of the cluster it targets.
+
+pub mod plan;
+pub mod registry;

@@ -1,0 +1,204 @@
+//! Level-triggered delivery planning, pure: given what a cluster should hold (the current
+//! revision of every live spec placed on it) and what the connected agent holds or was already
+//! sent, the commands that converge the two. A command already sent is not sent again while the
+//! session lasts (a failed apply is retried on reconnect or when a newer revision exists), so a
+//! failing object cannot turn into a hot loop.
+
+use std::collections::BTreeMap;
+
+use crate::spec_key::SpecKey;
+
+/// A command sent and not superseded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt {
+    /// `Apply` of this revision.
+    Apply(String),
+    /// `Remove`.
+    Remove,
+}
+
+/// A command to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Apply `revision` of `key`.
+    Apply {
+        /// The spec.
+        key: SpecKey,
+        /// The revision id.
+        revision: String,
+    },
+    /// Remove everything the agent manages for `key`.
+    Remove {
+        /// The spec.
+        key: SpecKey,
+    },
+}
+
+/// What the cell knows of one connected agent's state during a session.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AgentView {
+    /// Revisions the agent holds (from Hello, then from successful results).
+    pub held: BTreeMap<SpecKey, String>,
+    /// Commands sent in this session, by spec.
+    pub attempted: BTreeMap<SpecKey, Attempt>,
+}
+
+impl AgentView {
+    /// The view at the start of a session, from the `held` list of Hello.
+    pub fn from_hello(held: impl IntoIterator<Item = (SpecKey, String)>) -> Self {
+        Self {
+            held: held.into_iter().collect(),
+            attempted: BTreeMap::new(),
+        }
+    }
+
+    /// Notes a command as sent.
+    pub fn sent(&mut self, command: &Command) {
+        match command {
+            Command::Apply { key, revision } => {
+                self.attempted
+                    .insert(key.clone(), Attempt::Apply(revision.clone()));
+            }
+            Command::Remove { key } => {
+                self.attempted.insert(key.clone(), Attempt::Remove);
+            }
+        }
+    }
+
+    /// Notes an `ApplyResult`. A success means the agent now holds `revision`; a failure keeps
+    /// the attempt, so the same revision is not re-sent in this session.
+    pub fn apply_result(&mut self, key: &SpecKey, revision: &str, success: bool) {
+        if success {
+            self.held.insert(key.clone(), revision.to_string());
+            if self.attempted.get(key) == Some(&Attempt::Apply(revision.to_string())) {
+                self.attempted.remove(key);
+            }
+        }
+    }
+
+    /// Notes a `RemoveResult`.
+    pub fn remove_result(&mut self, key: &SpecKey, success: bool) {
+        if success {
+            self.held.remove(key);
+            if self.attempted.get(key) == Some(&Attempt::Remove) {
+                self.attempted.remove(key);
+            }
+        }
+    }
+}
+
+/// The commands that bring the agent from `view` to `desired` (spec → revision id): applies in
+/// key order, then removals of what it holds but should not.
+pub fn plan(desired: &BTreeMap<SpecKey, String>, view: &AgentView) -> Vec<Command> {
+    let applies = desired.iter().filter_map(|(key, revision)| {
+        let holds_it = view.held.get(key) == Some(revision);
+        let sent_it = view.attempted.get(key) == Some(&Attempt::Apply(revision.clone()));
+        (!holds_it && !sent_it).then(|| Command::Apply {
+            key: key.clone(),
+            revision: revision.clone(),
+        })
+    });
+    let removals = view.held.keys().filter_map(|key| {
+        let unwanted = !desired.contains_key(key);
+        let sent_it = view.attempted.get(key) == Some(&Attempt::Remove);
+        (unwanted && !sent_it).then(|| Command::Remove { key: key.clone() })
+    });
+    applies.chain(removals).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn key(name: &str) -> SpecKey {
+        SpecKey::new("LatticeService", "ns", name)
+    }
+
+    fn desired(items: &[(&str, &str)]) -> BTreeMap<SpecKey, String> {
+        items.iter().map(|(k, r)| (key(k), r.to_string())).collect()
+    }
+
+    #[test]
+    fn missing_and_older_revisions_are_applied_and_unwanted_ones_removed() {
+        let view = AgentView::from_hello([
+            (key("a"), "r1".to_string()),
+            (key("b"), "old".to_string()),
+            (key("gone"), "x".to_string()),
+        ]);
+        let commands = plan(&desired(&[("a", "r1"), ("b", "new"), ("c", "r3")]), &view);
+        assert_eq!(
+            commands,
+            vec![
+                Command::Apply {
+                    key: key("b"),
+                    revision: "new".into()
+                },
+                Command::Apply {
+                    key: key("c"),
+                    revision: "r3".into()
+                },
+                Command::Remove { key: key("gone") },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_sent_command_is_not_resent_and_a_success_settles_it() {
+        let want = desired(&[("a", "r1")]);
+        let mut view = AgentView::default();
+        let first = plan(&want, &view);
+        assert_eq!(first.len(), 1);
+        view.sent(&first[0]);
+        assert!(plan(&want, &view).is_empty());
+        view.apply_result(&key("a"), "r1", true);
+        assert!(plan(&want, &view).is_empty());
+        assert!(view.attempted.is_empty());
+    }
+
+    #[test]
+    fn a_failed_apply_is_not_retried_in_the_session_but_a_newer_revision_is_sent() {
+        let mut view = AgentView::default();
+        view.sent(&Command::Apply {
+            key: key("a"),
+            revision: "r1".into(),
+        });
+        view.apply_result(&key("a"), "r1", false);
+        assert!(plan(&desired(&[("a", "r1")]), &view).is_empty());
+        assert_eq!(plan(&desired(&[("a", "r2")]), &view).len(), 1);
+    }
+
+    #[test]
+    fn a_replayed_result_changes_nothing() {
+        let want = desired(&[("a", "r1")]);
+        let mut view = AgentView::default();
+        view.sent(&plan(&want, &view)[0]);
+        view.apply_result(&key("a"), "r1", true);
+        let settled = view.clone();
+        view.apply_result(&key("a"), "r1", true);
+        assert_eq!(view, settled);
+        assert!(plan(&want, &view).is_empty());
+    }
+
+    proptest! {
+        /// Sending every planned command and acknowledging each with success converges: the agent
+        /// then holds exactly the desired set and nothing more is planned.
+        #[test]
+        fn acknowledged_plans_converge(
+            held in proptest::collection::btree_map("[a-e]", "r[0-2]", 0..5),
+            want in proptest::collection::btree_map("[a-e]", "r[0-2]", 0..5),
+        ) {
+            let desired: BTreeMap<SpecKey, String> = want.into_iter().map(|(k, r)| (key(&k), r)).collect();
+            let mut view = AgentView::from_hello(held.into_iter().map(|(k, r)| (key(&k), r)));
+            for command in plan(&desired, &view) {
+                view.sent(&command);
+                match command {
+                    Command::Apply { key, revision } => view.apply_result(&key, &revision, true),
+                    Command::Remove { key } => view.remove_result(&key, true),
+                }
+            }
+            prop_assert_eq!(&view.held, &desired);
+            prop_assert!(plan(&desired, &view).is_empty());
+        }
+    }
+}

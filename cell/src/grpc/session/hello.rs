@@ -1,0 +1,79 @@
+//! `Hello`, the first message of every session: the protocol version is checked, the agent's facts
+//! recorded, the session registered (superseding an older one of the same cluster) and `Welcome`
+//! sent. What the agent says it holds seeds level-triggered delivery.
+
+use lattice_protocol::check_protocol_version;
+use lattice_protocol::identity::ClusterId;
+use lattice_protocol::v1::cell_message::Payload;
+use lattice_protocol::v1::{Hello, Welcome};
+use tonic::Status;
+
+use super::Session;
+use super::outbound::Outbound;
+use crate::delivery::plan::AgentView;
+use crate::spec_key::SpecKey;
+use crate::state::CellState;
+use crate::store::clusters::AgentFacts;
+
+/// Accepts `hello` (message `message_id`) from `cluster` and starts the session.
+pub async fn handle(
+    state: &CellState,
+    cluster: &ClusterId,
+    message_id: &str,
+    hello: Hello,
+    outbound: &Outbound,
+) -> Result<Session, Status> {
+    let version = check_protocol_version(hello.protocol_version)
+        .map_err(|e| Status::failed_precondition(e.to_string()))?;
+    let mut held = Vec::new();
+    for h in hello.held {
+        let key = SpecKey::parse(&h.spec_key).ok_or_else(|| {
+            Status::invalid_argument(format!(
+                "Hello.held: {:?} is not a Kind/namespace/name spec key",
+                h.spec_key
+            ))
+        })?;
+        held.push((key, h.revision_id));
+    }
+    state
+        .store
+        .record_hello(
+            cluster.as_str(),
+            AgentFacts {
+                agent_version: &hello.agent_version,
+                protocol_version: version,
+                kubernetes_version: &hello.kubernetes_version,
+            },
+        )
+        .await
+        .map_err(super::unavailable)?;
+    let registration = state.registry.register(cluster.as_str());
+    state
+        .metrics
+        .connected_agents
+        .set(i64::try_from(state.registry.connected_count()).unwrap_or(i64::MAX));
+    let welcome = Welcome {
+        protocol_version: version,
+        cluster_id: cluster.to_string(),
+        heartbeat_interval_seconds: u32::try_from(state.settings.heartbeat_interval.as_secs())
+            .unwrap_or(u32::MAX),
+    };
+    let session = Session {
+        cluster: cluster.clone(),
+        registration,
+        view: AgentView::from_hello(held),
+    };
+    outbound
+        .send(Payload::Welcome(welcome), message_id)
+        .await
+        .map_err(|_| Status::cancelled("the agent went away during Hello"))?;
+    tracing::info!(
+        %cluster,
+        agent_version = %hello.agent_version,
+        kubernetes_version = %hello.kubernetes_version,
+        protocol_version = version,
+        held = session.view.held.len(),
+        "agent session started"
+    );
+    Ok(session)
+}

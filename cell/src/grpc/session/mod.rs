@@ -1,0 +1,288 @@
+//! `Session`: the agent-initiated bidirectional stream. The cluster is authenticated from the
+//! client certificate before the stream opens; every message must claim that same cluster or the
+//! stream ends with `PermissionDenied`. The first message must be `Hello`. After that the session
+//! answers heartbeats, records results, and delivers level-triggered: whenever the cluster's
+//! desired state changes (a nudge) or a result arrives, it plans and sends what is missing.
+
+pub mod apply_result;
+pub mod heartbeat;
+pub mod hello;
+pub mod object_results;
+pub mod outbound;
+pub mod remove_result;
+
+use std::collections::BTreeMap;
+use std::pin::Pin;
+use std::time::Duration;
+
+use futures::Stream;
+use lattice_protocol::identity::ClusterId;
+use lattice_protocol::v1::agent_message::Payload as AgentPayload;
+use lattice_protocol::v1::cell_message::Payload as CellPayload;
+use lattice_protocol::v1::{AgentMessage, Apply, CellMessage, Layer, Remove};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep_until};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Status, Streaming};
+use tracing::Instrument;
+
+use super::identity::authenticate;
+use crate::delivery::plan::{AgentView, Command, plan};
+use crate::delivery::registry::Registration;
+use crate::metrics::Metrics;
+use crate::state::CellState;
+use crate::store::StoreError;
+use crate::store::deliveries::SentCommand;
+use outbound::Outbound;
+
+/// The response stream of a session.
+pub type SessionStream = Pin<Box<dyn Stream<Item = Result<CellMessage, Status>> + Send + 'static>>;
+
+/// How long an authenticated agent has to send Hello.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
+/// Heartbeat intervals without any message after which the session is considered dead.
+const MISSED_HEARTBEATS: u32 = 3;
+
+/// A started session (after Hello).
+#[derive(Debug)]
+pub struct Session {
+    /// The authenticated cluster.
+    pub cluster: ClusterId,
+    /// Its registration in the connection registry.
+    pub registration: Registration,
+    /// What the cell knows the agent holds and was sent.
+    pub view: AgentView,
+}
+
+/// Authenticates the caller and starts the session task.
+pub async fn open(
+    state: CellState,
+    request: Request<Streaming<AgentMessage>>,
+) -> Result<SessionStream, Status> {
+    let cluster = authenticate(&state, request.peer_certs())
+        .await
+        .inspect_err(|status| {
+            tracing::warn!(reason = %status.message(), "session refused");
+        })?;
+    let inbound = request.into_inner();
+    let (tx, rx) = mpsc::channel(64);
+    let span = tracing::info_span!("agent_session", cluster = %cluster);
+    tokio::spawn(run(state, cluster, inbound, Outbound::new(tx)).instrument(span));
+    Ok(Box::pin(ReceiverStream::new(rx)))
+}
+
+async fn run(
+    state: CellState,
+    cluster: ClusterId,
+    mut inbound: Streaming<AgentMessage>,
+    outbound: Outbound,
+) {
+    let first = match tokio::time::timeout(HELLO_TIMEOUT, inbound.message()).await {
+        Ok(Ok(Some(message))) => message,
+        Ok(Ok(None)) | Ok(Err(_)) => return,
+        Err(_) => {
+            outbound
+                .fail(Status::deadline_exceeded(format!(
+                    "no Hello within {HELLO_TIMEOUT:?}"
+                )))
+                .await;
+            return;
+        }
+    };
+    let started = match start(&state, &cluster, first, &outbound).await {
+        Ok(session) => session,
+        Err(status) => {
+            tracing::warn!(%cluster, reason = %status.message(), "session refused");
+            outbound.fail(status).await;
+            return;
+        }
+    };
+    let mut session = started;
+    let end = serve(&state, &mut session, &mut inbound, &outbound).await;
+    if let Err(status) = end {
+        tracing::warn!(%cluster, code = ?status.code(), reason = %status.message(), "session ended by the cell");
+        outbound.fail(status).await;
+    } else {
+        tracing::info!(%cluster, "session ended");
+    }
+    state
+        .registry
+        .unregister(cluster.as_str(), session.registration.generation);
+    state
+        .metrics
+        .connected_agents
+        .set(i64::try_from(state.registry.connected_count()).unwrap_or(i64::MAX));
+}
+
+async fn start(
+    state: &CellState,
+    cluster: &ClusterId,
+    first: AgentMessage,
+    outbound: &Outbound,
+) -> Result<Session, Status> {
+    check_claim(cluster, &first)?;
+    let Some(AgentPayload::Hello(hello)) = first.payload else {
+        return Err(Status::failed_precondition(
+            "the first message of a session must be Hello",
+        ));
+    };
+    let mut session = hello::handle(state, cluster, &first.id, hello, outbound).await?;
+    reconcile(state, &mut session, outbound).await?;
+    Ok(session)
+}
+
+/// The message loop; `Ok` when the agent closed the stream, `Err` with the status to end it with.
+async fn serve(
+    state: &CellState,
+    session: &mut Session,
+    inbound: &mut Streaming<AgentMessage>,
+    outbound: &Outbound,
+) -> Result<(), Status> {
+    let silence_limit = state.settings.heartbeat_interval * MISSED_HEARTBEATS;
+    let mut deadline = Instant::now() + silence_limit;
+    let nudge = session.registration.nudge.clone();
+    let superseded = session.registration.superseded.clone();
+    loop {
+        tokio::select! {
+            message = inbound.message() => match message {
+                Ok(Some(message)) => {
+                    deadline = Instant::now() + silence_limit;
+                    dispatch(state, session, message, outbound).await?;
+                }
+                Ok(None) => return Ok(()),
+                Err(status) => {
+                    tracing::info!(cluster = %session.cluster, error = %status, "agent stream broke");
+                    return Ok(());
+                }
+            },
+            () = nudge.notified() => reconcile(state, session, outbound).await?,
+            () = superseded.cancelled() => {
+                return Err(Status::aborted("superseded by a newer session of the same cluster"));
+            }
+            () = sleep_until(deadline) => {
+                return Err(Status::unavailable(format!("no message from the agent for {silence_limit:?}; reconnect")));
+            }
+            () = outbound.closed() => return Ok(()),
+        }
+    }
+}
+
+async fn dispatch(
+    state: &CellState,
+    session: &mut Session,
+    message: AgentMessage,
+    outbound: &Outbound,
+) -> Result<(), Status> {
+    check_claim(&session.cluster, &message)?;
+    match message.payload {
+        Some(AgentPayload::Heartbeat(hb)) => {
+            heartbeat::handle(state, session, &message.id, hb, outbound).await
+        }
+        Some(AgentPayload::ApplyResult(result)) => {
+            apply_result::handle(state, session, &message.reply_to, result).await?;
+            reconcile(state, session, outbound).await
+        }
+        Some(AgentPayload::RemoveResult(result)) => {
+            remove_result::handle(state, session, &message.reply_to, result).await?;
+            reconcile(state, session, outbound).await
+        }
+        Some(AgentPayload::Hello(_)) => Err(Status::failed_precondition(
+            "Hello was already received on this session",
+        )),
+        None => Err(Status::invalid_argument("message has no payload")),
+    }
+}
+
+/// A message claiming another cluster than the certificate's ends the session.
+fn check_claim(cluster: &ClusterId, message: &AgentMessage) -> Result<(), Status> {
+    if message.cluster_id == cluster.as_str() {
+        Ok(())
+    } else {
+        tracing::warn!(%cluster, claimed = %message.cluster_id, "message claims another cluster; ending the session");
+        Err(Status::permission_denied(format!(
+            "message {} claims cluster {:?} but the client certificate is for cluster {:?}",
+            message.id,
+            message.cluster_id,
+            cluster.as_str()
+        )))
+    }
+}
+
+/// Plans against the cluster's desired state and sends what is missing.
+async fn reconcile(
+    state: &CellState,
+    session: &mut Session,
+    outbound: &Outbound,
+) -> Result<(), Status> {
+    let cluster = session.cluster.as_str();
+    let desired: BTreeMap<_, _> = state
+        .store
+        .desired_revisions(cluster)
+        .await
+        .map_err(unavailable)?
+        .into_iter()
+        .collect();
+    for command in plan(&desired, &session.view) {
+        let (payload, sent) = match &command {
+            Command::Apply { key, revision } => {
+                let Some(stored) = state.store.revision(revision).await.map_err(unavailable)?
+                else {
+                    tracing::error!(spec = %key, %revision, "current revision is missing from the store");
+                    continue;
+                };
+                let layers = stored
+                    .layers
+                    .iter()
+                    .map(|l| Layer {
+                        name: l.name.clone(),
+                        manifests: l
+                            .manifests
+                            .iter()
+                            .map(|m| serde_json::to_vec(m).unwrap_or_default())
+                            .collect(),
+                    })
+                    .collect();
+                let apply = Apply {
+                    spec_key: key.to_string(),
+                    revision_id: revision.clone(),
+                    layers,
+                };
+                (CellPayload::Apply(apply), SentCommand::Apply { revision })
+            }
+            Command::Remove { key } => (
+                CellPayload::Remove(Remove {
+                    spec_key: key.to_string(),
+                }),
+                SentCommand::Remove,
+            ),
+        };
+        let key = match &command {
+            Command::Apply { key, .. } | Command::Remove { key } => key,
+        };
+        // Recorded before sending: if the send fails the agent reconnects, and its Hello (not this
+        // record) decides what is sent again.
+        let id = lattice_protocol::new_message_id();
+        state
+            .store
+            .record_sent(cluster, key, sent, &id)
+            .await
+            .map_err(unavailable)?;
+        outbound
+            .send_with_id(id.clone(), payload)
+            .await
+            .map_err(|_| Status::cancelled("the agent went away"))?;
+        session.view.sent(&command);
+        match command {
+            Command::Apply { .. } => Metrics::count(&state.metrics.applies, "sent"),
+            Command::Remove { .. } => Metrics::count(&state.metrics.removes, "sent"),
+        }
+        tracing::info!(%cluster, spec = %key, command_id = %id, "command sent");
+    }
+    Ok(())
+}
+
+/// A store failure ends the session: the agent reconnects and delivery restarts from its Hello.
+pub(crate) fn unavailable(err: StoreError) -> Status {
+    tracing::error!(error = %err, "session store operation failed");
+    Status::unavailable("the cell cannot reach its database; reconnect later")
+}

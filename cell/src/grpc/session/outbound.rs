@@ -1,0 +1,57 @@
+//! The cell → agent half of a session: a bounded channel feeding the response stream.
+
+use lattice_protocol::new_message_id;
+use lattice_protocol::v1::CellMessage;
+use lattice_protocol::v1::cell_message::Payload;
+use tokio::sync::mpsc;
+use tonic::Status;
+
+/// The stream end is gone (the agent disconnected).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the agent's stream is closed")]
+pub struct Closed;
+
+/// Sends messages to one agent.
+#[derive(Debug, Clone)]
+pub struct Outbound {
+    tx: mpsc::Sender<Result<CellMessage, Status>>,
+}
+
+impl Outbound {
+    /// Wraps the sender half of the response channel.
+    pub fn new(tx: mpsc::Sender<Result<CellMessage, Status>>) -> Self {
+        Self { tx }
+    }
+
+    /// Sends `payload` with a fresh id (answering `reply_to`, if not empty); returns the id.
+    pub async fn send(&self, payload: Payload, reply_to: &str) -> Result<String, Closed> {
+        let id = new_message_id();
+        let message = CellMessage {
+            id: id.clone(),
+            reply_to: reply_to.to_string(),
+            payload: Some(payload),
+        };
+        self.tx.send(Ok(message)).await.map_err(|_| Closed)?;
+        Ok(id)
+    }
+
+    /// Sends a command whose id the caller chose (and recorded).
+    pub async fn send_with_id(&self, id: String, payload: Payload) -> Result<(), Closed> {
+        let message = CellMessage {
+            id,
+            reply_to: String::new(),
+            payload: Some(payload),
+        };
+        self.tx.send(Ok(message)).await.map_err(|_| Closed)
+    }
+
+    /// Ends the stream with `status`.
+    pub async fn fail(&self, status: Status) {
+        let _ = self.tx.send(Err(status)).await;
+    }
+
+    /// Resolves when the agent's end is gone.
+    pub async fn closed(&self) {
+        self.tx.closed().await;
+    }
+}

@@ -1,0 +1,103 @@
+//! The REST API (axum): Kubernetes-style routes for clusters, enrolment tokens and specs; admin
+//! routes need the bearer token; `/healthz`, `/metrics` and `/openapi.json` are open.
+
+pub mod auth;
+pub mod clusters;
+pub mod error;
+pub mod health;
+pub mod json_body;
+pub mod openapi;
+pub mod services;
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use tracing::Instrument;
+
+use crate::metrics::HttpLabels;
+use crate::state::CellState;
+
+/// Largest apply body (YAML or JSON).
+pub const MAX_APPLY_BODY: usize = 1024 * 1024;
+
+/// Every route: (method, path template, needs admin). The OpenAPI document is checked against it.
+pub const ROUTES: &[(&str, &str, bool)] = &[
+    ("get", "/healthz", false),
+    ("get", "/metrics", false),
+    ("get", "/openapi.json", false),
+    ("post", "/v1/clusters", true),
+    ("get", "/v1/clusters", true),
+    ("get", "/v1/clusters/{name}", true),
+    ("post", "/v1/clusters/{name}/tokens", true),
+    ("post", "/v1/apply", true),
+    ("get", "/v1/latticeservices", true),
+    ("get", "/v1/namespaces/{namespace}/latticeservices", true),
+    (
+        "get",
+        "/v1/namespaces/{namespace}/latticeservices/{name}",
+        true,
+    ),
+    (
+        "delete",
+        "/v1/namespaces/{namespace}/latticeservices/{name}",
+        true,
+    ),
+];
+
+/// The router of the REST API.
+pub fn router(state: CellState) -> Router {
+    let admin = Router::new()
+        .route("/v1/clusters", post(clusters::create).get(clusters::list))
+        .route("/v1/clusters/{name}", get(clusters::get))
+        .route("/v1/clusters/{name}/tokens", post(clusters::create_token))
+        .route("/v1/apply", post(services::apply))
+        .route("/v1/latticeservices", get(services::list))
+        .route(
+            "/v1/namespaces/{namespace}/latticeservices",
+            get(services::list_namespaced),
+        )
+        .route(
+            "/v1/namespaces/{namespace}/latticeservices/{name}",
+            get(services::get).delete(services::delete),
+        )
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_admin,
+        ));
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/metrics", get(health::metrics))
+        .route("/openapi.json", get(openapi::document))
+        .merge(admin)
+        .layer(DefaultBodyLimit::max(MAX_APPLY_BODY))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .with_state(state)
+}
+
+/// Counts every request by method, route template and status, and logs it.
+async fn observe(State(state): State<CellState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let span = tracing::info_span!("http_request", %method, %route);
+    let response = next.run(request).instrument(span).await;
+    let status = response.status().as_u16();
+    state
+        .metrics
+        .http_requests
+        .get_or_create(&HttpLabels {
+            method: method.clone(),
+            route: route.clone(),
+            status,
+        })
+        .inc();
+    tracing::debug!(%method, %route, status, elapsed_ms = started.elapsed().as_millis() as u64, "http request");
+    response
+}

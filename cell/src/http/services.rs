@@ -1,0 +1,165 @@
+//! `/v1/apply` and `/v1/.../latticeservices`: apply (YAML or JSON), list, get and delete
+//! `LatticeService` specs, shown Kubernetes-style with their computed status.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use lattice_derive::spec::API_VERSION;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::error::ApiError;
+use crate::apply::apply_body;
+use crate::spec_key::SpecKey;
+use crate::state::CellState;
+use crate::status::service_status;
+use crate::store::specs::SpecRecord;
+
+const KIND: &str = "LatticeService";
+
+/// Result of one applied document.
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AppliedItem {
+    /// Kind.
+    pub kind: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// Generation after the apply.
+    pub generation: i64,
+    /// Current revision id.
+    pub revision: String,
+    /// `created`, `configured` or `unchanged` (as kubectl says).
+    pub result: String,
+}
+
+/// Answer of `POST /v1/apply`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ApplyResponse {
+    /// One entry per document, in request order.
+    pub items: Vec<AppliedItem>,
+}
+
+/// `?namespace=` filter of the list.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    /// Only this namespace.
+    pub namespace: Option<String>,
+}
+
+/// `POST /v1/apply`.
+pub async fn apply(
+    State(state): State<CellState>,
+    body: Bytes,
+) -> Result<Json<ApplyResponse>, ApiError> {
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::bad_request("the body is not UTF-8 text"))?;
+    let applied = apply_body(&state, text, "admin").await?;
+    let items = applied
+        .into_iter()
+        .map(|a| AppliedItem {
+            result: match (a.changed, a.generation) {
+                (false, _) => "unchanged",
+                (true, 1) => "created",
+                (true, _) => "configured",
+            }
+            .to_string(),
+            kind: a.key.kind,
+            namespace: a.key.namespace,
+            name: a.key.name,
+            generation: a.generation,
+            revision: a.revision_id,
+        })
+        .collect();
+    Ok(Json(ApplyResponse { items }))
+}
+
+/// `GET /v1/latticeservices` and `GET /v1/namespaces/{ns}/latticeservices`.
+pub async fn list(
+    State(state): State<CellState>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    list_in(&state, query.namespace.as_deref()).await
+}
+
+/// `GET /v1/namespaces/{ns}/latticeservices`.
+pub async fn list_namespaced(
+    State(state): State<CellState>,
+    Path(namespace): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    list_in(&state, Some(&namespace)).await
+}
+
+async fn list_in(state: &CellState, namespace: Option<&str>) -> Result<Json<Value>, ApiError> {
+    let mut items = Vec::new();
+    for record in state.store.specs(KIND, namespace).await? {
+        items.push(render(state, record).await?);
+    }
+    Ok(Json(
+        json!({ "apiVersion": API_VERSION, "kind": "LatticeServiceList", "items": items }),
+    ))
+}
+
+/// `GET /v1/namespaces/{ns}/latticeservices/{name}`.
+pub async fn get(
+    State(state): State<CellState>,
+    Path((namespace, name)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let key = SpecKey::new(KIND, namespace, name);
+    let record = state
+        .store
+        .spec(&key)
+        .await?
+        .ok_or_else(|| not_found(&key))?;
+    Ok(Json(render(&state, record).await?))
+}
+
+/// `DELETE /v1/namespaces/{ns}/latticeservices/{name}`: the spec is deleted and its cluster is
+/// told to remove its objects.
+pub async fn delete(
+    State(state): State<CellState>,
+    Path((namespace, name)): Path<(String, String)>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let key = SpecKey::new(KIND, namespace, name);
+    let cluster = state
+        .store
+        .delete_spec(&key, "admin")
+        .await?
+        .ok_or_else(|| not_found(&key))?;
+    state.registry.nudge(&cluster);
+    tracing::info!(spec = %key, cluster = %cluster, "spec deleted");
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(
+            json!({ "kind": key.kind, "namespace": key.namespace, "name": key.name, "result": "deleted", "cluster": cluster }),
+        ),
+    ))
+}
+
+/// The stored document with Kubernetes-style metadata and the computed status.
+async fn render(state: &CellState, record: SpecRecord) -> Result<Value, ApiError> {
+    let deliveries = state.store.deliveries_of(&record.key()).await?;
+    let status = service_status(&record, &deliveries);
+    let mut document = record.document.clone();
+    if let Some(metadata) = document.get_mut("metadata").and_then(Value::as_object_mut) {
+        metadata.insert("generation".into(), json!(record.generation));
+        metadata.insert("creationTimestamp".into(), json!(record.created_at));
+    }
+    if let Some(map) = document.as_object_mut() {
+        map.insert(
+            "status".into(),
+            serde_json::to_value(status).unwrap_or_default(),
+        );
+    }
+    Ok(document)
+}
+
+fn not_found(key: &SpecKey) -> ApiError {
+    ApiError::not_found(format!(
+        "{} {}/{} does not exist",
+        key.kind, key.namespace, key.name
+    ))
+}

@@ -1,0 +1,267 @@
+//! Starting and stopping a whole cell: keys, database (external or embedded), CA, the server
+//! certificate, and the REST and gRPC listeners. Used by the `lattice-cell` binary and by tests.
+
+pub mod admin_token;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::ca::{CaError, CaKeyError, CaKeySource, CertificateAuthority, resolve_ca_key};
+use crate::config::CellArgs;
+use crate::delivery::registry::ConnectionRegistry;
+use crate::metrics::Metrics;
+use crate::state::{CellState, Settings};
+use crate::store::certificates::{CertificatePurpose, NewCertificate};
+use crate::store::embedded::{EmbeddedPostgres, EmbeddedPostgresError};
+use crate::store::{Store, StoreError};
+use admin_token::{ADMIN_TOKEN_ENV, AdminTokenError, AdminTokenSource, resolve_admin_token};
+
+/// Why the cell could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The data directory could not be created.
+    #[error("cannot create the data directory {0}: {1}")]
+    DataDir(String, std::io::Error),
+    /// No usable CA key.
+    #[error(transparent)]
+    CaKey(#[from] CaKeyError),
+    /// No usable admin token.
+    #[error(transparent)]
+    AdminToken(#[from] AdminTokenError),
+    /// The embedded Postgres failed.
+    #[error("embedded Postgres: {0}")]
+    EmbeddedPostgres(#[from] EmbeddedPostgresError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The CA failed.
+    #[error(transparent)]
+    Ca(#[from] CaError),
+    /// A listener could not be bound.
+    #[error("cannot listen on {0}: {1}")]
+    Bind(SocketAddr, std::io::Error),
+}
+
+/// A running cell.
+#[derive(Debug)]
+pub struct RunningCell {
+    /// Bound address of the REST API.
+    pub http_addr: SocketAddr,
+    /// Bound address of the agent service.
+    pub grpc_addr: SocketAddr,
+    /// Shared state (store, CA, registry, metrics).
+    pub state: CellState,
+    shutdown: CancellationToken,
+    http: JoinHandle<()>,
+    grpc: JoinHandle<()>,
+    embedded: Option<EmbeddedPostgres>,
+}
+
+impl RunningCell {
+    /// The machine-readable line printed on startup.
+    pub fn ready_line(&self) -> String {
+        format!(
+            "LATTICE_CELL_READY http={} grpc={}",
+            self.http_addr, self.grpc_addr
+        )
+    }
+
+    /// Resolves when either server stopped on its own (a fatal error).
+    pub async fn stopped(&mut self) {
+        tokio::select! {
+            _ = &mut self.http => {}
+            _ = &mut self.grpc => {}
+        }
+    }
+
+    /// Stops accepting, ends sessions, and stops the embedded Postgres cleanly.
+    pub async fn shutdown(self) {
+        self.shutdown.cancel();
+        for handle in [self.http, self.grpc] {
+            if tokio::time::timeout(Duration::from_secs(10), handle)
+                .await
+                .is_err()
+            {
+                tracing::warn!("a server did not stop within 10s");
+            }
+        }
+        self.state.store.pool().close().await;
+        if let Some(pg) = self.embedded
+            && let Err(e) = pg.stop().await
+        {
+            tracing::warn!(error = %e, "embedded Postgres did not stop cleanly");
+        }
+    }
+}
+
+/// Starts a cell as configured by `args`.
+pub async fn start(args: &CellArgs) -> Result<RunningCell, StartError> {
+    let data_dir = &args.data_dir;
+    create_private_dir(data_dir)?;
+    let env_ca_key = std::env::var(crate::ca::key::CA_KEY_ENV).ok();
+    let (ca_key, ca_key_source) = resolve_ca_key(
+        env_ca_key.as_deref(),
+        args.ca_key_file.as_deref(),
+        args.dev,
+        data_dir,
+    )?;
+    log_ca_key_source(&ca_key_source);
+    let env_admin = std::env::var(ADMIN_TOKEN_ENV).ok();
+    let (admin_token, admin_source) = resolve_admin_token(
+        env_admin.as_deref(),
+        args.admin_token_file.as_deref(),
+        args.dev,
+        data_dir,
+    )?;
+    log_admin_token_source(&admin_source);
+
+    let (url, embedded) = match args
+        .database_url
+        .as_deref()
+        .filter(|u| !u.trim().is_empty())
+    {
+        Some(url) => (url.to_string(), None),
+        None => {
+            let pg = EmbeddedPostgres::start(data_dir.join("postgres")).await?;
+            tracing::info!(dir = %pg.dir().display(), "started the embedded Postgres (set DATABASE_URL to use your own)");
+            (pg.url().to_string(), Some(pg))
+        }
+    };
+    let store = Store::connect(&url).await?;
+    let ca = CertificateAuthority::load_or_create(&store, &ca_key).await?;
+    let ca_copy = data_dir.join("ca.crt");
+    if let Err(e) = std::fs::write(&ca_copy, ca.cert_pem()) {
+        tracing::warn!(path = %ca_copy.display(), error = %e, "cannot write the CA certificate copy");
+    }
+    let server_cert = ca.issue_server_certificate(&args.server_names)?;
+    store
+        .record_certificate(NewCertificate {
+            serial: &server_cert.certificate.serial,
+            purpose: CertificatePurpose::Server,
+            cluster: None,
+            subject: &server_cert.certificate.subject,
+            not_after: server_cert.certificate.not_after,
+        })
+        .await?;
+
+    let mut settings = Settings::with_admin_token(admin_token);
+    settings.agent_cert_validity = Duration::from_secs(args.agent_cert_validity_secs.max(60));
+    settings.default_token_ttl = Duration::from_secs(args.token_ttl_secs.max(1));
+    settings.heartbeat_interval = Duration::from_secs(args.heartbeat_interval_secs.max(1));
+    settings.trust_domain = args.trust_domain.clone();
+    let tls = crate::grpc::tls::server_tls(ca.cert_pem(), &server_cert);
+    let http_listener = TcpListener::bind(args.http_listen)
+        .await
+        .map_err(|e| StartError::Bind(args.http_listen, e))?;
+    let grpc_listener = TcpListener::bind(args.grpc_listen)
+        .await
+        .map_err(|e| StartError::Bind(args.grpc_listen, e))?;
+    let http_addr = http_listener
+        .local_addr()
+        .map_err(|e| StartError::Bind(args.http_listen, e))?;
+    let grpc_addr = grpc_listener
+        .local_addr()
+        .map_err(|e| StartError::Bind(args.grpc_listen, e))?;
+    settings.agent_endpoint = args.advertise_url.clone().unwrap_or_else(|| {
+        let host = args
+            .server_names
+            .first()
+            .map_or("localhost", String::as_str);
+        format!("https://{host}:{}", grpc_addr.port())
+    });
+    let state = CellState {
+        store,
+        ca: Arc::new(ca),
+        registry: ConnectionRegistry::new(),
+        metrics: Metrics::new(),
+        settings: Arc::new(settings),
+    };
+
+    let shutdown = CancellationToken::new();
+
+    let router = crate::http::router(state.clone());
+    let http_stop = shutdown.clone();
+    let http = tokio::spawn(async move {
+        let served = axum::serve(http_listener, router)
+            .with_graceful_shutdown(async move { http_stop.cancelled().await })
+            .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "REST server failed");
+        }
+    });
+    let grpc_stop = shutdown.clone();
+    let grpc_state = state.clone();
+    let grpc = tokio::spawn(async move {
+        if let Err(e) = crate::grpc::serve(grpc_listener, tls, grpc_state, async move {
+            grpc_stop.cancelled().await
+        })
+        .await
+        {
+            tracing::error!(error = %e, "agent service failed");
+        }
+    });
+    tracing::info!(%http_addr, %grpc_addr, "cell ready");
+    Ok(RunningCell {
+        http_addr,
+        grpc_addr,
+        state,
+        shutdown,
+        http,
+        grpc,
+        embedded,
+    })
+}
+
+fn create_private_dir(dir: &Path) -> Result<(), StartError> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| StartError::DataDir(dir.display().to_string(), e))
+}
+
+fn log_ca_key_source(source: &CaKeySource) {
+    match source {
+        CaKeySource::Environment => tracing::info!("CA key from LATTICE_CA_KEY"),
+        CaKeySource::File(path) => tracing::info!(path = %path.display(), "CA key from file"),
+        CaKeySource::DevFile {
+            path,
+            generated: true,
+        } => tracing::warn!(
+            path = %path.display(),
+            "--dev: generated a CA key and wrote it to this file (mode 0600); do not use dev mode in production: keep the key in a secret store and pass it as LATTICE_CA_KEY"
+        ),
+        CaKeySource::DevFile {
+            path,
+            generated: false,
+        } => {
+            tracing::warn!(path = %path.display(), "--dev: using the CA key generated earlier in this file")
+        }
+    }
+}
+
+fn log_admin_token_source(source: &AdminTokenSource) {
+    match source {
+        AdminTokenSource::Environment => tracing::info!("admin token from LATTICE_ADMIN_TOKEN"),
+        AdminTokenSource::File(path) => {
+            tracing::info!(path = %path.display(), "admin token from file")
+        }
+        AdminTokenSource::DevFile(path, true) => tracing::warn!(
+            path = %path.display(),
+            "--dev: generated an admin token into this file (mode 0600); use it with `export LATTICE_TOKEN=$(cat <file>)`"
+        ),
+        AdminTokenSource::DevFile(path, false) => {
+            tracing::info!(path = %path.display(), "--dev: admin token from this file")
+        }
+    }
+}

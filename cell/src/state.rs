@@ -1,0 +1,61 @@
+//! What every request handler shares: the store, the CA, the connection registry, metrics and
+//! settings.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::ca::CertificateAuthority;
+use crate::delivery::registry::ConnectionRegistry;
+use crate::metrics::Metrics;
+use crate::store::Store;
+use crate::token::SecretToken;
+
+/// Tunables of a running cell.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Validity of agent certificates.
+    pub agent_cert_validity: Duration,
+    /// Default lifetime of an enrolment token.
+    pub default_token_ttl: Duration,
+    /// Longest lifetime an enrolment token may be given.
+    pub max_token_ttl: Duration,
+    /// Interval at which agents are asked to heartbeat.
+    pub heartbeat_interval: Duration,
+    /// SPIFFE trust domain passed to derivation.
+    pub trust_domain: String,
+    /// The admin bearer token.
+    pub admin_token: SecretToken,
+    /// URL agents dial (`https://host:port` of the agent service), shown with new tokens.
+    pub agent_endpoint: String,
+}
+
+impl Settings {
+    /// Defaults with the given admin token: 24 h agent certificates, 1 h tokens (at most 7 days),
+    /// 30 s heartbeats, trust domain `cluster.local`.
+    pub fn with_admin_token(admin_token: SecretToken) -> Self {
+        Self {
+            agent_cert_validity: Duration::from_secs(24 * 3600),
+            default_token_ttl: Duration::from_secs(3600),
+            max_token_ttl: Duration::from_secs(7 * 24 * 3600),
+            heartbeat_interval: Duration::from_secs(30),
+            trust_domain: "cluster.local".to_string(),
+            admin_token,
+            agent_endpoint: String::new(),
+        }
+    }
+}
+
+/// Shared state of the cell. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct CellState {
+    /// The database.
+    pub store: Store,
+    /// The CA.
+    pub ca: Arc<CertificateAuthority>,
+    /// Live agent sessions.
+    pub registry: ConnectionRegistry,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Settings.
+    pub settings: Arc<Settings>,
+}

@@ -1,0 +1,77 @@
+//! The cell's Postgres store: a connection pool, the embedded migrations, and one module per
+//! table family. Queries are checked at run time (`FromRow`), so building needs no database.
+
+pub mod audit;
+pub mod ca;
+pub mod certificates;
+pub mod clusters;
+pub mod deliveries;
+pub mod embedded;
+pub mod revisions;
+pub mod specs;
+pub mod tokens;
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Connecting to Postgres failed.
+    #[error("cannot connect to Postgres: {0}")]
+    Connect(#[source] sqlx::Error),
+    /// Applying the migrations failed.
+    #[error("cannot apply database migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A query failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The object already exists.
+    #[error("{what} {name:?} already exists")]
+    AlreadyExists {
+        /// Kind of object.
+        what: &'static str,
+        /// Its name.
+        name: String,
+    },
+    /// A stored JSON value did not have the expected shape.
+    #[error("stored {what} is malformed: {source}")]
+    Malformed {
+        /// What was being read.
+        what: &'static str,
+        /// The decoding error.
+        source: serde_json::Error,
+    },
+}
+
+/// Handle to the cell's database. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: PgPool,
+}
+
+impl Store {
+    /// Connects to `url` and brings the schema up to date.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await
+            .map_err(StoreError::Connect)?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// The connection pool, for queries that span modules.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// True if the database answers.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+}

@@ -1,0 +1,280 @@
+//! The binaries as separate processes, as an operator (or the e2e harness) runs them.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+const CELL: &str = env!("CARGO_BIN_EXE_lattice-cell");
+const CTL: &str = env!("CARGO_BIN_EXE_latticectl");
+const HELLO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/hello.yaml");
+
+/// A `lattice-cell` process, stopped with SIGTERM (so it stops its Postgres) when dropped.
+struct CellProcess {
+    child: Child,
+    http: String,
+    grpc: String,
+}
+
+impl CellProcess {
+    fn start(dir: &Path, extra_env: &[(&str, &str)], dev: bool) -> Result<Self, String> {
+        let mut cmd = cell_command(dir, extra_env, dev);
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        if line.is_empty() {
+            let output = child.wait_with_output().unwrap();
+            return Err(String::from_utf8_lossy(&output.stderr).into_owned());
+        }
+        let field = |name: &str| {
+            line.split_whitespace()
+                .find_map(|f| f.strip_prefix(&format!("{name}=")))
+                .unwrap()
+                .to_string()
+        };
+        assert!(line.starts_with("LATTICE_CELL_READY "), "{line}");
+        Ok(Self {
+            http: format!("http://{}", field("http")),
+            grpc: field("grpc"),
+            child,
+        })
+    }
+}
+
+impl Drop for CellProcess {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+fn cell_command(dir: &Path, extra_env: &[(&str, &str)], dev: bool) -> Command {
+    let mut cmd = Command::new(CELL);
+    cmd.arg("--data-dir").arg(dir).args([
+        "--http-listen",
+        "127.0.0.1:0",
+        "--grpc-listen",
+        "127.0.0.1:0",
+    ]);
+    if dev {
+        cmd.arg("--dev");
+    }
+    for var in [
+        "LATTICE_CA_KEY",
+        "LATTICE_ADMIN_TOKEN",
+        "DATABASE_URL",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+    ] {
+        cmd.env_remove(var);
+    }
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+fn ctl(server: &str, token: Option<&str>, args: &[&str]) -> Output {
+    let mut cmd = Command::new(CTL);
+    cmd.env("LATTICE_SERVER", server)
+        .env_remove("LATTICE_TOKEN")
+        .args(args);
+    if let Some(token) = token {
+        cmd.env("LATTICE_TOKEN", token);
+    }
+    cmd.output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn an_operator_session_with_latticectl() {
+    let dir = tempfile::tempdir().unwrap();
+    let cell = CellProcess::start(dir.path(), &[], true).unwrap();
+    let token = std::fs::read_to_string(dir.path().join("admin-token")).unwrap();
+    let token = Some(token.trim());
+
+    let unauthorized = ctl(&cell.http, None, &["get", "services"]);
+    assert!(!unauthorized.status.success());
+    assert!(
+        stderr(&unauthorized).contains("LATTICE_TOKEN"),
+        "{}",
+        stderr(&unauthorized)
+    );
+
+    assert!(
+        ctl(&cell.http, token, &["cluster", "create", "edge-1"])
+            .status
+            .success()
+    );
+    let ca_out = dir.path().join("agent-ca.crt");
+    let created = ctl(
+        &cell.http,
+        token,
+        &[
+            "token",
+            "create",
+            "--cluster",
+            "edge-1",
+            "--ca-out",
+            ca_out.to_str().unwrap(),
+        ],
+    );
+    assert!(created.status.success(), "{}", stderr(&created));
+    let text = stdout(&created);
+    let port = cell.grpc.rsplit(':').next().unwrap();
+    assert!(
+        text.contains(&format!(
+            "lattice-agent --cell https://localhost:{port} --cell-ca {}",
+            ca_out.display()
+        )),
+        "{text}"
+    );
+    assert!(text.contains("--token lattice-enrol-"), "{text}");
+    assert!(
+        std::fs::read_to_string(&ca_out)
+            .unwrap()
+            .contains("BEGIN CERTIFICATE")
+    );
+
+    let applied = ctl(&cell.http, token, &["apply", "-f", HELLO]);
+    assert!(applied.status.success(), "{}", stderr(&applied));
+    assert!(
+        stdout(&applied).contains("latticeservice/demo/hello created"),
+        "{}",
+        stdout(&applied)
+    );
+    let listed = ctl(&cell.http, token, &["get", "services"]);
+    let listed = stdout(&listed);
+    assert!(
+        listed.lines().next().unwrap().starts_with("NAMESPACE"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("hello") && listed.contains("Pending"),
+        "{listed}"
+    );
+    let as_json = ctl(
+        &cell.http,
+        token,
+        &["-o", "json", "get", "service", "hello", "-n", "demo"],
+    );
+    let value: serde_json::Value = serde_json::from_slice(&as_json.stdout).unwrap();
+    assert_eq!(value["status"]["phase"], "Pending");
+    let clusters = stdout(&ctl(&cell.http, token, &["get", "clusters"]));
+    assert!(
+        clusters.contains("edge-1") && clusters.contains("no"),
+        "{clusters}"
+    );
+
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        std::fs::read_to_string(HELLO)
+            .unwrap()
+            .replace("port: 8080", "port: 0"),
+    )
+    .unwrap();
+    let refused = ctl(&cell.http, token, &["apply", "-f", bad.to_str().unwrap()]);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("spec.workload.service.ports.http.port"),
+        "{}",
+        stderr(&refused)
+    );
+
+    let deleted = ctl(
+        &cell.http,
+        token,
+        &["delete", "service", "hello", "-n", "demo"],
+    );
+    assert!(deleted.status.success(), "{}", stderr(&deleted));
+}
+
+#[test]
+fn latticectl_says_how_to_reach_a_cell_that_is_not_running() {
+    let out = ctl("http://127.0.0.1:1", Some("x"), &["get", "clusters"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("http://127.0.0.1:1") && err.contains("lattice-cell --dev"),
+        "{err}"
+    );
+}
+
+#[test]
+fn latticectl_derives_offline_and_fails_on_an_invalid_spec() {
+    let out = ctl("http://127.0.0.1:1", None, &["derive", "-f", HELLO]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("kind: Deployment"));
+    let json = ctl(
+        "http://127.0.0.1:1",
+        None,
+        &["derive", "-f", HELLO, "-o", "json"],
+    );
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(value["items"][0]["layers"][1]["name"], "workload");
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        std::fs::read_to_string(HELLO)
+            .unwrap()
+            .replace("image:", "imagee:"),
+    )
+    .unwrap();
+    let out = ctl(
+        "http://127.0.0.1:1",
+        None,
+        &["derive", "-f", bad.to_str().unwrap()],
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("spec.workload.containers.main.imagee"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn the_cell_refuses_to_start_without_a_ca_key_and_with_a_changed_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let admin = ("LATTICE_ADMIN_TOKEN", "lattice-admin-test-token-0123456789");
+    let err = CellProcess::start(dir.path(), &[admin], false)
+        .err()
+        .unwrap();
+    assert!(
+        err.contains("LATTICE_CA_KEY") && err.contains("--ca-key-file"),
+        "{err}"
+    );
+
+    let key_a = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    let key_b = "HxwdHBsaGRgXFhUUExIREA8ODQwLCgkIBwYFBAMCAQA=";
+    let first = CellProcess::start(dir.path(), &[admin, ("LATTICE_CA_KEY", key_a)], false).unwrap();
+    drop(first);
+    let err = CellProcess::start(dir.path(), &[admin, ("LATTICE_CA_KEY", key_b)], false)
+        .err()
+        .unwrap();
+    assert!(err.contains("was LATTICE_CA_KEY changed?"), "{err}");
+    assert!(
+        !err.contains(key_a) && !err.contains(key_b),
+        "keys must not be printed"
+    );
+    // The right key still works.
+    CellProcess::start(dir.path(), &[admin, ("LATTICE_CA_KEY", key_a)], false).unwrap();
+}

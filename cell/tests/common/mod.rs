@@ -1,0 +1,257 @@
+//! Test helpers: a real cell (embedded Postgres, real listeners) and a real agent-side gRPC client
+//! with certificates.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use lattice_cell::config::CellArgs;
+use lattice_cell::server::{self, RunningCell};
+use lattice_protocol::PROTOCOL_VERSION;
+use lattice_protocol::v1::agent_service_client::AgentServiceClient;
+use lattice_protocol::v1::{AgentMessage, CellMessage, EnrollRequest, EnrollResponse};
+use rcgen::{CertificateParams, KeyPair};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Streaming;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+
+pub const HELLO_YAML: &str = include_str!("../../../examples/hello.yaml");
+
+pub fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A running cell in a temporary data directory, with its admin token.
+pub struct TestCell {
+    pub cell: Option<RunningCell>,
+    pub dir: tempfile::TempDir,
+    pub admin_token: String,
+    pub http: reqwest::Client,
+}
+
+impl TestCell {
+    pub async fn start() -> Self {
+        install_crypto();
+        let dir = tempfile::tempdir().unwrap();
+        let cell = server::start(&CellArgs::dev_on_free_ports(dir.path()))
+            .await
+            .unwrap();
+        let admin_token = std::fs::read_to_string(dir.path().join("admin-token"))
+            .unwrap()
+            .trim()
+            .to_string();
+        Self {
+            cell: Some(cell),
+            dir,
+            admin_token,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn cell(&self) -> &RunningCell {
+        self.cell.as_ref().unwrap()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.cell().http_addr)
+    }
+
+    pub fn ca_pem(&self) -> String {
+        self.cell().state.ca.cert_pem().to_string()
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+
+    /// An authenticated request builder.
+    pub fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, self.url(path))
+            .bearer_auth(&self.admin_token)
+    }
+
+    /// Registers a cluster and returns a fresh enrolment token for it.
+    pub async fn cluster_with_token(&self, name: &str) -> String {
+        let state = &self.cell().state;
+        state
+            .store
+            .create_cluster(name, &Default::default(), "test")
+            .await
+            .unwrap();
+        self.token_for(name).await
+    }
+
+    pub async fn token_for(&self, name: &str) -> String {
+        let state = &self.cell().state;
+        let issued = state
+            .store
+            .create_enrolment_token(name, chrono::Duration::hours(1), "test")
+            .await
+            .unwrap()
+            .unwrap();
+        issued.token.expose().to_string()
+    }
+
+    pub async fn apply_yaml(&self, body: &str) -> reqwest::Response {
+        self.admin(reqwest::Method::POST, "/v1/apply")
+            .header("content-type", "application/yaml")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(cell) = self.cell.take() {
+            cell.shutdown().await;
+        }
+    }
+}
+
+/// The agent side: a key pair and, after enrolment, a certificate.
+pub struct TestAgent {
+    pub key: KeyPair,
+    pub cert_pem: Option<String>,
+    pub cluster: String,
+}
+
+impl TestAgent {
+    pub fn new(cluster: &str) -> Self {
+        Self {
+            key: KeyPair::generate().unwrap(),
+            cert_pem: None,
+            cluster: cluster.to_string(),
+        }
+    }
+
+    pub fn csr_pem(&self) -> String {
+        CertificateParams::new(Vec::<String>::new())
+            .unwrap()
+            .serialize_request(&self.key)
+            .unwrap()
+            .pem()
+            .unwrap()
+    }
+
+    /// A channel with server TLS only (and the given client identity, if any).
+    pub async fn channel(
+        cell: &TestCell,
+        identity: Option<Identity>,
+    ) -> Result<Channel, tonic::transport::Error> {
+        let mut tls = ClientTlsConfig::new()
+            .ca_certificate(Certificate::from_pem(cell.ca_pem()))
+            .domain_name("localhost");
+        if let Some(identity) = identity {
+            tls = tls.identity(identity);
+        }
+        Channel::from_shared(format!(
+            "https://localhost:{}",
+            cell.cell().grpc_addr.port()
+        ))
+        .unwrap()
+        .tls_config(tls)?
+        .connect_timeout(Duration::from_secs(10))
+        .connect()
+        .await
+    }
+
+    pub async fn enroll(
+        &mut self,
+        cell: &TestCell,
+        token: &str,
+    ) -> Result<EnrollResponse, tonic::Status> {
+        let channel = Self::channel(cell, None).await.unwrap();
+        let response = AgentServiceClient::new(channel)
+            .enroll(EnrollRequest {
+                protocol_version: PROTOCOL_VERSION,
+                token: token.to_string(),
+                csr_pem: self.csr_pem(),
+            })
+            .await?
+            .into_inner();
+        self.cert_pem = Some(response.certificate_pem.clone());
+        Ok(response)
+    }
+
+    pub fn identity(&self) -> Identity {
+        Identity::from_pem(self.cert_pem.clone().unwrap(), self.key.serialize_pem())
+    }
+
+    /// Opens a session with this agent's certificate.
+    pub async fn session(&self, cell: &TestCell) -> Result<AgentStream, tonic::Status> {
+        let channel = Self::channel(cell, Some(self.identity())).await.unwrap();
+        open_session(channel, &self.cluster).await
+    }
+}
+
+/// The agent's end of a session.
+pub struct AgentStream {
+    pub tx: mpsc::Sender<AgentMessage>,
+    pub rx: Streaming<CellMessage>,
+    pub cluster: String,
+}
+
+pub async fn open_session(channel: Channel, cluster: &str) -> Result<AgentStream, tonic::Status> {
+    let (tx, rx) = mpsc::channel(16);
+    let response = AgentServiceClient::new(channel)
+        .session(ReceiverStream::new(rx))
+        .await?;
+    Ok(AgentStream {
+        tx,
+        rx: response.into_inner(),
+        cluster: cluster.to_string(),
+    })
+}
+
+impl AgentStream {
+    pub async fn send(&self, payload: lattice_protocol::v1::agent_message::Payload) -> String {
+        self.send_as(&self.cluster.clone(), payload, "").await
+    }
+
+    pub async fn send_as(
+        &self,
+        cluster: &str,
+        payload: lattice_protocol::v1::agent_message::Payload,
+        reply_to: &str,
+    ) -> String {
+        let id = lattice_protocol::new_message_id();
+        self.tx
+            .send(AgentMessage {
+                id: id.clone(),
+                cluster_id: cluster.to_string(),
+                reply_to: reply_to.to_string(),
+                payload: Some(payload),
+            })
+            .await
+            .unwrap();
+        id
+    }
+
+    /// The next message, or the status that ended the stream.
+    pub async fn next(&mut self) -> Result<Option<CellMessage>, tonic::Status> {
+        self.rx.message().await
+    }
+}
+
+/// A Hello payload.
+pub fn hello(
+    version: u32,
+    held: Vec<lattice_protocol::v1::HeldRevision>,
+) -> lattice_protocol::v1::agent_message::Payload {
+    lattice_protocol::v1::agent_message::Payload::Hello(lattice_protocol::v1::Hello {
+        protocol_version: version,
+        agent_version: "test-agent 0.1".into(),
+        kubernetes_version: "v1.35.0".into(),
+        held,
+    })
+}
+
+/// Enrols an agent for a new cluster `name`.
+pub async fn enrolled(cell: &TestCell, name: &str) -> TestAgent {
+    let token = cell.cluster_with_token(name).await;
+    let mut agent = TestAgent::new(name);
+    agent.enroll(cell, &token).await.unwrap();
+    agent
+}

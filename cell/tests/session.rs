@@ -1,0 +1,438 @@
+//! Sessions: the protocol rules and level-triggered delivery, with a real tonic client over mTLS
+//! and a real cell.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{HELLO_YAML, TestCell, enrolled, hello};
+use lattice_cell::spec_key::SpecKey;
+use lattice_protocol::PROTOCOL_VERSION;
+use lattice_protocol::v1::agent_message::Payload as Agent;
+use lattice_protocol::v1::cell_message::Payload as Cell;
+use lattice_protocol::v1::{
+    ApplyResult, Heartbeat, HeldRevision, ObjectOutcome, ObjectResult, RemoveResult,
+};
+use reqwest::Method;
+use serde_json::Value;
+use tonic::Code;
+
+#[tokio::test]
+async fn a_message_claiming_another_cluster_ends_the_stream() {
+    let cell = TestCell::start().await;
+    let agent = enrolled(&cell, "edge-1").await;
+    cell.cluster_with_token("edge-2").await;
+    let mut stream = agent.session(&cell).await.unwrap();
+    stream.send(hello(PROTOCOL_VERSION, vec![])).await;
+    assert!(matches!(
+        stream.next().await.unwrap().unwrap().payload,
+        Some(Cell::Welcome(_))
+    ));
+    stream
+        .send_as(
+            "edge-2",
+            Agent::Heartbeat(Heartbeat {
+                sequence: 1,
+                uptime_seconds: 1,
+                state: 1,
+            }),
+            "",
+        )
+        .await;
+    let err = stream.next().await.unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    assert!(
+        err.message().contains("edge-2") && err.message().contains("edge-1"),
+        "{}",
+        err.message()
+    );
+    cell.stop().await;
+}
+
+#[tokio::test]
+async fn a_hello_claiming_another_cluster_is_refused_too() {
+    let cell = TestCell::start().await;
+    let agent = enrolled(&cell, "edge-1").await;
+    let mut stream = agent.session(&cell).await.unwrap();
+    stream
+        .send_as("edge-2", hello(PROTOCOL_VERSION, vec![]), "")
+        .await;
+    assert_eq!(
+        stream.next().await.unwrap_err().code(),
+        Code::PermissionDenied
+    );
+    assert!(
+        cell.cell()
+            .state
+            .registry
+            .connected_since("edge-1")
+            .is_none()
+    );
+    cell.stop().await;
+}
+
+#[tokio::test]
+async fn an_unsupported_protocol_version_is_refused_naming_both_versions() {
+    let cell = TestCell::start().await;
+    let agent = enrolled(&cell, "edge-1").await;
+    let mut stream = agent.session(&cell).await.unwrap();
+    stream.send(hello(99, vec![])).await;
+    let err = stream.next().await.unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert!(
+        err.message().contains("99") && err.message().contains(&PROTOCOL_VERSION.to_string()),
+        "{}",
+        err.message()
+    );
+    cell.stop().await;
+}
+
+#[tokio::test]
+async fn the_first_message_must_be_hello() {
+    let cell = TestCell::start().await;
+    let agent = enrolled(&cell, "edge-1").await;
+    let mut stream = agent.session(&cell).await.unwrap();
+    stream
+        .send(Agent::Heartbeat(Heartbeat {
+            sequence: 1,
+            uptime_seconds: 1,
+            state: 1,
+        }))
+        .await;
+    let err = stream.next().await.unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert!(err.message().contains("Hello"));
+    cell.stop().await;
+}
+
+#[tokio::test]
+async fn hello_then_apply_of_the_revision_then_result_recorded_and_replays_harmless() {
+    let cell = TestCell::start().await;
+    let agent = enrolled(&cell, "edge-1").await;
+    let applied: Value = cell.apply_yaml(HELLO_YAML).await.json().await.unwrap();
+    let revision = applied["items"][0]["revision"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let mut stream = agent.session(&cell).await.unwrap();
+    let hello_id = stream.send(hello(PROTOCOL_VERSION, vec![])).await;
+    let welcome = stream.next().await.unwrap().unwrap();
+    assert_eq!(welcome.reply_to, hello_id);
+    let Some(Cell::Welcome(w)) = welcome.payload else {
+        panic!("expected Welcome, got {welcome:?}")
+    };
+    assert_eq!(
+        (w.protocol_version, w.cluster_id.as_str()),
+        (PROTOCOL_VERSION, "edge-1")
+    );
+
+    let command = stream.next().await.unwrap().unwrap();
+    let Some(Cell::Apply(apply)) = command.payload else {
+        panic!("expected Apply, got {command:?}")
+    };
+    assert_eq!(apply.spec_key, "LatticeService/demo/hello");
+    assert_eq!(apply.revision_id, revision);
+    let layers: Vec<&str> = apply.layers.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(layers, vec!["infrastructure", "workload"]);
+    let deployment: Value = serde_json::from_slice(&apply.layers[1].manifests[0]).unwrap();
+    assert_eq!(deployment["kind"], "Deployment");
+
+    let connected: Value = cell
+        .admin(Method::GET, "/v1/clusters/edge-1")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(connected["connected"], true);
+    assert_eq!(connected["agentVersion"], "test-agent 0.1");
+    assert_eq!(connected["kubernetesVersion"], "v1.35.0");
+
+    let result = Agent::ApplyResult(ApplyResult {
+        spec_key: apply.spec_key.clone(),
+        revision_id: apply.revision_id.clone(),
+        success: true,
+        objects: vec![ObjectResult {
+            api_version: "apps/v1".into(),
+            kind: "Deployment".into(),
+            namespace: "demo".into(),
+            name: "hello".into(),
+            outcome: ObjectOutcome::Applied as i32,
+            message: String::new(),
+        }],
+        error: String::new(),
+    });
+    stream.send_as("edge-1", result.clone(), &command.id).await;
+    // A heartbeat after the result: its ack proves the result was processed (messages are handled in order).
+    stream
+        .send(Agent::Heartbeat(Heartbeat {
+            sequence: 7,
+            uptime_seconds: 3,
+            state: 1,
+        }))
+        .await;
+    let ack = stream.next().await.unwrap().unwrap();
+    assert!(
+        matches!(ack.payload, Some(Cell::HeartbeatAck(ref a)) if a.sequence == 7),
+        "{ack:?}"
+    );
+
+    let status = |cell: &TestCell| {
+        let request = cell.admin(Method::GET, "/v1/namespaces/demo/latticeservices/hello");
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap()["status"].clone() }
+    };
+    let ready = status(&cell).await;
+    assert_eq!(ready["phase"], "Ready", "{ready}");
+    assert_eq!(ready["clusters"][0]["objects"][0]["outcome"], "Applied");
+
+    // Replaying the same result changes nothing and keeps the session alive.
+    stream.send_as("edge-1", result, &command.id).await;
+    stream
+        .send(Agent::Heartbeat(Heartbeat {
+            sequence: 8,
+            uptime_seconds: 4,
+            state: 1,
+        }))
+        .await;
+    let ack = stream.next().await.unwrap().unwrap();
+    assert!(
+        matches!(ack.payload, Some(Cell::HeartbeatAck(ref a)) if a.sequence == 8),
+        "{ack:?}"
+    );
+    assert_eq!(status(&cell).await, ready);
+    cell.stop().await;
+}
+
+#[tokio::test]
+async fn delivery_is_level_triggered_on_reconnect_and_pushes_new_revisions_and_removals() {
+    let cell = TestCell::start().await;
+    let agent = enrolled(&cell, "edge-1").await;
+    let applied: Value = cell.apply_yaml(HELLO_YAML).await.json().await.unwrap();
+    let r1 = applied["items"][0]["revision"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let key = "LatticeService/demo/hello".to_string();
+
+    // The agent already holds the current revision and something the cell never asked for.
+    let mut stream = agent.session(&cell).await.unwrap();
+    stream
+        .send(hello(
+            PROTOCOL_VERSION,
+            vec![
+                HeldRevision {
+                    spec_key: key.clone(),
+                    revision_id: r1.clone(),
+                },
+                HeldRevision {
+                    spec_key: "LatticeService/demo/stale".into(),
+                    revision_id: "old".into(),
+                },
+            ],
+        ))
+        .await;
+    assert!(matches!(
+        stream.next().await.unwrap().unwrap().payload,
+        Some(Cell::Welcome(_))
+    ));
+    let command = stream.next().await.unwrap().unwrap();
+    let Some(Cell::Remove(remove)) = command.payload else {
+        panic!("expected Remove of the stale spec, got {command:?}")
+    };
+    assert_eq!(remove.spec_key, "LatticeService/demo/stale");
+    stream
+        .send(Agent::Heartbeat(Heartbeat {
+            sequence: 1,
+            uptime_seconds: 1,
+            state: 1,
+        }))
+        .await;
+    assert!(
+        matches!(
+            stream.next().await.unwrap().unwrap().payload,
+            Some(Cell::HeartbeatAck(_))
+        ),
+        "nothing else is sent for a held revision"
+    );
+
+    // A new revision is pushed to the connected agent.
+    let changed: Value = cell
+        .apply_yaml(&HELLO_YAML.replace("replicas: 2", "replicas: 3"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let r2 = changed["items"][0]["revision"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let command = stream.next().await.unwrap().unwrap();
+    let Some(Cell::Apply(apply)) = command.payload else {
+        panic!("expected Apply, got {command:?}")
+    };
+    assert_eq!(apply.revision_id, r2);
+    stream
+        .send_as(
+            "edge-1",
+            Agent::ApplyResult(ApplyResult {
+                spec_key: key.clone(),
+                revision_id: r2.clone(),
+                success: true,
+                objects: vec![],
+                error: String::new(),
+            }),
+            &command.id,
+        )
+        .await;
+
+    // Deleting the service sends Remove; its result forgets the spec.
+    let deleted = cell
+        .admin(Method::DELETE, "/v1/namespaces/demo/latticeservices/hello")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), reqwest::StatusCode::ACCEPTED);
+    let command = stream.next().await.unwrap().unwrap();
+    let Some(Cell::Remove(remove)) = command.payload else {
+        panic!("expected Remove, got {command:?}")
+    };
+    assert_eq!(remove.spec_key, key);
+    stream
+        .send_as(
+            "edge-1",
+            Agent::RemoveResult(RemoveResult {
+                spec_key: key.clone(),
+                success: true,
+                objects: vec![],
+                error: String::new(),
+            }),
+            &command.id,
+        )
+        .await;
+    stream
+        .send(Agent::Heartbeat(Heartbeat {
+            sequence: 2,
+            uptime_seconds: 2,
+            state: 1,
+        }))
+        .await;
+    assert!(matches!(
+        stream.next().await.unwrap().unwrap().payload,
+        Some(Cell::HeartbeatAck(_))
+    ));
+    let remaining: i64 = sqlx::query_scalar("SELECT count(*) FROM specs")
+        .fetch_one(cell.cell().state.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        remaining, 0,
+        "the deleted spec is forgotten once its cluster removed it"
+    );
+    assert!(
+        cell.cell()
+            .state
+            .store
+            .deliveries_of(&SpecKey::parse(&key).unwrap())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    cell.stop().await;
+}
+
+#[tokio::test]
+async fn a_failed_apply_is_reported_in_the_status() {
+    let cell = TestCell::start().await;
+    let agent = enrolled(&cell, "edge-1").await;
+    cell.apply_yaml(HELLO_YAML).await;
+    let mut stream = agent.session(&cell).await.unwrap();
+    stream.send(hello(PROTOCOL_VERSION, vec![])).await;
+    stream.next().await.unwrap().unwrap();
+    let command = stream.next().await.unwrap().unwrap();
+    let Some(Cell::Apply(apply)) = command.payload else {
+        panic!("expected Apply")
+    };
+    let failed = ObjectResult {
+        api_version: "apps/v1".into(),
+        kind: "Deployment".into(),
+        namespace: "demo".into(),
+        name: "hello".into(),
+        outcome: ObjectOutcome::Failed as i32,
+        message: "admission webhook denied".into(),
+    };
+    stream
+        .send_as(
+            "edge-1",
+            Agent::ApplyResult(ApplyResult {
+                spec_key: apply.spec_key,
+                revision_id: apply.revision_id,
+                success: false,
+                objects: vec![failed],
+                error: "1 object failed".into(),
+            }),
+            &command.id,
+        )
+        .await;
+    stream
+        .send(Agent::Heartbeat(Heartbeat {
+            sequence: 1,
+            uptime_seconds: 1,
+            state: 1,
+        }))
+        .await;
+    assert!(
+        matches!(
+            stream.next().await.unwrap().unwrap().payload,
+            Some(Cell::HeartbeatAck(_))
+        ),
+        "a failed revision is not re-sent in the same session"
+    );
+    let got: Value = cell
+        .admin(Method::GET, "/v1/namespaces/demo/latticeservices/hello")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(got["status"]["phase"], "Failed");
+    assert_eq!(
+        got["status"]["clusters"][0]["objects"][0]["message"],
+        "admission webhook denied"
+    );
+    cell.stop().await;
+}
+
+#[tokio::test]
+async fn a_newer_session_supersedes_an_older_one() {
+    let cell = TestCell::start().await;
+    let agent = enrolled(&cell, "edge-1").await;
+    let mut old = agent.session(&cell).await.unwrap();
+    old.send(hello(PROTOCOL_VERSION, vec![])).await;
+    old.next().await.unwrap().unwrap();
+    let mut new = agent.session(&cell).await.unwrap();
+    new.send(hello(PROTOCOL_VERSION, vec![])).await;
+    new.next().await.unwrap().unwrap();
+    assert_eq!(old.next().await.unwrap_err().code(), Code::Aborted);
+    // The old session's end did not unregister the new one.
+    new.send(Agent::Heartbeat(Heartbeat {
+        sequence: 1,
+        uptime_seconds: 1,
+        state: 1,
+    }))
+    .await;
+    assert!(matches!(
+        new.next().await.unwrap().unwrap().payload,
+        Some(Cell::HeartbeatAck(_))
+    ));
+    assert!(
+        cell.cell()
+            .state
+            .registry
+            .connected_since("edge-1")
+            .is_some()
+    );
+    cell.stop().await;
+}

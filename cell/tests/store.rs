@@ -1,0 +1,367 @@
+//! Store tests against a real Postgres (the embedded one, started from the local binaries).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use lattice_cell::ca::{CaError, CaKey, CertificateAuthority};
+use lattice_cell::revision::{Revision, RevisionLayer};
+use lattice_cell::spec_key::SpecKey;
+use lattice_cell::store::Store;
+use lattice_cell::store::deliveries::{DeliveryResult, SentCommand};
+use lattice_cell::store::embedded::EmbeddedPostgres;
+use lattice_cell::store::specs::SpecWrite;
+use serde_json::json;
+
+async fn store() -> (Store, EmbeddedPostgres, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let pg = EmbeddedPostgres::start(dir.path().join("pg"))
+        .await
+        .unwrap();
+    let store = Store::connect(pg.url()).await.unwrap();
+    (store, pg, dir)
+}
+
+fn revision(key: &SpecKey, replicas: u32) -> Revision {
+    Revision {
+        id: format!("{key}-{replicas}").replace('/', "-"),
+        layers: vec![RevisionLayer {
+            name: "workload".into(),
+            manifests: vec![json!({"kind": "Deployment", "spec": {"replicas": replicas}})],
+        }],
+    }
+}
+
+#[tokio::test]
+async fn a_token_is_consumed_once_even_under_concurrent_use() {
+    let (store, _pg, _dir) = store().await;
+    store
+        .create_cluster("edge-1", &BTreeMap::new(), "test")
+        .await
+        .unwrap();
+    let issued = store
+        .create_enrolment_token("edge-1", chrono::Duration::hours(1), "test")
+        .await
+        .unwrap()
+        .unwrap();
+    let token = issued.token.expose().to_string();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let store = store.clone();
+        let token = token.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tx = store.pool().begin().await.unwrap();
+            let cluster = Store::consume_enrolment_token(&mut tx, &token)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            cluster
+        }));
+    }
+    let mut winners = Vec::new();
+    for task in tasks {
+        if let Some(cluster) = task.await.unwrap() {
+            winners.push(cluster);
+        }
+    }
+    assert_eq!(winners, vec!["edge-1".to_string()]);
+}
+
+#[tokio::test]
+async fn a_rolled_back_consumption_leaves_the_token_usable() {
+    let (store, _pg, _dir) = store().await;
+    store
+        .create_cluster("edge-1", &BTreeMap::new(), "test")
+        .await
+        .unwrap();
+    let issued = store
+        .create_enrolment_token("edge-1", chrono::Duration::hours(1), "test")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut tx = store.pool().begin().await.unwrap();
+    assert!(
+        Store::consume_enrolment_token(&mut tx, issued.token.expose())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    tx.rollback().await.unwrap();
+    let mut tx = store.pool().begin().await.unwrap();
+    assert!(
+        Store::consume_enrolment_token(&mut tx, issued.token.expose())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_expired_token_is_refused_and_only_its_hash_is_stored() {
+    let (store, _pg, _dir) = store().await;
+    store
+        .create_cluster("edge-1", &BTreeMap::new(), "test")
+        .await
+        .unwrap();
+    let expired = store
+        .create_enrolment_token("edge-1", chrono::Duration::seconds(-1), "test")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut tx = store.pool().begin().await.unwrap();
+    assert_eq!(
+        Store::consume_enrolment_token(&mut tx, expired.token.expose())
+            .await
+            .unwrap(),
+        None
+    );
+    tx.commit().await.unwrap();
+    let stored: String =
+        sqlx::query_scalar("SELECT string_agg(row_to_json(t)::text, '') FROM enrolment_tokens t")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert!(!stored.contains(expired.token.expose()), "{stored}");
+}
+
+#[tokio::test]
+async fn a_token_for_an_unknown_cluster_is_not_created() {
+    let (store, _pg, _dir) = store().await;
+    assert!(
+        store
+            .create_enrolment_token("nope", chrono::Duration::hours(1), "test")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn generation_bumps_only_when_the_spec_or_placement_changes() {
+    let (store, _pg, _dir) = store().await;
+    for c in ["edge-1", "edge-2"] {
+        store
+            .create_cluster(c, &BTreeMap::new(), "test")
+            .await
+            .unwrap();
+    }
+    let key = SpecKey::new("LatticeService", "demo", "hello");
+    let doc = |label: &str, replicas: u32| json!({"metadata": {"labels": {"team": label}}, "spec": {"replicas": replicas}});
+    let (r1, r2) = (revision(&key, 1), revision(&key, 2));
+    // (document, revision, cluster) → expected (generation, changed, moved_from)
+    let steps = [
+        (doc("a", 1), &r1, "edge-1", (1, true, None)),
+        (doc("a", 1), &r1, "edge-1", (1, false, None)),
+        (doc("b", 1), &r1, "edge-1", (1, true, None)),
+        (doc("b", 2), &r2, "edge-1", (2, true, None)),
+        (doc("b", 2), &r2, "edge-2", (3, true, Some("edge-1"))),
+    ];
+    for (i, (document, revision, cluster, expected)) in steps.iter().enumerate() {
+        let applied = store
+            .apply_specs(
+                &[SpecWrite {
+                    key: &key,
+                    cluster,
+                    document,
+                    revision,
+                }],
+                "test",
+            )
+            .await
+            .unwrap();
+        let got = (
+            applied[0].generation,
+            applied[0].changed,
+            applied[0].moved_from.as_deref(),
+        );
+        assert_eq!(got, *expected, "step {i}");
+    }
+    let stored = store.spec(&key).await.unwrap().unwrap();
+    assert_eq!(stored.current_revision.as_deref(), Some(r2.id.as_str()));
+    assert_eq!(stored.cluster, "edge-2");
+}
+
+#[tokio::test]
+async fn an_apply_with_a_bad_document_stores_nothing() {
+    let (store, _pg, _dir) = store().await;
+    store
+        .create_cluster("edge-1", &BTreeMap::new(), "test")
+        .await
+        .unwrap();
+    let good = SpecKey::new("LatticeService", "demo", "good");
+    let bad = SpecKey::new("LatticeService", "demo", "bad");
+    let doc = json!({"spec": {}});
+    let (r_good, r_bad) = (revision(&good, 1), revision(&bad, 1));
+    let result = store
+        .apply_specs(
+            &[
+                SpecWrite {
+                    key: &good,
+                    cluster: "edge-1",
+                    document: &doc,
+                    revision: &r_good,
+                },
+                SpecWrite {
+                    key: &bad,
+                    cluster: "no-such-cluster",
+                    document: &doc,
+                    revision: &r_bad,
+                },
+            ],
+            "test",
+        )
+        .await;
+    assert!(result.is_err());
+    assert!(store.spec(&good).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn revisions_are_immutable() {
+    let (store, _pg, _dir) = store().await;
+    store
+        .create_cluster("edge-1", &BTreeMap::new(), "test")
+        .await
+        .unwrap();
+    let key = SpecKey::new("LatticeService", "demo", "hello");
+    let doc = json!({"spec": {}});
+    let rev = revision(&key, 1);
+    store
+        .apply_specs(
+            &[SpecWrite {
+                key: &key,
+                cluster: "edge-1",
+                document: &doc,
+                revision: &rev,
+            }],
+            "test",
+        )
+        .await
+        .unwrap();
+    let update = sqlx::query("UPDATE revisions SET layers = '[]'::jsonb WHERE id = $1")
+        .bind(&rev.id)
+        .execute(store.pool())
+        .await;
+    let err = update.unwrap_err().to_string();
+    assert!(err.contains("immutable"), "{err}");
+    // Re-inserting the same id (same content) is a no-op, not an error.
+    store
+        .apply_specs(
+            &[SpecWrite {
+                key: &key,
+                cluster: "edge-1",
+                document: &doc,
+                revision: &rev,
+            }],
+            "test",
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.revision(&rev.id).await.unwrap().unwrap(), rev);
+}
+
+#[tokio::test]
+async fn the_ca_key_is_encrypted_at_rest_and_a_wrong_key_is_refused() {
+    let (store, _pg, _dir) = store().await;
+    let key = CaKey::generate();
+    let ca = CertificateAuthority::load_or_create(&store, &key)
+        .await
+        .unwrap();
+    let row: String = sqlx::query_scalar("SELECT row_to_json(ca)::text FROM ca")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert!(
+        !row.contains("PRIVATE KEY"),
+        "stored CA row holds a clear key"
+    );
+    let ciphertext: Vec<u8> = sqlx::query_scalar("SELECT key_ciphertext FROM ca")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert!(!ciphertext.windows(11).any(|w| w == b"PRIVATE KEY"));
+    // The same key reopens the same CA.
+    let again = CertificateAuthority::load_or_create(&store, &key)
+        .await
+        .unwrap();
+    assert_eq!(again.cert_pem(), ca.cert_pem());
+    let err = CertificateAuthority::load_or_create(&store, &CaKey::generate())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CaError::WrongKey));
+    assert!(
+        err.to_string().contains("was LATTICE_CA_KEY changed?"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn apply_results_are_recorded_only_for_the_latest_command_and_replays_are_harmless() {
+    let (store, _pg, _dir) = store().await;
+    store
+        .create_cluster("edge-1", &BTreeMap::new(), "test")
+        .await
+        .unwrap();
+    let key = SpecKey::new("LatticeService", "demo", "hello");
+    let ok = |rev: &'static str| DeliveryResult {
+        revision: Some(rev),
+        success: true,
+        objects: json!([]),
+        error: None,
+    };
+    store
+        .record_sent("edge-1", &key, SentCommand::Apply { revision: "r1" }, "c1")
+        .await
+        .unwrap();
+    assert!(
+        store
+            .record_apply_result("edge-1", &key, ok("r1"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .record_apply_result("edge-1", &key, ok("r1"))
+            .await
+            .unwrap(),
+        "a replay records the same values"
+    );
+    store
+        .record_sent("edge-1", &key, SentCommand::Apply { revision: "r2" }, "c2")
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .record_apply_result("edge-1", &key, ok("r1"))
+            .await
+            .unwrap(),
+        "a stale result is ignored"
+    );
+    let d = &store.deliveries_of(&key).await.unwrap()[0];
+    assert_eq!(
+        (d.sent_revision.as_deref(), d.result_revision.as_deref()),
+        (Some("r2"), Some("r1"))
+    );
+}
+
+#[tokio::test]
+async fn the_embedded_postgres_keeps_data_across_a_clean_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let pg = EmbeddedPostgres::start(dir.path().join("pg"))
+        .await
+        .unwrap();
+    let store = Store::connect(pg.url()).await.unwrap();
+    store
+        .create_cluster("edge-1", &BTreeMap::new(), "test")
+        .await
+        .unwrap();
+    store.pool().close().await;
+    pg.stop().await.unwrap();
+    let pg = EmbeddedPostgres::start(dir.path().join("pg"))
+        .await
+        .unwrap();
+    let store = Store::connect(pg.url()).await.unwrap();
+    assert!(store.cluster("edge-1").await.unwrap().is_some());
+}

@@ -6,26 +6,12 @@
 
 mod common;
 
+use common::{IMAGE, spec, workload};
+
 use lattice_derive::gates::{AttrValue, GateAction};
 use lattice_derive::pipeline::ENV_SECRETS_ANNOTATION;
 use lattice_derive::{ApplyLayer, DeriveContext, Derived, LatticeService, derive_service, labels};
 use serde_json::{Value, json};
-
-const IMAGE: &str =
-    "ghcr.io/acme/api@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-
-fn spec(body: &str) -> LatticeService {
-    let text = format!(
-        "apiVersion: lattice.dev/v1alpha1\nkind: LatticeService\nmetadata:\n  name: api\n  namespace: shop\nspec:\n{body}"
-    );
-    serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"))
-}
-
-fn workload(container_extra: &str, workload_extra: &str) -> String {
-    format!(
-        "  workload:\n    containers:\n      main:\n        image: {IMAGE}\n        command: [/app/api]\n        resources:\n          requests: {{cpu: 100m, memory: 128Mi}}\n{container_extra}    service:\n      ports:\n        http: {{port: 8080}}\n{workload_extra}"
-    )
-}
 
 fn derive(svc: &LatticeService) -> Derived {
     derive_service(svc, &DeriveContext::default()).unwrap_or_else(|e| panic!("{e}"))

@@ -3,53 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use lattice_derive::{DeriveContext, DeriveError, FieldError, LatticeService, derive_service};
+mod common;
 
-const IMAGE: &str =
-    "ghcr.io/acme/api@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-
-/// A spec named `api` in namespace `shop` with the given `spec:` body (YAML, indented by two).
-fn spec(body: &str) -> LatticeService {
-    let text = format!(
-        "apiVersion: lattice.dev/v1alpha1\nkind: LatticeService\nmetadata:\n  name: api\n  namespace: shop\nspec:\n{body}"
-    );
-    serde_saphyr::from_str(&text)
-        .unwrap_or_else(|e| panic!("test spec does not parse: {e}\n{text}"))
-}
-
-/// A valid single-container workload with extra container fields and extra workload fields.
-fn workload(container_extra: &str, workload_extra: &str) -> String {
-    format!(
-        "  workload:\n    containers:\n      main:\n        image: {IMAGE}\n        command: [/app/api]\n        resources:\n          requests: {{cpu: 100m, memory: 128Mi}}\n{container_extra}    service:\n      ports:\n        http: {{port: 8080}}\n{workload_extra}"
-    )
-}
-
-fn errors_in_ctx(svc: &LatticeService, ctx: &DeriveContext) -> Vec<FieldError> {
-    match derive_service(svc, ctx) {
-        Ok(_) => panic!("the spec was accepted"),
-        Err(DeriveError::Invalid(errors)) => errors,
-    }
-}
-
-fn errors(svc: &LatticeService) -> Vec<FieldError> {
-    errors_in_ctx(svc, &DeriveContext::default())
-}
-
-/// Asserts that an error names `field` and its message contains `needle`.
-#[track_caller]
-fn assert_error(errors: &[FieldError], field: &str, needle: &str) {
-    assert!(
-        errors
-            .iter()
-            .any(|e| e.field == field && e.message.contains(needle)),
-        "no error at {field} mentioning {needle:?}; got:\n{}",
-        errors
-            .iter()
-            .map(|e| format!("  {e}"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
-}
+use common::{IMAGE, assert_error, errors, errors_in_ctx, errors_of, spec, workload};
+use lattice_derive::{DeriveContext, derive_service};
 
 #[test]
 fn the_base_spec_of_these_tests_is_valid() {
@@ -80,10 +37,6 @@ fn containers_are_required_and_named_as_dns_labels() {
         "spec.workload.containers.Main_1",
         "DNS-1123 label",
     );
-}
-
-fn errors_of(body: &str) -> Vec<FieldError> {
-    errors(&spec(body))
 }
 
 #[test]
@@ -553,92 +506,4 @@ fn image_pull_secrets_name_secret_resources_with_a_docker_config() {
         "spec.workload.resources.registry.params.secretType",
         "cannot be a registry credential",
     );
-}
-
-#[test]
-fn references_must_name_declared_resources_and_keys() {
-    let body = workload(
-        "        variables:\n          A: \"${resources.nope.key}\"\n          B: \"${resources.db.token}\"\n          C: \"${resources.data.path}\"\n          D: \"${resources.payments.address}\"\n          E: \"${resources.db}\"\n          F: \"${resources.db.password\"\n          G: \"${resources.aws.gcs}\"\n",
-        "    resources:\n      db: {type: secret, id: shop/db, params: {provider: vault, keys: [password]}}\n      data: {type: volume, params: {size: 1Gi}}\n      payments: {type: service}\n      aws: {type: external-service, params: {endpoints: {s3: \"https://s3.amazonaws.com\"}}}\n",
-    );
-    let errors = errors_of(&body);
-    let field = |v: &str| format!("spec.workload.containers.main.variables.{v}");
-    assert_error(&errors, &field("A"), "resource \"nope\" is not declared");
-    assert_error(&errors, &field("B"), "key \"token\" is not declared");
-    assert_error(&errors, &field("B"), "(declared: password)");
-    assert_error(&errors, &field("C"), "a volume resource has no values");
-    assert_error(&errors, &field("D"), "provides host, port and url");
-    assert_error(&errors, &field("E"), "needs a key");
-    assert_error(&errors, &field("F"), "unterminated reference");
-    assert_error(
-        &errors,
-        &field("G"),
-        "not an endpoint of aws (endpoints: s3)",
-    );
-}
-
-#[test]
-fn a_peer_port_must_be_known_to_resolve() {
-    let body = workload(
-        "        variables:\n          PAYMENTS: \"${resources.payments.url}\"\n",
-        "    resources:\n      payments: {type: service}\n",
-    );
-    assert_error(
-        &errors_of(&body),
-        "spec.workload.containers.main.variables.PAYMENTS",
-        "derive it together with that service's spec",
-    );
-}
-
-#[test]
-fn one_value_draws_on_one_secret_store() {
-    let body = workload(
-        "        variables:\n          DSN: \"${resources.a.user}:${resources.b.password}@db\"\n        files:\n          /etc/app.conf: {content: \"${resources.a.user} ${resources.b.password}\"}\n",
-        "    resources:\n      a: {type: secret, id: x, params: {provider: vault-eu, keys: [user]}}\n      b: {type: secret, id: y, params: {provider: aws-sm, keys: [password]}}\n",
-    );
-    let errors = errors_of(&body);
-    assert_error(
-        &errors,
-        "spec.workload.containers.main.variables.DSN",
-        "more than one store: \"aws-sm\" (via b) and \"vault-eu\" (via a)",
-    );
-    assert_error(
-        &errors,
-        "spec.workload.containers.main.files./etc/app.conf.content",
-        "more than one store",
-    );
-}
-
-#[test]
-fn derived_object_names_may_not_collide() {
-    // A secret resource named `main-env` becomes ExternalSecret `api-main-env`... and the
-    // container's plain variables become ConfigMap `api-main-env`: different kinds, no clash.
-    // A resource named `main-env-eso` would clash with the templated env ExternalSecret.
-    let body = workload(
-        "        variables:\n          URL: \"x${resources.main-env-eso.k}\"\n",
-        "    resources:\n      main-env-eso: {type: secret, id: x, params: {provider: vault, keys: [k]}}\n",
-    );
-    assert_error(
-        &errors_of(&body),
-        "spec.workload",
-        "two derived ExternalSecrets would both be named \"api-main-env-eso\"",
-    );
-}
-
-#[test]
-fn every_problem_is_reported_at_once() {
-    let body = workload("", "")
-        .replace(IMAGE, "\"\"")
-        .replace("cpu: 100m", "cpu: lots");
-    let mut svc = spec(&body);
-    svc.metadata.namespace = Some("Shop".into());
-    let errors = errors(&svc);
-    assert_error(&errors, "metadata.namespace", "DNS-1123 label");
-    assert_error(&errors, "spec.workload.containers.main.image", "empty");
-    assert_error(
-        &errors,
-        "spec.workload.containers.main.resources.requests.cpu",
-        "quantity",
-    );
-    assert_eq!(errors.len(), 3, "{errors:?}");
 }

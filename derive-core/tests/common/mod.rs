@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use lattice_derive::{DeriveContext, LatticeService};
+use lattice_derive::{DeriveContext, DeriveError, FieldError, LatticeService, derive_service};
 
 /// The `examples/` directory.
 pub fn examples_dir() -> PathBuf {
@@ -37,4 +37,56 @@ pub fn all_examples() -> Vec<LatticeService> {
 /// The context examples are derived in: all examples are peers.
 pub fn context() -> DeriveContext {
     DeriveContext::default().with_peers(&all_examples())
+}
+
+/// An image pinned by digest for test specs.
+pub const IMAGE: &str =
+    "ghcr.io/acme/api@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+/// A spec named `api` in namespace `shop` with the given `spec:` body (YAML, indented by two).
+pub fn spec(body: &str) -> LatticeService {
+    let text = format!(
+        "apiVersion: lattice.dev/v1alpha1\nkind: LatticeService\nmetadata:\n  name: api\n  namespace: shop\nspec:\n{body}"
+    );
+    serde_saphyr::from_str(&text)
+        .unwrap_or_else(|e| panic!("test spec does not parse: {e}\n{text}"))
+}
+
+/// A valid single-container workload with extra container fields and extra workload fields.
+pub fn workload(container_extra: &str, workload_extra: &str) -> String {
+    format!(
+        "  workload:\n    containers:\n      main:\n        image: {IMAGE}\n        command: [/app/api]\n        resources:\n          requests: {{cpu: 100m, memory: 128Mi}}\n{container_extra}    service:\n      ports:\n        http: {{port: 8080}}\n{workload_extra}"
+    )
+}
+
+pub fn errors_in_ctx(svc: &LatticeService, ctx: &DeriveContext) -> Vec<FieldError> {
+    match derive_service(svc, ctx) {
+        Ok(_) => panic!("the spec was accepted"),
+        Err(DeriveError::Invalid(errors)) => errors,
+    }
+}
+
+pub fn errors(svc: &LatticeService) -> Vec<FieldError> {
+    errors_in_ctx(svc, &DeriveContext::default())
+}
+
+/// Asserts that an error names `field` and its message contains `needle`.
+#[track_caller]
+pub fn assert_error(errors: &[FieldError], field: &str, needle: &str) {
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.field == field && e.message.contains(needle)),
+        "no error at {field} mentioning {needle:?}; got:\n{}",
+        errors
+            .iter()
+            .map(|e| format!("  {e}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+/// The errors of a spec with the given body.
+pub fn errors_of(body: &str) -> Vec<FieldError> {
+    errors(&spec(body))
 }

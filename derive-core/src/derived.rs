@@ -92,18 +92,17 @@ impl Derived {
     /// Builds a `Derived` with objects sorted into their canonical order and empty mesh, demand
     /// and gate data.
     pub fn new(mut objects: Vec<DerivedObject>) -> Self {
-        objects.sort_by(|a, b| {
-            (a.layer, a.kind(), a.namespace(), a.name()).cmp(&(
-                b.layer,
-                b.kind(),
-                b.namespace(),
-                b.name(),
-            ))
-        });
+        sort_objects(&mut objects);
         Self {
             objects,
             ..Self::default()
         }
+    }
+
+    /// Adds `objects` (a member's mesh policy) and restores the canonical order.
+    pub fn add_objects(&mut self, objects: impl IntoIterator<Item = DerivedObject>) {
+        self.objects.extend(objects);
+        sort_objects(&mut self.objects);
     }
 
     /// Objects of one layer, in order.
@@ -122,4 +121,16 @@ impl Derived {
             .iter()
             .find(|o| o.kind() == kind && o.name() == name)
     }
+}
+
+/// Sorts objects into the canonical order: by layer, then kind, then namespace and name.
+pub fn sort_objects(objects: &mut [DerivedObject]) {
+    objects.sort_by(|a, b| {
+        (a.layer, a.kind(), a.namespace(), a.name()).cmp(&(
+            b.layer,
+            b.kind(),
+            b.namespace(),
+            b.name(),
+        ))
+    });
 }

@@ -13,6 +13,8 @@ pub const SPEC_NAME_LABEL: &str = "lattice.dev/spec-name";
 pub const SERVICE_LABEL: &str = "lattice.dev/service";
 /// Label placing a spec on a cluster (read by the cell, not copied to derived objects).
 pub const CLUSTER_LABEL: &str = "lattice.dev/cluster";
+/// Istio's label enrolling a pod in a dataplane mode.
+pub const DATAPLANE_MODE_LABEL: &str = "istio.io/dataplane-mode";
 /// Annotation with the hash of the pod's configuration; a change rolls the pods.
 pub const CONFIG_HASH_ANNOTATION: &str = "lattice.dev/config-hash";
 
@@ -41,5 +43,13 @@ pub fn owner_labels(kind: &str, name: &str) -> BTreeMap<String, String> {
     );
     labels.insert(SPEC_KIND_LABEL.to_string(), kind.to_string());
     labels.insert(SPEC_NAME_LABEL.to_string(), name.to_string());
+    labels
+}
+
+/// Labels of the pods of a service: the owner labels plus `istio.io/dataplane-mode: ambient`,
+/// which enrols them in the ambient mesh (ztunnel, no sidecar: the pod spec stays as derived).
+pub fn pod_labels(kind: &str, name: &str) -> BTreeMap<String, String> {
+    let mut labels = owner_labels(kind, name);
+    labels.insert(DATAPLANE_MODE_LABEL.to_string(), "ambient".to_string());
     labels
 }

@@ -1,14 +1,17 @@
 //! The service's side of the bilateral mesh ([`MeshMembership`]): identity, ports, declared
-//! callers and dependencies, external endpoints and ingress exposure. Mesh policy (issue 6)
-//! pairs these across services; nothing here opens a path by itself.
+//! callers and dependencies, external endpoints and ingress exposure. The mesh graph
+//! ([`crate::mesh`]) pairs these across services; nothing here opens a path by itself. A resource
+//! named `"*"` (`type: service, direction: inbound`) accepts every caller, subject to Cedar
+//! `AllowWildcard`, which the graph asks.
 
 use super::ServiceRef;
 use crate::context::DeriveContext;
 use crate::labels;
 use crate::membership::{
-    ExternalEndpoint, IngressExposure, MeshMembership, MeshPort, ServiceIdentity, ServiceKey,
+    ExternalEndpoint, IngressExposure, MeshMembership, MeshPort, PeerAuth, ServiceIdentity,
+    ServiceKey,
 };
-use crate::spec::{LatticeService, ResourceType};
+use crate::spec::{LatticeService, ResourceType, WILDCARD_CALLER};
 use crate::syntax::endpoint::Endpoint;
 
 /// Builds the membership record of `svc`.
@@ -20,9 +23,14 @@ pub(crate) fn membership(
     let mut inbound = Vec::new();
     let mut outbound = Vec::new();
     let mut external = Vec::new();
+    let mut allows_all_inbound = false;
     for (name, decl) in &svc.spec.workload.resources {
         match decl.type_ {
             ResourceType::Service => {
+                if name == WILDCARD_CALLER {
+                    allows_all_inbound = true;
+                    continue;
+                }
                 let key = ServiceKey {
                     namespace: decl
                         .namespace
@@ -65,6 +73,7 @@ pub(crate) fn membership(
             port: p.port,
             target_port: p.container_port(),
             protocol: p.protocol(),
+            peer_auth: PeerAuth::Strict,
         })
         .collect();
     let ingress = svc
@@ -101,5 +110,7 @@ pub(crate) fn membership(
         outbound,
         external,
         ingress,
+        allows_all_inbound,
+        ..MeshMembership::default()
     }
 }

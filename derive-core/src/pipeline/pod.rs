@@ -62,7 +62,7 @@ pub(crate) fn compile_pod_template(
         .collect();
     PodTemplateSpec {
         metadata: Some(ObjectMeta {
-            labels: Some(labels::owner_labels(SERVICE_KIND, &service.name)),
+            labels: Some(labels::pod_labels(SERVICE_KIND, &service.name)),
             annotations: Some(BTreeMap::from([(
                 labels::CONFIG_HASH_ANNOTATION.to_string(),
                 config_hash.to_string(),

@@ -7,6 +7,7 @@
 
 pub mod container;
 pub mod exposure;
+pub mod mesh_member;
 pub mod resource;
 pub mod scaling;
 pub mod service;
@@ -17,8 +18,13 @@ pub use container::{
     ResourceQuantities, ResourceRequirements, StorageMedium, VolumeMountSpec,
 };
 pub use exposure::{IngressRoute, IngressSpec, MetricsEndpoint, ObservabilitySpec, RuntimeSpec};
+pub use mesh_member::{
+    EgressTargetSpec, LatticeMeshMember, LatticeMeshMemberSpec, MemberEgress, MemberPort,
+    MeshPeerRef, MeshTarget, PeerAuthMode,
+};
 pub use resource::{
     AccessMode, DOCKER_CONFIG_JSON, Direction, ResourceDeclaration, ResourceParams, ResourceType,
+    WILDCARD_CALLER,
 };
 pub use scaling::{AutoscalingSpec, MetricSpec, MetricType};
 pub use service::{
@@ -33,3 +39,5 @@ pub const VERSION: &str = "v1alpha1";
 pub const API_VERSION: &str = "lattice.dev/v1alpha1";
 /// Kind name of [`LatticeService`].
 pub const SERVICE_KIND: &str = "LatticeService";
+/// Kind name of [`LatticeMeshMember`].
+pub const MESH_MEMBER_KIND: &str = "LatticeMeshMember";

@@ -7,6 +7,11 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+/// The resource name that accepts every caller: `resources: {"*": {type: service, direction:
+/// inbound}}`. It only takes effect where Cedar `AllowWildcard` on `Lattice::Mesh::"inbound"`
+/// permits it.
+pub const WILDCARD_CALLER: &str = "*";
+
 /// A named dependency of the workload.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

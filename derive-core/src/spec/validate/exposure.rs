@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 
 use super::Errors;
+use super::mesh_member::RESERVED_AMBIENT_PORTS;
 use crate::spec::{DOCKER_CONFIG_JSON, LatticeService, Protocol, ResourceType};
 use crate::syntax::duration::parse_nanos;
 use crate::syntax::names::is_dns_label;
@@ -34,6 +35,15 @@ fn validate_ports(svc: &LatticeService, errors: &mut Errors) {
         }
         if port.target_port == Some(0) {
             errors.push(format!("{field}.targetPort"), "must be between 1 and 65535");
+        }
+        if RESERVED_AMBIENT_PORTS.contains(&port.container_port()) {
+            errors.push(
+                &field,
+                format!(
+                    "the container port {} is used by the ambient mesh inside every pod (15001, 15006, 15008, 15053); pick another targetPort",
+                    port.container_port()
+                ),
+            );
         }
         if !numbers.insert((port.port, port.protocol())) {
             errors.push(

@@ -5,6 +5,7 @@
 
 mod containers;
 mod exposure;
+mod mesh_member;
 mod metadata;
 mod resources;
 mod scaling;
@@ -13,6 +14,7 @@ use crate::context::DeriveContext;
 use crate::error::FieldError;
 use crate::spec::LatticeService;
 
+pub use mesh_member::{EGRESS_ENTITIES, RESERVED_AMBIENT_PORTS, validate_mesh_member};
 pub use metadata::is_dns1035_label;
 
 /// Validates a `LatticeService`, returning every problem found.

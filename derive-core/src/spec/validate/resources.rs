@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use super::{Errors, is_dns1035_label};
 use crate::context::DeriveContext;
-use crate::spec::{Direction, LatticeService, ResourceDeclaration, ResourceType};
+use crate::spec::{Direction, LatticeService, ResourceDeclaration, ResourceType, WILDCARD_CALLER};
 use crate::syntax::duration::parse_nanos;
 use crate::syntax::endpoint::Endpoint;
 use crate::syntax::names::{is_data_key, is_dns_label, is_dns_subdomain};
@@ -14,6 +14,10 @@ pub(super) fn validate(svc: &LatticeService, ctx: &DeriveContext, errors: &mut E
     let resources = &svc.spec.workload.resources;
     for (name, decl) in resources {
         let field = format!("spec.workload.resources.{name}");
+        if name == WILDCARD_CALLER {
+            validate_wildcard(&field, decl, errors);
+            continue;
+        }
         if !is_dns1035_label(name) {
             errors.push(
                 &field,
@@ -42,6 +46,21 @@ pub(super) fn validate(svc: &LatticeService, ctx: &DeriveContext, errors: &mut E
                 "declare at most one gpu resource (found {}); set params.count for more GPUs",
                 gpus.join(", ")
             ),
+        );
+    }
+}
+
+/// `"*"` only as a service accepting every caller: `{type: service, direction: inbound}`.
+fn validate_wildcard(field: &str, decl: &ResourceDeclaration, errors: &mut Errors) {
+    let well_formed = decl.type_ == ResourceType::Service
+        && decl.direction == Some(Direction::Inbound)
+        && decl.namespace.is_none()
+        && decl.id.is_none()
+        && decl.params.is_none();
+    if !well_formed {
+        errors.push(
+            field,
+            "the resource name \"*\" means \"every caller may call this service\" and must be exactly {type: service, direction: inbound} (it needs Cedar AllowWildcard)",
         );
     }
 }

@@ -45,6 +45,9 @@ pub struct MeshMembership {
     /// Whether its pods are in the ambient mesh (default) or outside it (L4 policy only).
     #[serde(default, skip_serializing_if = "Dataplane::is_ambient")]
     pub dataplane: Dataplane,
+    /// The port the platform's metrics scraper reads (it reaches that port and only it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_port: Option<String>,
     /// Non-mesh L4 egress of a `LatticeMeshMember` (CIDRs, Cilium entities, FQDNs), sorted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub egress: Vec<MeshEgress>,

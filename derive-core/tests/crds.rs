@@ -76,12 +76,30 @@ fn generated_crds_are_structural_v1_crds() {
 }
 
 #[test]
-fn every_example_parses_as_a_latticeservice() {
+fn every_example_parses_as_its_kind() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let mut kinds = std::collections::BTreeSet::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "yaml") {
+            continue;
+        }
         let text = std::fs::read_to_string(&path).unwrap();
-        let parsed: Result<lattice_derive::LatticeService, _> = serde_saphyr::from_str(&text);
+        let doc: Value = serde_saphyr::from_str(&text).unwrap();
+        let kind = doc["kind"].as_str().unwrap_or_default().to_string();
+        let parsed = match kind.as_str() {
+            "LatticeService" => serde_saphyr::from_str::<lattice_derive::LatticeService>(&text)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            "LatticeMeshMember" => {
+                serde_saphyr::from_str::<lattice_derive::LatticeMeshMember>(&text)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }
+            other => Err(format!("unknown kind {other:?}")),
+        };
         assert!(parsed.is_ok(), "{}: {:?}", path.display(), parsed.err());
+        kinds.insert(kind);
     }
+    assert_eq!(kinds.len(), 2, "examples of both kinds: {kinds:?}");
 }

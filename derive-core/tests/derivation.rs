@@ -117,7 +117,11 @@ fn checkout_uses_each_of_the_five_secret_routes() {
     let cm = &d.find("ConfigMap", "checkout-api-env").unwrap().object["data"];
     assert_eq!(
         cm,
-        &json!({"LOG_FORMAT": "json", "PAYMENTS_URL": "http://payments.commerce.svc.cluster.local:8080"})
+        &json!({
+            "LOG_FORMAT": "json",
+            "PAYMENTS_URL": "http://payments.commerce.svc.cluster.local:8080",
+            "REDIS_ADDR": "redis.commerce.svc.cluster.local:6379",
+        })
     );
 }
 
@@ -488,7 +492,7 @@ fn mesh_membership_states_both_sides_and_external_hosts() {
             .iter()
             .map(|k| k.name.as_str())
             .collect::<Vec<_>>(),
-        vec!["payments"]
+        vec!["payments", "redis"]
     );
     assert!(checkout.inbound.is_empty());
     assert_eq!(

@@ -17,7 +17,7 @@ use super::istio::ingress_ports;
 use super::names;
 use super::ports::{OpenPort, PortAccess, ports_with};
 use super::selectors::{CILIUM_NAMESPACE_LABEL, cilium_key, own_endpoints, peer_endpoints};
-use super::settings::{GatewayIdentity, HBONE_PORT, MeshSettings};
+use super::settings::{HBONE_PORT, MeshSettings, PlatformPeer};
 use crate::derived::{ApplyLayer, DerivedObject};
 use crate::membership::{EgressTarget, MeshMembership};
 use crate::spec::Protocol;
@@ -96,7 +96,7 @@ fn ingress_rules(
         // as HBONE; their identity is checked at L7 by the AuthorizationPolicy.
         if !remote.is_empty() && member.is_ambient() {
             rules.push(json!({
-                "fromEndpoints": [gateway_endpoints(&settings.east_west_gateway)],
+                "fromEndpoints": [platform_endpoints(&settings.east_west_gateway)],
                 "toPorts": to_ports(&[hbone()]),
             }));
         }
@@ -104,7 +104,7 @@ fn ingress_rules(
     let gateway_ports = ingress_ports(member);
     if !gateway_ports.is_empty() {
         rules.push(json!({
-            "fromEndpoints": [gateway_endpoints(&settings.ingress_gateway)],
+            "fromEndpoints": [platform_endpoints(&settings.ingress_gateway)],
             "toPorts": to_ports(&with_hbone(&gateway_ports, member.is_ambient())),
         }));
     }
@@ -120,6 +120,13 @@ fn ingress_rules(
         rules.push(json!({
             "fromEntities": WEBHOOK_SOURCES,
             "toPorts": to_ports(&webhook_ports),
+        }));
+    }
+    let metrics_ports = ports_with(member, permitted, PortAccess::Scraper);
+    if !metrics_ports.is_empty() {
+        rules.push(json!({
+            "fromEndpoints": [platform_endpoints(&settings.metrics_scraper)],
+            "toPorts": to_ports(&metrics_ports),
         }));
     }
     rules
@@ -230,14 +237,15 @@ fn external_rules(member: &MeshMembership) -> Vec<Value> {
         .collect()
 }
 
-/// The pods of a gateway, for `fromEndpoints`.
-fn gateway_endpoints(gateway: &GatewayIdentity) -> Value {
-    json!({
-        "matchLabels": {
-            cilium_key(&gateway.label.0): gateway.label.1,
-            CILIUM_NAMESPACE_LABEL: gateway.namespace,
-        }
-    })
+/// The pods of a platform peer, for `fromEndpoints`.
+fn platform_endpoints(peer: &PlatformPeer) -> Value {
+    let mut labels: BTreeMap<String, String> = peer
+        .labels
+        .iter()
+        .map(|(k, v)| (cilium_key(k), v.clone()))
+        .collect();
+    labels.insert(CILIUM_NAMESPACE_LABEL.to_string(), peer.namespace.clone());
+    json!({ "matchLabels": labels })
 }
 
 fn hbone() -> OpenPort {

@@ -12,7 +12,8 @@ use super::ports::{OpenPort, PortAccess, access, istio_ports, ports_with};
 use super::selectors::istio_selector;
 use super::settings::MeshSettings;
 use crate::derived::{ApplyLayer, DerivedObject};
-use crate::membership::{MeshMembership, PeerAuth};
+use crate::membership::MeshMembership;
+use crate::spec::Protocol;
 
 /// `security.istio.io/v1`.
 pub const SECURITY_API_VERSION: &str = "security.istio.io/v1";
@@ -47,12 +48,19 @@ pub fn authorization_policy(
         rules.push(rule(Some(vec![principal]), &gateway_ports));
     }
 
-    // Permissive and Webhook ports take plaintext, which carries no principal: L7 admits any
-    // source on them and L4 narrows who can connect (the cluster, or the API server).
-    let mut open: Vec<OpenPort> = ports_with(member, permitted, PortAccess::Cluster);
-    open.extend(ports_with(member, permitted, PortAccess::ApiServer));
-    open.sort();
-    let open_ports = istio_ports(&open);
+    // Permissive, Webhook and metrics ports take plaintext, which carries no principal: L7
+    // admits any source on them and L4 narrows who can connect (the cluster, the API server,
+    // the scraper).
+    let open: BTreeSet<OpenPort> = member
+        .ports
+        .iter()
+        .filter(|p| access(member, p, permitted).is_plaintext())
+        .map(|p| OpenPort {
+            port: p.target_port,
+            protocol: p.protocol,
+        })
+        .collect();
+    let open_ports = istio_ports(&open.into_iter().collect::<Vec<_>>());
     if !open_ports.is_empty() {
         rules.push(rule(None, &open_ports));
     }
@@ -109,7 +117,7 @@ pub fn ingress_ports(member: &MeshMembership) -> Vec<OpenPort> {
 }
 
 /// The member's port-level PeerAuthentication: STRICT for the workload, PERMISSIVE on each
-/// Permissive (where Cedar permits) and Webhook port. `None` when every port is STRICT (the
+/// Permissive (where Cedar permits), Webhook and metrics port. `None` when every port is STRICT (the
 /// mesh-wide STRICT policy applies) or the member is outside the ambient mesh.
 pub fn peer_authentication(
     graph: &ServiceGraph,
@@ -124,8 +132,7 @@ pub fn peer_authentication(
     let relaxed: BTreeSet<u16> = member
         .ports
         .iter()
-        .filter(|p| p.peer_auth != PeerAuth::Strict)
-        .filter(|p| access(p.peer_auth, permitted) != PortAccess::Callers)
+        .filter(|p| p.protocol == Protocol::Tcp && access(member, p, permitted).is_plaintext())
         .map(|p| p.target_port)
         .collect();
     if relaxed.is_empty() {

@@ -114,6 +114,8 @@ pub fn derive_mesh_member(
         } else {
             Dataplane::None
         },
+        // Lattice makes no VMServiceScrape for a member, so no scraper port is opened.
+        metrics_port: None,
         egress,
     };
     let principal = GatePrincipal {

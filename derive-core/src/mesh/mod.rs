@@ -30,5 +30,7 @@ pub mod wildcard;
 pub use explain::{MeshExplanation, OneSided, Unmatched, explain};
 pub use graph::{Consent, Edge, GraphError, ServiceGraph};
 pub use member::derive_mesh_member;
-pub use policies::{BASELINE_KIND, ClusterMesh, cluster_mesh, cluster_objects, member_policies};
-pub use settings::{GatewayIdentity, HBONE_PORT, MeshSettings, SYSTEM_NAMESPACES};
+pub use policies::{
+    BASELINE_KIND, ClusterMesh, attach_mesh, cluster_mesh, cluster_objects, member_policies,
+};
+pub use settings::{HBONE_PORT, MeshSettings, PlatformPeer, SYSTEM_NAMESPACES};

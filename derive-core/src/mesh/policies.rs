@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::graph::ServiceGraph;
 use super::settings::MeshSettings;
 use super::{baseline, cilium, istio, service_entry};
-use crate::derived::{DerivedObject, sort_objects};
+use crate::derived::{Derived, DerivedObject, sort_objects};
 use crate::labels;
 use crate::membership::{MeshMembership, ServiceKey};
 
@@ -59,6 +59,31 @@ pub fn cluster_mesh(graph: &ServiceGraph, cluster: &str, settings: &MeshSettings
         baseline: cluster_objects(graph, cluster, settings),
         members,
     }
+}
+
+/// Adds each member's mesh policy to its derivation (`derived` holds the derivations whose
+/// `mesh` records built `graph`) and returns the shared objects of every cluster of the graph.
+pub fn attach_mesh(
+    derived: &mut [Derived],
+    graph: &ServiceGraph,
+    settings: &MeshSettings,
+) -> BTreeMap<String, Vec<DerivedObject>> {
+    for d in derived.iter_mut() {
+        if let Some(member) = graph.member(&d.mesh.key()) {
+            let objects = member_policies(graph, member, settings);
+            d.add_objects(objects);
+        }
+    }
+    graph
+        .clusters()
+        .into_iter()
+        .map(|cluster| {
+            (
+                cluster.to_string(),
+                cluster_objects(graph, cluster, settings),
+            )
+        })
+        .collect()
 }
 
 /// The shared objects of `cluster`: baseline, then ServiceEntries of its members.

@@ -1,10 +1,11 @@
 //! Which of a member's ports each kind of peer reaches: declared callers reach the STRICT ports,
 //! any in-cluster source the Permissive ones (where Cedar permits), the API server the Webhook
-//! ones. Policies open container (target) ports, which is what both ztunnel and Cilium see.
+//! ones, the platform's metrics scraper the metrics port. Policies open container (target)
+//! ports, which is what both ztunnel and Cilium see.
 
 use std::collections::BTreeSet;
 
-use crate::membership::{MeshMembership, PeerAuth};
+use crate::membership::{MeshMembership, MeshPort, PeerAuth};
 use crate::spec::Protocol;
 
 /// A port as policy opens it.
@@ -25,12 +26,24 @@ pub enum PortAccess {
     Cluster,
     /// The Kubernetes API server, plaintext.
     ApiServer,
+    /// The platform's metrics scraper, plaintext (the metrics port).
+    Scraper,
 }
 
-/// How `port_auth` is enforced for a member whose wildcard openings are (or are not) permitted:
-/// a Permissive port without the permit stays STRICT.
-pub fn access(peer_auth: PeerAuth, wildcard_permitted: bool) -> PortAccess {
-    match peer_auth {
+impl PortAccess {
+    /// Whether the port takes plaintext (PERMISSIVE mutual TLS), which carries no principal.
+    pub fn is_plaintext(self) -> bool {
+        self != PortAccess::Callers
+    }
+}
+
+/// How `port` of `member` is reached, for a member whose wildcard openings are (or are not)
+/// permitted: a Permissive port without the permit stays STRICT.
+pub fn access(member: &MeshMembership, port: &MeshPort, wildcard_permitted: bool) -> PortAccess {
+    if member.metrics_port.as_deref() == Some(port.name.as_str()) {
+        return PortAccess::Scraper;
+    }
+    match port.peer_auth {
         PeerAuth::Strict => PortAccess::Callers,
         PeerAuth::Permissive if wildcard_permitted => PortAccess::Cluster,
         PeerAuth::Permissive => PortAccess::Callers,
@@ -47,7 +60,7 @@ pub fn ports_with(
     member
         .ports
         .iter()
-        .filter(|p| access(p.peer_auth, wildcard_permitted) == wanted)
+        .filter(|p| access(member, p, wildcard_permitted) == wanted)
         .map(|p| OpenPort {
             port: p.target_port,
             protocol: p.protocol,

@@ -111,6 +111,7 @@ pub(crate) fn membership(
         external,
         ingress,
         allows_all_inbound,
+        metrics_port: super::observability::metrics_port(svc),
         ..MeshMembership::default()
     }
 }

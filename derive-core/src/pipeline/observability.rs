@@ -12,15 +12,25 @@ use crate::spec::LatticeService;
 /// Scrape interval when the spec names none.
 pub(crate) const DEFAULT_SCRAPE_INTERVAL: &str = "30s";
 
+/// The name of the service's metrics port, if it has one.
+pub(crate) fn metrics_port(svc: &LatticeService) -> Option<String> {
+    match svc
+        .spec
+        .observability
+        .as_ref()
+        .and_then(|o| o.metrics.as_ref())
+    {
+        Some(e) => Some(e.port.clone()),
+        None if svc.ports().contains_key("metrics") => Some("metrics".to_string()),
+        None => None,
+    }
+}
+
 /// The VMServiceScrape, when the service has a metrics port.
 pub(crate) fn service_scrape(service: &ServiceRef, svc: &LatticeService) -> Option<DerivedObject> {
     let obs = svc.spec.observability.as_ref();
     let endpoint = obs.and_then(|o| o.metrics.as_ref());
-    let port = match endpoint {
-        Some(e) => e.port.clone(),
-        None if svc.ports().contains_key("metrics") => "metrics".to_string(),
-        None => return None,
-    };
+    let port = metrics_port(svc)?;
     let path = endpoint
         .and_then(|e| e.path.clone())
         .unwrap_or_else(|| "/metrics".to_string());

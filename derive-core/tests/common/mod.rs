@@ -13,7 +13,7 @@ pub fn examples_dir() -> PathBuf {
 }
 
 /// Every example file name, sorted.
-pub fn example_files() -> Vec<String> {
+pub fn all_example_files() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(examples_dir())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -21,6 +21,35 @@ pub fn example_files() -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+/// The `kind` of an example.
+pub fn example_kind(file: &str) -> String {
+    let text = std::fs::read_to_string(examples_dir().join(file)).unwrap();
+    let doc: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+    doc["kind"].as_str().unwrap_or_default().to_string()
+}
+
+/// The `LatticeService` example file names, sorted.
+pub fn example_files() -> Vec<String> {
+    all_example_files()
+        .into_iter()
+        .filter(|f| example_kind(f) == "LatticeService")
+        .collect()
+}
+
+/// The `LatticeMeshMember` example file names, sorted.
+pub fn member_example_files() -> Vec<String> {
+    all_example_files()
+        .into_iter()
+        .filter(|f| example_kind(f) == "LatticeMeshMember")
+        .collect()
+}
+
+/// Parses one `LatticeMeshMember` example.
+pub fn load_member(file: &str) -> lattice_derive::LatticeMeshMember {
+    let text = std::fs::read_to_string(examples_dir().join(file)).unwrap();
+    serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"))
 }
 
 /// Parses one example.
@@ -89,4 +118,37 @@ pub fn assert_error(errors: &[FieldError], field: &str, needle: &str) {
 /// The errors of a spec with the given body.
 pub fn errors_of(body: &str) -> Vec<FieldError> {
     errors(&spec(body))
+}
+
+/// Every example derived in [`context`], services and mesh members, with mesh policy attached
+/// from the graph over all of them (no wildcard permitted), and the shared objects per cluster.
+pub fn examples_with_mesh() -> (
+    Vec<(String, lattice_derive::Derived)>,
+    lattice_derive::mesh::ServiceGraph,
+    std::collections::BTreeMap<String, Vec<lattice_derive::DerivedObject>>,
+) {
+    use lattice_derive::mesh::{
+        MeshSettings, ServiceGraph, attach_mesh, derive_mesh_member, wildcard,
+    };
+    let ctx = context();
+    let mut files = Vec::new();
+    let mut derived = Vec::new();
+    for file in example_files() {
+        derived.push(derive_service(&load(&file), &ctx).unwrap_or_else(|e| panic!("{file}: {e}")));
+        files.push(file);
+    }
+    for file in member_example_files() {
+        derived.push(
+            derive_mesh_member(&load_member(&file), &ctx).unwrap_or_else(|e| panic!("{file}: {e}")),
+        );
+        files.push(file);
+    }
+    let graph = ServiceGraph::build(
+        &ctx.trust_domain,
+        derived.iter().map(|d| d.mesh.clone()),
+        &wildcard::deny_all,
+    )
+    .unwrap();
+    let shared = attach_mesh(&mut derived, &graph, &MeshSettings::from_context(&ctx));
+    (files.into_iter().zip(derived).collect(), graph, shared)
 }

@@ -4,7 +4,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::graph::ServiceGraph;
@@ -19,8 +18,7 @@ use crate::membership::{MeshMembership, ServiceKey};
 pub const BASELINE_KIND: &str = "MeshBaseline";
 
 /// Every mesh object of one cluster.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ClusterMesh {
     /// The cluster.
     pub cluster: String,

@@ -18,19 +18,15 @@ pub enum GraphError {
     /// Two members claim one `namespace/name` (a `LatticeService` and a `LatticeMeshMember`, or
     /// the same name on two clusters): callers could not tell which one they agreed with.
     #[error(
-        "{key} is declared twice ({first_kind} on cluster {first_cluster}, {second_kind} on cluster {second_cluster}); a mesh name must be unique in its trust domain"
+        "{key} is declared twice ({first}, {second}); a mesh name must be unique in its trust domain"
     )]
     DuplicateMember {
         /// The contested key.
         key: ServiceKey,
-        /// Kind of the first member.
-        first_kind: &'static str,
-        /// Cluster of the first member.
-        first_cluster: String,
-        /// Kind of the second member.
-        second_kind: &'static str,
-        /// Cluster of the second member.
-        second_cluster: String,
+        /// The first member: kind and cluster.
+        first: String,
+        /// The second member: kind and cluster.
+        second: String,
     },
     /// A member belongs to another trust domain: its identities cannot be verified here.
     #[error(
@@ -99,12 +95,13 @@ impl ServiceGraph {
                 });
             }
             if let Some(first) = by_key.get(&key) {
+                let describe = |m: &MeshMembership| {
+                    format!("{} on cluster {}", m.kind.as_str(), m.identity.cluster)
+                };
                 return Err(GraphError::DuplicateMember {
                     key,
-                    first_kind: first.kind.as_str(),
-                    first_cluster: first.identity.cluster.clone(),
-                    second_kind: member.kind.as_str(),
-                    second_cluster: member.identity.cluster.clone(),
+                    first: describe(first),
+                    second: describe(&member),
                 });
             }
             by_key.insert(key, member);

@@ -120,13 +120,17 @@ pub fn errors_of(body: &str) -> Vec<FieldError> {
     errors(&spec(body))
 }
 
-/// Every example derived in [`context`], services and mesh members, with mesh policy attached
-/// from the graph over all of them (no wildcard permitted), and the shared objects per cluster.
-pub fn examples_with_mesh() -> (
+/// Every example with its derivation (mesh policy attached), the graph, and the shared mesh
+/// objects per cluster.
+pub type ExamplesWithMesh = (
     Vec<(String, lattice_derive::Derived)>,
     lattice_derive::mesh::ServiceGraph,
     std::collections::BTreeMap<String, Vec<lattice_derive::DerivedObject>>,
-) {
+);
+
+/// Every example derived in [`context`], services and mesh members, with mesh policy attached
+/// from the graph over all of them (no wildcard permitted), and the shared objects per cluster.
+pub fn examples_with_mesh() -> ExamplesWithMesh {
     use lattice_derive::mesh::{
         MeshSettings, ServiceGraph, attach_mesh, derive_mesh_member, wildcard,
     };

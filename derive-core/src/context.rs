@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::spec::LatticeService;
+use crate::spec::{LatticeMeshMember, LatticeService, Protocol};
 
 /// Inputs to derivation other than the spec itself.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -96,6 +96,45 @@ impl DeriveContext {
                 primary_port: spec.primary_port().map(|(_, p)| p.port),
             };
             self.peers.insert(format!("{namespace}/{name}"), peer);
+        }
+        self
+    }
+
+    /// Adds every mesh member in `members` as a known peer: its ports by name (the Service port
+    /// in front of the pods), and as primary port the one named `http`, else its only TCP port.
+    pub fn with_member_peers<'a>(
+        mut self,
+        members: impl IntoIterator<Item = &'a LatticeMeshMember>,
+    ) -> Self {
+        for member in members {
+            let (Some(name), Some(namespace)) = (&member.metadata.name, &member.metadata.namespace)
+            else {
+                continue;
+            };
+            let ports: BTreeMap<String, u16> = member
+                .spec
+                .ports
+                .iter()
+                .map(|p| (p.name.clone(), p.service_port.unwrap_or(p.port)))
+                .collect();
+            let tcp: Vec<&crate::spec::MemberPort> = member
+                .spec
+                .ports
+                .iter()
+                .filter(|p| p.protocol.unwrap_or_default() == Protocol::Tcp)
+                .collect();
+            let primary = tcp
+                .iter()
+                .find(|p| p.name == "http")
+                .or(if tcp.len() == 1 { tcp.first() } else { None })
+                .map(|p| p.service_port.unwrap_or(p.port));
+            self.peers.insert(
+                format!("{namespace}/{name}"),
+                PeerService {
+                    ports,
+                    primary_port: primary,
+                },
+            );
         }
         self
     }

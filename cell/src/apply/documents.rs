@@ -1,13 +1,19 @@
-//! Reading an apply request body into `LatticeService` documents: YAML (one or many documents)
-//! or JSON (one object, an array, or a `List`). Strict: the envelope, metadata and spec refuse
-//! unknown fields, and every error names the document and the field path.
+//! Reading an apply request body into spec documents (`LatticeService`, `LatticeMeshMember`):
+//! YAML (one or many documents) or JSON (one object, an array, or a `List`). Strict: the
+//! envelope, metadata and spec refuse unknown fields, and every error names the document and the
+//! field path.
 
-use lattice_derive::spec::API_VERSION;
-use lattice_derive::{FieldError, LatticeService};
+use std::collections::BTreeMap;
+
+use lattice_derive::spec::{API_VERSION, MESH_MEMBER_KIND, SERVICE_KIND};
+use lattice_derive::{FieldError, LatticeMeshMember, LatticeService};
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-/// Kinds the cell accepts.
-pub const SUPPORTED_KINDS: &[&str] = &["LatticeService"];
+/// Kinds `parse_services` accepts.
+pub const SUPPORTED_KINDS: &[&str] = &[SERVICE_KIND];
+/// Kinds `parse_documents` accepts.
+pub const SPEC_KINDS: &[&str] = &[SERVICE_KIND, MESH_MEMBER_KIND];
 const TOP_LEVEL_FIELDS: &[&str] = &["apiVersion", "kind", "metadata", "spec", "status"];
 const METADATA_FIELDS: &[&str] = &["name", "namespace", "labels", "annotations"];
 
@@ -46,6 +52,94 @@ pub struct ServiceDocument {
     pub index: usize,
     /// The typed service.
     pub service: LatticeService,
+}
+
+/// A spec of any supported kind.
+#[derive(Debug, Clone)]
+pub enum Spec {
+    /// A `LatticeService`.
+    Service(LatticeService),
+    /// A `LatticeMeshMember`.
+    MeshMember(LatticeMeshMember),
+}
+
+impl Spec {
+    /// The spec's kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Spec::Service(_) => SERVICE_KIND,
+            Spec::MeshMember(_) => MESH_MEMBER_KIND,
+        }
+    }
+
+    /// `metadata.name`.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            Spec::Service(s) => s.metadata.name.as_deref(),
+            Spec::MeshMember(m) => m.metadata.name.as_deref(),
+        }
+    }
+
+    /// `metadata.namespace`.
+    pub fn namespace(&self) -> Option<&str> {
+        match self {
+            Spec::Service(s) => s.metadata.namespace.as_deref(),
+            Spec::MeshMember(m) => m.metadata.namespace.as_deref(),
+        }
+    }
+
+    /// `metadata.labels`.
+    pub fn labels(&self) -> Option<&BTreeMap<String, String>> {
+        match self {
+            Spec::Service(s) => s.metadata.labels.as_ref(),
+            Spec::MeshMember(m) => m.metadata.labels.as_ref(),
+        }
+    }
+}
+
+/// A parsed, structurally valid document of any supported kind.
+#[derive(Debug, Clone)]
+pub struct SpecDocument {
+    /// 0-based index in the request.
+    pub index: usize,
+    /// The typed spec.
+    pub spec: Spec,
+}
+
+/// Reads every document of `body`, of any kind in [`SPEC_KINDS`]; all must be valid or none is
+/// returned.
+pub fn parse_documents(body: &str) -> Result<Vec<SpecDocument>, BodyError> {
+    let mut specs = Vec::new();
+    let mut errors = Vec::new();
+    for (index, value) in split_documents(body)?.into_iter().enumerate() {
+        match parse_spec(value) {
+            Ok(spec) => specs.push(SpecDocument { index, spec }),
+            Err(field_errors) => {
+                errors.extend(field_errors.into_iter().map(|error| DocumentError {
+                    document: index,
+                    error,
+                }))
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(specs)
+    } else {
+        Err(BodyError::Invalid(errors))
+    }
+}
+
+/// Checks the envelope of one document of any kind in [`SPEC_KINDS`] and deserializes it
+/// strictly as that kind.
+pub fn parse_spec(value: Value) -> Result<Spec, Vec<FieldError>> {
+    let kind = value
+        .get("kind")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    match kind.as_deref() {
+        Some(MESH_MEMBER_KIND) => parse_kind(value, SPEC_KINDS).map(Spec::MeshMember),
+        _ => parse_kind(value, SPEC_KINDS).map(Spec::Service),
+    }
 }
 
 /// Splits `body` into JSON values, from JSON if it looks like JSON, otherwise YAML.
@@ -102,17 +196,22 @@ pub fn parse_services(body: &str) -> Result<Vec<ServiceDocument>, BodyError> {
 
 /// Checks the envelope of one document and deserializes it strictly.
 pub fn parse_service(value: Value) -> Result<LatticeService, Vec<FieldError>> {
+    parse_kind(value, SUPPORTED_KINDS)
+}
+
+/// Checks the envelope (the kind must be one of `kinds`) and deserializes the document as `T`.
+fn parse_kind<T: DeserializeOwned>(value: Value, kinds: &[&str]) -> Result<T, Vec<FieldError>> {
     let Value::Object(mut map) = value else {
         return Err(vec![FieldError::new("", "each document must be an object")]);
     };
-    let mut errors = envelope_errors(&map);
+    let mut errors = envelope_errors(&map, kinds);
     if !errors.is_empty() {
         return Err(errors);
     }
     // Status is the cell's to write; a document exported with one is accepted and it is ignored.
     map.remove("status");
-    match serde_path_to_error::deserialize::<_, LatticeService>(Value::Object(map)) {
-        Ok(service) => Ok(service),
+    match serde_path_to_error::deserialize::<_, T>(Value::Object(map)) {
+        Ok(spec) => Ok(spec),
         Err(err) => {
             let path = err.path().to_string();
             let field = if path == "." { String::new() } else { path };
@@ -122,7 +221,7 @@ pub fn parse_service(value: Value) -> Result<LatticeService, Vec<FieldError>> {
     }
 }
 
-fn envelope_errors(map: &Map<String, Value>) -> Vec<FieldError> {
+fn envelope_errors(map: &Map<String, Value>, kinds: &[&str]) -> Vec<FieldError> {
     let mut errors = Vec::new();
     for key in map.keys() {
         if !TOP_LEVEL_FIELDS.contains(&key.as_str()) {
@@ -141,12 +240,12 @@ fn envelope_errors(map: &Map<String, Value>) -> Vec<FieldError> {
         )),
     }
     match map.get("kind").and_then(Value::as_str) {
-        Some(kind) if SUPPORTED_KINDS.contains(&kind) => {}
+        Some(kind) if kinds.contains(&kind) => {}
         Some(other) => errors.push(FieldError::new(
             "kind",
             format!(
                 "{other:?} is not supported; supported kinds: {}",
-                SUPPORTED_KINDS.join(", ")
+                kinds.join(", ")
             ),
         )),
         None => errors.push(FieldError::new("kind", "is required")),

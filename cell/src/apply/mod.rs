@@ -159,18 +159,18 @@ async fn prepare_one(
 
 /// The cluster a spec is placed on, from its `lattice.dev/cluster` label.
 pub fn cluster_of(svc: &lattice_derive::LatticeService) -> Result<ClusterId, FieldError> {
-    let label = svc
-        .metadata
-        .labels
-        .as_ref()
-        .and_then(|l| l.get(CLUSTER_LABEL))
-        .ok_or_else(|| {
-            FieldError::new(
-                CLUSTER_LABEL_FIELD,
-                format!(
-                    "is required: set the label {CLUSTER_LABEL} to the cluster this service runs on"
-                ),
-            )
-        })?;
+    placement(svc.metadata.labels.as_ref())
+}
+
+/// The cluster named by the `lattice.dev/cluster` label among `labels`.
+pub fn placement(
+    labels: Option<&std::collections::BTreeMap<String, String>>,
+) -> Result<ClusterId, FieldError> {
+    let label = labels.and_then(|l| l.get(CLUSTER_LABEL)).ok_or_else(|| {
+        FieldError::new(
+            CLUSTER_LABEL_FIELD,
+            format!("is required: set the label {CLUSTER_LABEL} to the cluster this spec runs on"),
+        )
+    })?;
     ClusterId::new(label.clone()).map_err(|e| FieldError::new(CLUSTER_LABEL_FIELD, e.to_string()))
 }

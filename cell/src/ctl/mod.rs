@@ -74,7 +74,8 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
-    /// Derive the Kubernetes objects of specs offline (no cell needed).
+    /// Derive the Kubernetes objects of specs offline (no cell needed). The bilateral mesh is
+    /// resolved among the given specs.
     Derive {
         /// Files to derive (repeatable; `-` reads stdin).
         #[arg(short = 'f', long = "filename", required = true)]
@@ -85,6 +86,13 @@ pub enum Command {
         /// SPIFFE trust domain.
         #[arg(long, default_value = "cluster.local")]
         trust_domain: String,
+        /// Cedar policy file answering `AllowWildcard` for `"*"` callers (without it, wildcards
+        /// open nothing).
+        #[arg(long)]
+        policies: Option<PathBuf>,
+        /// Print the active mesh edges and the one-sided declarations instead of the objects.
+        #[arg(long)]
+        explain_mesh: bool,
     },
 }
 
@@ -177,6 +185,25 @@ fn read_inputs(files: &[PathBuf]) -> Result<Vec<derive::Input>, CtlError> {
             Ok(derive::Input { name, text })
         })
         .collect()
+}
+
+/// Reads a Cedar policy file into a policy set (validated against the Lattice schema).
+fn read_policies(
+    path: &std::path::Path,
+) -> Result<lattice_derive::authz::PolicySetVersion, CtlError> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| CtlError::File {
+        path: name.clone(),
+        detail: e.to_string(),
+    })?;
+    let document_name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_ascii_lowercase().replace('_', "-"))
+        .unwrap_or_else(|| "policies".to_string());
+    lattice_derive::authz::PolicySetVersion::from_documents(&[
+        lattice_derive::authz::PolicyDocument::new(document_name, text),
+    ])
+    .map_err(|e| CtlError::Invalid(format!("{name}: {e}")))
 }
 
 /// Runs one command and returns what to print.
@@ -310,9 +337,19 @@ pub async fn run(args: CtlArgs) -> Result<String, CtlError> {
             files,
             cluster,
             trust_domain,
+            policies,
+            explain_mesh,
         } => {
-            let derived =
-                derive::derive_all(&read_inputs(&files)?, cluster.as_deref(), &trust_domain)?;
+            let policies = policies.as_deref().map(read_policies).transpose()?;
+            let derived = derive::derive_all(
+                &read_inputs(&files)?,
+                derive::DeriveOptions {
+                    cluster: cluster.as_deref(),
+                    trust_domain: &trust_domain,
+                    policies: policies.as_ref(),
+                    explain_mesh,
+                },
+            )?;
             derive::render(&derived, format)
         }
     }

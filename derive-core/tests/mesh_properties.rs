@@ -10,7 +10,7 @@ mod mesh_support;
 
 use lattice_derive::DerivedObject;
 use lattice_derive::membership::ServiceKey;
-use lattice_derive::mesh::{MeshSettings, ServiceGraph, cluster_mesh, wildcard};
+use lattice_derive::mesh::{MeshSettings, ServiceGraph, cluster_mesh, mesh_changes, wildcard};
 use mesh_support::interpret::Policies;
 use mesh_support::topology::{Node, NodeKind, Topology};
 use mesh_support::{Verdict, cilium_verdict, istio_verdict};
@@ -224,6 +224,38 @@ fn the_order_members_are_given_in_does_not_matter() {
             cluster_mesh(&graph, "local", &settings)
                 == cluster_mesh(&generated.graph, "local", &settings),
             "seed {seed}"
+        );
+    }
+}
+
+#[test]
+fn a_new_external_endpoint_changes_its_member_and_its_clusters_shared_entries_only() {
+    let settings = MeshSettings::default();
+    for seed in 0..SEEDS / 4 {
+        let topo = Topology::generate(seed);
+        let Some(i) = topo
+            .nodes
+            .iter()
+            .position(|n| n.kind == NodeKind::Service && n.external.is_empty())
+        else {
+            continue;
+        };
+        let before = topo.derive();
+        let mut calling = topo.clone();
+        calling.nodes[i]
+            .external
+            .push(("api.example.org".to_string(), 443));
+        let after = calling.derive();
+        let changes = mesh_changes(&before.graph, &after.graph, &settings);
+        let key = ServiceKey::new(&topo.nodes[i].namespace, &topo.nodes[i].name);
+        assert_eq!(changes.members, [key].into_iter().collect(), "seed {seed}");
+        assert_eq!(
+            changes.clusters,
+            ["local".to_string()].into_iter().collect()
+        );
+        assert!(
+            mesh_changes(&before.graph, &before.graph, &settings) == Default::default(),
+            "no change, nothing to do"
         );
     }
 }

@@ -31,6 +31,7 @@ pub use explain::{MeshExplanation, OneSided, Unmatched, explain};
 pub use graph::{Consent, Edge, GraphError, ServiceGraph};
 pub use member::derive_mesh_member;
 pub use policies::{
-    BASELINE_KIND, ClusterMesh, attach_mesh, cluster_mesh, cluster_objects, member_policies,
+    BASELINE_KIND, ClusterMesh, MeshChanges, attach_mesh, cluster_mesh, cluster_objects,
+    member_policies, mesh_changes,
 };
 pub use settings::{HBONE_PORT, MeshSettings, PlatformPeer, SYSTEM_NAMESPACES};

@@ -45,6 +45,40 @@ impl ClusterMesh {
     }
 }
 
+/// What a change of the graph (one member's declarations, ports, identity, or a Cedar decision)
+/// alters: the members whose objects differ and the clusters whose shared objects differ.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MeshChanges {
+    /// Members whose own objects differ (appeared, disappeared or changed), by key.
+    pub members: BTreeSet<ServiceKey>,
+    /// Clusters whose baseline or ServiceEntries differ.
+    pub clusters: BTreeSet<String>,
+}
+
+/// The changes between `before` and `after`, over every cluster of either graph: exactly the
+/// members and clusters that need a new revision.
+pub fn mesh_changes(
+    before: &ServiceGraph,
+    after: &ServiceGraph,
+    settings: &MeshSettings,
+) -> MeshChanges {
+    let clusters: BTreeSet<&str> = before
+        .clusters()
+        .into_iter()
+        .chain(after.clusters())
+        .collect();
+    let mut changes = MeshChanges::default();
+    for cluster in clusters {
+        let old = cluster_mesh(before, cluster, settings);
+        let new = cluster_mesh(after, cluster, settings);
+        changes.members.extend(old.changed_members(&new));
+        if old.baseline_changed(&new) {
+            changes.clusters.insert(cluster.to_string());
+        }
+    }
+    changes
+}
+
 /// The mesh objects of `cluster`: its baseline and ServiceEntries, and the objects of each of
 /// its members.
 pub fn cluster_mesh(graph: &ServiceGraph, cluster: &str, settings: &MeshSettings) -> ClusterMesh {

@@ -561,3 +561,22 @@ fn more_than_forty_ports_are_split_across_to_ports_entries() {
         .collect();
     assert_eq!(sizes, vec![40, 6], "45 ports and HBONE");
 }
+
+#[test]
+fn a_member_is_a_peer_services_can_reference() {
+    let m = member(
+        "  target: {selector: {app: legacy}}\n  ports: [{name: api, port: 8080, servicePort: 80}]\n",
+    );
+    let text = format!(
+        "apiVersion: lattice.dev/v1alpha1\nkind: LatticeService\nmetadata: {{name: web, namespace: shop}}\nspec:\n  workload:\n    containers:\n      main:\n        image: {}\n        command: [/app/x]\n        variables: {{LEGACY_URL: \"${{resources.legacy.url}}\"}}\n        resources: {{requests: {{cpu: 100m, memory: 64Mi}}}}\n    resources:\n      legacy: {{type: service}}\n",
+        common::IMAGE
+    );
+    let web: LatticeService = serde_saphyr::from_str(&text).unwrap();
+    let ctx = DeriveContext::default().with_member_peers([&m]);
+    let derived = derive_service(&web, &ctx).unwrap();
+    let env = derived.find("ConfigMap", "web-main-env").unwrap();
+    assert_eq!(
+        env.object["data"]["LEGACY_URL"],
+        "http://legacy.shop.svc.cluster.local:80"
+    );
+}

@@ -18,6 +18,35 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
 pub const HELLO_YAML: &str = include_str!("../../../examples/hello.yaml");
 
+/// The example policies (`examples/policies/`), which permit what the examples need.
+pub fn example_policies() -> Vec<(String, String)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/policies");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            (
+                p.file_stem().unwrap().to_string_lossy().into_owned(),
+                std::fs::read_to_string(&p).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The example policy document named `name`.
+pub fn example_policy(name: &str) -> String {
+    example_policies()
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("no example policy {name}"))
+        .1
+}
+
 pub fn install_crypto() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
@@ -101,6 +130,22 @@ impl TestCell {
             .send()
             .await
             .unwrap()
+    }
+
+    /// Applies the example policies, so the examples are authorized.
+    pub async fn allow_examples(&self) {
+        let body = example_policies()
+            .into_iter()
+            .map(|(_, text)| text)
+            .collect::<Vec<_>>()
+            .join("\n---\n");
+        let response = self.apply_yaml(&body).await;
+        assert_eq!(
+            response.status(),
+            reqwest::StatusCode::OK,
+            "{}",
+            response.text().await.unwrap()
+        );
     }
 
     pub async fn stop(mut self) {

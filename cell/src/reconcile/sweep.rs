@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use lattice_derive::authz::{AffectedGates, GateRequest, affected_gates};
 
 use super::{Outcome, ReconcileError, Trigger, reconcile_all};
+use crate::policies::NumberedVersion;
 use crate::spec_key::SpecKey;
 use crate::state::CellState;
 use crate::store::attempts::{self, SweepCandidate};
@@ -48,30 +49,39 @@ pub async fn stale_specs(state: &CellState) -> Result<Vec<SpecKey>, ReconcileErr
             }
             Asked::Questions(questions) => questions,
         };
-        if !affected_since.contains_key(&candidate.policy_version) {
-            // A version that cannot be rebuilt any more is treated as affecting everything.
-            let gates = match state
-                .policies
-                .get(&mut conn, candidate.policy_version)
-                .await
-            {
-                Ok(old) => Some(affected_gates(&old.policies, &live.policies)),
-                Err(e) => {
-                    tracing::warn!(version = candidate.policy_version, error = %e, "cannot rebuild an old policy set version; re-deriving its specs");
-                    None
-                }
-            };
-            affected_since.insert(candidate.policy_version, gates);
-        }
-        let affected = match affected_since.get(&candidate.policy_version) {
-            Some(Some(gates)) => gates.affects(&questions),
-            _ => true,
+        let gates = match affected_since.get(&candidate.policy_version) {
+            Some(gates) => gates.clone(),
+            None => {
+                let gates =
+                    affected_since_version(state, &mut conn, candidate.policy_version, &live).await;
+                affected_since.insert(candidate.policy_version, gates.clone());
+                gates
+            }
         };
+        // A version that cannot be rebuilt any more is treated as affecting everything.
+        let affected = gates.is_none_or(|gates| gates.affects(&questions));
         if affected {
             keys.push(candidate.key());
         }
     }
     Ok(keys)
+}
+
+/// The gates whose decisions can differ between version `old` and `live`; `None` when `old`
+/// cannot be rebuilt.
+async fn affected_since_version(
+    state: &CellState,
+    conn: &mut sqlx::PgConnection,
+    old: i64,
+    live: &NumberedVersion,
+) -> Option<AffectedGates> {
+    match state.policies.get(conn, old).await {
+        Ok(old) => Some(affected_gates(&old.policies, &live.policies)),
+        Err(e) => {
+            tracing::warn!(version = old, error = %e, "cannot rebuild an old policy set version; re-deriving its specs");
+            None
+        }
+    }
 }
 
 /// What the last attempt of a spec asked.

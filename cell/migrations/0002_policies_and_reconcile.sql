@@ -38,11 +38,17 @@ CREATE TRIGGER policy_set_versions_no_update BEFORE UPDATE ON policy_set_version
 -- The last reconcile attempt of each spec: which generation, under which policy set version, and
 -- the Cedar questions it raised (a policy change re-derives a spec iff it touches one of their
 -- gates). `status` (from 0001) holds the attempt's result and conditions.
+-- `released_cluster` is the cluster the current revision was released for (revision ids are
+-- content hashes and do not name a cluster): after a move that was not released, the new cluster
+-- gets nothing.
 ALTER TABLE specs
+    ADD COLUMN released_cluster      TEXT,
     ADD COLUMN reconciled_generation BIGINT,
     ADD COLUMN policy_version        BIGINT NOT NULL DEFAULT 0,
     ADD COLUMN gate_questions        JSONB,
     ADD COLUMN reconciled_at         TIMESTAMPTZ;
+
+UPDATE specs SET released_cluster = cluster WHERE current_revision IS NOT NULL;
 
 -- Specs written before this migration have no reconciled_generation: the startup sweep
 -- reconciles them under the live policy set (their released revision stays on the cluster if they

@@ -107,7 +107,7 @@ fn condition(type_: &str, status: &str, reason: &str, message: impl Into<String>
 
 /// Computes the status of `spec` from its last reconcile attempt and its deliveries.
 pub fn service_status(spec: &SpecRecord, deliveries: &[DeliveryRecord]) -> ServiceStatus {
-    let current = spec.current_revision.clone();
+    let current = spec.revision_for_cluster().map(str::to_string);
     let attempt: Option<AttemptStatus> = serde_json::from_value(spec.status.clone()).ok();
     let clusters: Vec<ClusterDelivery> = deliveries
         .iter()
@@ -153,7 +153,10 @@ fn delivered(
                 "Delivered",
                 "False",
                 "NothingReleased",
-                "no revision of this spec has been released yet, so nothing is sent",
+                format!(
+                    "no revision of this spec has been released for cluster {} yet, so nothing is sent",
+                    spec.cluster
+                ),
             ),
         );
     }
@@ -267,6 +270,7 @@ mod tests {
             document: json!({}),
             status,
             current_revision: Some("r2".into()),
+            released_cluster: Some("edge-1".into()),
             created_at: Utc::now(),
             updated_at: Utc::now(),
             deleted_at: None,
@@ -372,6 +376,15 @@ mod tests {
         );
         assert_eq!(status.conditions[1].reason, "AccessSecretDenied");
         assert_eq!(status.conditions[1].message, denial.message());
+    }
+
+    #[test]
+    fn a_revision_released_for_another_cluster_is_not_shown_as_this_clusters() {
+        let mut record = spec(attempt(&released()));
+        record.cluster = "edge-2".into();
+        let status = service_status(&record, &[]);
+        assert_eq!(status.revision, None);
+        assert_eq!(status.conditions[2].reason, "NothingReleased");
     }
 
     #[test]

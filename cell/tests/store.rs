@@ -160,7 +160,7 @@ async fn store_and_release(
     )
     .await?;
     revisions::insert(&mut tx, stored.id, stored.generation, cluster, revision).await?;
-    attempts::set_current_revision(&mut tx, stored.id, &revision.id).await?;
+    attempts::set_current_revision(&mut tx, stored.id, &revision.id, cluster).await?;
     tx.commit().await.unwrap();
     Ok(stored)
 }
@@ -245,6 +245,14 @@ async fn a_revision_released_for_another_cluster_is_not_sent_to_the_new_one() {
     tx.commit().await.unwrap();
     assert!(store.desired_revisions("edge-2").await.unwrap().is_empty());
     assert!(store.desired_revisions("edge-1").await.unwrap().is_empty());
+    // Released there (the same content, so the same revision id): edge-2 gets it.
+    store_and_release(&store, &key, "edge-2", &json!({"spec": {"a": 1}}), &r1)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.desired_revisions("edge-2").await.unwrap(),
+        vec![(key.clone(), r1.id.clone())]
+    );
 }
 
 #[tokio::test]

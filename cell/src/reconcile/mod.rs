@@ -146,7 +146,7 @@ pub async fn reconcile_in(
     let followups = followups::dependents(tx, &input, &verdict).await?;
     let current_revision = match &verdict {
         Verdict::Released { revision, .. } => Some(revision.clone()),
-        _ => input.spec.current_revision.clone(),
+        _ => input.spec.revision_for_cluster().map(str::to_string),
     };
     Ok(Some(Outcome {
         key: key.clone(),

@@ -57,7 +57,8 @@ pub struct Outcome {
     pub cluster: String,
     /// The decision.
     pub verdict: Verdict,
-    /// The current revision after the attempt (a failed attempt leaves the previous one).
+    /// The current revision for the spec's cluster after the attempt (a failed attempt leaves
+    /// the previous one).
     pub current_revision: Option<String>,
     /// The policy set version it was decided under.
     pub policy_version: i64,

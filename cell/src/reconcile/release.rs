@@ -15,5 +15,5 @@ pub async fn release(
 ) -> Result<bool, StoreError> {
     let spec = &input.spec;
     revisions::insert(tx, spec.id, spec.generation, &spec.cluster, revision).await?;
-    attempts::set_current_revision(tx, spec.id, &revision.id).await
+    attempts::set_current_revision(tx, spec.id, &revision.id, &spec.cluster).await
 }

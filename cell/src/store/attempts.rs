@@ -60,18 +60,21 @@ pub async fn record_attempt(
     Ok(())
 }
 
-/// Makes `revision_id` (already stored) the spec's current revision. Returns whether it changed.
+/// Makes `revision_id` (already stored) the spec's current revision, released for `cluster`.
+/// Returns whether what `cluster` should hold changed.
 pub async fn set_current_revision(
     tx: &mut sqlx::PgConnection,
     spec_id: i64,
     revision_id: &str,
+    cluster: &str,
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
-        "UPDATE specs SET current_revision = $2 WHERE id = $1 \
-         AND current_revision IS DISTINCT FROM $2",
+        "UPDATE specs SET current_revision = $2, released_cluster = $3 WHERE id = $1 \
+         AND (current_revision, released_cluster) IS DISTINCT FROM ($2, $3)",
     )
     .bind(spec_id)
     .bind(revision_id)
+    .bind(cluster)
     .execute(tx)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -30,8 +30,10 @@ pub struct SpecRecord {
     /// The last reconcile attempt's record (`observedGeneration`, result, conditions, …; see
     /// `crate::reconcile::record`).
     pub status: Value,
-    /// Id of the revision released last: the one its cluster should hold.
+    /// Id of the revision released last.
     pub current_revision: Option<String>,
+    /// The cluster it was released for (after a move not yet released, not `cluster`).
+    pub released_cluster: Option<String>,
     /// Generation of the last reconcile attempt (`None`: never reconciled).
     pub reconciled_generation: Option<i64>,
     /// Policy set version the last attempt was decided under (0 = the empty set).
@@ -52,6 +54,14 @@ impl SpecRecord {
     /// The spec's key.
     pub fn key(&self) -> SpecKey {
         SpecKey::new(&self.kind, &self.namespace, &self.name)
+    }
+
+    /// The current revision if it was released for the cluster the spec is placed on now: what
+    /// that cluster should hold.
+    pub fn revision_for_cluster(&self) -> Option<&str> {
+        self.current_revision
+            .as_deref()
+            .filter(|_| self.released_cluster.as_deref() == Some(self.cluster.as_str()))
     }
 }
 
@@ -82,8 +92,8 @@ pub struct StoredSpec {
 }
 
 pub(crate) const COLUMNS: &str = "id, kind, namespace, name, cluster, generation, document, status, \
-    current_revision, created_at, updated_at, deleted_at, reconciled_generation, policy_version, \
-    gate_questions, reconciled_at";
+    current_revision, released_cluster, created_at, updated_at, deleted_at, reconciled_generation, \
+    policy_version, gate_questions, reconciled_at";
 
 #[derive(Debug, sqlx::FromRow)]
 struct Existing {
@@ -192,9 +202,9 @@ impl Store {
         // A revision is released for one cluster: after a move whose new placement was not
         // released (denied, say), the new cluster gets nothing and the old one removes it.
         let rows: Vec<(String, String, String, String)> = sqlx::query_as(
-            "SELECT s.kind, s.namespace, s.name, s.current_revision FROM specs s \
-             JOIN revisions r ON r.id = s.current_revision \
-             WHERE s.cluster = $1 AND s.deleted_at IS NULL AND r.cluster = s.cluster",
+            "SELECT kind, namespace, name, current_revision FROM specs \
+             WHERE cluster = $1 AND deleted_at IS NULL AND current_revision IS NOT NULL \
+             AND released_cluster = cluster",
         )
         .bind(cluster)
         .fetch_all(&self.pool)

@@ -136,7 +136,7 @@ pub enum GetCommand {
     /// Clusters with their connection state.
     Clusters,
     /// All CedarPolicies.
-    #[command(alias = "cedarpolicy-list", name = "cedarpolicies")]
+    #[command(name = "cedarpolicies", alias = "cp")]
     CedarPolicies,
     /// One CedarPolicy with its status (policy ids, analysis findings).
     #[command(name = "cedarpolicy")]

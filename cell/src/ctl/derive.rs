@@ -1,5 +1,7 @@
-//! `latticectl derive`: derivation offline, with no cell — the same strict parsing and the same
-//! derive-core pipeline the cell runs, printing the objects grouped by apply layer.
+//! `latticectl derive`: derivation offline, with no cell — the same strict parsing, and with
+//! `--policies` the same Cedar decisions the cell's derivation loop makes (`authorized_derivation`
+//! for the gates, `AllowWildcard` for mesh wildcards), so a denied spec fails here with the cell's
+//! message. Prints the objects grouped by apply layer.
 //!
 //! All given specs (`LatticeService`s and `LatticeMeshMember`s) are derived together: they are
 //! each other's peers, and the bilateral mesh is resolved among them, so each member's output
@@ -9,28 +11,78 @@
 
 use std::collections::BTreeMap;
 
-use lattice_derive::authz::PolicySetVersion;
+use lattice_derive::authz::{PolicyDocument, PolicySetVersion};
+use lattice_derive::membership::MeshMembership;
 use lattice_derive::mesh::{
-    BASELINE_KIND, MeshSettings, ServiceGraph, attach_mesh, derive_mesh_member, explain, wildcard,
+    BASELINE_KIND, MeshSettings, ServiceGraph, attach_mesh, authorized_member_derivation,
+    derive_mesh_member, explain, wildcard,
 };
 use lattice_derive::{
-    ApplyLayer, DeriveContext, DeriveError, Derived, DerivedObject, LatticeMeshMember,
-    LatticeService, derive_service,
+    ApplyLayer, DeriveContext, DeriveError, Derived, DerivedObject, authorized_derivation,
+    derive_service,
 };
 use serde_json::{Value, json};
 
 use super::client::CtlError;
+use super::inputs::Input;
 use super::output::OutputFormat;
-use crate::apply::documents::{BodyError, Spec, parse_documents};
+use crate::apply::documents::{
+    BodyError, Documents, parse_documents, parse_policy, split_documents,
+};
 use crate::apply::placement;
 
-/// One input file and its text.
-#[derive(Debug, Clone)]
-pub struct Input {
-    /// Name for messages (path or `-`).
-    pub name: String,
-    /// The YAML or JSON text.
-    pub text: String,
+/// Reads `--policies` inputs into one policy set: CedarPolicy documents (YAML/JSON), or raw Cedar
+/// text from `.cedar` files (a document named after the file). Every problem is reported with its
+/// file, document and line/column.
+pub fn load_policies(inputs: &[Input]) -> Result<PolicySetVersion, CtlError> {
+    let mut documents = Vec::new();
+    let mut problems = Vec::new();
+    for input in inputs {
+        if input.name.ends_with(".cedar") {
+            let stem = std::path::Path::new(&input.name)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            documents.push((
+                input.name.clone(),
+                0,
+                PolicyDocument::new(stem, &input.text),
+            ));
+            continue;
+        }
+        let values = match split_documents(&input.text) {
+            Ok(values) => values,
+            Err(e) => {
+                problems.push(format!("{}: {e}", input.name));
+                continue;
+            }
+        };
+        for (index, value) in values.into_iter().enumerate() {
+            match parse_policy(value) {
+                Ok(policy) => documents.push((input.name.clone(), index, policy.document())),
+                Err(errors) => problems.extend(errors.iter().map(|e| {
+                    format!(
+                        "{}: document {index}: {}: {}",
+                        input.name, e.field, e.message
+                    )
+                })),
+            }
+        }
+    }
+    for (name, index, document) in &documents {
+        if let Err(e) = document.validate() {
+            problems.push(format!("{name}: document {index}: {}", e));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(CtlError::Invalid(format!(
+            "invalid policies:\n  {}",
+            problems.join("\n  ")
+        )));
+    }
+    let documents: Vec<PolicyDocument> = documents.into_iter().map(|(_, _, d)| d).collect();
+    PolicySetVersion::from_documents(&documents)
+        .map_err(|e| CtlError::Invalid(format!("invalid policies: {}", e)))
 }
 
 /// How to derive.
@@ -40,41 +92,61 @@ pub struct DeriveOptions<'a> {
     pub cluster: Option<&'a str>,
     /// SPIFFE trust domain of the mesh.
     pub trust_domain: &'a str,
-    /// Cedar policies answering `AllowWildcard`; without them no wildcard opens anything.
+    /// Cedar policies answering the gates and `AllowWildcard`; without them no gate is asked and
+    /// no wildcard opens anything.
     pub policies: Option<&'a PolicySetVersion>,
     /// Return the mesh explanation instead of the objects.
     pub explain_mesh: bool,
 }
 
-/// A parsed document with where it came from.
+/// A parsed spec with where it came from.
 struct Located {
     file: String,
     index: usize,
     spec: Spec,
 }
 
-/// Derives every spec in `inputs` together (mesh resolved among them). All field errors of all
+/// The kinds derivation takes.
+enum Spec {
+    Service(lattice_derive::LatticeService),
+    Member(lattice_derive::LatticeMeshMember),
+}
+
+impl Spec {
+    fn key(&self) -> String {
+        let (kind, meta) = match self {
+            Spec::Service(s) => ("LatticeService", &s.metadata),
+            Spec::Member(m) => ("LatticeMeshMember", &m.metadata),
+        };
+        format!(
+            "{kind}/{}/{}",
+            meta.namespace.as_deref().unwrap_or(""),
+            meta.name.as_deref().unwrap_or("")
+        )
+    }
+
+    fn labels(&self) -> Option<&BTreeMap<String, String>> {
+        match self {
+            Spec::Service(s) => s.metadata.labels.as_ref(),
+            Spec::Member(m) => m.metadata.labels.as_ref(),
+        }
+    }
+}
+
+/// Derives every spec in `inputs` together (mesh resolved among them). All problems of all
 /// files are reported together.
 pub fn derive_all(inputs: &[Input], options: DeriveOptions<'_>) -> Result<Value, CtlError> {
     let mut problems = Vec::new();
     let documents = read_documents(inputs, &mut problems);
-    let services: Vec<&LatticeService> = documents
-        .iter()
-        .filter_map(|d| match &d.spec {
-            Spec::Service(s) => Some(s),
-            Spec::MeshMember(_) => None,
-        })
-        .collect();
-    let members: Vec<&LatticeMeshMember> = documents
-        .iter()
-        .filter_map(|d| match &d.spec {
-            Spec::MeshMember(m) => Some(m),
-            Spec::Service(_) => None,
-        })
-        .collect();
     let peers = DeriveContext::default()
-        .with_peers(services.iter().copied())
-        .with_member_peers(members.iter().copied())
+        .with_peers(documents.iter().filter_map(|d| match &d.spec {
+            Spec::Service(s) => Some(s),
+            Spec::Member(_) => None,
+        }))
+        .with_member_peers(documents.iter().filter_map(|d| match &d.spec {
+            Spec::Member(m) => Some(m),
+            Spec::Service(_) => None,
+        }))
         .peers;
 
     let mut derived: Vec<(&Located, String, Derived)> = Vec::new();
@@ -90,13 +162,22 @@ pub fn derive_all(inputs: &[Input], options: DeriveOptions<'_>) -> Result<Value,
             peers: peers.clone(),
             ..DeriveContext::default()
         };
-        let result = match &doc.spec {
-            Spec::Service(s) => derive_service(s, &ctx),
-            Spec::MeshMember(m) => derive_mesh_member(m, &ctx),
+        let result = match (&doc.spec, options.policies) {
+            (Spec::Service(s), Some(p)) => authorized_derivation(s, &ctx, p).result,
+            (Spec::Service(s), None) => derive_service(s, &ctx),
+            (Spec::Member(m), Some(p)) => authorized_member_derivation(m, &ctx, p).result,
+            (Spec::Member(m), None) => derive_mesh_member(m, &ctx),
         };
         match result {
             Ok(d) => derived.push((doc, cluster, d)),
-            Err(DeriveError::Invalid(errors)) => problems.extend(errors.iter().map(|f| {
+            Err(DeriveError::Denied(denial)) => problems.push(format!(
+                "{}: document {}: PolicyAuthorized=False ({}): {}",
+                doc.file,
+                doc.index,
+                denial.condition_reason(),
+                denial.message()
+            )),
+            Err(e) => problems.extend(e.field_errors().iter().map(|f| {
                 format!(
                     "{}: document {}: {}: {}",
                     doc.file, doc.index, f.field, f.message
@@ -105,10 +186,10 @@ pub fn derive_all(inputs: &[Input], options: DeriveOptions<'_>) -> Result<Value,
         }
     }
     if !problems.is_empty() {
-        return Err(invalid(&problems));
+        return Err(cannot_derive(&problems));
     }
 
-    let decide = |m: &lattice_derive::membership::MeshMembership| match options.policies {
+    let decide = |m: &MeshMembership| match options.policies {
         Some(policies) => wildcard::cedar(policies)(m),
         None => wildcard::deny_all(m),
     };
@@ -117,7 +198,7 @@ pub fn derive_all(inputs: &[Input], options: DeriveOptions<'_>) -> Result<Value,
         derived.iter().map(|(_, _, d)| d.mesh.clone()),
         &decide,
     )
-    .map_err(|e| invalid(&[e.to_string()]))?;
+    .map_err(|e| cannot_derive(&[e.to_string()]))?;
     if options.explain_mesh {
         return serde_json::to_value(explain(&graph)).map_err(|e| CtlError::Render(e.to_string()));
     }
@@ -127,18 +208,7 @@ pub fn derive_all(inputs: &[Input], options: DeriveOptions<'_>) -> Result<Value,
     let mut items: Vec<Value> = derived
         .iter()
         .zip(&results)
-        .map(|((doc, cluster, _), d)| {
-            item(
-                &format!(
-                    "{}/{}/{}",
-                    doc.spec.kind(),
-                    doc.spec.namespace().unwrap_or(""),
-                    doc.spec.name().unwrap_or("")
-                ),
-                cluster,
-                &d.objects,
-            )
-        })
+        .map(|((doc, cluster, _), d)| item(&doc.spec.key(), cluster, &d.objects))
         .collect();
     items.extend(
         shared.iter().map(|(cluster, objects)| {
@@ -148,20 +218,43 @@ pub fn derive_all(inputs: &[Input], options: DeriveOptions<'_>) -> Result<Value,
     Ok(json!({ "items": items }))
 }
 
-fn invalid(problems: &[String]) -> CtlError {
-    CtlError::Invalid(format!("invalid spec:\n  {}", problems.join("\n  ")))
+fn cannot_derive(problems: &[String]) -> CtlError {
+    CtlError::Invalid(format!("cannot derive:\n  {}", problems.join("\n  ")))
 }
 
-/// Parses every input; problems are collected.
+/// Parses every input (services and mesh members; a CedarPolicy belongs in `--policies`);
+/// problems are collected.
 fn read_documents(inputs: &[Input], problems: &mut Vec<String>) -> Vec<Located> {
     let mut documents = Vec::new();
     for input in inputs {
         match parse_documents(&input.text) {
-            Ok(parsed) => documents.extend(parsed.into_iter().map(|d| Located {
-                file: input.name.clone(),
-                index: d.index,
-                spec: d.spec,
-            })),
+            Ok(Documents {
+                services,
+                members,
+                policies,
+            }) => {
+                problems.extend(policies.iter().map(|p| {
+                    format!(
+                        "{}: document {}: kind: a CedarPolicy is not a workload; pass policy files with --policies",
+                        input.name, p.index
+                    )
+                }));
+                let mut located: Vec<Located> = services
+                    .into_iter()
+                    .map(|d| Located {
+                        file: input.name.clone(),
+                        index: d.index,
+                        spec: Spec::Service(d.service),
+                    })
+                    .chain(members.into_iter().map(|d| Located {
+                        file: input.name.clone(),
+                        index: d.index,
+                        spec: Spec::Member(d.member),
+                    }))
+                    .collect();
+                located.sort_by_key(|l| l.index);
+                documents.extend(located);
+            }
             Err(BodyError::Invalid(errors)) => problems.extend(errors.iter().map(|e| {
                 format!(
                     "{}: document {}: {}: {}",
@@ -176,12 +269,17 @@ fn read_documents(inputs: &[Input], problems: &mut Vec<String>) -> Vec<Located> 
 
 /// One derived spec: its key, cluster and objects by layer.
 fn item(spec: &str, cluster: &str, objects: &[DerivedObject]) -> Value {
-    let mut by_layer: BTreeMap<ApplyLayer, Vec<Value>> = BTreeMap::new();
-    for o in objects {
-        by_layer.entry(o.layer).or_default().push(o.object.clone());
-    }
-    let layers: Vec<Value> = by_layer
+    let layers: Vec<Value> = ApplyLayer::ALL
         .into_iter()
+        .map(|layer| {
+            let objects: Vec<Value> = objects
+                .iter()
+                .filter(|o| o.layer == layer)
+                .map(|o| o.object.clone())
+                .collect();
+            (layer, objects)
+        })
+        .filter(|(_, objects)| !objects.is_empty())
         .map(|(layer, objects)| json!({ "name": layer.as_str(), "objects": objects }))
         .collect();
     json!({ "spec": spec, "cluster": cluster, "layers": layers })
@@ -287,6 +385,62 @@ mod tests {
             text.contains("layer workload") && text.contains("kind: Deployment"),
             "{text}"
         );
+    }
+
+    fn policies(text: &str) -> Input {
+        Input {
+            name: "policies.yaml".into(),
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn with_policies_a_denied_spec_fails_naming_the_gate_and_a_permitted_one_derives() {
+        let empty = load_policies(&[]).unwrap();
+        let err = derive_all(
+            &[example("hello.yaml")],
+            DeriveOptions {
+                policies: Some(&empty),
+                ..options()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("hello.yaml: document 0: PolicyAuthorized=False (DeployImageDenied): Lattice::Service::\"demo/hello\" may not DeployImage"),
+            "{err}"
+        );
+        let images = policies(include_str!(
+            "../../../examples/policies/platform-images.yaml"
+        ));
+        let set = load_policies(&[images]).unwrap();
+        assert!(
+            derive_all(
+                &[example("hello.yaml")],
+                DeriveOptions {
+                    policies: Some(&set),
+                    ..options()
+                }
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn policy_files_with_errors_name_the_file_and_the_line() {
+        let bad = policies(
+            "apiVersion: lattice.dev/v1alpha1\nkind: CedarPolicy\nmetadata:\n  name: broken\nspec:\n  policies: |\n    permit (principal, action, resource)\n    when { resource.nope };\n",
+        );
+        let err = load_policies(&[bad]).unwrap_err().to_string();
+        assert!(err.contains("policies.yaml: document 0:"), "{err}");
+        assert!(err.contains("line 2, column"), "{err}");
+        let raw = Input {
+            name: "dir/guard.cedar".into(),
+            text: "forbid (principal, action, resource);".into(),
+        };
+        let set = load_policies(&[raw]).unwrap();
+        assert_eq!(set.len(), 1);
+        assert!(set.policy("guard/0").is_some());
     }
 
     #[test]

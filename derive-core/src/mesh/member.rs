@@ -3,6 +3,7 @@
 //! It derives no objects of its own (its workload exists already); its mesh policy comes from
 //! the graph like every member's.
 
+use crate::authz::{PolicySetVersion, ServicePrincipal, WorkloadKind, authorize, gate_requests};
 use crate::context::DeriveContext;
 use crate::derived::Derived;
 use crate::error::DeriveError;
@@ -128,6 +129,35 @@ pub fn derive_mesh_member(
         authz_requests: egress_questions(&spec.egress).into_sorted(&principal),
         ..Derived::default()
     })
+}
+
+/// Derives `member` and authorizes the questions it raises against `policies`, as
+/// [`crate::authorized_derivation`] does for a service (all or nothing).
+pub fn authorized_member_derivation(
+    member: &LatticeMeshMember,
+    ctx: &DeriveContext,
+    policies: &PolicySetVersion,
+) -> crate::AuthorizedDerivation {
+    let derived = match derive_mesh_member(member, ctx) {
+        Ok(derived) => derived,
+        Err(error) => {
+            return crate::AuthorizedDerivation {
+                questions: Vec::new(),
+                result: Err(error),
+            };
+        }
+    };
+    let questions = gate_requests(&derived.authz_requests);
+    let principal = ServicePrincipal::new(
+        derived.mesh.identity.namespace.clone(),
+        derived.mesh.identity.name.clone(),
+        WorkloadKind::Service,
+    );
+    let result = match authorize(policies, &principal, &questions) {
+        Ok(()) => Ok(derived),
+        Err(denial) => Err(DeriveError::Denied(Box::new(denial))),
+    };
+    crate::AuthorizedDerivation { questions, result }
 }
 
 /// One `AccessExternalEndpoint` question per egress destination and port.

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::membership::MeshMembership;
 use crate::spec::{LatticeMeshMember, LatticeService, Protocol};
 
 /// Inputs to derivation other than the spec itself.
@@ -132,6 +133,46 @@ impl DeriveContext {
                 format!("{namespace}/{name}"),
                 PeerService {
                     ports,
+                    primary_port: primary,
+                },
+            );
+        }
+        self
+    }
+
+    /// Adds every member of `members` (mesh records of derived specs, as the cell stores them) as
+    /// a known peer: its Service ports by name, and as primary port the TCP port named `http`,
+    /// else its only TCP port that is not `metrics` (the rule of
+    /// [`LatticeService::primary_port`]).
+    pub fn with_mesh_peers<'a>(
+        mut self,
+        members: impl IntoIterator<Item = &'a MeshMembership>,
+    ) -> Self {
+        for member in members {
+            let tcp: Vec<_> = member
+                .ports
+                .iter()
+                .filter(|p| p.protocol == Protocol::Tcp)
+                .collect();
+            let primary = tcp
+                .iter()
+                .find(|p| p.name == "http")
+                .or_else(|| {
+                    let mut candidates = tcp.iter().filter(|p| p.name != "metrics");
+                    match (candidates.next(), candidates.next()) {
+                        (Some(only), None) => Some(only),
+                        _ => None,
+                    }
+                })
+                .map(|p| p.port);
+            self.peers.insert(
+                member.key().to_string(),
+                PeerService {
+                    ports: member
+                        .ports
+                        .iter()
+                        .map(|p| (p.name.clone(), p.port))
+                        .collect(),
                     primary_port: primary,
                 },
             );

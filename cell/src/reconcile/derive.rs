@@ -1,17 +1,85 @@
-//! Stages 2 and 3, derive and authorize: the pure core. The same function the offline
-//! `latticectl derive --policies FILE` runs, so a denial reads the same in both.
+//! Stages 2 and 3, derive and authorize: the pure core. The same functions the offline
+//! `latticectl derive --policies FILE` runs, so a denial reads the same in both. A mesh member's
+//! derivation gets its mesh policy from the graph ([`super::mesh`]); a `MeshBaseline`'s is the
+//! cluster's shared mesh objects.
 
-use lattice_derive::{AuthorizedDerivation, DeriveError, authorized_derivation};
+use lattice_derive::authz::GateRequest;
+use lattice_derive::mesh::graph::asks_wildcard;
+use lattice_derive::mesh::{authorized_member_derivation, wildcard};
+use lattice_derive::{AuthorizedDerivation, DeriveError, Derived, authorized_derivation};
 
-use super::input::ReconcileInput;
+use super::input::{ReconcileInput, SpecDocument};
+use super::mesh::{self, MeshRecord};
 
-/// Derives the spec of `input` and answers its Cedar questions with the live policy set.
-pub fn run(input: &ReconcileInput) -> AuthorizedDerivation {
-    match &input.service {
-        Ok(service) => authorized_derivation(service, &input.context, &input.policies.policies),
+/// One attempt's derivation.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    /// The Cedar questions the spec raised and that were answered (all permitted when derived).
+    pub questions: Vec<GateRequest>,
+    /// Questions whose answer the result depends on without refusing the spec (a mesh wildcard,
+    /// decided by the graph): recorded so a policy change that touches them re-derives the spec.
+    pub watched: Vec<GateRequest>,
+    /// The derived objects, mesh policy included, or why there are none.
+    pub result: Result<Derived, DeriveError>,
+    /// The mesh side of the result, recorded when it is released.
+    pub mesh: Option<MeshRecord>,
+}
+
+/// Derives the spec of `input`, answers its Cedar questions with the live policy set and adds its
+/// mesh policy.
+pub fn run(input: &ReconcileInput) -> Attempt {
+    let policies = &input.policies.policies;
+    let authorized = match &input.document {
         Err(errors) => AuthorizedDerivation {
             questions: Vec::new(),
             result: Err(DeriveError::Invalid(errors.clone())),
         },
+        Ok(SpecDocument::Service(s)) => authorized_derivation(s, &input.context, policies),
+        Ok(SpecDocument::Member(m)) => authorized_member_derivation(m, &input.context, policies),
+        Ok(SpecDocument::Baseline) => {
+            return match mesh::baseline(input) {
+                Ok((derived, record)) => Attempt {
+                    questions: Vec::new(),
+                    watched: Vec::new(),
+                    result: Ok(derived),
+                    mesh: Some(record),
+                },
+                Err(errors) => invalid(Vec::new(), errors),
+            };
+        }
+    };
+    let questions = authorized.questions;
+    match authorized.result {
+        Ok(derived) => {
+            let watched = if asks_wildcard(&derived.mesh) {
+                vec![wildcard::question(&derived.mesh).1]
+            } else {
+                Vec::new()
+            };
+            match mesh::attach(input, derived) {
+                Ok((derived, record)) => Attempt {
+                    questions,
+                    watched,
+                    result: Ok(derived),
+                    mesh: Some(record),
+                },
+                Err(errors) => invalid(questions, errors),
+            }
+        }
+        Err(error) => Attempt {
+            questions,
+            watched: Vec::new(),
+            result: Err(error),
+            mesh: None,
+        },
+    }
+}
+
+fn invalid(questions: Vec<GateRequest>, errors: Vec<lattice_derive::FieldError>) -> Attempt {
+    Attempt {
+        questions,
+        watched: Vec::new(),
+        result: Err(DeriveError::Invalid(errors)),
+        mesh: None,
     }
 }

@@ -1,18 +1,26 @@
-//! After a spec's revision changed, the specs whose derivation depends on it must be reconciled
-//! too. None do yet; the mesh's bilateral policy will (a service's L4/L7 policy names its
-//! callers, so a change of B's declared callers or ports re-derives A): return their keys here,
-//! read through `tx`, and [`super::reconcile_all`] reconciles them after this transaction commits.
+//! After a spec released a changed mesh record, the specs whose derivation depends on it are
+//! reconciled too: the mesh members whose policy the change alters and the affected clusters'
+//! baselines ([`super::mesh::dependents`]). [`super::reconcile_all`] (and the apply path)
+//! reconcile them after this transaction commits.
 
 use super::input::ReconcileInput;
+use super::mesh::{self, MeshRecord};
 use super::outcome::Verdict;
 use crate::spec_key::SpecKey;
 use crate::store::StoreError;
 
-/// The specs to reconcile because `input`'s spec reached `verdict`.
+/// The specs to reconcile because `input`'s spec reached `verdict` with `released` as its mesh
+/// record.
 pub async fn dependents(
-    _tx: &mut sqlx::PgConnection,
-    _input: &ReconcileInput,
-    _verdict: &Verdict,
+    tx: &mut sqlx::PgConnection,
+    input: &ReconcileInput,
+    verdict: &Verdict,
+    released: Option<&MeshRecord>,
 ) -> Result<Vec<SpecKey>, StoreError> {
-    Ok(Vec::new())
+    match (verdict, released) {
+        (Verdict::Released { .. }, Some(record)) if mesh::record_changed(input, record) => {
+            mesh::dependents(tx, input).await
+        }
+        _ => Ok(Vec::new()),
+    }
 }

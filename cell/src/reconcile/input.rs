@@ -1,16 +1,46 @@
 //! Stage 1, context: the spec (locked) and everything its derivation depends on — the typed
-//! spec, the derivation context (cluster facts, trust domain), and the live policy set version.
+//! spec, the derivation context (cluster facts, trust domain, peers), the live policy set
+//! version, and the mesh: the released mesh records of every other member of the trust domain,
+//! read through `tx` so a reconcile sees one consistent snapshot.
 //!
-//! Extension points: cluster facts (region, tier, monitoring, gateway) come from
-//! [`derive_context`]; the mesh's peer services (`DeriveContext::peers`, and the peer data mesh
-//! policy needs) are loaded there too, through `tx`, so a reconcile sees one consistent snapshot.
+//! Extension point: cluster facts (region, tier, monitoring, gateway) come from
+//! [`derive_context`].
 
-use lattice_derive::{DeriveContext, FieldError, LatticeService};
+use lattice_derive::membership::MeshMembership;
+use lattice_derive::mesh::{BASELINE_KIND, MeshSettings};
+use lattice_derive::spec::{MESH_MEMBER_KIND, SERVICE_KIND};
+use lattice_derive::{DeriveContext, FieldError, LatticeMeshMember, LatticeService};
 
-use crate::apply::documents::parse_service;
+use crate::apply::documents::{parse_member, parse_service};
 use crate::policies::NumberedVersion;
 use crate::state::CellState;
+use crate::store::StoreError;
+use crate::store::mesh;
 use crate::store::specs::SpecRecord;
+
+/// The typed spec of a reconcile.
+#[derive(Debug, Clone)]
+pub enum SpecDocument {
+    /// A `LatticeService`.
+    Service(LatticeService),
+    /// A `LatticeMeshMember`.
+    Member(LatticeMeshMember),
+    /// A cluster's `MeshBaseline`: the default-deny baseline and the shared ServiceEntries.
+    Baseline,
+}
+
+/// The mesh as stored when the reconcile started.
+#[derive(Debug, Clone)]
+pub struct MeshInput {
+    /// The released mesh records of every other live member of the trust domain.
+    pub others: Vec<MeshMembership>,
+    /// This spec's released mesh record, if it has one.
+    pub own: Option<MeshMembership>,
+    /// This spec's stored mesh digest (a `MeshBaseline`'s shared objects, or a member's policy).
+    pub own_digest: Option<String>,
+    /// Platform facts for mesh policy.
+    pub settings: MeshSettings,
+}
 
 /// Everything one reconcile decides with.
 #[derive(Debug, Clone)]
@@ -19,32 +49,64 @@ pub struct ReconcileInput {
     pub spec: SpecRecord,
     /// The stored document read back strictly (it was valid when stored; if the types changed
     /// since, the errors say where).
-    pub service: Result<LatticeService, Vec<FieldError>>,
+    pub document: Result<SpecDocument, Vec<FieldError>>,
     /// The derivation context.
     pub context: DeriveContext,
     /// The live policy set version.
     pub policies: NumberedVersion,
+    /// The mesh.
+    pub mesh: MeshInput,
 }
 
 /// Loads the input of one reconcile of `spec` under `policies`.
 pub async fn load(
-    _tx: &mut sqlx::PgConnection,
+    tx: &mut sqlx::PgConnection,
     state: &CellState,
     spec: SpecRecord,
     policies: NumberedVersion,
-) -> ReconcileInput {
-    let service = parse_service(spec.document.clone());
-    let context = derive_context(state, &spec.cluster);
-    ReconcileInput {
+) -> Result<ReconcileInput, StoreError> {
+    let document = match spec.kind.as_str() {
+        SERVICE_KIND => parse_service(spec.document.clone()).map(SpecDocument::Service),
+        MESH_MEMBER_KIND => parse_member(spec.document.clone()).map(SpecDocument::Member),
+        BASELINE_KIND => Ok(SpecDocument::Baseline),
+        other => Err(vec![FieldError::new(
+            "kind",
+            format!("{other:?} is not a kind the cell derives"),
+        )]),
+    };
+    let key = spec.key();
+    let trust_domain = &state.settings.trust_domain;
+    let mut own = None;
+    let mut others = Vec::new();
+    for member in mesh::members(tx).await? {
+        if member.key == key {
+            own = Some(member.mesh);
+        } else if member.mesh.identity.trust_domain == *trust_domain {
+            others.push(member.mesh);
+        } else {
+            // Released under another trust domain (the cell's changed): its identities cannot
+            // be verified in this mesh until it is derived again.
+            tracing::warn!(spec = %member.key, "mesh record of another trust domain left out of the graph");
+        }
+    }
+    let own_digest = mesh::digest(tx, &key).await?;
+    let context = derive_context(state, &spec.cluster).with_mesh_peers(&others);
+    Ok(ReconcileInput {
         spec,
-        service,
+        document,
         context,
         policies,
-    }
+        mesh: MeshInput {
+            others,
+            own,
+            own_digest,
+            settings: MeshSettings::default(),
+        },
+    })
 }
 
 /// The derivation context of a spec placed on `cluster`: the cell's trust domain and the platform
-/// defaults (DNS suffix, metrics stack, ingress gateway). Peer services are not loaded yet.
+/// defaults (DNS suffix, metrics stack, ingress gateway), without peers.
 pub fn derive_context(state: &CellState, cluster: &str) -> DeriveContext {
     DeriveContext {
         cluster: cluster.to_string(),

@@ -6,15 +6,17 @@
 //! spec's row lock, so concurrent triggers of one spec queue, a decision and the policy version it
 //! names agree, and a crash anywhere leaves the previous state. The stages, one module each:
 //!
-//! 1. [`input`] — load the spec and its context (live policy set version, cluster facts; the
-//!    mesh's peers will be loaded here);
-//! 2. [`derive`] — derive and authorize (pure: `lattice_derive::authorized_derivation`);
+//! 1. [`input`] — load the spec and its context (live policy set version, cluster facts, the
+//!    released mesh records of the trust domain);
+//! 2. [`derive`] — derive and authorize (pure: `lattice_derive::authorized_derivation`), and add
+//!    the mesh policy from the graph ([`mesh`]);
 //! 3. [`admit`] — admission: always admits today; quota admission plugs in here, in the same
 //!    transaction as the release;
 //! 4. [`release`] — store the revision and make it current;
 //! 5. [`record`] — record the attempt (status with conditions, the Cedar questions asked, the
 //!    policy set version) on the spec row, audit releases and refusals;
-//! 6. [`followups`] — specs that depend on this one (the mesh's peers), reconciled next.
+//! 6. [`followups`] — specs that depend on this one (the mesh members and cluster baselines whose
+//!    mesh objects the release altered), reconciled next.
 //!
 //! After the commit, delivery is nudged for the spec's cluster when its revision changed.
 //!
@@ -27,6 +29,7 @@ pub mod admit;
 pub mod derive;
 pub mod followups;
 pub mod input;
+pub mod mesh;
 pub mod outcome;
 pub mod record;
 pub mod release;
@@ -123,7 +126,7 @@ pub async fn reconcile_in(
         return Ok(None);
     };
     let policies = state.policies.live(tx).await?;
-    let input = input::load(tx, state, spec, policies).await;
+    let input = input::load(tx, state, spec, policies).await?;
     let attempt = derive::run(&input);
     let verdict = match attempt.result {
         Err(DeriveError::Invalid(errors)) => Verdict::Invalid(errors),
@@ -132,7 +135,8 @@ pub async fn reconcile_in(
             Admission::Refused(refusal) => Verdict::NotAdmitted(refusal),
             Admission::Admitted { conditions } => {
                 let revision = Revision::from_derived(key, &derived);
-                let changed = release::release(tx, &input, &revision).await?;
+                let changed =
+                    release::release(tx, &input, &revision, attempt.mesh.as_ref()).await?;
                 Verdict::Released {
                     objects: revision.object_count(),
                     revision: revision.id,
@@ -142,8 +146,17 @@ pub async fn reconcile_in(
             }
         },
     };
-    record::record(tx, &input, &attempt.questions, &verdict, trigger).await?;
-    let followups = followups::dependents(tx, &input, &verdict).await?;
+    record::record(
+        tx,
+        &input,
+        &attempt.questions,
+        &attempt.watched,
+        &verdict,
+        trigger,
+    )
+    .await?;
+    let followups =
+        followups::dependents(tx, &input, &verdict, attempt.mesh.as_ref()).await?;
     let current_revision = match &verdict {
         Verdict::Released { revision, .. } => Some(revision.clone()),
         _ => input.spec.revision_for_cluster().map(str::to_string),
@@ -220,16 +233,16 @@ pub async fn reconcile_all(
         let Some(outcome) = reconcile(state, &key, &trigger).await? else {
             continue;
         };
-        if outcome.revision_changed() {
-            queue.extend(outcome.followups.iter().map(|f| {
-                (
-                    f.clone(),
-                    Trigger::Followup {
-                        of: outcome.key.clone(),
-                    },
-                )
-            }));
-        }
+        // Follow-ups are exact (a release whose mesh record changed, and only the specs it
+        // alters), so they are queued whenever there are any.
+        queue.extend(outcome.followups.iter().map(|f| {
+            (
+                f.clone(),
+                Trigger::Followup {
+                    of: outcome.key.clone(),
+                },
+            )
+        }));
         outcomes.push(outcome);
     }
     Ok(outcomes)

@@ -154,6 +154,7 @@ pub async fn record(
     tx: &mut sqlx::PgConnection,
     input: &ReconcileInput,
     questions: &[GateRequest],
+    watched: &[GateRequest],
     verdict: &Verdict,
     trigger: &Trigger,
 ) -> Result<(), StoreError> {
@@ -174,11 +175,15 @@ pub async fn record(
     // An invalid spec stopped before the gates: it asked nothing a policy change could answer.
     let questions_json = match verdict {
         Verdict::Invalid(_) => None,
+        // Watched questions (a mesh wildcard) are stored with the others, so a policy change
+        // that touches them re-derives the spec, but are not counted as permitted.
         _ => Some(
-            serde_json::to_value(questions).map_err(|source| StoreError::Malformed {
-                what: "gate questions",
-                source,
-            })?,
+            serde_json::to_value(questions.iter().chain(watched).collect::<Vec<_>>()).map_err(
+                |source| StoreError::Malformed {
+                    what: "gate questions",
+                    source,
+                },
+            )?,
         ),
     };
     attempts::record_attempt(

@@ -1,19 +1,24 @@
 //! Stage 5, release: store the revision (immutable, content-addressed) and make it the spec's
-//! current revision, which is what delivery sends to the cluster. Only reached when every earlier
-//! stage passed.
+//! current revision, which is what delivery sends to the cluster, and record the mesh side of it
+//! (the graph of later reconciles reads it). Only reached when every earlier stage passed.
 
 use super::input::ReconcileInput;
+use super::mesh::MeshRecord;
 use crate::revision::Revision;
 use crate::store::StoreError;
-use crate::store::{attempts, revisions};
+use crate::store::{attempts, mesh, revisions};
 
 /// Releases `revision` for `input`'s spec; returns whether the current revision changed.
 pub async fn release(
     tx: &mut sqlx::PgConnection,
     input: &ReconcileInput,
     revision: &Revision,
+    mesh_record: Option<&MeshRecord>,
 ) -> Result<bool, StoreError> {
     let spec = &input.spec;
     revisions::insert(tx, spec.id, spec.generation, &spec.cluster, revision).await?;
+    if let Some(record) = mesh_record {
+        mesh::set(tx, spec.id, record.membership.as_ref(), &record.digest).await?;
+    }
     attempts::set_current_revision(tx, spec.id, &revision.id, &spec.cluster).await
 }

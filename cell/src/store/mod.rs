@@ -8,6 +8,7 @@ pub mod certificates;
 pub mod clusters;
 pub mod deliveries;
 pub mod embedded;
+pub mod mesh;
 pub mod policies;
 pub mod revisions;
 pub mod specs;

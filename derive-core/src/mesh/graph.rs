@@ -233,8 +233,9 @@ impl ServiceGraph {
     }
 }
 
-/// Whether a member needs an `AllowWildcard` decision.
-fn asks_wildcard(member: &MeshMembership) -> bool {
+/// Whether a member needs an `AllowWildcard` decision (it accepts `"*"` or has a Permissive
+/// port).
+pub fn asks_wildcard(member: &MeshMembership) -> bool {
     member.allows_all_inbound
         || member
             .ports

@@ -7,6 +7,7 @@
 
 pub mod authz;
 pub mod context;
+pub mod cost;
 pub mod crd;
 pub mod demand;
 pub mod derived;
@@ -16,6 +17,7 @@ pub mod labels;
 pub mod membership;
 pub mod naming;
 pub mod pipeline;
+pub mod quota;
 pub mod render;
 pub mod spec;
 pub mod syntax;

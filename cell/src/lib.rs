@@ -5,6 +5,7 @@
 //! Pure decisions live in small modules ([`delivery::plan`], [`status`], [`revision`],
 //! [`apply::documents`]); the rest is a thin I/O shell around them.
 
+pub mod admission;
 pub mod apply;
 pub mod ca;
 pub mod config;
@@ -15,6 +16,7 @@ pub mod http;
 pub mod metrics;
 pub mod revision;
 pub mod server;
+pub mod showback;
 pub mod spec_key;
 pub mod state;
 pub mod status;

@@ -69,8 +69,15 @@ pub struct ServiceStatus {
     /// Current revision id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
-    /// Conditions.
+    /// Conditions: `Derived`, `QuotaExceeded` (once admission ran), `Delivered`.
     pub conditions: Vec<Condition>,
+    /// What the last derived revision requests (`replicas`, `cpu`, `memory`, `nvidia.com/gpu`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Value>,
+    /// Its estimated cost per hour with the breakdown (`currency`, `hourly`,
+    /// `breakdown{cpu, memory, gpu}`), or `{error}` when it cannot be estimated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<Value>,
     /// Delivery per cluster.
     pub clusters: Vec<ClusterDelivery>,
 }
@@ -146,22 +153,73 @@ pub fn service_status(spec: &SpecRecord, deliveries: &[DeliveryRecord]) -> Servi
             ),
         ),
     };
-    let derived = condition(
-        "Derived",
-        "True",
-        "Derived",
-        format!(
-            "revision {} derived from generation {observed_generation}",
-            current.as_deref().unwrap_or("-")
-        ),
-    );
+    let admission = spec.status.get("admission");
+    let refused = admission
+        .and_then(|a| a.get("admitted"))
+        .and_then(Value::as_bool)
+        == Some(false);
+    let text = |field: &str| {
+        admission
+            .and_then(|a| a.get(field))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let derived = if refused {
+        condition(
+            "Derived",
+            "True",
+            "Derived",
+            format!(
+                "revision {} derived from generation {observed_generation}; not released: refused by quota {}",
+                text("revision"),
+                text("quota")
+            ),
+        )
+    } else {
+        condition(
+            "Derived",
+            "True",
+            "Derived",
+            format!(
+                "revision {} derived from generation {observed_generation}",
+                current.as_deref().unwrap_or("-")
+            ),
+        )
+    };
+    let mut conditions = vec![derived];
+    if let Some(admission) = admission {
+        conditions.push(quota_condition(admission, refused, &text));
+    }
+    conditions.push(delivered);
     ServiceStatus {
-        phase,
+        // The revision already on the cluster keeps running, but this generation is refused.
+        phase: if refused { Phase::Failed } else { phase },
         observed_generation,
         revision: current,
-        conditions: vec![derived, delivered],
+        conditions,
+        resources: spec.status.get("resources").cloned(),
+        cost: spec.status.get("cost").cloned(),
         clusters,
     }
+}
+
+/// `QuotaExceeded`: `True` with the refusal's reason and message, or `False` when admitted.
+fn quota_condition(admission: &Value, refused: bool, text: &dyn Fn(&str) -> String) -> Condition {
+    if refused {
+        return condition("QuotaExceeded", "True", &text("reason"), text("message"));
+    }
+    let quotas: Vec<&str> = admission
+        .get("quotas")
+        .and_then(Value::as_array)
+        .map(|q| q.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let message = if quotas.is_empty() {
+        "no enforced quota covers this workload".to_string()
+    } else {
+        format!("admitted within quota {}", quotas.join(", "))
+    };
+    condition("QuotaExceeded", "False", "WithinBudget", message)
 }
 
 fn delivery_view(d: &DeliveryRecord, current: Option<&str>) -> ClusterDelivery {
@@ -225,7 +283,7 @@ mod tests {
     fn no_delivery_yet_is_pending_waiting_for_the_agent() {
         let status = service_status(&spec(), &[]);
         assert_eq!(status.phase, Phase::Pending);
-        assert_eq!(status.conditions[1].reason, "WaitingForAgent");
+        assert_eq!(status.conditions.last().unwrap().reason, "WaitingForAgent");
         assert_eq!(status.observed_generation, 2);
     }
 
@@ -240,7 +298,57 @@ mod tests {
     fn a_failed_current_revision_is_failed_with_the_agents_error() {
         let status = service_status(&spec(), &[delivery("r2", Some("r2"), Some(false))]);
         assert_eq!(status.phase, Phase::Failed);
-        assert_eq!(status.conditions[1].message, "denied");
+        assert_eq!(status.conditions.last().unwrap().message, "denied");
+    }
+
+    #[test]
+    fn a_generation_refused_by_quota_is_failed_with_the_quota_message() {
+        let mut refused = spec();
+        refused.status = json!({
+            "observedGeneration": 2,
+            "admission": {
+                "admitted": false, "generation": 2, "revision": "r3", "quota": "commerce",
+                "reason": "InsufficientBudget",
+                "message": "Service checkout requests 1500m CPU (team budget 2000m, 1200m in use, 800m available)"
+            },
+            "cost": {"currency": "USD", "hourly": "0.06"}
+        });
+        // The previous revision is still applied on the cluster.
+        let status = service_status(&refused, &[delivery("r2", Some("r2"), Some(true))]);
+        assert_eq!(status.phase, Phase::Failed);
+        assert_eq!(status.revision.as_deref(), Some("r2"));
+        let quota = &status.conditions[1];
+        assert_eq!(
+            (
+                quota.type_.as_str(),
+                quota.status.as_str(),
+                quota.reason.as_str()
+            ),
+            ("QuotaExceeded", "True", "InsufficientBudget")
+        );
+        assert_eq!(
+            quota.message,
+            "Service checkout requests 1500m CPU (team budget 2000m, 1200m in use, 800m available)"
+        );
+        assert!(status.conditions[0].message.contains("r3"));
+        assert_eq!(status.conditions[2].reason, "Applied");
+        assert_eq!(status.cost.unwrap()["hourly"], "0.06");
+    }
+
+    #[test]
+    fn an_admitted_generation_says_which_quotas_it_fits() {
+        let mut admitted = spec();
+        admitted.status = json!({
+            "observedGeneration": 2,
+            "admission": {"admitted": true, "generation": 2, "revision": "r2", "quotas": ["commerce", "ana"]}
+        });
+        let status = service_status(&admitted, &[delivery("r2", Some("r2"), Some(true))]);
+        assert_eq!(status.phase, Phase::Ready);
+        assert_eq!(status.conditions[1].status, "False");
+        assert_eq!(
+            status.conditions[1].message,
+            "admitted within quota commerce, ana"
+        );
     }
 
     #[test]

@@ -13,7 +13,22 @@ use lattice_cell::store::Store;
 use lattice_cell::store::deliveries::{DeliveryResult, SentCommand};
 use lattice_cell::store::embedded::EmbeddedPostgres;
 use lattice_cell::store::specs::SpecWrite;
+use lattice_derive::ResourceDemand;
 use serde_json::json;
+
+/// Specs in these tests request nothing: no quota is involved.
+static NO_DEMAND: ResourceDemand = ResourceDemand {
+    replicas: 0,
+    per_pod: lattice_derive::PodDemand {
+        cpu_millicores: 0,
+        memory_bytes: 0,
+        gpus: 0,
+    },
+    cpu_millicores: 0,
+    memory_bytes: 0,
+    gpus: 0,
+    gpu_model: None,
+};
 
 async fn store() -> (Store, EmbeddedPostgres, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -167,6 +182,8 @@ async fn generation_bumps_only_when_the_spec_or_placement_changes() {
                     cluster,
                     document,
                     revision,
+                    owner: None,
+                    demand: &NO_DEMAND,
                 }],
                 "test",
             )
@@ -203,12 +220,16 @@ async fn an_apply_with_a_bad_document_stores_nothing() {
                     cluster: "edge-1",
                     document: &doc,
                     revision: &r_good,
+                    owner: None,
+                    demand: &NO_DEMAND,
                 },
                 SpecWrite {
                     key: &bad,
                     cluster: "no-such-cluster",
                     document: &doc,
                     revision: &r_bad,
+                    owner: None,
+                    demand: &NO_DEMAND,
                 },
             ],
             "test",
@@ -235,6 +256,8 @@ async fn revisions_are_immutable() {
                 cluster: "edge-1",
                 document: &doc,
                 revision: &rev,
+                owner: None,
+                demand: &NO_DEMAND,
             }],
             "test",
         )
@@ -254,6 +277,8 @@ async fn revisions_are_immutable() {
                 cluster: "edge-1",
                 document: &doc,
                 revision: &rev,
+                owner: None,
+                demand: &NO_DEMAND,
             }],
             "test",
         )

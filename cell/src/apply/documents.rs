@@ -1,15 +1,43 @@
-//! Reading an apply request body into `LatticeService` documents: YAML (one or many documents)
-//! or JSON (one object, an array, or a `List`). Strict: the envelope, metadata and spec refuse
-//! unknown fields, and every error names the document and the field path.
+//! Reading an apply request body into documents: YAML (one or many documents) or JSON (one
+//! object, an array, or a `List`). Strict: the envelope, metadata and spec refuse unknown fields,
+//! and every error names the document and the field path.
+//!
+//! Kinds: `LatticeService` and `LatticeQuota` (`lattice.dev/v1alpha1`), and `Namespace` (`v1`),
+//! which declares a namespace's labels to the cell (its team, for quotas and showback).
 
-use lattice_derive::spec::API_VERSION;
+use lattice_derive::quota::QUOTA_KIND;
+use lattice_derive::spec::{API_VERSION, SERVICE_KIND};
 use lattice_derive::{FieldError, LatticeService};
 use serde_json::{Map, Value};
 
+use super::namespace_document::{NAMESPACE_API_VERSION, NAMESPACE_KIND, parse_namespace};
+use super::quota_document::{QuotaDocument, parse_quota};
+use crate::store::namespaces::NamespaceWrite;
+
 /// Kinds the cell accepts.
-pub const SUPPORTED_KINDS: &[&str] = &["LatticeService"];
-const TOP_LEVEL_FIELDS: &[&str] = &["apiVersion", "kind", "metadata", "spec", "status"];
+pub const SUPPORTED_KINDS: &[&str] = &[SERVICE_KIND, QUOTA_KIND, NAMESPACE_KIND];
 const METADATA_FIELDS: &[&str] = &["name", "namespace", "labels", "annotations"];
+
+/// The envelope one kind must have.
+struct KindRules {
+    api_version: &'static str,
+    /// Whether `spec` is required (true) or refused (false).
+    has_spec: bool,
+}
+
+fn rules(kind: &str) -> Option<KindRules> {
+    match kind {
+        SERVICE_KIND | QUOTA_KIND => Some(KindRules {
+            api_version: API_VERSION,
+            has_spec: true,
+        }),
+        NAMESPACE_KIND => Some(KindRules {
+            api_version: NAMESPACE_API_VERSION,
+            has_spec: false,
+        }),
+        _ => None,
+    }
+}
 
 /// A problem with one field of one document.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +76,64 @@ pub struct ServiceDocument {
     pub service: LatticeService,
 }
 
+/// One parsed, structurally valid document of any supported kind.
+#[derive(Debug, Clone)]
+pub enum Document {
+    /// A `LatticeService`.
+    Service(ServiceDocument),
+    /// A `LatticeQuota`, validated.
+    Quota {
+        /// 0-based index in the request.
+        index: usize,
+        /// The quota.
+        quota: Box<QuotaDocument>,
+    },
+    /// A `Namespace` declaration.
+    Namespace {
+        /// 0-based index in the request.
+        index: usize,
+        /// Its name and labels.
+        namespace: NamespaceWrite,
+    },
+}
+
+/// Reads every document of `body`, of any supported kind; all must be valid or none is returned.
+pub fn parse_documents(body: &str) -> Result<Vec<Document>, BodyError> {
+    let mut documents = Vec::new();
+    let mut errors = Vec::new();
+    for (index, value) in split_documents(body)?.into_iter().enumerate() {
+        let kind = value
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let parsed = match kind {
+            QUOTA_KIND => parse_quota(value).map(|quota| Document::Quota {
+                index,
+                quota: Box::new(quota),
+            }),
+            NAMESPACE_KIND => {
+                parse_namespace(value).map(|namespace| Document::Namespace { index, namespace })
+            }
+            _ => parse_service(value)
+                .map(|service| Document::Service(ServiceDocument { index, service })),
+        };
+        match parsed {
+            Ok(document) => documents.push(document),
+            Err(field_errors) => {
+                errors.extend(field_errors.into_iter().map(|error| DocumentError {
+                    document: index,
+                    error,
+                }))
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(documents)
+    } else {
+        Err(BodyError::Invalid(errors))
+    }
+}
+
 /// Splits `body` into JSON values, from JSON if it looks like JSON, otherwise YAML.
 pub fn split_documents(body: &str) -> Result<Vec<Value>, BodyError> {
     let trimmed = body.trim_start();
@@ -78,7 +164,8 @@ pub fn split_documents(body: &str) -> Result<Vec<Value>, BodyError> {
     Ok(values)
 }
 
-/// Reads every document of `body`; all must be valid or none is returned.
+/// Reads every document of `body` as a `LatticeService` (other kinds are refused); all must be
+/// valid or none is returned. `latticectl derive` reads its files with this.
 pub fn parse_services(body: &str) -> Result<Vec<ServiceDocument>, BodyError> {
     let mut services = Vec::new();
     let mut errors = Vec::new();
@@ -106,6 +193,12 @@ pub fn parse_service(value: Value) -> Result<LatticeService, Vec<FieldError>> {
         return Err(vec![FieldError::new("", "each document must be an object")]);
     };
     let mut errors = envelope_errors(&map);
+    if errors.is_empty() && map.get("kind") != Some(&Value::from(SERVICE_KIND)) {
+        errors.push(FieldError::new(
+            "kind",
+            format!("only {SERVICE_KIND} documents are read here"),
+        ));
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -122,34 +215,41 @@ pub fn parse_service(value: Value) -> Result<LatticeService, Vec<FieldError>> {
     }
 }
 
-fn envelope_errors(map: &Map<String, Value>) -> Vec<FieldError> {
+/// Checks the envelope of one document against the rules of its kind: `apiVersion`, `kind`,
+/// `metadata` (only name, namespace, labels, annotations) and `spec`. A `status` is ignored.
+pub fn envelope_errors(map: &Map<String, Value>) -> Vec<FieldError> {
     let mut errors = Vec::new();
+    let kind = map.get("kind").and_then(Value::as_str);
+    let rules = kind.and_then(rules);
     for key in map.keys() {
-        if !TOP_LEVEL_FIELDS.contains(&key.as_str()) {
+        let known = matches!(key.as_str(), "apiVersion" | "kind" | "metadata" | "status")
+            || (key == "spec" && rules.as_ref().is_none_or(|r| r.has_spec));
+        if !known {
             errors.push(FieldError::new(key, "unknown field"));
         }
     }
+    let api_version = rules.as_ref().map_or(API_VERSION, |r| r.api_version);
     match map.get("apiVersion").and_then(Value::as_str) {
-        Some(API_VERSION) => {}
+        Some(v) if v == api_version => {}
         Some(other) => errors.push(FieldError::new(
             "apiVersion",
-            format!("{other:?} is not supported; use {API_VERSION:?}"),
+            format!("{other:?} is not supported; use {api_version:?}"),
         )),
         None => errors.push(FieldError::new(
             "apiVersion",
-            format!("is required ({API_VERSION:?})"),
+            format!("is required ({api_version:?})"),
         )),
     }
-    match map.get("kind").and_then(Value::as_str) {
-        Some(kind) if SUPPORTED_KINDS.contains(&kind) => {}
-        Some(other) => errors.push(FieldError::new(
+    match (kind, &rules) {
+        (Some(_), Some(_)) => {}
+        (Some(other), None) => errors.push(FieldError::new(
             "kind",
             format!(
                 "{other:?} is not supported; supported kinds: {}",
                 SUPPORTED_KINDS.join(", ")
             ),
         )),
-        None => errors.push(FieldError::new("kind", "is required")),
+        (None, _) => errors.push(FieldError::new("kind", "is required")),
     }
     match map.get("metadata") {
         Some(Value::Object(metadata)) => {
@@ -165,7 +265,7 @@ fn envelope_errors(map: &Map<String, Value>) -> Vec<FieldError> {
         Some(_) => errors.push(FieldError::new("metadata", "must be an object")),
         None => errors.push(FieldError::new("metadata", "is required")),
     }
-    if !map.contains_key("spec") {
+    if rules.as_ref().is_some_and(|r| r.has_spec) && !map.contains_key("spec") {
         errors.push(FieldError::new("spec", "is required"));
     }
     errors

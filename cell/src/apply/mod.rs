@@ -1,20 +1,29 @@
-//! Applying specs: read the documents, check placement, derive every one (all must succeed),
-//! store specs and revisions in one transaction, then nudge the sessions of the affected clusters.
+//! Applying documents: read them (`LatticeService`, `LatticeQuota`, `Namespace`), check placement,
+//! derive every service (all must succeed), then store everything in one transaction in which
+//! each service revision is admitted against quota and released only if admitted; then nudge the
+//! sessions of the affected clusters and retry the specs waiting for budget.
 
 pub mod documents;
+pub mod namespace_document;
+pub mod quota_document;
+pub mod readmit;
+pub mod transaction;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use lattice_derive::labels::CLUSTER_LABEL;
-use lattice_derive::{DeriveContext, FieldError, derive_service};
+use lattice_derive::quota::OWNER_ANNOTATION;
+use lattice_derive::{DeriveContext, FieldError, ResourceDemand, derive_service};
 use lattice_protocol::identity::ClusterId;
 
 use crate::revision::Revision;
 use crate::spec_key::SpecKey;
 use crate::state::CellState;
 use crate::store::StoreError;
-use crate::store::specs::{AppliedSpec, SpecWrite};
-use documents::{BodyError, DocumentError, ServiceDocument};
+use crate::store::namespaces::NamespaceWrite;
+use documents::{BodyError, Document, DocumentError, ServiceDocument};
+use quota_document::QuotaDocument;
+pub use transaction::Applied;
 
 /// Field path of the placement label, as reported in errors.
 pub const CLUSTER_LABEL_FIELD: &str = "metadata.labels[lattice.dev/cluster]";
@@ -30,21 +39,44 @@ pub enum ApplyError {
     Store(#[from] StoreError),
 }
 
-/// One document ready to store.
-struct Prepared {
-    key: SpecKey,
-    cluster: ClusterId,
-    document: serde_json::Value,
-    revision: Revision,
+/// A service ready to store: placed, derived, with what admission needs.
+#[derive(Debug, Clone)]
+pub struct PreparedService {
+    /// 0-based index in the request.
+    pub index: usize,
+    /// Its key.
+    pub key: SpecKey,
+    /// The cluster it is placed on.
+    pub cluster: ClusterId,
+    /// The normalised document.
+    pub document: serde_json::Value,
+    /// The revision derived from it.
+    pub revision: Revision,
+    /// Its `lattice.dev/owner` annotation.
+    pub owner: Option<String>,
+    /// What the revision requests.
+    pub demand: ResourceDemand,
 }
 
-/// Applies every document in `body` (all or nothing) as `actor`.
+/// Every document of one request, checked and ready to store.
+#[derive(Debug, Clone, Default)]
+pub struct PreparedRequest {
+    /// Services.
+    pub services: Vec<PreparedService>,
+    /// Quotas with their request index.
+    pub quotas: Vec<(usize, QuotaDocument)>,
+    /// Namespaces with their request index.
+    pub namespaces: Vec<(usize, NamespaceWrite)>,
+}
+
+/// Applies every document in `body` (all or nothing) as `actor`; one entry per document, in
+/// request order.
 pub async fn apply_body(
     state: &CellState,
     body: &str,
     actor: &str,
-) -> Result<Vec<AppliedSpec>, ApplyError> {
-    let documents = documents::parse_services(body).inspect_err(|e| {
+) -> Result<Vec<Applied>, ApplyError> {
+    let documents = documents::parse_documents(body).inspect_err(|e| {
         if matches!(e, BodyError::Invalid(_)) {
             state.metrics.derive_errors.inc();
         }
@@ -54,53 +86,70 @@ pub async fn apply_body(
             state.metrics.derive_errors.inc();
         }
     })?;
-    let writes: Vec<SpecWrite<'_>> = prepared
-        .iter()
-        .map(|p| SpecWrite {
-            key: &p.key,
-            cluster: p.cluster.as_str(),
-            document: &p.document,
-            revision: &p.revision,
-        })
-        .collect();
-    let applied = state.store.apply_specs(&writes, actor).await?;
-    let mut touched: BTreeSet<&str> = prepared.iter().map(|p| p.cluster.as_str()).collect();
-    touched.extend(applied.iter().filter_map(|a| a.moved_from.as_deref()));
-    for cluster in touched {
+    let applied = transaction::apply(&state.store, &prepared, actor).await?;
+    let mut touched: BTreeSet<String> = BTreeSet::new();
+    for a in &applied {
+        if let Applied::Service(s) = a {
+            let service = prepared.services.iter().find(|p| p.key == s.key);
+            if let (Some(p), true) = (service, s.admission.admitted()) {
+                touched.insert(p.cluster.to_string());
+            }
+            touched.extend(s.moved_from.clone());
+            if s.changed || !s.admission.admitted() {
+                tracing::info!(spec = %s.key, generation = s.generation, revision = %s.revision_id, admitted = s.admission.admitted(), "spec applied");
+            }
+        }
+    }
+    for cluster in &touched {
         state.registry.nudge(cluster);
     }
-    for a in applied.iter().filter(|a| a.changed) {
-        tracing::info!(spec = %a.key, generation = a.generation, revision = %a.revision_id, "spec applied");
-    }
+    readmit::after_change(state).await;
     Ok(applied)
 }
 
 async fn prepare(
     state: &CellState,
-    documents: Vec<ServiceDocument>,
-) -> Result<Vec<Prepared>, ApplyError> {
+    documents: Vec<Document>,
+) -> Result<PreparedRequest, ApplyError> {
     let mut errors = Vec::new();
-    let mut prepared = Vec::new();
-    let mut seen: BTreeMap<SpecKey, usize> = BTreeMap::new();
+    let mut prepared = PreparedRequest::default();
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut note_duplicate = |id: String, index: usize, errors: &mut Vec<DocumentError>| {
+        if let Some(first) = seen.insert(id.clone(), index) {
+            errors.push(DocumentError {
+                document: index,
+                error: FieldError::new(
+                    "metadata.name",
+                    format!("{id} is also defined by document {first}"),
+                ),
+            });
+        }
+    };
     for doc in documents {
-        match prepare_one(state, &doc).await? {
-            Ok(p) => {
-                if let Some(first) = seen.insert(p.key.clone(), doc.index) {
-                    errors.push(DocumentError {
-                        document: doc.index,
-                        error: FieldError::new(
-                            "metadata.name",
-                            format!("{} is also defined by document {first}", p.key),
-                        ),
-                    });
+        match doc {
+            Document::Service(doc) => match prepare_service(state, &doc).await? {
+                Ok(p) => {
+                    note_duplicate(p.key.to_string(), doc.index, &mut errors);
+                    prepared.services.push(p);
                 }
-                prepared.push(p);
+                Err(field_errors) => {
+                    errors.extend(field_errors.into_iter().map(|error| DocumentError {
+                        document: doc.index,
+                        error,
+                    }))
+                }
+            },
+            Document::Quota { index, quota } => {
+                note_duplicate(
+                    format!("LatticeQuota/{}", quota.quota.name),
+                    index,
+                    &mut errors,
+                );
+                prepared.quotas.push((index, *quota));
             }
-            Err(field_errors) => {
-                errors.extend(field_errors.into_iter().map(|error| DocumentError {
-                    document: doc.index,
-                    error,
-                }))
+            Document::Namespace { index, namespace } => {
+                note_duplicate(format!("Namespace/{}", namespace.name), index, &mut errors);
+                prepared.namespaces.push((index, namespace));
             }
         }
     }
@@ -111,11 +160,11 @@ async fn prepare(
     }
 }
 
-/// Placement and derivation of one document; field errors are returned as the inner `Err`.
-async fn prepare_one(
+/// Placement and derivation of one service; field errors are returned as the inner `Err`.
+pub async fn prepare_service(
     state: &CellState,
     doc: &ServiceDocument,
-) -> Result<Result<Prepared, Vec<FieldError>>, StoreError> {
+) -> Result<Result<PreparedService, Vec<FieldError>>, StoreError> {
     let svc = &doc.service;
     let cluster = match cluster_of(svc) {
         Ok(cluster) => cluster,
@@ -149,11 +198,20 @@ async fn prepare_one(
     if let Some(map) = document.as_object_mut() {
         map.remove("status");
     }
-    Ok(Ok(Prepared {
+    let owner = svc
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(OWNER_ANNOTATION))
+        .cloned();
+    Ok(Ok(PreparedService {
+        index: doc.index,
         key,
         cluster,
         document,
         revision,
+        owner,
+        demand: derived.demand,
     }))
 }
 

@@ -1,12 +1,17 @@
-//! The REST API (axum): Kubernetes-style routes for clusters, enrolment tokens and specs; admin
+//! The REST API (axum): Kubernetes-style routes for clusters, enrolment tokens, specs, quotas,
+//! namespaces and cost; admin
 //! routes need the bearer token; `/healthz`, `/metrics` and `/openapi.json` are open.
 
+pub mod apply;
 pub mod auth;
 pub mod clusters;
+pub mod cost;
 pub mod error;
 pub mod health;
 pub mod json_body;
+pub mod namespaces;
 pub mod openapi;
+pub mod quotas;
 pub mod services;
 
 use std::time::Instant;
@@ -15,7 +20,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use tracing::Instrument;
 
 use crate::metrics::HttpLabels;
@@ -46,6 +51,14 @@ pub const ROUTES: &[(&str, &str, bool)] = &[
         "/v1/namespaces/{namespace}/latticeservices/{name}",
         true,
     ),
+    ("get", "/v1/namespaces", true),
+    ("delete", "/v1/namespaces/{namespace}", true),
+    ("get", "/v1/latticequotas", true),
+    ("get", "/v1/latticequotas/{name}", true),
+    ("delete", "/v1/latticequotas/{name}", true),
+    ("get", "/v1/cost/rates", true),
+    ("put", "/v1/cost/rates", true),
+    ("get", "/v1/showback", true),
 ];
 
 /// The router of the REST API.
@@ -54,7 +67,7 @@ pub fn router(state: CellState) -> Router {
         .route("/v1/clusters", post(clusters::create).get(clusters::list))
         .route("/v1/clusters/{name}", get(clusters::get))
         .route("/v1/clusters/{name}/tokens", post(clusters::create_token))
-        .route("/v1/apply", post(services::apply))
+        .route("/v1/apply", post(apply::apply))
         .route("/v1/latticeservices", get(services::list))
         .route(
             "/v1/namespaces/{namespace}/latticeservices",
@@ -64,6 +77,15 @@ pub fn router(state: CellState) -> Router {
             "/v1/namespaces/{namespace}/latticeservices/{name}",
             get(services::get).delete(services::delete),
         )
+        .route("/v1/namespaces", get(namespaces::list))
+        .route("/v1/namespaces/{namespace}", delete(namespaces::delete))
+        .route("/v1/latticequotas", get(quotas::list))
+        .route(
+            "/v1/latticequotas/{name}",
+            get(quotas::get).delete(quotas::delete),
+        )
+        .route("/v1/cost/rates", get(cost::get_rates).put(cost::put_rates))
+        .route("/v1/showback", get(cost::get_showback))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_admin,

@@ -3,11 +3,12 @@
 //! immutable manifest set derived from it. Deleted specs stay until their cluster confirms removal.
 
 use chrono::{DateTime, Utc};
+use lattice_derive::ResourceDemand;
 use serde_json::Value;
 
 use super::audit::{self, AuditEntry};
-use super::revisions;
-use super::{Store, StoreError};
+use super::{Store, StoreError, ledger, revisions};
+use crate::admission::{self, AdmissionInput, AdmissionOutcome};
 use crate::revision::Revision;
 use crate::spec_key::SpecKey;
 
@@ -58,6 +59,10 @@ pub struct SpecWrite<'a> {
     pub document: &'a Value,
     /// The revision derived from it.
     pub revision: &'a Revision,
+    /// Its `lattice.dev/owner` annotation (a `Lattice::User` quota principal).
+    pub owner: Option<&'a str>,
+    /// What the revision requests, for quota admission.
+    pub demand: &'a ResourceDemand,
 }
 
 /// What storing one spec did.
@@ -67,11 +72,27 @@ pub struct AppliedSpec {
     pub key: SpecKey,
     /// Generation after the write.
     pub generation: i64,
-    /// Current revision after the write.
+    /// The revision derived from the document (released only if admitted).
     pub revision_id: String,
     /// False when the document was already stored as is.
     pub changed: bool,
-    /// The cluster it was on before, when the write moved it.
+    /// The cluster it was on before, when the write moved it (and the move was admitted).
+    pub moved_from: Option<String>,
+    /// What quota admission decided; a refused revision is not released and the one released
+    /// before stays.
+    pub admission: AdmissionOutcome,
+}
+
+/// A spec row written (and locked) by [`upsert`], before admission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpsertedSpec {
+    /// Row id.
+    pub spec_id: i64,
+    /// Generation after the write.
+    pub generation: i64,
+    /// False when the document was already stored as is.
+    pub changed: bool,
+    /// The cluster it was on before, when the write moves it.
     pub moved_from: Option<String>,
 }
 
@@ -94,34 +115,16 @@ fn is_generation_change(old: &Existing, document: &Value, cluster: &str) -> bool
 }
 
 impl Store {
-    /// Stores every spec and its revision in one transaction: all of them or none.
+    /// Stores every spec, admits each revision against quota and releases the admitted ones, in
+    /// one transaction: all of them or none.
     pub async fn apply_specs(
         &self,
         writes: &[SpecWrite<'_>],
         actor: &str,
     ) -> Result<Vec<AppliedSpec>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let mut applied = Vec::with_capacity(writes.len());
-        for write in writes {
-            let result = apply_one(&mut tx, write).await?;
-            if result.changed {
-                audit::record(
-                    &mut *tx,
-                    AuditEntry {
-                        actor,
-                        action: "spec.apply",
-                        target: &write.key.to_string(),
-                        details: serde_json::json!({
-                            "generation": result.generation,
-                            "revision": result.revision_id,
-                            "cluster": write.cluster,
-                        }),
-                    },
-                )
-                .await?;
-            }
-            applied.push(result);
-        }
+        let upserted = upsert_all(&mut tx, writes).await?;
+        let applied = admit_and_release(&mut tx, writes, &upserted, actor).await?;
         tx.commit().await?;
         Ok(applied)
     }
@@ -156,6 +159,17 @@ impl Store {
             .await?)
     }
 
+    /// Live specs whose current document was refused by quota, oldest first.
+    pub async fn specs_waiting_for_quota(&self) -> Result<Vec<SpecRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM specs WHERE deleted_at IS NULL \
+             AND status->'admission'->>'admitted' = 'false' ORDER BY updated_at, id"
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
     /// Marks a spec deleted; its cluster is told to remove it. Returns the cluster it was on, or
     /// `None` if there was no live spec with that key.
     pub async fn delete_spec(
@@ -164,16 +178,19 @@ impl Store {
         actor: &str,
     ) -> Result<Option<String>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let cluster: Option<String> = sqlx::query_scalar(
+        let deleted: Option<(i64, String)> = sqlx::query_as(
             "UPDATE specs SET deleted_at = now(), updated_at = now() \
-             WHERE kind = $1 AND namespace = $2 AND name = $3 AND deleted_at IS NULL RETURNING cluster",
+             WHERE kind = $1 AND namespace = $2 AND name = $3 AND deleted_at IS NULL RETURNING id, cluster",
         )
         .bind(&key.kind)
         .bind(&key.namespace)
         .bind(&key.name)
         .fetch_optional(&mut *tx)
         .await?;
-        if let Some(cluster) = &cluster {
+        let cluster = deleted.as_ref().map(|(_, cluster)| cluster.clone());
+        if let Some((spec_id, cluster)) = &deleted {
+            // Deleting a workload frees its quota reservation.
+            ledger::release(&mut tx, *spec_id).await?;
             audit::record(
                 &mut *tx,
                 AuditEntry {
@@ -227,10 +244,106 @@ impl Store {
     }
 }
 
-async fn apply_one(
+/// Writes (and locks) every spec row, in key order so that concurrent applies lock spec rows in
+/// the same order. Returns one entry per write, in the order given.
+pub async fn upsert_all(
+    tx: &mut sqlx::PgConnection,
+    writes: &[SpecWrite<'_>],
+) -> Result<Vec<UpsertedSpec>, StoreError> {
+    let mut order: Vec<usize> = (0..writes.len()).collect();
+    order.sort_by(|a, b| writes[*a].key.cmp(writes[*b].key));
+    let mut upserted: Vec<Option<UpsertedSpec>> = vec![None; writes.len()];
+    for i in order {
+        upserted[i] = Some(upsert(tx, &writes[i]).await?);
+    }
+    Ok(upserted.into_iter().flatten().collect())
+}
+
+/// Admits the revisions of specs written by [`upsert_all`] (in key order), records each outcome
+/// in its status, and releases the admitted revisions (stored, and made current). A refused
+/// revision is not stored and the spec keeps its current revision and its cluster.
+pub async fn admit_and_release(
+    tx: &mut sqlx::PgConnection,
+    writes: &[SpecWrite<'_>],
+    upserted: &[UpsertedSpec],
+    actor: &str,
+) -> Result<Vec<AppliedSpec>, StoreError> {
+    let mut order: Vec<usize> = (0..writes.len()).collect();
+    order.sort_by(|a, b| writes[*a].key.cmp(writes[*b].key));
+    let inputs: Vec<AdmissionInput<'_>> = order
+        .iter()
+        .map(|i| AdmissionInput {
+            spec_id: upserted[*i].spec_id,
+            kind: &writes[*i].key.kind,
+            namespace: &writes[*i].key.namespace,
+            name: &writes[*i].key.name,
+            owner: writes[*i].owner,
+            cluster: writes[*i].cluster,
+            revision_id: &writes[*i].revision.id,
+            demand: writes[*i].demand,
+        })
+        .collect();
+    let outcomes = admission::admit_all(tx, &inputs).await?;
+    let mut applied: Vec<Option<AppliedSpec>> = vec![None; writes.len()];
+    for (i, outcome) in order.into_iter().zip(outcomes) {
+        let (write, row) = (&writes[i], &upserted[i]);
+        admission::outcome::record(
+            tx,
+            row.spec_id,
+            row.generation,
+            &write.revision.id,
+            &outcome,
+        )
+        .await?;
+        let moved_from = if outcome.admitted() {
+            release(tx, row, write).await?;
+            row.moved_from.clone()
+        } else {
+            if let Some(previous) = &row.moved_from {
+                // The move is part of what was refused: the spec stays where it runs.
+                sqlx::query("UPDATE specs SET cluster = $2 WHERE id = $1")
+                    .bind(row.spec_id)
+                    .bind(previous)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            None
+        };
+        if row.changed || !outcome.admitted() {
+            audit::record(
+                &mut *tx,
+                AuditEntry {
+                    actor,
+                    action: "spec.apply",
+                    target: &write.key.to_string(),
+                    details: serde_json::json!({
+                        "generation": row.generation,
+                        "revision": write.revision.id,
+                        "cluster": write.cluster,
+                        "admitted": outcome.admitted(),
+                    }),
+                },
+            )
+            .await?;
+        }
+        applied[i] = Some(AppliedSpec {
+            key: write.key.clone(),
+            generation: row.generation,
+            revision_id: write.revision.id.clone(),
+            changed: row.changed,
+            moved_from,
+            admission: outcome,
+        });
+    }
+    Ok(applied.into_iter().flatten().collect())
+}
+
+/// Writes one spec row (insert, or update and lock the existing one); the revision is not
+/// touched.
+pub async fn upsert(
     tx: &mut sqlx::PgConnection,
     write: &SpecWrite<'_>,
-) -> Result<AppliedSpec, StoreError> {
+) -> Result<UpsertedSpec, StoreError> {
     let key = write.key;
     let inserted: Option<i64> = sqlx::query_scalar(
         "INSERT INTO specs (kind, namespace, name, cluster, generation, document, status) \
@@ -244,50 +357,68 @@ async fn apply_one(
     .bind(write.document)
     .fetch_optional(&mut *tx)
     .await?;
-    let (spec_id, generation, changed, moved_from) = match inserted {
-        Some(id) => (id, 1, true, None),
-        None => {
-            let old: Existing = sqlx::query_as(
-                "SELECT id, cluster, generation, document, deleted_at FROM specs \
-                 WHERE kind = $1 AND namespace = $2 AND name = $3 FOR UPDATE",
-            )
-            .bind(&key.kind)
-            .bind(&key.namespace)
-            .bind(&key.name)
-            .fetch_one(&mut *tx)
-            .await?;
-            let bump = is_generation_change(&old, write.document, write.cluster);
-            let changed = bump || old.document != *write.document;
-            let generation = old.generation + i64::from(bump);
-            let moved_from = (old.cluster != write.cluster).then(|| old.cluster.clone());
-            if changed {
-                sqlx::query(
-                    "UPDATE specs SET cluster = $2, generation = $3, document = $4, deleted_at = NULL, \
-                     updated_at = now(), status = jsonb_build_object('observedGeneration', $3) WHERE id = $1",
-                )
-                .bind(old.id)
-                .bind(write.cluster)
-                .bind(generation)
-                .bind(write.document)
-                .execute(&mut *tx)
-                .await?;
-            }
-            (old.id, generation, changed, moved_from)
-        }
-    };
-    revisions::insert(&mut *tx, spec_id, generation, write.cluster, write.revision).await?;
-    sqlx::query("UPDATE specs SET current_revision = $2 WHERE id = $1 AND current_revision IS DISTINCT FROM $2")
-        .bind(spec_id)
-        .bind(&write.revision.id)
+    if let Some(spec_id) = inserted {
+        return Ok(UpsertedSpec {
+            spec_id,
+            generation: 1,
+            changed: true,
+            moved_from: None,
+        });
+    }
+    let old: Existing = sqlx::query_as(
+        "SELECT id, cluster, generation, document, deleted_at FROM specs \
+         WHERE kind = $1 AND namespace = $2 AND name = $3 FOR UPDATE",
+    )
+    .bind(&key.kind)
+    .bind(&key.namespace)
+    .bind(&key.name)
+    .fetch_one(&mut *tx)
+    .await?;
+    let bump = is_generation_change(&old, write.document, write.cluster);
+    let changed = bump || old.document != *write.document;
+    let generation = old.generation + i64::from(bump);
+    let moved_from = (old.cluster != write.cluster).then(|| old.cluster.clone());
+    if changed {
+        sqlx::query(
+            "UPDATE specs SET cluster = $2, generation = $3, document = $4, deleted_at = NULL, \
+             updated_at = now(), status = jsonb_build_object('observedGeneration', $3) WHERE id = $1",
+        )
+        .bind(old.id)
+        .bind(write.cluster)
+        .bind(generation)
+        .bind(write.document)
         .execute(&mut *tx)
         .await?;
-    Ok(AppliedSpec {
-        key: key.clone(),
+    }
+    Ok(UpsertedSpec {
+        spec_id: old.id,
         generation,
-        revision_id: write.revision.id.clone(),
         changed,
         moved_from,
     })
+}
+
+/// Releases an admitted revision: stores it and makes it the spec's current revision, which is
+/// what delivery sends to the cluster.
+async fn release(
+    tx: &mut sqlx::PgConnection,
+    row: &UpsertedSpec,
+    write: &SpecWrite<'_>,
+) -> Result<(), StoreError> {
+    revisions::insert(
+        &mut *tx,
+        row.spec_id,
+        row.generation,
+        write.cluster,
+        write.revision,
+    )
+    .await?;
+    sqlx::query("UPDATE specs SET current_revision = $2 WHERE id = $1 AND current_revision IS DISTINCT FROM $2")
+        .bind(row.spec_id)
+        .bind(&write.revision.id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
 }
 
 #[cfg(test)]

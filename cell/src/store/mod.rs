@@ -50,6 +50,9 @@ pub enum StoreError {
     },
 }
 
+/// Pooled connections of a cell.
+pub const DEFAULT_POOL_SIZE: u32 = 16;
+
 /// Handle to the cell's database. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -57,10 +60,19 @@ pub struct Store {
 }
 
 impl Store {
-    /// Connects to `url` and brings the schema up to date.
+    /// Connects to `url` with the default pool (16 connections) and brings the schema up to date.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with_pool_size(url, DEFAULT_POOL_SIZE).await
+    }
+
+    /// Connects to `url` with at most `max_connections` pooled connections (load tests and
+    /// benchmarks need more concurrent transactions than the default) and migrates.
+    pub async fn connect_with_pool_size(
+        url: &str,
+        max_connections: u32,
+    ) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new()
-            .max_connections(16)
+            .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
             .await

@@ -9,6 +9,7 @@ pub mod admission;
 pub mod apply;
 pub mod ca;
 pub mod config;
+pub mod cost;
 pub mod ctl;
 pub mod delivery;
 pub mod grpc;

@@ -80,7 +80,7 @@ pub struct ServiceDocument {
 #[derive(Debug, Clone)]
 pub enum Document {
     /// A `LatticeService`.
-    Service(ServiceDocument),
+    Service(Box<ServiceDocument>),
     /// A `LatticeQuota`, validated.
     Quota {
         /// 0-based index in the request.
@@ -115,7 +115,7 @@ pub fn parse_documents(body: &str) -> Result<Vec<Document>, BodyError> {
                 parse_namespace(value).map(|namespace| Document::Namespace { index, namespace })
             }
             _ => parse_service(value)
-                .map(|service| Document::Service(ServiceDocument { index, service })),
+                .map(|service| Document::Service(Box::new(ServiceDocument { index, service }))),
         };
         match parsed {
             Ok(document) => documents.push(document),

@@ -22,7 +22,7 @@ const ATTEMPTS: usize = 5;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Applied {
     /// A service: stored, admitted or refused.
-    Service(AppliedSpec),
+    Service(Box<AppliedSpec>),
     /// A quota.
     Quota {
         /// Its name.
@@ -136,7 +136,7 @@ async fn apply_once(
     }
     let services = specs::admit_and_release(&mut tx, &writes, &upserted, actor).await?;
     for (p, s) in prepared.services.iter().zip(services) {
-        applied.push((p.index, Applied::Service(s)));
+        applied.push((p.index, Applied::Service(Box::new(s))));
     }
     tx.commit().await?;
     applied.sort_by_key(|(index, _)| *index);

@@ -1,8 +1,10 @@
 //! `latticectl`: the CLI of the cell's REST API, plus offline derivation.
 
 pub mod client;
+pub mod cost;
 pub mod derive;
 pub mod output;
+pub mod quota;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -19,7 +21,7 @@ use output::OutputFormat;
 #[command(
     name = "latticectl",
     version,
-    about = "Manage a Lattice cell: clusters, tokens and LatticeServices"
+    about = "Manage a Lattice cell: clusters, tokens, LatticeServices, quotas and cost"
 )]
 pub struct CtlArgs {
     /// URL of the cell's REST API.
@@ -44,7 +46,8 @@ pub struct CtlArgs {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Apply LatticeService documents (YAML or JSON; `-` reads stdin).
+    /// Apply LatticeService, LatticeQuota and Namespace documents (YAML or JSON; `-` reads
+    /// stdin).
     Apply {
         /// Files to apply (repeatable).
         #[arg(short = 'f', long = "filename", required = true)]
@@ -73,6 +76,16 @@ pub enum Command {
         /// Token command.
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Estimated cost of admitted workloads by team, namespace or cluster (`-o csv` for finance
+    /// systems), or the rates (`cost rates`).
+    Cost {
+        /// What to sum by.
+        #[arg(long, value_enum, default_value_t = CostBy::Team)]
+        by: CostBy,
+        /// Show or set the rates instead.
+        #[command(subcommand)]
+        command: Option<CostCommand>,
     },
     /// Derive the Kubernetes objects of specs offline (no cell needed).
     Derive {
@@ -109,6 +122,18 @@ pub enum GetCommand {
     },
     /// Clusters with their connection state.
     Clusters,
+    /// LatticeQuotas with their usage.
+    #[command(alias = "latticequotas")]
+    Quotas,
+    /// One LatticeQuota: usage, limits and caps per resource.
+    #[command(alias = "latticequota")]
+    Quota {
+        /// Name.
+        name: String,
+    },
+    /// Namespaces declared to the cell, with their team.
+    #[command(alias = "ns")]
+    Namespaces,
 }
 
 /// `delete` targets.
@@ -121,6 +146,39 @@ pub enum DeleteCommand {
         /// Namespace.
         #[arg(short = 'n', long, default_value = "default")]
         namespace: String,
+    },
+    /// A LatticeQuota; admitted workloads keep their reservations.
+    #[command(alias = "latticequota")]
+    Quota {
+        /// Name.
+        name: String,
+    },
+    /// A namespace declaration (the namespace on clusters is untouched).
+    Namespace {
+        /// Name.
+        name: String,
+    },
+}
+
+/// What `latticectl cost` sums by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CostBy {
+    /// The `lattice.dev/group` label of the workload's namespace.
+    Team,
+    /// The namespace.
+    Namespace,
+    /// The cluster.
+    Cluster,
+}
+
+/// `cost` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CostCommand {
+    /// Show the rates, or replace them with `-f FILE` (YAML or JSON).
+    Rates {
+        /// Rates file to upload.
+        #[arg(short = 'f', long = "filename")]
+        file: Option<PathBuf>,
     },
 }
 
@@ -193,16 +251,7 @@ pub async fn run(args: CtlArgs) -> Result<String, CtlError> {
                     .await
                     .map_err(|e| in_file(&input.name, e))?;
                 for item in answer["items"].as_array().into_iter().flatten() {
-                    lines.push(format!(
-                        "latticeservice/{}/{} {} (generation {}, revision {})",
-                        output::text(&item["namespace"]),
-                        output::text(&item["name"]),
-                        output::text(&item["result"]),
-                        item["generation"],
-                        item["revision"]
-                            .as_str()
-                            .map_or(String::new(), |r| r.chars().take(12).collect())
-                    ));
+                    lines.push(applied_line(item));
                     all.push(item.clone());
                 }
             }
@@ -306,6 +355,77 @@ pub async fn run(args: CtlArgs) -> Result<String, CtlError> {
                 token_instructions(&answer, ca_out.as_ref())
             })
         }
+        Command::Get {
+            what: GetCommand::Quotas,
+        } => {
+            let answer = client.call(Method::GET, "/v1/latticequotas", None).await?;
+            let items = answer["items"].as_array().cloned().unwrap_or_default();
+            finish(&answer, format, || {
+                output::table(quota::QUOTA_HEADERS, quota::quota_rows(&items))
+            })
+        }
+        Command::Get {
+            what: GetCommand::Quota { name },
+        } => {
+            let answer = client
+                .call(Method::GET, &format!("/v1/latticequotas/{name}"), None)
+                .await?;
+            finish(&answer, format, || quota::describe_quota(&answer))
+        }
+        Command::Get {
+            what: GetCommand::Namespaces,
+        } => {
+            let answer = client.call(Method::GET, "/v1/namespaces", None).await?;
+            let items = answer["items"].as_array().cloned().unwrap_or_default();
+            finish(&answer, format, || {
+                output::table(quota::NAMESPACE_HEADERS, quota::namespace_rows(&items))
+            })
+        }
+        Command::Delete {
+            what: DeleteCommand::Quota { name },
+        } => {
+            let answer = client
+                .call(Method::DELETE, &format!("/v1/latticequotas/{name}"), None)
+                .await?;
+            finish(&answer, format, || format!("latticequota/{name} deleted"))
+        }
+        Command::Delete {
+            what: DeleteCommand::Namespace { name },
+        } => {
+            let answer = client
+                .call(Method::DELETE, &format!("/v1/namespaces/{name}"), None)
+                .await?;
+            finish(&answer, format, || {
+                format!("namespace/{name} declaration deleted")
+            })
+        }
+        Command::Cost { by, command: None } => {
+            let by = match by {
+                CostBy::Team => "team",
+                CostBy::Namespace => "namespace",
+                CostBy::Cluster => "cluster",
+            };
+            let answer = client
+                .call(Method::GET, &format!("/v1/showback?by={by}"), None)
+                .await?;
+            cost::render_showback(&answer, format)
+        }
+        Command::Cost {
+            command: Some(CostCommand::Rates { file }),
+            ..
+        } => {
+            let answer = match file {
+                Some(path) => {
+                    let input = read_inputs(std::slice::from_ref(&path))?.remove(0);
+                    client
+                        .call(Method::PUT, "/v1/cost/rates", Some(Body::Yaml(input.text)))
+                        .await
+                        .map_err(|e| in_file(&input.name, e))?
+                }
+                None => client.call(Method::GET, "/v1/cost/rates", None).await?,
+            };
+            cost::render_rates(&answer, format)
+        }
         Command::Derive {
             files,
             cluster,
@@ -316,6 +436,37 @@ pub async fn run(args: CtlArgs) -> Result<String, CtlError> {
             derive::render(&derived, format)
         }
     }
+}
+
+/// One line per applied document, kubectl style; a service refused by quota says why.
+fn applied_line(item: &Value) -> String {
+    let kind = output::text(&item["kind"]).to_lowercase();
+    let name = match item["namespace"].as_str() {
+        Some(ns) => format!("{kind}/{ns}/{}", output::text(&item["name"])),
+        None => format!("{kind}/{}", output::text(&item["name"])),
+    };
+    let mut details = Vec::new();
+    if let Some(generation) = item["generation"].as_i64() {
+        details.push(format!("generation {generation}"));
+    }
+    if let Some(revision) = item["revision"].as_str() {
+        details.push(format!(
+            "revision {}",
+            revision.chars().take(12).collect::<String>()
+        ));
+    }
+    let mut line = format!("{name} {}", output::text(&item["result"]));
+    if !details.is_empty() {
+        line.push_str(&format!(" ({})", details.join(", ")));
+    }
+    if item["admitted"] == Value::Bool(false) {
+        line.push_str(&format!(
+            "\n  not admitted, the previous revision stays ({}): {}",
+            output::text(&item["reason"]),
+            output::text(&item["message"])
+        ));
+    }
+    line
 }
 
 fn finish(

@@ -10,8 +10,8 @@ use lattice_derive::cost::{CostRates, ShowbackDimension, showback};
 use serde::Deserialize;
 
 use super::error::ApiError;
-use crate::apply::documents::{BodyError, split_documents};
 use crate::apply::readmit;
+use crate::cost::RatesError;
 use crate::showback::{ShowbackReport, to_csv};
 use crate::state::CellState;
 
@@ -22,22 +22,10 @@ pub async fn get_rates(State(state): State<CellState>) -> Result<Json<CostRates>
 
 /// Reads rates from YAML or JSON text; every problem names its field.
 pub fn parse_rates(text: &str) -> Result<CostRates, ApiError> {
-    let mut values = split_documents(text).map_err(|e| match e {
-        BodyError::Empty => ApiError::bad_request("the body holds no rates"),
-        other => ApiError::bad_request(other.to_string()),
-    })?;
-    if values.len() != 1 {
-        return Err(ApiError::bad_request("send exactly one rates document"));
-    }
-    let rates: CostRates = serde_path_to_error::deserialize(values.remove(0)).map_err(|err| {
-        let path = err.path().to_string();
-        let field = if path == "." { String::new() } else { path };
-        ApiError::invalid_field(field, err.into_inner().to_string())
-    })?;
-    rates
-        .validate()
-        .map_err(|e| ApiError::invalid_field(e.field, e.message))?;
-    Ok(rates)
+    crate::cost::parse_rates(text).map_err(|e| match e {
+        RatesError::Syntax(message) => ApiError::bad_request(message),
+        RatesError::Invalid { field, message } => ApiError::invalid_field(field, message),
+    })
 }
 
 /// `PUT /v1/cost/rates`: replaces the rates (YAML or JSON). They apply to the next admission and

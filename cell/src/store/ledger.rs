@@ -169,37 +169,38 @@ impl Store {
 
     /// Every reservation with its namespace's team, for showback.
     pub async fn showback_workloads(&self) -> Result<Vec<ShowbackWorkload>, StoreError> {
-        let rows: Vec<(
-            String,
-            String,
-            String,
-            Option<String>,
-            i64,
-            i64,
-            i64,
-            Option<String>,
-        )> = sqlx::query_as(
-            "SELECT r.namespace, r.name, r.cluster, n.labels->>$1, r.cpu_millicores, \
-                 r.memory_bytes, r.gpus, r.gpu_model FROM quota_reservations r \
-                 LEFT JOIN namespaces n ON n.name = r.namespace ORDER BY r.namespace, r.name",
+        let rows: Vec<ShowbackRow> = sqlx::query_as(
+            "SELECT r.namespace, r.name, r.cluster, n.labels->>$1 AS team, r.cpu_millicores, \
+             r.memory_bytes, r.gpus, r.gpu_model FROM quota_reservations r \
+             LEFT JOIN namespaces n ON n.name = r.namespace ORDER BY r.namespace, r.name",
         )
         .bind(GROUP_LABEL)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
             .into_iter()
-            .map(
-                |(namespace, name, cluster, team, cpu, memory, gpus, gpu_model)| ShowbackWorkload {
-                    namespace,
-                    name,
-                    cluster,
-                    team,
-                    cpu_millicores: to_u64(cpu),
-                    memory_bytes: to_u64(memory),
-                    gpus: to_u64(gpus),
-                    gpu_model,
-                },
-            )
+            .map(|r| ShowbackWorkload {
+                namespace: r.namespace,
+                name: r.name,
+                cluster: r.cluster,
+                team: r.team,
+                cpu_millicores: to_u64(r.cpu_millicores),
+                memory_bytes: to_u64(r.memory_bytes),
+                gpus: to_u64(r.gpus),
+                gpu_model: r.gpu_model,
+            })
             .collect())
     }
+}
+
+#[derive(sqlx::FromRow)]
+struct ShowbackRow {
+    namespace: String,
+    name: String,
+    cluster: String,
+    team: Option<String>,
+    cpu_millicores: i64,
+    memory_bytes: i64,
+    gpus: i64,
+    gpu_model: Option<String>,
 }

@@ -105,6 +105,16 @@ pub fn service_status(spec: &SpecRecord, deliveries: &[DeliveryRecord]) -> Servi
         .collect();
     let here = clusters.iter().find(|c| c.cluster == spec.cluster);
     let (phase, delivered) = match here.map(|c| c.state.as_str()) {
+        // Refused by quota before any revision was admitted: there is nothing to deliver.
+        _ if current.is_none() => (
+            Phase::Pending,
+            condition(
+                "Delivered",
+                "False",
+                "NoRevision",
+                "no revision of this spec has been admitted yet",
+            ),
+        ),
         Some("Applied") => (
             Phase::Ready,
             condition(
@@ -333,6 +343,24 @@ mod tests {
         assert!(status.conditions[0].message.contains("r3"));
         assert_eq!(status.conditions[2].reason, "Applied");
         assert_eq!(status.cost.unwrap()["hourly"], "0.06");
+    }
+
+    #[test]
+    fn a_spec_never_admitted_has_nothing_to_deliver() {
+        let mut refused = spec();
+        refused.current_revision = None;
+        refused.status = json!({
+            "observedGeneration": 2,
+            "admission": {"admitted": false, "generation": 2, "revision": "r2", "quota": "q",
+                          "reason": "ExceedsPerWorkloadCap", "message": "m"}
+        });
+        let status = service_status(&refused, &[]);
+        assert_eq!(status.phase, Phase::Failed);
+        let delivered = status.conditions.last().unwrap();
+        assert_eq!(
+            (delivered.status.as_str(), delivered.reason.as_str()),
+            ("False", "NoRevision")
+        );
     }
 
     #[test]

@@ -1,86 +1,56 @@
-//! Quota admission under concurrency, on a real Postgres (the embedded one): 64 admissions at
-//! once, each in its own task, connection and transaction, through the same store path as
-//! `POST /v1/apply` (`Store::apply_specs`: spec row, quota row locks, ledger, release).
-//! Each scenario is repeated 20 times with a fresh team.
+//! Quota admission under concurrency, on a real Postgres (a real cell's embedded one): 64 applies
+//! at once, each in its own task with its own connection and transaction, through the production
+//! path (`apply::apply_body`: spec row, derivation and authorization, quota row locks, ledger,
+//! release). Each scenario is repeated 20 times with a fresh team.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::sync::Arc;
 
-use lattice_cell::apply::quota_document::parse_quota;
-use lattice_cell::revision::{Revision, RevisionLayer};
-use lattice_cell::spec_key::SpecKey;
-use lattice_cell::store::Store;
-use lattice_cell::store::embedded::EmbeddedPostgres;
-use lattice_cell::store::namespaces::{self, NamespaceWrite};
-use lattice_cell::store::quotas;
-use lattice_cell::store::specs::SpecWrite;
-use lattice_derive::quota::GROUP_LABEL;
-use lattice_derive::{PodDemand, ResourceDemand};
-use serde_json::json;
+use common::{ANY_IMAGE, TEST_IMAGE, TestCell, policy_yaml};
+use lattice_cell::apply::{ApplyOptions, apply_body};
+use lattice_cell::reconcile::Verdict;
+use lattice_cell::state::CellState;
 use tokio::sync::Barrier;
 
 const WORKLOADS: usize = 64;
 const ROUNDS: usize = 20;
 const CPU_EACH: u64 = 250;
 
-struct Fixture {
-    store: Store,
-    _pg: EmbeddedPostgres,
-    _dir: tempfile::TempDir,
+/// A cell whose state has a pool large enough for 64 concurrent transactions, with every image
+/// permitted (so only quota decides).
+async fn fixture() -> (TestCell, CellState) {
+    let cell = TestCell::start().await;
+    cell.cluster("edge-1").await;
+    cell.apply_ok(&policy_yaml("images", ANY_IMAGE)).await;
+    let mut state = cell.cell().state.clone();
+    state.store = state
+        .store
+        .with_pool_size(WORKLOADS as u32 + 8)
+        .await
+        .unwrap();
+    (cell, state)
 }
 
-async fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let pg = EmbeddedPostgres::start(dir.path().join("pg"))
+async fn apply(state: &CellState, body: &str) {
+    apply_body(state, body, "test", ApplyOptions::default())
         .await
         .unwrap();
-    // One connection per concurrent admission, plus a few for the checks.
-    let store = Store::connect_with_pool_size(pg.url(), WORKLOADS as u32 + 8)
-        .await
-        .unwrap();
-    store
-        .create_cluster("edge-1", &Default::default(), "test")
-        .await
-        .unwrap();
-    Fixture {
-        store,
-        _pg: pg,
-        _dir: dir,
-    }
 }
 
-async fn declare_namespace(store: &Store, name: &str, group: Option<&str>) {
-    let mut tx = store.pool().begin().await.unwrap();
-    let labels = group
-        .map(|g| [(GROUP_LABEL.to_string(), g.to_string())].into())
-        .unwrap_or_default();
-    namespaces::upsert(
-        &mut tx,
-        &NamespaceWrite {
-            name: name.into(),
-            labels,
-            annotations: Default::default(),
-        },
+fn team(ns: &str, group: Option<&str>) -> String {
+    let labels = group.map_or(String::new(), |g| {
+        format!("  labels:\n    lattice.dev/group: {g}\n")
+    });
+    format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n{labels}---\n")
+}
+
+fn quota(name: &str, principal: &str, cpu_millicores: u64) -> String {
+    format!(
+        "apiVersion: lattice.dev/v1alpha1\nkind: LatticeQuota\nmetadata:\n  name: {name}\nspec:\n  principal: '{principal}'\n  limits:\n    cpu: {cpu_millicores}m\n---\n"
     )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-}
-
-async fn put_quota(store: &Store, name: &str, principal: &str, cpu_millicores: u64) {
-    let doc = parse_quota(json!({
-        "apiVersion": "lattice.dev/v1alpha1",
-        "kind": "LatticeQuota",
-        "metadata": {"name": name},
-        "spec": {"principal": principal, "limits": {"cpu": format!("{cpu_millicores}m")}},
-    }))
-    .unwrap();
-    let mut tx = store.pool().begin().await.unwrap();
-    quotas::upsert(&mut tx, &doc.quota, &doc.document)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
 }
 
 /// One workload to admit.
@@ -92,50 +62,38 @@ struct Workload {
     cpu_millicores: u64,
 }
 
-/// Admits every workload at once (a barrier releases all tasks together); returns, per
-/// workload, whether it was admitted.
-async fn admit_concurrently(store: &Store, workloads: &[Workload]) -> Vec<bool> {
+impl Workload {
+    fn yaml(&self) -> String {
+        let owner = self.owner.as_ref().map_or(String::new(), |o| {
+            format!("  annotations:\n    lattice.dev/owner: {o}\n")
+        });
+        format!(
+            "apiVersion: lattice.dev/v1alpha1\nkind: LatticeService\nmetadata:\n  name: {}\n  namespace: {}\n  labels:\n    lattice.dev/cluster: edge-1\n{owner}spec:\n  workload:\n    containers:\n      main:\n        image: {TEST_IMAGE}\n        command: [/app/api]\n        resources:\n          requests: {{cpu: {}m, memory: 64Mi}}\n",
+            self.name, self.namespace, self.cpu_millicores
+        )
+    }
+}
+
+/// Applies every workload at once (a barrier releases all tasks together); returns, per
+/// workload, whether its revision was admitted and released.
+async fn admit_concurrently(state: &CellState, workloads: &[Workload]) -> Vec<bool> {
     let barrier = Arc::new(Barrier::new(workloads.len()));
     let tasks: Vec<_> = workloads
         .iter()
-        .cloned()
         .map(|w| {
-            let store = store.clone();
+            let state = state.clone();
             let barrier = barrier.clone();
+            let body = w.yaml();
             tokio::spawn(async move {
-                let key = SpecKey::new("LatticeService", &w.namespace, &w.name);
-                let document = json!({"spec": {"name": w.name}});
-                let revision = Revision {
-                    id: format!("{}-{}-r1", w.namespace, w.name),
-                    layers: vec![RevisionLayer {
-                        name: "workload".into(),
-                        manifests: vec![
-                            json!({"kind": "Deployment", "metadata": {"name": w.name}}),
-                        ],
-                    }],
-                };
-                let per_pod = PodDemand {
-                    cpu_millicores: w.cpu_millicores,
-                    memory_bytes: 64 << 20,
-                    gpus: 0,
-                };
-                let demand = ResourceDemand::new(1, per_pod, None);
                 barrier.wait().await;
-                let applied = store
-                    .apply_specs(
-                        &[SpecWrite {
-                            key: &key,
-                            cluster: "edge-1",
-                            document: &document,
-                            revision: &revision,
-                            owner: w.owner.as_deref(),
-                            demand: &demand,
-                        }],
-                        "test",
-                    )
+                let report = apply_body(&state, &body, "test", ApplyOptions::default())
                     .await
                     .unwrap();
-                applied[0].admission.admitted()
+                match &report.services[0].outcome.verdict {
+                    Verdict::Released { .. } => true,
+                    Verdict::NotAdmitted(_) => false,
+                    other => panic!("neither admitted nor refused by quota: {other:?}"),
+                }
             })
         })
         .collect();
@@ -146,31 +104,33 @@ async fn admit_concurrently(store: &Store, workloads: &[Workload]) -> Vec<bool> 
     admitted
 }
 
-/// Workloads of `namespace` with a current (released) revision.
-async fn released_in(store: &Store, namespace: &str) -> i64 {
+/// Workloads of `namespace` with a released revision.
+async fn released_in(state: &CellState, namespace: &str) -> i64 {
     sqlx::query_scalar(
         "SELECT COUNT(*) FROM specs WHERE namespace = $1 AND current_revision IS NOT NULL",
     )
     .bind(namespace)
-    .fetch_one(store.pool())
+    .fetch_one(state.store.pool())
     .await
     .unwrap()
 }
 
 #[tokio::test]
 async fn sixty_four_concurrent_admissions_admit_exactly_as_many_as_fit() {
-    let f = fixture().await;
+    let (cell, state) = fixture().await;
     for round in 0..ROUNDS {
         // K from 0 to 64 across the rounds, never the same twice in a row.
         let fits = (round * 29 + 3) % (WORKLOADS + 1);
         let (ns, group) = (format!("team-{round}"), format!("g{round}"));
-        declare_namespace(&f.store, &ns, Some(&group)).await;
         let limit = fits as u64 * CPU_EACH;
-        put_quota(
-            &f.store,
-            &format!("q{round}"),
-            &format!("Lattice::Group::\"{group}\""),
-            limit,
+        let principal = format!("Lattice::Group::\"{group}\"");
+        apply(
+            &state,
+            &format!(
+                "{}{}",
+                team(&ns, Some(&group)),
+                quota(&format!("q{round}"), &principal, limit)
+            ),
         )
         .await;
         let workloads: Vec<Workload> = (0..WORKLOADS)
@@ -181,34 +141,30 @@ async fn sixty_four_concurrent_admissions_admit_exactly_as_many_as_fit() {
                 cpu_millicores: CPU_EACH,
             })
             .collect();
-        let admitted = admit_concurrently(&f.store, &workloads).await;
+        let admitted = admit_concurrently(&state, &workloads).await;
         let count = admitted.iter().filter(|a| **a).count();
         assert_eq!(count, fits, "round {round}: limit {limit}m");
-        let (used, holders) = f.store.principal_usage("Group", &group).await.unwrap();
+        let (used, holders) = state.store.principal_usage("Group", &group).await.unwrap();
         assert_eq!(holders, fits as u64, "round {round}");
         assert_eq!(used.cpu_millicores, fits as u64 * CPU_EACH, "round {round}");
         assert!(
             used.cpu_millicores <= limit,
             "round {round}: over the limit"
         );
-        assert_eq!(
-            released_in(&f.store, &ns).await,
-            fits as i64,
-            "round {round}"
-        );
+        assert_eq!(released_in(&state, &ns).await, fits as i64, "round {round}");
     }
+    cell.stop().await;
 }
 
 #[tokio::test]
 async fn with_overlapping_team_and_user_quotas_the_tighter_one_binds() {
-    let f = fixture().await;
+    let (cell, state) = fixture().await;
     for round in 0..ROUNDS {
         let (ns, group, user) = (
             format!("shop-{round}"),
             format!("commerce-{round}"),
             format!("dev{round}@example.com"),
         );
-        declare_namespace(&f.store, &ns, Some(&group)).await;
         // Alternate which quota is tighter; both always below 64.
         let (team_fits, user_fits) = if round % 2 == 0 {
             (7 + round, 40 - round)
@@ -218,18 +174,22 @@ async fn with_overlapping_team_and_user_quotas_the_tighter_one_binds() {
         let tighter = team_fits.min(user_fits);
         let team_limit = team_fits as u64 * CPU_EACH;
         let user_limit = user_fits as u64 * CPU_EACH;
-        put_quota(
-            &f.store,
-            &format!("team-{round}"),
-            &format!("Lattice::Group::\"{group}\""),
-            team_limit,
-        )
-        .await;
-        put_quota(
-            &f.store,
-            &format!("user-{round}"),
-            &format!("Lattice::User::\"{user}\""),
-            user_limit,
+        apply(
+            &state,
+            &format!(
+                "{}{}{}",
+                team(&ns, Some(&group)),
+                quota(
+                    &format!("team-{round}"),
+                    &format!("Lattice::Group::\"{group}\""),
+                    team_limit
+                ),
+                quota(
+                    &format!("user-{round}"),
+                    &format!("Lattice::User::\"{user}\""),
+                    user_limit
+                )
+            ),
         )
         .await;
         let workloads: Vec<Workload> = (0..WORKLOADS)
@@ -240,41 +200,46 @@ async fn with_overlapping_team_and_user_quotas_the_tighter_one_binds() {
                 cpu_millicores: CPU_EACH,
             })
             .collect();
-        let admitted = admit_concurrently(&f.store, &workloads).await;
+        let admitted = admit_concurrently(&state, &workloads).await;
         assert_eq!(
             admitted.iter().filter(|a| **a).count(),
             tighter,
             "round {round}"
         );
-        let (team_used, _) = f.store.principal_usage("Group", &group).await.unwrap();
-        let (user_used, _) = f.store.principal_usage("User", &user).await.unwrap();
+        let (team_used, _) = state.store.principal_usage("Group", &group).await.unwrap();
+        let (user_used, _) = state.store.principal_usage("User", &user).await.unwrap();
         assert_eq!(team_used.cpu_millicores, tighter as u64 * CPU_EACH);
         assert!(team_used.cpu_millicores <= team_limit && user_used.cpu_millicores <= user_limit);
-        // Every refusal names the tighter quota.
-        let reasons: Vec<(String, String)> = sqlx::query_as(
-            "SELECT status->'admission'->>'quota', status->'admission'->>'message' FROM specs \
-             WHERE namespace = $1 AND status->'admission'->>'admitted' = 'false'",
+        // Every refusal names the tighter quota's budget.
+        let messages: Vec<String> = sqlx::query_scalar(
+            "SELECT c->>'message' FROM specs, jsonb_array_elements(status->'conditions') c \
+             WHERE namespace = $1 AND c->>'type' = 'QuotaExceeded' AND c->>'status' = 'True'",
         )
         .bind(&ns)
-        .fetch_all(f.store.pool())
+        .fetch_all(state.store.pool())
         .await
         .unwrap();
-        assert_eq!(reasons.len(), WORKLOADS - tighter);
-        let (binding, budget) = if team_fits < user_fits {
-            (format!("team-{round}"), "team budget")
+        assert_eq!(messages.len(), WORKLOADS - tighter, "round {round}");
+        let (budget, limit) = if team_fits < user_fits {
+            ("team budget", team_limit)
         } else {
-            (format!("user-{round}"), "user budget")
+            ("user budget", user_limit)
         };
-        for (quota, message) in reasons {
-            assert_eq!(quota, binding, "round {round}");
-            assert!(message.contains(budget), "round {round}: {message}");
+        for message in messages {
+            assert!(
+                message.contains(&format!(
+                    "({budget} {limit}m, {limit}m in use, 0m available)"
+                )),
+                "round {round}: {message}"
+            );
         }
     }
+    cell.stop().await;
 }
 
 #[tokio::test]
 async fn partly_overlapping_quotas_hold_their_limits_and_refuse_only_what_does_not_fit() {
-    let f = fixture().await;
+    let (cell, state) = fixture().await;
     for round in 0..ROUNDS {
         let group = format!("g{round}");
         let user = format!("u{round}");
@@ -283,23 +248,26 @@ async fn partly_overlapping_quotas_hold_their_limits_and_refuse_only_what_does_n
             format!("b-{round}"),
             format!("c-{round}"),
         );
-        declare_namespace(&f.store, &ns_a, Some(&group)).await;
-        declare_namespace(&f.store, &ns_b, Some(&group)).await;
-        declare_namespace(&f.store, &ns_c, None).await;
         let team_limit = 3000 + 200 * round as u64;
         let user_limit = 5000 - 150 * round as u64;
-        put_quota(
-            &f.store,
-            &format!("team-{round}"),
-            &format!("Lattice::Group::\"{group}\""),
-            team_limit,
-        )
-        .await;
-        put_quota(
-            &f.store,
-            &format!("user-{round}"),
-            &format!("Lattice::User::\"{user}\""),
-            user_limit,
+        apply(
+            &state,
+            &format!(
+                "{}{}{}{}{}",
+                team(&ns_a, Some(&group)),
+                team(&ns_b, Some(&group)),
+                team(&ns_c, None),
+                quota(
+                    &format!("team-{round}"),
+                    &format!("Lattice::Group::\"{group}\""),
+                    team_limit
+                ),
+                quota(
+                    &format!("user-{round}"),
+                    &format!("Lattice::User::\"{user}\""),
+                    user_limit
+                )
+            ),
         )
         .await;
         // Mixed: team only, user only, both, neither; sizes 100m–400m.
@@ -311,9 +279,9 @@ async fn partly_overlapping_quotas_hold_their_limits_and_refuse_only_what_does_n
                 cpu_millicores: ((i * 37 + round) % 4 + 1) as u64 * 100,
             })
             .collect();
-        let admitted = admit_concurrently(&f.store, &workloads).await;
-        let (team_used, _) = f.store.principal_usage("Group", &group).await.unwrap();
-        let (user_used, _) = f.store.principal_usage("User", &user).await.unwrap();
+        let admitted = admit_concurrently(&state, &workloads).await;
+        let (team_used, _) = state.store.principal_usage("Group", &group).await.unwrap();
+        let (user_used, _) = state.store.principal_usage("User", &user).await.unwrap();
         assert!(team_used.cpu_millicores <= team_limit, "round {round}");
         assert!(user_used.cpu_millicores <= user_limit, "round {round}");
         // The ledger holds exactly the admitted requests.
@@ -344,4 +312,5 @@ async fn partly_overlapping_quotas_hold_their_limits_and_refuse_only_what_does_n
             }
         }
     }
+    cell.stop().await;
 }

@@ -1,6 +1,7 @@
 //! Admission of a revision against quota, serialized in Postgres (DESIGN §3, issue 7).
 //!
-//! Inside the caller's transaction, which already holds the workload's spec row:
+//! Inside the caller's transaction, which already holds the workload's spec row (and the
+//! policy-set lock, taken before it):
 //! 1. read the cost rates and the teams of the workloads' namespaces;
 //! 2. lock every quota covering any of the workloads, in one statement, in id order
 //!    (`SELECT … ORDER BY id FOR UPDATE`), so concurrent admissions never deadlock;
@@ -8,8 +9,9 @@
 //!    after the locks are granted, so it sees every reservation committed before them),
 //!    excluding the workload's own previous reservation;
 //! 4. run the pure check (`lattice_derive::quota::check`);
-//! 5. admitted → replace the workload's reservation. The caller releases the revision only on
-//!    `Admitted`; on a refusal nothing was written and the revision already released stays.
+//! 5. admitted → replace the workload's reservation. The caller (the derivation loop's admission
+//!    stage, `crate::reconcile::admit`) releases the revision only on `Admitted`; on a refusal
+//!    nothing was written and the revision already released stays.
 //!
 //! Any two admissions that could both count toward one quota lock that quota's row, so they
 //! run one after the other and the second sees the first's reservation: under any concurrency
@@ -29,7 +31,9 @@ use crate::store::StoreError;
 use crate::store::ledger::{self, Reservation, to_i64};
 use crate::store::quotas::{self, QuotaRecord, principals_of};
 use crate::store::{cost_rates, namespaces};
-pub use outcome::{AdmissionOutcome, Decision, Refusal};
+pub use outcome::{
+    AdmissionFacts, AdmissionOutcome, CostView, Decision, QuotaRefusal, RequestedResources,
+};
 
 /// One revision of one workload to admit.
 #[derive(Debug, Clone)]
@@ -136,21 +140,25 @@ async fn admit_one(
         gpus: demand.gpus,
         cost_microdollars: cost.as_ref().map_or(0, |e| e.hourly.0),
     };
-    let decide = |decision| AdmissionOutcome {
+    let decide = |decision, freed| AdmissionOutcome {
         decision,
         cost: cost.clone(),
         demand: demand.clone(),
+        freed,
     };
     let mut validated = Vec::with_capacity(covering.len());
     for record in &covering {
         match record.validated() {
             Ok(quota) => validated.push((*record, quota)),
             Err(problems) => {
-                return Ok(decide(Decision::Refused(Refusal::InvalidQuota {
-                    workload,
-                    quota: record.name.clone(),
-                    problems: problems.iter().map(ToString::to_string).collect(),
-                })));
+                return Ok(decide(
+                    Decision::Refused(QuotaRefusal::InvalidQuota {
+                        workload,
+                        quota: record.name.clone(),
+                        problems: problems.iter().map(ToString::to_string).collect(),
+                    }),
+                    false,
+                ));
             }
         }
     }
@@ -189,7 +197,10 @@ async fn admit_one(
         },
     };
     if let Err(denial) = check(&request, &usages) {
-        return Ok(decide(Decision::Refused(Refusal::Quota(denial))));
+        return Ok(decide(
+            Decision::Refused(QuotaRefusal::Quota(denial)),
+            false,
+        ));
     }
     ledger::reserve(
         tx,
@@ -214,7 +225,12 @@ async fn admit_one(
         .filter(|(_, q)| q.enabled)
         .map(|(_, q)| q.name.clone())
         .collect();
-    Ok(decide(Decision::Admitted { quotas }))
+    // Budget was freed if the workload now holds less in some dimension, or left the coverage
+    // of a quota (another owner).
+    let freed = own
+        .as_ref()
+        .is_some_and(|r| !r.amounts().fits_within(&amounts) || r.owner.as_deref() != input.owner);
+    Ok(decide(Decision::Admitted { quotas }, freed))
 }
 
 /// `LatticeService` → `Service`, as messages name workloads.

@@ -1,13 +1,14 @@
-//! Reading an apply request body into documents: YAML (one or many documents) or JSON (one
-//! object, an array, or a `List`). Strict: the envelope, metadata and spec refuse unknown fields,
-//! and every error names the document and the field path.
-//!
-//! Kinds: `LatticeService` and `LatticeQuota` (`lattice.dev/v1alpha1`), and `Namespace` (`v1`),
-//! which declares a namespace's labels to the cell (its team, for quotas and showback).
+//! Reading an apply request body into `LatticeService`, `CedarPolicy`, `LatticeQuota` and
+//! `Namespace` documents: YAML (one or many documents) or JSON (one object, an array, or a
+//! `List`). Strict: the envelope, metadata and spec refuse unknown fields, and every error names
+//! the document and the field path. A `Namespace` (`apiVersion: v1`, no `spec`) declares a
+//! namespace's labels to the cell (its team, for quotas and showback).
 
+use lattice_derive::authz::policy::SourceLocation;
 use lattice_derive::quota::QUOTA_KIND;
-use lattice_derive::spec::{API_VERSION, SERVICE_KIND};
+use lattice_derive::spec::{API_VERSION, CEDAR_POLICY_KIND, CedarPolicy, SERVICE_KIND};
 use lattice_derive::{FieldError, LatticeService};
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::namespace_document::{NAMESPACE_API_VERSION, NAMESPACE_KIND, parse_namespace};
@@ -15,27 +16,17 @@ use super::quota_document::{QuotaDocument, parse_quota};
 use crate::store::namespaces::NamespaceWrite;
 
 /// Kinds the cell accepts.
-pub const SUPPORTED_KINDS: &[&str] = &[SERVICE_KIND, QUOTA_KIND, NAMESPACE_KIND];
+pub const SUPPORTED_KINDS: &[&str] = &[SERVICE_KIND, CEDAR_POLICY_KIND, QUOTA_KIND, NAMESPACE_KIND];
+const TOP_LEVEL_FIELDS: &[&str] = &["apiVersion", "kind", "metadata", "spec", "status"];
 const METADATA_FIELDS: &[&str] = &["name", "namespace", "labels", "annotations"];
+/// Metadata fields of cluster-scoped kinds (`CedarPolicy`, `LatticeQuota`, `Namespace`).
+pub const CLUSTER_SCOPED_METADATA_FIELDS: &[&str] = &["name", "labels", "annotations"];
 
-/// The envelope one kind must have.
-struct KindRules {
-    api_version: &'static str,
-    /// Whether `spec` is required (true) or refused (false).
-    has_spec: bool,
-}
-
-fn rules(kind: &str) -> Option<KindRules> {
+/// The `apiVersion` of `kind`, and whether its documents carry a `spec` (a `Namespace` does not).
+fn kind_rules(kind: Option<&str>) -> (&'static str, bool) {
     match kind {
-        SERVICE_KIND | QUOTA_KIND => Some(KindRules {
-            api_version: API_VERSION,
-            has_spec: true,
-        }),
-        NAMESPACE_KIND => Some(KindRules {
-            api_version: NAMESPACE_API_VERSION,
-            has_spec: false,
-        }),
-        _ => None,
+        Some(NAMESPACE_KIND) => (NAMESPACE_API_VERSION, false),
+        _ => (API_VERSION, true),
     }
 }
 
@@ -46,6 +37,19 @@ pub struct DocumentError {
     pub document: usize,
     /// The field problem.
     pub error: FieldError,
+    /// Where in the field's text the problem is (Cedar policy text), when known.
+    pub location: Option<SourceLocation>,
+}
+
+impl DocumentError {
+    /// A field problem of document `document`, with no location inside the field.
+    pub fn new(document: usize, error: FieldError) -> Self {
+        Self {
+            document,
+            error,
+            location: None,
+        }
+    }
 }
 
 /// Why a request body could not be read.
@@ -76,62 +80,26 @@ pub struct ServiceDocument {
     pub service: LatticeService,
 }
 
-/// One parsed, structurally valid document of any supported kind.
+/// A parsed `CedarPolicy` document (its Cedar text is validated later, against the policy set).
 #[derive(Debug, Clone)]
-pub enum Document {
-    /// A `LatticeService`.
-    Service(Box<ServiceDocument>),
-    /// A `LatticeQuota`, validated.
-    Quota {
-        /// 0-based index in the request.
-        index: usize,
-        /// The quota.
-        quota: Box<QuotaDocument>,
-    },
-    /// A `Namespace` declaration.
-    Namespace {
-        /// 0-based index in the request.
-        index: usize,
-        /// Its name and labels.
-        namespace: NamespaceWrite,
-    },
+pub struct PolicyInput {
+    /// 0-based index in the request.
+    pub index: usize,
+    /// The typed policy.
+    pub policy: CedarPolicy,
 }
 
-/// Reads every document of `body`, of any supported kind; all must be valid or none is returned.
-pub fn parse_documents(body: &str) -> Result<Vec<Document>, BodyError> {
-    let mut documents = Vec::new();
-    let mut errors = Vec::new();
-    for (index, value) in split_documents(body)?.into_iter().enumerate() {
-        let kind = value
-            .get("kind")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let parsed = match kind {
-            QUOTA_KIND => parse_quota(value).map(|quota| Document::Quota {
-                index,
-                quota: Box::new(quota),
-            }),
-            NAMESPACE_KIND => {
-                parse_namespace(value).map(|namespace| Document::Namespace { index, namespace })
-            }
-            _ => parse_service(value)
-                .map(|service| Document::Service(Box::new(ServiceDocument { index, service }))),
-        };
-        match parsed {
-            Ok(document) => documents.push(document),
-            Err(field_errors) => {
-                errors.extend(field_errors.into_iter().map(|error| DocumentError {
-                    document: index,
-                    error,
-                }))
-            }
-        }
-    }
-    if errors.is_empty() {
-        Ok(documents)
-    } else {
-        Err(BodyError::Invalid(errors))
-    }
+/// The documents of one request, by kind, each in request order.
+#[derive(Debug, Clone, Default)]
+pub struct Documents {
+    /// `LatticeService`s.
+    pub services: Vec<ServiceDocument>,
+    /// `CedarPolicy`s.
+    pub policies: Vec<PolicyInput>,
+    /// `LatticeQuota`s (validated), with their request index.
+    pub quotas: Vec<(usize, QuotaDocument)>,
+    /// `Namespace` declarations, with their request index.
+    pub namespaces: Vec<(usize, NamespaceWrite)>,
 }
 
 /// Splits `body` into JSON values, from JSON if it looks like JSON, otherwise YAML.
@@ -164,48 +132,104 @@ pub fn split_documents(body: &str) -> Result<Vec<Value>, BodyError> {
     Ok(values)
 }
 
-/// Reads every document of `body` as a `LatticeService` (other kinds are refused); all must be
-/// valid or none is returned. `latticectl derive` reads its files with this.
-pub fn parse_services(body: &str) -> Result<Vec<ServiceDocument>, BodyError> {
-    let mut services = Vec::new();
+/// Reads every document of `body`, of any supported kind; all must be valid or none is returned.
+pub fn parse_documents(body: &str) -> Result<Documents, BodyError> {
+    let mut documents = Documents::default();
     let mut errors = Vec::new();
     for (index, value) in split_documents(body)?.into_iter().enumerate() {
-        match parse_service(value) {
-            Ok(service) => services.push(ServiceDocument { index, service }),
-            Err(field_errors) => {
-                errors.extend(field_errors.into_iter().map(|error| DocumentError {
-                    document: index,
-                    error,
-                }))
+        let kind = value.get("kind").and_then(Value::as_str);
+        let parsed = match kind {
+            Some(CEDAR_POLICY_KIND) => parse_policy(value)
+                .map(|policy| documents.policies.push(PolicyInput { index, policy })),
+            Some(QUOTA_KIND) => {
+                parse_quota(value).map(|quota| documents.quotas.push((index, quota)))
             }
+            Some(NAMESPACE_KIND) => {
+                parse_namespace(value).map(|ns| documents.namespaces.push((index, ns)))
+            }
+            _ => parse_service(value)
+                .map(|service| documents.services.push(ServiceDocument { index, service })),
+        };
+        if let Err(field_errors) = parsed {
+            errors.extend(
+                field_errors
+                    .into_iter()
+                    .map(|e| DocumentError::new(index, e)),
+            );
         }
     }
     if errors.is_empty() {
-        Ok(services)
+        Ok(documents)
     } else {
         Err(BodyError::Invalid(errors))
     }
 }
 
-/// Checks the envelope of one document and deserializes it strictly.
+/// Reads every document of `body` as a `LatticeService`; all must be valid or none is returned.
+pub fn parse_services(body: &str) -> Result<Vec<ServiceDocument>, BodyError> {
+    let documents = parse_documents(body)?;
+    let not_workloads = documents
+        .policies
+        .iter()
+        .map(|p| {
+            (
+                p.index,
+                "a CedarPolicy is not a workload; pass policy files with --policies",
+            )
+        })
+        .chain(
+            documents
+                .quotas
+                .iter()
+                .map(|(i, _)| (*i, "a LatticeQuota is not a workload")),
+        )
+        .chain(
+            documents
+                .namespaces
+                .iter()
+                .map(|(i, _)| (*i, "a Namespace is not a workload")),
+        );
+    let errors: Vec<DocumentError> = not_workloads
+        .map(|(index, message)| DocumentError::new(index, FieldError::new("kind", message)))
+        .collect();
+    if errors.is_empty() {
+        Ok(documents.services)
+    } else {
+        Err(BodyError::Invalid(errors))
+    }
+}
+
+/// Checks the envelope of one `LatticeService` document and deserializes it strictly.
 pub fn parse_service(value: Value) -> Result<LatticeService, Vec<FieldError>> {
+    parse_kind(value, METADATA_FIELDS)
+}
+
+/// Checks the envelope of one `CedarPolicy` document (cluster-scoped: no namespace) and
+/// deserializes it strictly.
+pub fn parse_policy(value: Value) -> Result<CedarPolicy, Vec<FieldError>> {
+    let policy: CedarPolicy = parse_kind(value, CLUSTER_SCOPED_METADATA_FIELDS)?;
+    if policy.metadata.name.is_none() {
+        return Err(vec![FieldError::new("metadata.name", "is required")]);
+    }
+    Ok(policy)
+}
+
+/// Checks the envelope of one document and deserializes it strictly as `T`.
+pub fn parse_kind<T: DeserializeOwned>(
+    value: Value,
+    metadata_fields: &[&str],
+) -> Result<T, Vec<FieldError>> {
     let Value::Object(mut map) = value else {
         return Err(vec![FieldError::new("", "each document must be an object")]);
     };
-    let mut errors = envelope_errors(&map);
-    if errors.is_empty() && map.get("kind") != Some(&Value::from(SERVICE_KIND)) {
-        errors.push(FieldError::new(
-            "kind",
-            format!("only {SERVICE_KIND} documents are read here"),
-        ));
-    }
+    let mut errors = envelope_errors(&map, metadata_fields);
     if !errors.is_empty() {
         return Err(errors);
     }
     // Status is the cell's to write; a document exported with one is accepted and it is ignored.
     map.remove("status");
-    match serde_path_to_error::deserialize::<_, LatticeService>(Value::Object(map)) {
-        Ok(service) => Ok(service),
+    match serde_path_to_error::deserialize::<_, T>(Value::Object(map)) {
+        Ok(parsed) => Ok(parsed),
         Err(err) => {
             let path = err.path().to_string();
             let field = if path == "." { String::new() } else { path };
@@ -215,20 +239,16 @@ pub fn parse_service(value: Value) -> Result<LatticeService, Vec<FieldError>> {
     }
 }
 
-/// Checks the envelope of one document against the rules of its kind: `apiVersion`, `kind`,
-/// `metadata` (only name, namespace, labels, annotations) and `spec`. A `status` is ignored.
-pub fn envelope_errors(map: &Map<String, Value>) -> Vec<FieldError> {
+/// Checks the envelope of one document: known top-level fields (a `Namespace` has no `spec`),
+/// the `apiVersion` of its kind, a supported `kind`, and only `metadata_fields` in `metadata`.
+pub fn envelope_errors(map: &Map<String, Value>, metadata_fields: &[&str]) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    let kind = map.get("kind").and_then(Value::as_str);
-    let rules = kind.and_then(rules);
+    let (api_version, has_spec) = kind_rules(map.get("kind").and_then(Value::as_str));
     for key in map.keys() {
-        let known = matches!(key.as_str(), "apiVersion" | "kind" | "metadata" | "status")
-            || (key == "spec" && rules.as_ref().is_none_or(|r| r.has_spec));
-        if !known {
+        if !TOP_LEVEL_FIELDS.contains(&key.as_str()) || (key == "spec" && !has_spec) {
             errors.push(FieldError::new(key, "unknown field"));
         }
     }
-    let api_version = rules.as_ref().map_or(API_VERSION, |r| r.api_version);
     match map.get("apiVersion").and_then(Value::as_str) {
         Some(v) if v == api_version => {}
         Some(other) => errors.push(FieldError::new(
@@ -240,24 +260,24 @@ pub fn envelope_errors(map: &Map<String, Value>) -> Vec<FieldError> {
             format!("is required ({api_version:?})"),
         )),
     }
-    match (kind, &rules) {
-        (Some(_), Some(_)) => {}
-        (Some(other), None) => errors.push(FieldError::new(
+    match map.get("kind").and_then(Value::as_str) {
+        Some(kind) if SUPPORTED_KINDS.contains(&kind) => {}
+        Some(other) => errors.push(FieldError::new(
             "kind",
             format!(
                 "{other:?} is not supported; supported kinds: {}",
                 SUPPORTED_KINDS.join(", ")
             ),
         )),
-        (None, _) => errors.push(FieldError::new("kind", "is required")),
+        None => errors.push(FieldError::new("kind", "is required")),
     }
     match map.get("metadata") {
         Some(Value::Object(metadata)) => {
             for key in metadata.keys() {
-                if !METADATA_FIELDS.contains(&key.as_str()) {
+                if !metadata_fields.contains(&key.as_str()) {
                     errors.push(FieldError::new(
                         format!("metadata.{key}"),
-                        format!("unknown field; allowed: {}", METADATA_FIELDS.join(", ")),
+                        format!("unknown field; allowed: {}", metadata_fields.join(", ")),
                     ));
                 }
             }
@@ -265,7 +285,7 @@ pub fn envelope_errors(map: &Map<String, Value>) -> Vec<FieldError> {
         Some(_) => errors.push(FieldError::new("metadata", "must be an object")),
         None => errors.push(FieldError::new("metadata", "is required")),
     }
-    if rules.as_ref().is_some_and(|r| r.has_spec) && !map.contains_key("spec") {
+    if has_spec && !map.contains_key("spec") {
         errors.push(FieldError::new("spec", "is required"));
     }
     errors
@@ -334,6 +354,24 @@ mod tests {
         };
         let fields: Vec<&str> = errors.iter().map(|e| e.error.field.as_str()).collect();
         assert_eq!(fields, vec!["apiVersion", "metadata.uid"]);
+    }
+
+    #[test]
+    fn services_and_policies_are_read_from_one_body() {
+        let policy = "apiVersion: lattice.dev/v1alpha1\nkind: CedarPolicy\nmetadata:\n  name: images\nspec:\n  policies: \"\"\n";
+        let docs = parse_documents(&format!("{policy}---\n{HELLO}")).unwrap();
+        assert_eq!(docs.policies.len(), 1);
+        assert_eq!(docs.policies[0].index, 0);
+        assert_eq!(docs.services[0].index, 1);
+        let namespaced = policy.replace("name: images", "name: images\n  namespace: demo");
+        let Err(BodyError::Invalid(errors)) = parse_documents(&namespaced) else {
+            panic!("a namespaced CedarPolicy was accepted");
+        };
+        assert_eq!(errors[0].error.field, "metadata.namespace");
+        let Err(BodyError::Invalid(errors)) = parse_services(policy) else {
+            panic!("parse_services took a policy");
+        };
+        assert_eq!(errors[0].error.field, "kind");
     }
 
     #[test]

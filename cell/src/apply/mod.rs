@@ -1,29 +1,39 @@
-//! Applying documents: read them (`LatticeService`, `LatticeQuota`, `Namespace`), check placement,
-//! derive every service (all must succeed), then store everything in one transaction in which
-//! each service revision is admitted against quota and released only if admitted; then nudge the
-//! sessions of the affected clusters and retry the specs waiting for budget.
+//! Applying documents: `CedarPolicy`s, `LatticeService`s, `LatticeQuota`s and `Namespace`s, all
+//! or nothing, in one transaction. Policies are validated and stored first (a new policy set
+//! version), then the specs are stored, then namespaces and quotas (`quota_writes`), and the specs
+//! are reconciled under all of it by the derivation loop (which admits them against quota), so the
+//! answer carries each spec's resulting status. An invalid document refuses the whole request and
+//! stores nothing; a spec that is valid but denied or over quota is stored, with a `Failed` status
+//! and no new manifests. After the commit, a policy change re-derives the other specs it can
+//! affect, and a change that may free budget retries the specs waiting for it (`readmit`).
 
 pub mod documents;
 pub mod namespace_document;
 pub mod quota_document;
+pub mod quota_writes;
 pub mod readmit;
-pub mod transaction;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use lattice_derive::FieldError;
+use lattice_derive::authz::Strictness;
 use lattice_derive::labels::CLUSTER_LABEL;
-use lattice_derive::quota::OWNER_ANNOTATION;
-use lattice_derive::{DeriveContext, FieldError, ResourceDemand, derive_service};
 use lattice_protocol::identity::ClusterId;
 
-use crate::revision::Revision;
+use crate::policies::{PolicyChange, PolicyWriteError, write as policy_write};
+use crate::reconcile::sweep::sweep;
+use crate::reconcile::{self, Outcome, ReconcileError, Trigger, Verdict};
 use crate::spec_key::SpecKey;
 use crate::state::CellState;
 use crate::store::StoreError;
-use crate::store::namespaces::NamespaceWrite;
-use documents::{BodyError, Document, DocumentError, ServiceDocument};
-use quota_document::QuotaDocument;
-pub use transaction::Applied;
+use crate::store::audit::{self, AuditEntry};
+use crate::store::policies::{PolicyLock, lock_policy_set};
+use crate::store::specs::{self, SpecWrite, StoredSpec};
+use documents::{BodyError, DocumentError, Documents, ServiceDocument, parse_documents};
+use quota_writes::{AppliedNamespace, AppliedQuota, ServiceSubject};
+
+/// Attempts of one apply when Postgres aborts it (deadlock detected, serialization failure).
+const ATTEMPTS: usize = 5;
 
 /// Field path of the placement label, as reported in errors.
 pub const CLUSTER_LABEL_FIELD: &str = "metadata.labels[lattice.dev/cluster]";
@@ -37,182 +47,320 @@ pub enum ApplyError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The derivation loop could not run.
+    #[error(transparent)]
+    Reconcile(#[from] ReconcileError),
 }
 
-/// A service ready to store: placed, derived, with what admission needs.
+impl From<sqlx::Error> for ApplyError {
+    fn from(e: sqlx::Error) -> Self {
+        ApplyError::Store(StoreError::Database(e))
+    }
+}
+
+impl From<PolicyWriteError> for ApplyError {
+    fn from(e: PolicyWriteError) -> Self {
+        match e {
+            PolicyWriteError::Invalid(errors) => ApplyError::Body(BodyError::Invalid(errors)),
+            PolicyWriteError::Store(e) => ApplyError::Store(e),
+            PolicyWriteError::Version(e) => ApplyError::Reconcile(ReconcileError::Policies(e)),
+        }
+    }
+}
+
+/// Options of an apply.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApplyOptions {
+    /// Refuse `CedarPolicy` documents that semantic analysis finds problems in (instead of
+    /// accepting them with warnings).
+    pub strict: bool,
+}
+
+/// One applied `LatticeService`.
 #[derive(Debug, Clone)]
-pub struct PreparedService {
-    /// 0-based index in the request.
+pub struct AppliedService {
+    /// 0-based index of its document in the request.
     pub index: usize,
-    /// Its key.
-    pub key: SpecKey,
-    /// The cluster it is placed on.
-    pub cluster: ClusterId,
-    /// The normalised document.
-    pub document: serde_json::Value,
-    /// The revision derived from it.
-    pub revision: Revision,
-    /// Its `lattice.dev/owner` annotation.
-    pub owner: Option<String>,
-    /// What the revision requests.
-    pub demand: ResourceDemand,
+    /// What storing it did.
+    pub stored: StoredSpec,
+    /// What reconciling it decided.
+    pub outcome: Outcome,
 }
 
-/// Every document of one request, checked and ready to store.
-#[derive(Debug, Clone, Default)]
-pub struct PreparedRequest {
-    /// Services.
-    pub services: Vec<PreparedService>,
-    /// Quotas with their request index.
-    pub quotas: Vec<(usize, QuotaDocument)>,
-    /// Namespaces with their request index.
-    pub namespaces: Vec<(usize, NamespaceWrite)>,
+/// What an apply did.
+#[derive(Debug, Clone)]
+pub struct ApplyReport {
+    /// The policy change, when the request held `CedarPolicy` documents.
+    pub policies: Option<PolicyChange>,
+    /// The applied specs, in request order.
+    pub services: Vec<AppliedService>,
+    /// The applied quotas, in request order.
+    pub quotas: Vec<AppliedQuota>,
+    /// The applied namespace declarations, in request order.
+    pub namespaces: Vec<AppliedNamespace>,
+    /// Other specs re-derived afterwards: those a policy change can affect, then those that were
+    /// waiting for quota budget the request may have freed.
+    pub rederived: Vec<Outcome>,
 }
 
-/// Applies every document in `body` (all or nothing) as `actor`; one entry per document, in
-/// request order.
+/// A service document with its placement checked.
+struct Placed<'a> {
+    doc: &'a ServiceDocument,
+    key: SpecKey,
+    cluster: ClusterId,
+    document: serde_json::Value,
+}
+
+/// Applies every document in `body` (all or nothing) as `actor`.
 pub async fn apply_body(
     state: &CellState,
     body: &str,
     actor: &str,
-) -> Result<Vec<Applied>, ApplyError> {
-    let documents = documents::parse_documents(body).inspect_err(|e| {
-        if matches!(e, BodyError::Invalid(_)) {
-            state.metrics.derive_errors.inc();
-        }
-    })?;
-    let prepared = prepare(state, documents).await.inspect_err(|e| {
-        if matches!(e, ApplyError::Body(BodyError::Invalid(_))) {
-            state.metrics.derive_errors.inc();
-        }
-    })?;
-    let applied = transaction::apply(&state.store, &prepared, actor).await?;
-    let mut touched: BTreeSet<String> = BTreeSet::new();
-    for a in &applied {
-        if let Applied::Service(s) = a {
-            let service = prepared.services.iter().find(|p| p.key == s.key);
-            if let (Some(p), true) = (service, s.admission.admitted()) {
-                touched.insert(p.cluster.to_string());
+    options: ApplyOptions,
+) -> Result<ApplyReport, ApplyError> {
+    let mut attempt = 1;
+    let result = loop {
+        match apply_documents(state, body, actor, options).await {
+            Err(e) if is_retryable(&e) && attempt < ATTEMPTS => {
+                tracing::warn!(attempt, error = %e, "apply aborted by Postgres; retrying");
+                attempt += 1;
             }
-            touched.extend(s.moved_from.clone());
-            if s.changed || !s.admission.admitted() {
-                tracing::info!(spec = %s.key, generation = s.generation, revision = %s.revision_id, admitted = s.admission.admitted(), "spec applied");
-            }
-        }
-    }
-    for cluster in &touched {
-        state.registry.nudge(cluster);
-    }
-    readmit::after_change(state).await;
-    Ok(applied)
-}
-
-async fn prepare(
-    state: &CellState,
-    documents: Vec<Document>,
-) -> Result<PreparedRequest, ApplyError> {
-    let mut errors = Vec::new();
-    let mut prepared = PreparedRequest::default();
-    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-    let mut note_duplicate = |id: String, index: usize, errors: &mut Vec<DocumentError>| {
-        if let Some(first) = seen.insert(id.clone(), index) {
-            errors.push(DocumentError {
-                document: index,
-                error: FieldError::new(
-                    "metadata.name",
-                    format!("{id} is also defined by document {first}"),
-                ),
-            });
+            other => break other,
         }
     };
-    for doc in documents {
-        match doc {
-            Document::Service(doc) => match prepare_service(state, &doc).await? {
-                Ok(p) => {
-                    note_duplicate(p.key.to_string(), doc.index, &mut errors);
-                    prepared.services.push(p);
-                }
-                Err(field_errors) => {
-                    errors.extend(field_errors.into_iter().map(|error| DocumentError {
-                        document: doc.index,
-                        error,
-                    }))
-                }
-            },
-            Document::Quota { index, quota } => {
-                note_duplicate(
-                    format!("LatticeQuota/{}", quota.quota.name),
-                    index,
-                    &mut errors,
-                );
-                prepared.quotas.push((index, *quota));
-            }
-            Document::Namespace { index, namespace } => {
-                note_duplicate(format!("Namespace/{}", namespace.name), index, &mut errors);
-                prepared.namespaces.push((index, namespace));
-            }
+    if let Err(ApplyError::Body(BodyError::Invalid(_))) = &result {
+        state.metrics.derive_errors.inc();
+    }
+    result
+}
+
+/// Whether Postgres aborted the transaction and a retry may succeed: deadlock detected (40P01)
+/// or serialization failure (40001). Nothing was committed.
+fn is_retryable(e: &ApplyError) -> bool {
+    let db = match e {
+        ApplyError::Store(StoreError::Database(e))
+        | ApplyError::Reconcile(ReconcileError::Store(StoreError::Database(e))) => e,
+        _ => return false,
+    };
+    db.as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|code| code == "40P01" || code == "40001")
+}
+
+async fn apply_documents(
+    state: &CellState,
+    body: &str,
+    actor: &str,
+    options: ApplyOptions,
+) -> Result<ApplyReport, ApplyError> {
+    let Documents {
+        services,
+        policies,
+        quotas,
+        namespaces,
+    } = parse_documents(body)?;
+    let duplicates = quota_writes::duplicate_errors(&quotas, &namespaces);
+    if !duplicates.is_empty() {
+        return Err(BodyError::Invalid(duplicates).into());
+    }
+    let mut placed = place(state, &services).await?;
+    placed.sort_by(|a, b| a.key.cmp(&b.key));
+
+    let mut tx = state.store.pool().begin().await?;
+    let lock = if policies.is_empty() {
+        PolicyLock::Shared
+    } else {
+        PolicyLock::Exclusive
+    };
+    lock_policy_set(&mut tx, lock).await?;
+    let strictness = if options.strict {
+        Strictness::Strict
+    } else {
+        Strictness::Advisory
+    };
+    let change = if policies.is_empty() {
+        None
+    } else {
+        Some(policy_write::apply(&mut tx, &state.policies, &policies, strictness, actor).await?)
+    };
+
+    let mut stored = Vec::with_capacity(placed.len());
+    for p in &placed {
+        let write = SpecWrite {
+            key: &p.key,
+            cluster: p.cluster.as_str(),
+            document: &p.document,
+        };
+        let result = specs::upsert(&mut tx, &write).await?;
+        if result.changed {
+            audit::record(
+                &mut *tx,
+                AuditEntry {
+                    actor,
+                    action: "spec.apply",
+                    target: &p.key.to_string(),
+                    details: serde_json::json!({
+                        "generation": result.generation,
+                        "cluster": p.cluster.as_str(),
+                    }),
+                },
+            )
+            .await?;
+        }
+        stored.push(result);
+    }
+
+    // Quota rows after the spec rows; the services below are admitted under these writes.
+    let subjects: Vec<ServiceSubject<'_>> = placed
+        .iter()
+        .map(|p| ServiceSubject::of(&p.key, &p.doc.service))
+        .collect();
+    quota_writes::lock_touched(&mut tx, &subjects, &namespaces, &quotas).await?;
+    let (applied_namespaces, applied_quotas) =
+        quota_writes::write(&mut tx, &namespaces, &quotas, actor).await?;
+
+    let trigger = Trigger::Applied {
+        actor: actor.to_string(),
+    };
+    let mut applied = Vec::with_capacity(placed.len());
+    let mut invalid = Vec::new();
+    for (p, stored) in placed.iter().zip(stored) {
+        // The row was written above in this transaction, so it is there.
+        let Some(outcome) = reconcile::reconcile_in(&mut tx, state, &p.key, &trigger).await? else {
+            continue;
+        };
+        if let Verdict::Invalid(errors) = &outcome.verdict {
+            invalid.extend(
+                errors
+                    .iter()
+                    .map(|e| DocumentError::new(p.doc.index, e.clone())),
+            );
+        }
+        applied.push(AppliedService {
+            index: p.doc.index,
+            stored,
+            outcome,
+        });
+    }
+    if !invalid.is_empty() {
+        tx.rollback().await?;
+        invalid.sort_by_key(|e| e.document);
+        return Err(BodyError::Invalid(invalid).into());
+    }
+    tx.commit().await?;
+
+    if let Some(change) = &change {
+        for w in change
+            .written
+            .iter()
+            .filter(|w| w.result != policy_write::WriteResult::Unchanged)
+        {
+            tracing::info!(policy = %w.name, generation = w.generation, version = change.after.number, "CedarPolicy applied");
         }
     }
+    let mut moved_from: BTreeSet<&str> = BTreeSet::new();
+    for a in &applied {
+        reconcile::after_commit(state, &a.outcome);
+        moved_from.extend(a.stored.moved_from.as_deref());
+    }
+    for cluster in moved_from {
+        state.registry.nudge(cluster);
+    }
+    let mut rederived = match &change {
+        Some(change) if change.changed() => {
+            sweep(
+                state,
+                &Trigger::PolicyChanged {
+                    version: change.after.number,
+                },
+            )
+            .await?
+        }
+        _ => Vec::new(),
+    };
+    let budget_may_have_changed = applied_namespaces.iter().any(|n| n.applied.changed)
+        || applied_quotas.iter().any(|q| q.applied.changed)
+        || applied
+            .iter()
+            .any(|a| matches!(a.outcome.verdict, Verdict::Released { freed: true, .. }))
+        || rederived
+            .iter()
+            .any(|o| matches!(o.verdict, Verdict::Released { freed: true, .. }));
+    if budget_may_have_changed {
+        rederived.extend(readmit::after_change(state).await);
+    }
+    applied.sort_by_key(|a| a.index);
+    Ok(ApplyReport {
+        policies: change,
+        services: applied,
+        quotas: applied_quotas,
+        namespaces: applied_namespaces,
+        rederived,
+    })
+}
+
+/// Checks every service's placement (label, registered cluster) and that no two documents name
+/// the same spec; all problems are reported together.
+async fn place<'a>(
+    state: &CellState,
+    services: &'a [ServiceDocument],
+) -> Result<Vec<Placed<'a>>, ApplyError> {
+    let mut errors = Vec::new();
+    let mut placed = Vec::new();
+    let mut seen: BTreeMap<SpecKey, usize> = BTreeMap::new();
+    for doc in services {
+        let svc = &doc.service;
+        let cluster = match cluster_of(svc) {
+            Ok(cluster) => cluster,
+            Err(e) => {
+                errors.push(DocumentError::new(doc.index, e));
+                continue;
+            }
+        };
+        if state.store.cluster(cluster.as_str()).await?.is_none() {
+            errors.push(DocumentError::new(
+                doc.index,
+                FieldError::new(
+                    CLUSTER_LABEL_FIELD,
+                    format!(
+                        "cluster {cluster:?} does not exist; create it first with `latticectl cluster create {cluster}`"
+                    ),
+                ),
+            ));
+            continue;
+        }
+        // A missing name or namespace is reported by derivation, with its field path.
+        let key = SpecKey::new(
+            "LatticeService",
+            svc.metadata.namespace.clone().unwrap_or_default(),
+            svc.metadata.name.clone().unwrap_or_default(),
+        );
+        let named = !key.name.is_empty() && !key.namespace.is_empty();
+        if let Some(first) = seen.insert(key.clone(), doc.index).filter(|_| named) {
+            errors.push(DocumentError::new(
+                doc.index,
+                FieldError::new(
+                    "metadata.name",
+                    format!("{key} is also defined by document {first}"),
+                ),
+            ));
+        }
+        let mut document = serde_json::to_value(svc).unwrap_or_default();
+        if let Some(map) = document.as_object_mut() {
+            map.remove("status");
+        }
+        placed.push(Placed {
+            doc,
+            key,
+            cluster,
+            document,
+        });
+    }
     if errors.is_empty() {
-        Ok(prepared)
+        Ok(placed)
     } else {
         Err(BodyError::Invalid(errors).into())
     }
-}
-
-/// Placement and derivation of one service; field errors are returned as the inner `Err`.
-pub async fn prepare_service(
-    state: &CellState,
-    doc: &ServiceDocument,
-) -> Result<Result<PreparedService, Vec<FieldError>>, StoreError> {
-    let svc = &doc.service;
-    let cluster = match cluster_of(svc) {
-        Ok(cluster) => cluster,
-        Err(e) => return Ok(Err(vec![e])),
-    };
-    if state.store.cluster(cluster.as_str()).await?.is_none() {
-        return Ok(Err(vec![FieldError::new(
-            CLUSTER_LABEL_FIELD,
-            format!(
-                "cluster {cluster:?} does not exist; create it first with `latticectl cluster create {cluster}`"
-            ),
-        )]));
-    }
-    let ctx = DeriveContext {
-        cluster: cluster.to_string(),
-        trust_domain: state.settings.trust_domain.clone(),
-        ..DeriveContext::default()
-    };
-    let derived = match derive_service(svc, &ctx) {
-        Ok(derived) => derived,
-        Err(e) => return Ok(Err(e.field_errors().to_vec())),
-    };
-    // derive_service validated name and namespace.
-    let key = SpecKey::new(
-        "LatticeService",
-        svc.metadata.namespace.clone().unwrap_or_default(),
-        svc.metadata.name.clone().unwrap_or_default(),
-    );
-    let revision = Revision::from_derived(&key, &derived);
-    let mut document = serde_json::to_value(svc).unwrap_or_default();
-    if let Some(map) = document.as_object_mut() {
-        map.remove("status");
-    }
-    let owner = svc
-        .metadata
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(OWNER_ANNOTATION))
-        .cloned();
-    Ok(Ok(PreparedService {
-        index: doc.index,
-        key,
-        cluster,
-        document,
-        revision,
-        owner,
-        demand: derived.demand,
-    }))
 }
 
 /// The cluster a spec is placed on, from its `lattice.dev/cluster` label.

@@ -10,7 +10,7 @@ use lattice_derive::quota::principal::is_label_value;
 use lattice_derive::syntax::names::{is_dns_label, is_dns_subdomain};
 use serde_json::Value;
 
-use super::documents::envelope_errors;
+use super::documents::{CLUSTER_SCOPED_METADATA_FIELDS, envelope_errors};
 use crate::store::namespaces::NamespaceWrite;
 
 /// `kind` of a namespace document.
@@ -23,7 +23,7 @@ pub fn parse_namespace(value: Value) -> Result<NamespaceWrite, Vec<FieldError>> 
     let Value::Object(map) = value else {
         return Err(vec![FieldError::new("", "each document must be an object")]);
     };
-    let mut errors = envelope_errors(&map);
+    let mut errors = envelope_errors(&map, CLUSTER_SCOPED_METADATA_FIELDS);
     let metadata = map.get("metadata").cloned().unwrap_or(Value::Null);
     let name = metadata
         .get("name")
@@ -37,12 +37,6 @@ pub fn parse_namespace(value: Value) -> Result<NamespaceWrite, Vec<FieldError>> 
             format!(
                 "{name:?} is not a DNS-1123 label (lowercase letters, digits and '-', at most 63)"
             ),
-        ));
-    }
-    if metadata.get("namespace").is_some() {
-        errors.push(FieldError::new(
-            "metadata.namespace",
-            "a Namespace is not namespaced; remove metadata.namespace",
         ));
     }
     let labels = string_map(&metadata, "labels", &mut errors);

@@ -4,7 +4,7 @@ use lattice_derive::FieldError;
 use lattice_derive::quota::{LatticeQuota, Quota, validate_quota};
 use serde_json::Value;
 
-use super::documents::envelope_errors;
+use super::documents::{CLUSTER_SCOPED_METADATA_FIELDS, parse_kind};
 
 /// A valid quota and the normalised document to store.
 #[derive(Debug, Clone)]
@@ -17,20 +17,7 @@ pub struct QuotaDocument {
 
 /// Checks, reads and validates one `LatticeQuota` document.
 pub fn parse_quota(value: Value) -> Result<QuotaDocument, Vec<FieldError>> {
-    let Value::Object(mut map) = value else {
-        return Err(vec![FieldError::new("", "each document must be an object")]);
-    };
-    let errors = envelope_errors(&map);
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    map.remove("status");
-    let quota: LatticeQuota =
-        serde_path_to_error::deserialize(Value::Object(map)).map_err(|err| {
-            let path = err.path().to_string();
-            let field = if path == "." { String::new() } else { path };
-            vec![FieldError::new(field, err.into_inner().to_string())]
-        })?;
+    let quota: LatticeQuota = parse_kind(value, CLUSTER_SCOPED_METADATA_FIELDS)?;
     let valid = validate_quota(&quota)?;
     let mut document = serde_json::to_value(&quota).unwrap_or_default();
     if let Some(map) = document.as_object_mut() {

@@ -1,64 +1,35 @@
-//! Specs waiting for budget: a revision refused by quota is retried when budget may have been
-//! freed or limits changed — after every apply, delete, quota or namespace change and rate
-//! change. Each retry re-derives the stored document and runs the normal admission.
+//! Specs waiting for budget: a spec whose last reconcile was refused by quota (`NotAdmitted`) is
+//! reconciled again when budget may have been freed or limits changed — after a delete, a
+//! scale-down (an admission that lowered a reservation), a quota or namespace change, a rate
+//! change. Each is an ordinary reconcile (`Trigger::BudgetChanged`), oldest refusal first.
 
+use crate::reconcile::{Outcome, Trigger, reconcile_all};
 use crate::state::CellState;
-use crate::store::StoreError;
-use crate::store::specs::SpecWrite;
 
-use super::documents::{ServiceDocument, parse_service};
-use super::prepare_service;
-
-/// Retries the waiting specs; failures are logged (the next change retries again).
-pub async fn after_change(state: &CellState) {
-    match readmit_waiting(state).await {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(admitted = n, "specs waiting for budget were admitted"),
-        Err(e) => tracing::warn!(error = %e, "retrying specs waiting for budget failed"),
+/// Reconciles the specs waiting for budget and returns the outcomes; failures are logged (the
+/// next change retries).
+pub async fn after_change(state: &CellState) -> Vec<Outcome> {
+    let waiting = match state.store.specs_waiting_for_quota().await {
+        Ok(waiting) => waiting,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot list the specs waiting for budget");
+            return Vec::new();
+        }
+    };
+    if waiting.is_empty() {
+        return Vec::new();
     }
-}
-
-/// Re-runs admission for every live spec whose current document was refused by quota, oldest
-/// refusal first. Returns how many were admitted.
-pub async fn readmit_waiting(state: &CellState) -> Result<usize, StoreError> {
-    let mut admitted = 0;
-    for record in state.store.specs_waiting_for_quota().await? {
-        let key = record.key();
-        let service = match parse_service(record.document.clone()) {
-            Ok(service) => service,
-            Err(errors) => {
-                tracing::warn!(spec = %key, ?errors, "stored document no longer parses; not retried");
-                continue;
+    match reconcile_all(state, waiting, &Trigger::BudgetChanged).await {
+        Ok(outcomes) => {
+            let admitted = outcomes.iter().filter(|o| o.verdict.is_released()).count();
+            if admitted > 0 {
+                tracing::info!(admitted, "specs waiting for budget were admitted");
             }
-        };
-        let doc = ServiceDocument { index: 0, service };
-        let prepared = match prepare_service(state, &doc).await? {
-            Ok(p) => p,
-            Err(errors) => {
-                tracing::warn!(spec = %key, ?errors, "stored document no longer derives; not retried");
-                continue;
-            }
-        };
-        let write = SpecWrite {
-            key: &prepared.key,
-            cluster: prepared.cluster.as_str(),
-            document: &prepared.document,
-            revision: &prepared.revision,
-            owner: prepared.owner.as_deref(),
-            demand: &prepared.demand,
-        };
-        let applied = state
-            .store
-            .apply_specs(&[write], "cell:quota-retry")
-            .await?;
-        for a in applied.iter().filter(|a| a.admission.admitted()) {
-            admitted += 1;
-            tracing::info!(spec = %a.key, revision = %a.revision_id, "admitted after waiting for budget");
-            state.registry.nudge(prepared.cluster.as_str());
-            if let Some(previous) = &a.moved_from {
-                state.registry.nudge(previous);
-            }
+            outcomes
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "retrying the specs waiting for budget failed");
+            Vec::new()
         }
     }
-    Ok(admitted)
 }

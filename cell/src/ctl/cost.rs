@@ -3,11 +3,58 @@
 
 use lattice_derive::cost::MicroDollars;
 use lattice_derive::quota::format::memory;
+use reqwest::Method;
 use serde_json::Value;
 
-use super::client::CtlError;
+use super::args::{CostBy, CostCommand};
+use super::client::{ApiClient, Body, CtlError};
+use super::inputs::read_inputs;
 use super::output::{OutputFormat, structured, table, text};
 use crate::showback::{ShowbackReport, to_csv};
+
+/// `latticectl cost [--by …]` and `latticectl cost rates [-f FILE]`.
+pub async fn run(
+    client: &ApiClient,
+    by: CostBy,
+    command: Option<CostCommand>,
+    format: OutputFormat,
+) -> Result<String, CtlError> {
+    match command {
+        None => {
+            let answer = client
+                .call(
+                    Method::GET,
+                    &format!("/v1/showback?by={}", by.as_str()),
+                    None,
+                )
+                .await?;
+            render_showback(&answer, format)
+        }
+        Some(CostCommand::Rates { file: Some(path) }) => {
+            let input = read_inputs(std::slice::from_ref(&path))?.remove(0);
+            let answer = client
+                .call(Method::PUT, "/v1/cost/rates", Some(Body::Yaml(input.text)))
+                .await
+                .map_err(|e| match e {
+                    CtlError::Api {
+                        status,
+                        code,
+                        message,
+                    } => CtlError::Api {
+                        status,
+                        code,
+                        message: format!("{}: {message}", input.name),
+                    },
+                    other => other,
+                })?;
+            render_rates(&answer, format)
+        }
+        Some(CostCommand::Rates { file: None }) => {
+            let answer = client.call(Method::GET, "/v1/cost/rates", None).await?;
+            render_rates(&answer, format)
+        }
+    }
+}
 
 /// Renders a showback answer of the cell.
 pub fn render_showback(answer: &Value, format: OutputFormat) -> Result<String, CtlError> {

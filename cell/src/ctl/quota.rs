@@ -1,8 +1,62 @@
-//! `latticectl get quotas|quota|namespaces`: tables and the quota description.
+//! `latticectl get quotas|quota|namespaces` and `delete quota|namespace`: tables and the quota
+//! description.
 
+use reqwest::Method;
 use serde_json::Value;
 
-use super::output::text;
+use super::client::{ApiClient, CtlError};
+use super::finish;
+use super::output::{OutputFormat, table, text};
+
+/// `latticectl get quotas`.
+pub async fn list(client: &ApiClient, format: OutputFormat) -> Result<String, CtlError> {
+    let answer = client.call(Method::GET, "/v1/latticequotas", None).await?;
+    let items = answer["items"].as_array().cloned().unwrap_or_default();
+    finish(&answer, format, || table(QUOTA_HEADERS, quota_rows(&items)))
+}
+
+/// `latticectl get quota NAME`.
+pub async fn get(client: &ApiClient, name: &str, format: OutputFormat) -> Result<String, CtlError> {
+    let answer = client
+        .call(Method::GET, &format!("/v1/latticequotas/{name}"), None)
+        .await?;
+    finish(&answer, format, || describe_quota(&answer))
+}
+
+/// `latticectl get namespaces`.
+pub async fn namespaces(client: &ApiClient, format: OutputFormat) -> Result<String, CtlError> {
+    let answer = client.call(Method::GET, "/v1/namespaces", None).await?;
+    let items = answer["items"].as_array().cloned().unwrap_or_default();
+    finish(&answer, format, || {
+        table(NAMESPACE_HEADERS, namespace_rows(&items))
+    })
+}
+
+/// `latticectl delete quota NAME`.
+pub async fn delete(
+    client: &ApiClient,
+    name: &str,
+    format: OutputFormat,
+) -> Result<String, CtlError> {
+    let answer = client
+        .call(Method::DELETE, &format!("/v1/latticequotas/{name}"), None)
+        .await?;
+    finish(&answer, format, || format!("latticequota/{name} deleted"))
+}
+
+/// `latticectl delete namespace NAME`.
+pub async fn delete_namespace(
+    client: &ApiClient,
+    name: &str,
+    format: OutputFormat,
+) -> Result<String, CtlError> {
+    let answer = client
+        .call(Method::DELETE, &format!("/v1/namespaces/{name}"), None)
+        .await?;
+    finish(&answer, format, || {
+        format!("namespace/{name} declaration deleted")
+    })
+}
 
 /// Headers of [`quota_rows`].
 pub const QUOTA_HEADERS: &[&str] = &[

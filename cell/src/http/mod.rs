@@ -1,5 +1,5 @@
-//! The REST API (axum): Kubernetes-style routes for clusters, enrolment tokens, specs, quotas,
-//! namespaces and cost; admin
+//! The REST API (axum): Kubernetes-style routes for clusters, enrolment tokens, specs, Cedar
+//! policies and the `can-i` question, quotas, namespaces and cost; admin
 //! routes need the bearer token; `/healthz`, `/metrics` and `/openapi.json` are open.
 
 pub mod apply;
@@ -11,6 +11,7 @@ pub mod health;
 pub mod json_body;
 pub mod namespaces;
 pub mod openapi;
+pub mod policies;
 pub mod quotas;
 pub mod services;
 
@@ -51,6 +52,10 @@ pub const ROUTES: &[(&str, &str, bool)] = &[
         "/v1/namespaces/{namespace}/latticeservices/{name}",
         true,
     ),
+    ("get", "/v1/cedarpolicies", true),
+    ("get", "/v1/cedarpolicies/{name}", true),
+    ("delete", "/v1/cedarpolicies/{name}", true),
+    ("post", "/v1/authorization/can-i", true),
     ("get", "/v1/namespaces", true),
     ("delete", "/v1/namespaces/{namespace}", true),
     ("get", "/v1/latticequotas", true),
@@ -77,6 +82,12 @@ pub fn router(state: CellState) -> Router {
             "/v1/namespaces/{namespace}/latticeservices/{name}",
             get(services::get).delete(services::delete),
         )
+        .route("/v1/cedarpolicies", get(policies::list))
+        .route(
+            "/v1/cedarpolicies/{name}",
+            get(policies::get).delete(policies::delete),
+        )
+        .route("/v1/authorization/can-i", post(policies::can_i_handler))
         .route("/v1/namespaces", get(namespaces::list))
         .route("/v1/namespaces/{namespace}", delete(namespaces::delete))
         .route("/v1/latticequotas", get(quotas::list))

@@ -1,5 +1,5 @@
-//! `/v1/.../latticeservices`: list, get and delete `LatticeService` specs, shown Kubernetes-style
-//! with their computed status.
+//! `/v1/.../latticeservices`: list, get and delete `LatticeService` specs, shown
+//! Kubernetes-style with their computed status (apply is `super::apply`).
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -89,7 +89,7 @@ pub async fn delete(
 }
 
 /// The stored document with Kubernetes-style metadata and the computed status.
-async fn render(state: &CellState, record: SpecRecord) -> Result<Value, ApiError> {
+pub(crate) async fn render(state: &CellState, record: SpecRecord) -> Result<Value, ApiError> {
     let deliveries = state.store.deliveries_of(&record.key()).await?;
     let status = service_status(&record, &deliveries);
     let mut document = record.document.clone();

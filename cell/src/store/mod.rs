@@ -1,6 +1,7 @@
 //! The cell's Postgres store: a connection pool, the embedded migrations, and one module per
 //! table family. Queries are checked at run time (`FromRow`), so building needs no database.
 
+pub mod attempts;
 pub mod audit;
 pub mod ca;
 pub mod certificates;
@@ -10,6 +11,7 @@ pub mod deliveries;
 pub mod embedded;
 pub mod ledger;
 pub mod namespaces;
+pub mod policies;
 pub mod quotas;
 pub mod revisions;
 pub mod specs;
@@ -60,24 +62,28 @@ pub struct Store {
 }
 
 impl Store {
-    /// Connects to `url` with the default pool (16 connections) and brings the schema up to date.
+    /// Connects to `url` (a pool of [`DEFAULT_POOL_SIZE`]) and brings the schema up to date.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        Self::connect_with_pool_size(url, DEFAULT_POOL_SIZE).await
-    }
-
-    /// Connects to `url` with at most `max_connections` pooled connections (load tests and
-    /// benchmarks need more concurrent transactions than the default) and migrates.
-    pub async fn connect_with_pool_size(
-        url: &str,
-        max_connections: u32,
-    ) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
+            .max_connections(DEFAULT_POOL_SIZE)
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
             .await
             .map_err(StoreError::Connect)?;
         sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// Another handle to the same database with a pool of `max_connections` (load tests and
+    /// benchmarks need more concurrent transactions than a cell's default pool).
+    pub async fn with_pool_size(&self, max_connections: u32) -> Result<Self, StoreError> {
+        let options = (*self.pool.connect_options()).clone();
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await
+            .map_err(StoreError::Connect)?;
         Ok(Self { pool })
     }
 

@@ -1,15 +1,13 @@
 //! Specs as applied. `generation` bumps only when the spec, its placement or its existence
-//! changes (re-applying the same document is a no-op); the current revision points at the
-//! immutable manifest set derived from it. Deleted specs stay until their cluster confirms removal.
+//! changes (re-applying the same document is a no-op). The derivation loop (`crate::reconcile`)
+//! decides the current revision; a failed attempt leaves it where it was. Deleted specs stay until
+//! their cluster confirms removal.
 
 use chrono::{DateTime, Utc};
-use lattice_derive::ResourceDemand;
 use serde_json::Value;
 
 use super::audit::{self, AuditEntry};
-use super::{Store, StoreError, ledger, revisions};
-use crate::admission::{self, AdmissionInput, AdmissionOutcome};
-use crate::revision::Revision;
+use super::{Store, StoreError, ledger};
 use crate::spec_key::SpecKey;
 
 /// A stored spec.
@@ -29,10 +27,21 @@ pub struct SpecRecord {
     pub generation: i64,
     /// The normalised document as applied.
     pub document: Value,
-    /// Derivation status (`observedGeneration`, …).
+    /// The last reconcile attempt's record (`observedGeneration`, result, conditions, …; see
+    /// `crate::reconcile::record`).
     pub status: Value,
-    /// Id of the revision derived from the current generation.
+    /// Id of the revision released last.
     pub current_revision: Option<String>,
+    /// The cluster it was released for (after a move not yet released, not `cluster`).
+    pub released_cluster: Option<String>,
+    /// Generation of the last reconcile attempt (`None`: never reconciled).
+    pub reconciled_generation: Option<i64>,
+    /// Policy set version the last attempt was decided under (0 = the empty set).
+    pub policy_version: i64,
+    /// Cedar questions the last attempt raised (`None` when it stopped before the gates).
+    pub gate_questions: Option<Value>,
+    /// When it was last reconciled.
+    pub reconciled_at: Option<DateTime<Utc>>,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last changed.
@@ -46,9 +55,17 @@ impl SpecRecord {
     pub fn key(&self) -> SpecKey {
         SpecKey::new(&self.kind, &self.namespace, &self.name)
     }
+
+    /// The current revision if it was released for the cluster the spec is placed on now: what
+    /// that cluster should hold.
+    pub fn revision_for_cluster(&self) -> Option<&str> {
+        self.current_revision
+            .as_deref()
+            .filter(|_| self.released_cluster.as_deref() == Some(self.cluster.as_str()))
+    }
 }
 
-/// One spec to store, already validated and derived.
+/// One spec to store (its envelope already checked).
 #[derive(Debug, Clone)]
 pub struct SpecWrite<'a> {
     /// Its key.
@@ -57,46 +74,26 @@ pub struct SpecWrite<'a> {
     pub cluster: &'a str,
     /// The normalised document.
     pub document: &'a Value,
-    /// The revision derived from it.
-    pub revision: &'a Revision,
-    /// Its `lattice.dev/owner` annotation (a `Lattice::User` quota principal).
-    pub owner: Option<&'a str>,
-    /// What the revision requests, for quota admission.
-    pub demand: &'a ResourceDemand,
 }
 
 /// What storing one spec did.
 #[derive(Debug, Clone, PartialEq)]
-pub struct AppliedSpec {
+pub struct StoredSpec {
     /// Its key.
     pub key: SpecKey,
-    /// Generation after the write.
-    pub generation: i64,
-    /// The revision derived from the document (released only if admitted).
-    pub revision_id: String,
-    /// False when the document was already stored as is.
-    pub changed: bool,
-    /// The cluster it was on before, when the write moved it (and the move was admitted).
-    pub moved_from: Option<String>,
-    /// What quota admission decided; a refused revision is not released and the one released
-    /// before stays.
-    pub admission: AdmissionOutcome,
-}
-
-/// A spec row written (and locked) by [`upsert`], before admission.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UpsertedSpec {
     /// Row id.
-    pub spec_id: i64,
+    pub id: i64,
     /// Generation after the write.
     pub generation: i64,
     /// False when the document was already stored as is.
     pub changed: bool,
-    /// The cluster it was on before, when the write moves it.
+    /// The cluster it was on before, when the write moved it.
     pub moved_from: Option<String>,
 }
 
-const COLUMNS: &str = "id, kind, namespace, name, cluster, generation, document, status, current_revision, created_at, updated_at, deleted_at";
+pub(crate) const COLUMNS: &str = "id, kind, namespace, name, cluster, generation, document, status, \
+    current_revision, released_cluster, created_at, updated_at, deleted_at, reconciled_generation, \
+    policy_version, gate_questions, reconciled_at";
 
 #[derive(Debug, sqlx::FromRow)]
 struct Existing {
@@ -115,20 +112,6 @@ fn is_generation_change(old: &Existing, document: &Value, cluster: &str) -> bool
 }
 
 impl Store {
-    /// Stores every spec, admits each revision against quota and releases the admitted ones, in
-    /// one transaction: all of them or none.
-    pub async fn apply_specs(
-        &self,
-        writes: &[SpecWrite<'_>],
-        actor: &str,
-    ) -> Result<Vec<AppliedSpec>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let upserted = upsert_all(&mut tx, writes).await?;
-        let applied = admit_and_release(&mut tx, writes, &upserted, actor).await?;
-        tx.commit().await?;
-        Ok(applied)
-    }
-
     /// A live (not deleted) spec by key.
     pub async fn spec(&self, key: &SpecKey) -> Result<Option<SpecRecord>, StoreError> {
         let sql = format!(
@@ -159,19 +142,23 @@ impl Store {
             .await?)
     }
 
-    /// Live specs whose current document was refused by quota, oldest first.
-    pub async fn specs_waiting_for_quota(&self) -> Result<Vec<SpecRecord>, StoreError> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM specs WHERE deleted_at IS NULL \
-             AND status->'admission'->>'admitted' = 'false' ORDER BY updated_at, id"
-        );
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&self.pool)
-            .await?)
+    /// Live specs whose last reconcile was refused by quota admission (`NotAdmitted`), oldest
+    /// first: they wait for budget.
+    pub async fn specs_waiting_for_quota(&self) -> Result<Vec<SpecKey>, StoreError> {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT kind, namespace, name FROM specs WHERE deleted_at IS NULL \
+             AND status->>'result' = 'NotAdmitted' ORDER BY reconciled_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(kind, ns, name)| SpecKey::new(kind, ns, name))
+            .collect())
     }
 
-    /// Marks a spec deleted; its cluster is told to remove it. Returns the cluster it was on, or
-    /// `None` if there was no live spec with that key.
+    /// Marks a spec deleted; its quota reservation is freed and its cluster is told to remove it.
+    /// Returns the cluster it was on, or `None` if there was no live spec with that key.
     pub async fn delete_spec(
         &self,
         key: &SpecKey,
@@ -189,7 +176,7 @@ impl Store {
         .await?;
         let cluster = deleted.as_ref().map(|(_, cluster)| cluster.clone());
         if let Some((spec_id, cluster)) = &deleted {
-            // Deleting a workload frees its quota reservation.
+            // Deleting a workload frees its quota reservation, in the same transaction.
             ledger::release(&mut tx, *spec_id).await?;
             audit::record(
                 &mut *tx,
@@ -230,9 +217,12 @@ impl Store {
         &self,
         cluster: &str,
     ) -> Result<Vec<(SpecKey, String)>, StoreError> {
+        // A revision is released for one cluster: after a move whose new placement was not
+        // released (denied, say), the new cluster gets nothing and the old one removes it.
         let rows: Vec<(String, String, String, String)> = sqlx::query_as(
             "SELECT kind, namespace, name, current_revision FROM specs \
-             WHERE cluster = $1 AND deleted_at IS NULL AND current_revision IS NOT NULL",
+             WHERE cluster = $1 AND deleted_at IS NULL AND current_revision IS NOT NULL \
+             AND released_cluster = cluster",
         )
         .bind(cluster)
         .fetch_all(&self.pool)
@@ -244,110 +234,16 @@ impl Store {
     }
 }
 
-/// Writes (and locks) every spec row, in key order so that concurrent applies lock spec rows in
-/// the same order. Returns one entry per write, in the order given.
-pub async fn upsert_all(
-    tx: &mut sqlx::PgConnection,
-    writes: &[SpecWrite<'_>],
-) -> Result<Vec<UpsertedSpec>, StoreError> {
-    let mut order: Vec<usize> = (0..writes.len()).collect();
-    order.sort_by(|a, b| writes[*a].key.cmp(writes[*b].key));
-    let mut upserted: Vec<Option<UpsertedSpec>> = vec![None; writes.len()];
-    for i in order {
-        upserted[i] = Some(upsert(tx, &writes[i]).await?);
-    }
-    Ok(upserted.into_iter().flatten().collect())
-}
-
-/// Admits the revisions of specs written by [`upsert_all`] (in key order), records each outcome
-/// in its status, and releases the admitted revisions (stored, and made current). A refused
-/// revision is not stored and the spec keeps its current revision and its cluster.
-pub async fn admit_and_release(
-    tx: &mut sqlx::PgConnection,
-    writes: &[SpecWrite<'_>],
-    upserted: &[UpsertedSpec],
-    actor: &str,
-) -> Result<Vec<AppliedSpec>, StoreError> {
-    let mut order: Vec<usize> = (0..writes.len()).collect();
-    order.sort_by(|a, b| writes[*a].key.cmp(writes[*b].key));
-    let inputs: Vec<AdmissionInput<'_>> = order
-        .iter()
-        .map(|i| AdmissionInput {
-            spec_id: upserted[*i].spec_id,
-            kind: &writes[*i].key.kind,
-            namespace: &writes[*i].key.namespace,
-            name: &writes[*i].key.name,
-            owner: writes[*i].owner,
-            cluster: writes[*i].cluster,
-            revision_id: &writes[*i].revision.id,
-            demand: writes[*i].demand,
-        })
-        .collect();
-    let outcomes = admission::admit_all(tx, &inputs).await?;
-    let mut applied: Vec<Option<AppliedSpec>> = vec![None; writes.len()];
-    for (i, outcome) in order.into_iter().zip(outcomes) {
-        let (write, row) = (&writes[i], &upserted[i]);
-        admission::outcome::record(
-            tx,
-            row.spec_id,
-            row.generation,
-            &write.revision.id,
-            &outcome,
-        )
-        .await?;
-        let moved_from = if outcome.admitted() {
-            release(tx, row, write).await?;
-            row.moved_from.clone()
-        } else {
-            if let Some(previous) = &row.moved_from {
-                // The move is part of what was refused: the spec stays where it runs.
-                sqlx::query("UPDATE specs SET cluster = $2 WHERE id = $1")
-                    .bind(row.spec_id)
-                    .bind(previous)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            None
-        };
-        if row.changed || !outcome.admitted() {
-            audit::record(
-                &mut *tx,
-                AuditEntry {
-                    actor,
-                    action: "spec.apply",
-                    target: &write.key.to_string(),
-                    details: serde_json::json!({
-                        "generation": row.generation,
-                        "revision": write.revision.id,
-                        "cluster": write.cluster,
-                        "admitted": outcome.admitted(),
-                    }),
-                },
-            )
-            .await?;
-        }
-        applied[i] = Some(AppliedSpec {
-            key: write.key.clone(),
-            generation: row.generation,
-            revision_id: write.revision.id.clone(),
-            changed: row.changed,
-            moved_from,
-            admission: outcome,
-        });
-    }
-    Ok(applied.into_iter().flatten().collect())
-}
-
-/// Writes one spec row (insert, or update and lock the existing one); the revision is not
-/// touched.
+/// Creates or updates the spec row (locking it for the rest of the transaction). The generation
+/// bumps on a change of spec, placement or existence; the status is left to the derivation loop.
 pub async fn upsert(
     tx: &mut sqlx::PgConnection,
     write: &SpecWrite<'_>,
-) -> Result<UpsertedSpec, StoreError> {
+) -> Result<StoredSpec, StoreError> {
     let key = write.key;
     let inserted: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO specs (kind, namespace, name, cluster, generation, document, status) \
-         VALUES ($1, $2, $3, $4, 1, $5, '{\"observedGeneration\": 1}'::jsonb) \
+        "INSERT INTO specs (kind, namespace, name, cluster, generation, document) \
+         VALUES ($1, $2, $3, $4, 1, $5) \
          ON CONFLICT (kind, namespace, name) DO NOTHING RETURNING id",
     )
     .bind(&key.kind)
@@ -357,9 +253,10 @@ pub async fn upsert(
     .bind(write.document)
     .fetch_optional(&mut *tx)
     .await?;
-    if let Some(spec_id) = inserted {
-        return Ok(UpsertedSpec {
-            spec_id,
+    if let Some(id) = inserted {
+        return Ok(StoredSpec {
+            key: key.clone(),
+            id,
             generation: 1,
             changed: true,
             moved_from: None,
@@ -381,7 +278,7 @@ pub async fn upsert(
     if changed {
         sqlx::query(
             "UPDATE specs SET cluster = $2, generation = $3, document = $4, deleted_at = NULL, \
-             updated_at = now(), status = jsonb_build_object('observedGeneration', $3) WHERE id = $1",
+             updated_at = now() WHERE id = $1",
         )
         .bind(old.id)
         .bind(write.cluster)
@@ -390,35 +287,13 @@ pub async fn upsert(
         .execute(&mut *tx)
         .await?;
     }
-    Ok(UpsertedSpec {
-        spec_id: old.id,
+    Ok(StoredSpec {
+        key: key.clone(),
+        id: old.id,
         generation,
         changed,
         moved_from,
     })
-}
-
-/// Releases an admitted revision: stores it and makes it the spec's current revision, which is
-/// what delivery sends to the cluster.
-async fn release(
-    tx: &mut sqlx::PgConnection,
-    row: &UpsertedSpec,
-    write: &SpecWrite<'_>,
-) -> Result<(), StoreError> {
-    revisions::insert(
-        &mut *tx,
-        row.spec_id,
-        row.generation,
-        write.cluster,
-        write.revision,
-    )
-    .await?;
-    sqlx::query("UPDATE specs SET current_revision = $2 WHERE id = $1 AND current_revision IS DISTINCT FROM $2")
-        .bind(row.spec_id)
-        .bind(&write.revision.id)
-        .execute(&mut *tx)
-        .await?;
-    Ok(())
 }
 
 #[cfg(test)]

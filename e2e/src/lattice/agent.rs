@@ -152,6 +152,11 @@ impl Agent {
         self.process.log_contents()
     }
 
+    /// The log of the current run only (since the last start or restart).
+    pub fn current_log(&self) -> String {
+        self.process.current_log()
+    }
+
     /// The agent process (current run).
     pub fn process(&self) -> &ManagedProcess {
         &self.process

@@ -6,6 +6,7 @@
 pub mod bins;
 pub mod cluster;
 pub mod crds;
+pub mod demo;
 mod error;
 pub mod lattice;
 pub mod ports;

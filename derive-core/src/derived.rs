@@ -1,6 +1,11 @@
-//! The output of derivation: Kubernetes objects tagged with the layer they are applied in.
+//! The output of derivation: Kubernetes objects tagged with the layer they are applied in, plus
+//! the pure data later stages consume (mesh membership, resource demand, Cedar gate questions).
 
 use serde::{Deserialize, Serialize};
+
+use crate::demand::ResourceDemand;
+use crate::gates::AuthzRequest;
+use crate::membership::MeshMembership;
 
 /// Apply layers, in order. A later layer may depend on an earlier one (a Deployment on its
 /// ServiceAccount and Secrets; a KEDA ScaledObject on its Deployment, which KEDA's webhook checks).
@@ -69,14 +74,23 @@ impl DerivedObject {
 }
 
 /// Everything derived from one spec.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Derived {
     /// Objects in a deterministic order: by layer, then kind, then namespace and name.
     pub objects: Vec<DerivedObject>,
+    /// The service's side of the bilateral mesh, for mesh policy generation.
+    pub mesh: MeshMembership,
+    /// Resources the service asks for, for quota admission.
+    pub demand: ResourceDemand,
+    /// Cedar gate questions the spec raises, sorted by action then resource, each once. All must
+    /// be permitted before any object is applied.
+    pub authz_requests: Vec<AuthzRequest>,
 }
 
 impl Derived {
-    /// Builds a `Derived` with objects sorted into their canonical order.
+    /// Builds a `Derived` with objects sorted into their canonical order and empty mesh, demand
+    /// and gate data.
     pub fn new(mut objects: Vec<DerivedObject>) -> Self {
         objects.sort_by(|a, b| {
             (a.layer, a.kind(), a.namespace(), a.name()).cmp(&(
@@ -86,11 +100,26 @@ impl Derived {
                 b.name(),
             ))
         });
-        Self { objects }
+        Self {
+            objects,
+            ..Self::default()
+        }
     }
 
     /// Objects of one layer, in order.
     pub fn layer(&self, layer: ApplyLayer) -> impl Iterator<Item = &DerivedObject> {
         self.objects.iter().filter(move |o| o.layer == layer)
+    }
+
+    /// Objects of one kind, in order.
+    pub fn of_kind<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a DerivedObject> {
+        self.objects.iter().filter(move |o| o.kind() == kind)
+    }
+
+    /// The object of `kind` named `name`, if derived.
+    pub fn find(&self, kind: &str, name: &str) -> Option<&DerivedObject> {
+        self.objects
+            .iter()
+            .find(|o| o.kind() == kind && o.name() == name)
     }
 }

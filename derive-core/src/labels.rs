@@ -21,6 +21,17 @@ pub fn selector_labels(name: &str) -> BTreeMap<String, String> {
     BTreeMap::from([("app.kubernetes.io/name".to_string(), name.to_string())])
 }
 
+/// Labels selecting the Lattice-managed objects of a service (its Service, for scrapes), so an
+/// unmanaged object that happens to share the name label is not picked up.
+pub fn owner_selector(name: &str) -> BTreeMap<String, String> {
+    let mut labels = selector_labels(name);
+    labels.insert(
+        "app.kubernetes.io/managed-by".to_string(),
+        MANAGED_BY.to_string(),
+    );
+    labels
+}
+
 /// Labels every object derived from spec `kind`/`name` carries.
 pub fn owner_labels(kind: &str, name: &str) -> BTreeMap<String, String> {
     let mut labels = selector_labels(name);

@@ -8,14 +8,23 @@
 pub mod authz;
 pub mod context;
 pub mod crd;
+pub mod demand;
 pub mod derived;
 pub mod error;
+pub mod gates;
 pub mod labels;
+pub mod membership;
+pub mod naming;
 pub mod pipeline;
+pub mod render;
 pub mod spec;
+pub mod syntax;
 
 pub use context::DeriveContext;
+pub use demand::{PodDemand, ResourceDemand};
 pub use derived::{ApplyLayer, Derived, DerivedObject};
 pub use error::{DeriveError, FieldError};
+pub use gates::{AuthzRequest, GateAction, GatePrincipal, GateResource, GateResourceType};
+pub use membership::MeshMembership;
 pub use pipeline::derive_service;
 pub use spec::LatticeService;

@@ -132,6 +132,7 @@ async fn prepare_one(
     let ctx = DeriveContext {
         cluster: cluster.to_string(),
         trust_domain: state.settings.trust_domain.clone(),
+        ..DeriveContext::default()
     };
     let derived = match derive_service(svc, &ctx) {
         Ok(derived) => derived,

@@ -54,6 +54,7 @@ pub fn derive_all(
             let ctx = DeriveContext {
                 cluster: target.clone(),
                 trust_domain: trust_domain.to_string(),
+                ..DeriveContext::default()
             };
             match derive_service(svc, &ctx) {
                 Ok(derived) => {

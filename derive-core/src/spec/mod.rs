@@ -1,11 +1,28 @@
 //! Spec types of the Lattice API (`lattice.dev/v1alpha1`), with their validation.
+//!
+//! The types are the single source of truth: serde reads specs with them, the CRD YAML under
+//! `deploy/crds/` is generated from them, and `docs/crd-reference.md` describes them. Closed sets
+//! (resource types, directions, protocols, access modes, metric types) are enums spelled exactly
+//! as they are written in YAML; unknown fields are refused.
 
+pub mod container;
+pub mod exposure;
+pub mod resource;
+pub mod scaling;
 pub mod service;
 pub mod validate;
 
+pub use container::{
+    ContainerSecurity, ContainerSpec, ExecAction, FileSpec, HttpGetAction, ProbeSpec,
+    ResourceQuantities, ResourceRequirements, StorageMedium, VolumeMountSpec,
+};
+pub use exposure::{IngressRoute, IngressSpec, MetricsEndpoint, ObservabilitySpec, RuntimeSpec};
+pub use resource::{
+    AccessMode, DOCKER_CONFIG_JSON, Direction, ResourceDeclaration, ResourceParams, ResourceType,
+};
+pub use scaling::{AutoscalingSpec, MetricSpec, MetricType};
 pub use service::{
-    ContainerSpec, LatticeService, LatticeServiceSpec, PortSpec, ResourceDeclaration,
-    ResourceQuantities, ResourceRequirements, ServicePorts, WorkloadSpec,
+    LatticeService, LatticeServiceSpec, PortSpec, Protocol, ServicePorts, WorkloadSpec,
 };
 
 /// API group of every Lattice kind.
@@ -14,3 +31,5 @@ pub const GROUP: &str = "lattice.dev";
 pub const VERSION: &str = "v1alpha1";
 /// `apiVersion` of every Lattice kind.
 pub const API_VERSION: &str = "lattice.dev/v1alpha1";
+/// Kind name of [`LatticeService`].
+pub const SERVICE_KIND: &str = "LatticeService";

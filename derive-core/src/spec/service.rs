@@ -7,6 +7,11 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::container::ContainerSpec;
+use super::exposure::{IngressSpec, ObservabilitySpec, RuntimeSpec};
+use super::resource::ResourceDeclaration;
+use super::scaling::AutoscalingSpec;
+
 /// Desired state of a `LatticeService`.
 #[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
 #[kube(
@@ -19,18 +24,35 @@ use serde::{Deserialize, Serialize};
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LatticeServiceSpec {
-    /// Number of pod replicas (default 1).
+    /// Number of pod replicas (default 1). Not allowed together with `autoscaling`, which owns
+    /// the replica count.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replicas: Option<u32>,
+    /// Horizontal autoscaling through a KEDA ScaledObject.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<AutoscalingSpec>,
     /// The containers, ports and dependencies of the service.
     pub workload: WorkloadSpec,
+    /// HTTP routes from the platform's ingress gateway to this service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<IngressSpec>,
+    /// Metrics scraping.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observability: Option<ObservabilitySpec>,
+    /// Runtime security: the binary allowlist and pod-level overrides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<RuntimeSpec>,
+    /// Registry credentials: names of `secret` resources holding a `.dockerconfigjson`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub image_pull_secrets: Vec<String>,
 }
 
 /// Containers, exposed ports and declared dependencies.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WorkloadSpec {
-    /// Containers by name; at least one.
+    /// Containers by name; at least one. The container named `main` (or the only one) is the
+    /// primary container: it gets the default probes, the container ports and any GPUs.
     pub containers: BTreeMap<String, ContainerSpec>,
     /// Ports the service exposes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -40,55 +62,11 @@ pub struct WorkloadSpec {
     pub resources: BTreeMap<String, ResourceDeclaration>,
 }
 
-/// One container of the pod.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ContainerSpec {
-    /// Image reference; a digest (`@sha256:…`) unless a policy allows tags.
-    pub image: String,
-    /// Entrypoint override.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub command: Option<Vec<String>>,
-    /// Arguments.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub args: Option<Vec<String>>,
-    /// Environment variables; values may reference `${resources.<name>.<key>}`.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub variables: BTreeMap<String, String>,
-    /// CPU and memory requests and limits.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resources: Option<ResourceRequirements>,
-}
-
-/// Requests and limits of a container.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ResourceRequirements {
-    /// Guaranteed amounts.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub requests: Option<ResourceQuantities>,
-    /// Maximum amounts.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limits: Option<ResourceQuantities>,
-}
-
-/// CPU and memory as Kubernetes quantities (`500m`, `256Mi`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ResourceQuantities {
-    /// CPU quantity.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cpu: Option<String>,
-    /// Memory quantity.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub memory: Option<String>,
-}
-
 /// Ports the service exposes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ServicePorts {
-    /// Ports by name.
+    /// Ports by name (DNS-1123 label, at most 15 characters, like Kubernetes port names).
     pub ports: BTreeMap<String, PortSpec>,
 }
 
@@ -96,25 +74,99 @@ pub struct ServicePorts {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PortSpec {
-    /// Port number, 1–65535.
+    /// Port number of the Service, 1–65535.
     pub port: u16,
+    /// Port the container listens on (default: `port`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_port: Option<u16>,
     /// `TCP` (default) or `UDP`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub protocol: Option<String>,
+    pub protocol: Option<Protocol>,
 }
 
-/// A named dependency of the workload.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ResourceDeclaration {
-    /// `service`, `secret`, `external-service`, `volume` or `gpu`.
-    #[serde(rename = "type")]
-    pub type_: String,
-    /// For services: `outbound`, `inbound` or `both`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub direction: Option<String>,
-    /// Type-specific parameters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "crate::spec::validate::free_form_object")]
-    pub params: Option<serde_json::Value>,
+impl PortSpec {
+    /// The port the container listens on.
+    pub fn container_port(&self) -> u16 {
+        self.target_port.unwrap_or(self.port)
+    }
+
+    /// The transport protocol.
+    pub fn protocol(&self) -> Protocol {
+        self.protocol.unwrap_or_default()
+    }
+}
+
+/// Transport protocol of a port.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    Default,
+)]
+pub enum Protocol {
+    /// TCP.
+    #[default]
+    #[serde(rename = "TCP")]
+    Tcp,
+    /// UDP.
+    #[serde(rename = "UDP")]
+    Udp,
+}
+
+impl Protocol {
+    /// The Kubernetes spelling, `TCP` or `UDP`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "TCP",
+            Protocol::Udp => "UDP",
+        }
+    }
+}
+
+impl LatticeService {
+    /// The name of the primary container: the one named `main`, or the only container.
+    pub fn primary_container(&self) -> Option<&str> {
+        let containers = &self.spec.workload.containers;
+        if containers.contains_key("main") {
+            return Some("main");
+        }
+        match containers.keys().next() {
+            Some(only) if containers.len() == 1 => Some(only.as_str()),
+            _ => None,
+        }
+    }
+
+    /// The exposed ports by name (empty when the service exposes none).
+    pub fn ports(&self) -> &BTreeMap<String, PortSpec> {
+        static NONE: BTreeMap<String, PortSpec> = BTreeMap::new();
+        self.spec
+            .workload
+            .service
+            .as_ref()
+            .map_or(&NONE, |s| &s.ports)
+    }
+
+    /// The TCP port that default probes, ingress and `${resources.<svc>.port}` use: the port
+    /// named `http`, else the only TCP port that is not the metrics port.
+    pub fn primary_port(&self) -> Option<(&str, &PortSpec)> {
+        let ports = self.ports();
+        if let Some(http) = ports.get("http").filter(|p| p.protocol() == Protocol::Tcp) {
+            return Some(("http", http));
+        }
+        let mut candidates = ports
+            .iter()
+            .filter(|(name, p)| p.protocol() == Protocol::Tcp && name.as_str() != "metrics");
+        match (candidates.next(), candidates.next()) {
+            (Some((name, port)), None) => Some((name.as_str(), port)),
+            _ => None,
+        }
+    }
 }

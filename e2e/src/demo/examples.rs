@@ -216,6 +216,21 @@ mod tests {
     }
 
     #[test]
+    fn the_demo_runs_its_own_clusters_and_every_cluster_an_example_names() {
+        let file = parse_example("x.yaml".into(), "x.yaml".into(), TWO).unwrap();
+        let hello = parse_example(
+            "h.yaml".into(),
+            "h.yaml".into(),
+            "kind: LatticeService\nmetadata: {name: h, labels: {lattice.dev/cluster: prod-eu-1}}\n",
+        )
+        .unwrap();
+        assert_eq!(
+            crate::demo::cluster_names(&[hello, file]),
+            vec!["edge-1", "edge-2", "prod-eu-1"]
+        );
+    }
+
+    #[test]
     fn a_json_example_is_read_as_one_or_many_documents() {
         let one = parse_example(
             "x.json".into(),

@@ -1,4 +1,5 @@
-//! `lattice-demo`, the main job (`scripts/demo.sh`): two test clusters with every vendored CRD,
+//! `lattice-demo`, the main job (`scripts/demo.sh`): test clusters `edge-1`, `edge-2` and every
+//! other cluster an example is placed on, each with every vendored CRD,
 //! a cell with its embedded Postgres, an agent per cluster, every spec in `examples/` applied
 //! with `latticectl`, and a report of what landed where. Exit status 0 only if everything ended
 //! as the examples expect. See `docs/testing.md` ("The demo").
@@ -19,8 +20,25 @@ pub use report::{ClusterSection, ObjectLine, Report, ServiceSection};
 use crate::HarnessError;
 use crate::bins::{workspace_bin, workspace_root};
 
-/// The clusters the demo runs; examples are placed on them with `lattice.dev/cluster`.
+/// The clusters the demo always runs. Every other cluster an example is placed on (its
+/// `lattice.dev/cluster` label) is started too, so every example can land.
 pub const CLUSTERS: [&str; 2] = ["edge-1", "edge-2"];
+
+/// [`CLUSTERS`] followed by every other cluster the examples' LatticeServices name, sorted.
+pub fn cluster_names(files: &[ExampleFile]) -> Vec<String> {
+    let mut names: Vec<String> = CLUSTERS.iter().map(|&n| n.to_owned()).collect();
+    let mut placed: Vec<String> = files
+        .iter()
+        .flat_map(|f| &f.documents)
+        .filter(|d| d.is_service())
+        .filter_map(|d| d.cluster.clone())
+        .filter(|c| !names.contains(c))
+        .collect();
+    placed.sort();
+    placed.dedup();
+    names.extend(placed);
+    names
+}
 
 /// Why the demo could not run (as opposed to a report saying something ended unexpectedly).
 #[derive(Debug, thiserror::Error)]
@@ -86,7 +104,9 @@ pub async fn run(options: &DemoOptions, progress: &Progress) -> Result<(Report, 
         files.len(),
         options.examples_dir.display()
     ));
-    let fleet = Fleet::start(&CLUSTERS, progress).await?;
+    let names = cluster_names(&files);
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let fleet = Fleet::start(&names, progress).await?;
     let ctl = fleet.cell.ctl()?;
     let scratch = fleet.cell.dir().join("demo");
     std::fs::create_dir_all(&scratch).map_err(|e| DemoError::io(&scratch, e))?;

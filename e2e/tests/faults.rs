@@ -10,8 +10,8 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Service, ServiceAccount};
 use kube::Client;
 use lattice_e2e::lattice::pids::wait_gone_blocking;
-use lattice_e2e::lattice::{Agent, AgentOptions, Cell, Ctl, wait_for_phase};
-use lattice_e2e::{TestCluster, wait_until};
+use lattice_e2e::lattice::{Agent, AgentOptions, Cell, Ctl};
+use lattice_e2e::wait_until;
 use support::*;
 
 /// How often the agent's current run received an Apply command.
@@ -69,7 +69,7 @@ async fn deployment_replicas(client: &Client) -> Option<i32> {
 
 #[tokio::test]
 async fn a_killed_agent_restarts_from_its_secret_and_converges_without_duplicates() {
-    let cluster = TestCluster::start(CLUSTER).await.unwrap();
+    let cluster = workload_cluster(CLUSTER).await;
     let cell = Cell::start().await.unwrap();
     let ctl = cell.ctl().unwrap();
     let mut agent = Agent::register(&cell, &cluster, AgentOptions::default())
@@ -127,7 +127,7 @@ async fn a_killed_agent_restarts_from_its_secret_and_converges_without_duplicate
 
 #[tokio::test]
 async fn a_spec_applied_while_the_agent_is_down_is_delivered_when_it_comes_back() {
-    let cluster = TestCluster::start(CLUSTER).await.unwrap();
+    let cluster = workload_cluster(CLUSTER).await;
     let cell = Cell::start().await.unwrap();
     let ctl = cell.ctl().unwrap();
     let mut agent = Agent::register(&cell, &cluster, AgentOptions::default())
@@ -158,7 +158,7 @@ async fn a_spec_applied_while_the_agent_is_down_is_delivered_when_it_comes_back(
 
 #[tokio::test]
 async fn a_killed_cell_restarts_on_its_data_and_agents_reconnect_to_it() {
-    let cluster = TestCluster::start(CLUSTER).await.unwrap();
+    let cluster = workload_cluster(CLUSTER).await;
     let mut cell = Cell::start().await.unwrap();
     let ctl = cell.ctl().unwrap();
     let agent = Agent::register(&cell, &cluster, AgentOptions::default())
@@ -213,9 +213,7 @@ async fn a_killed_cell_restarts_on_its_data_and_agents_reconnect_to_it() {
     let dir = tempfile::tempdir().unwrap();
     let three = hello_variant(dir.path(), "hello-3.yaml", "replicas: 2", "replicas: 3");
     ctl.apply(&three).await.unwrap();
-    let view = wait_for_phase(&ctl, NAMESPACE, NAME, &["Ready"], SETTLE)
-        .await
-        .unwrap();
+    let view = wait_ready(&ctl).await;
     assert_eq!(view.generation, before.generation + 1);
     assert_eq!(applies_received(&agent), 2, "{}", agent.log());
     assert_eq!(deployment_replicas(&client).await, Some(3));

@@ -16,7 +16,7 @@ use support::*;
 
 #[tokio::test]
 async fn hello_is_applied_to_the_cluster_end_to_end() {
-    let cluster = TestCluster::start(CLUSTER).await.unwrap();
+    let cluster = workload_cluster(CLUSTER).await;
     let cell = Cell::start().await.unwrap();
     let ctl = cell.ctl().unwrap();
     let agent = Agent::register(&cell, &cluster, AgentOptions::default())
@@ -134,7 +134,7 @@ async fn hello_is_applied_to_the_cluster_end_to_end() {
 
 #[tokio::test]
 async fn deleting_the_service_removes_its_objects_from_the_cluster() {
-    let cluster = TestCluster::start(CLUSTER).await.unwrap();
+    let cluster = workload_cluster(CLUSTER).await;
     let cell = Cell::start().await.unwrap();
     let ctl = cell.ctl().unwrap();
     let _agent = Agent::register(&cell, &cluster, AgentOptions::default())

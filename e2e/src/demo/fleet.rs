@@ -8,8 +8,7 @@ use futures::future::try_join_all;
 
 use super::DemoError;
 use crate::cluster::TestCluster;
-use crate::crds::{install_crds, lattice_crd_files, vendored_crd_files};
-use crate::lattice::{Agent, AgentOptions, Cell};
+use crate::lattice::{Agent, AgentOptions, Cell, install_platform_crds};
 
 /// Prints a step with the time since the demo started.
 #[derive(Debug, Clone, Copy)]
@@ -67,13 +66,10 @@ impl Fleet {
             ));
         }
 
-        let mut files = vendored_crd_files();
-        files.extend(lattice_crd_files());
-        progress.step(format!(
-            "installing the vendored upstream CRDs (Cilium, Istio, External Secrets, KEDA, Tetragon, VictoriaMetrics, Gateway API, …) and Lattice's own, from {} files, into every cluster",
-            files.len()
-        ));
-        let installed = try_join_all(clusters.iter().map(|c| install_crds(c, &files))).await?;
+        progress.step(
+            "installing the vendored upstream CRDs (Cilium, Istio, External Secrets, KEDA, Tetragon, VictoriaMetrics, Gateway API, …) and Lattice's own into every cluster",
+        );
+        let installed = try_join_all(clusters.iter().map(install_platform_crds)).await?;
         let crds_per_cluster = installed.first().map_or(0, Vec::len);
         progress.step(format!(
             "{crds_per_cluster} CRDs established in each cluster"

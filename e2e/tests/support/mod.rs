@@ -12,8 +12,8 @@ use kube::api::{Api, ListParams};
 use kube::{Client, Resource};
 use lattice_e2e::bins::workspace_root;
 use lattice_e2e::lattice::objects::{ObjectRef, applied_by, get_object};
-use lattice_e2e::lattice::{Ctl, ServiceView, wait_for_phase};
-use lattice_e2e::wait_until;
+use lattice_e2e::lattice::{Ctl, ServiceView, install_platform_crds, wait_for_phase};
+use lattice_e2e::{TestCluster, wait_until};
 
 /// Namespace and name of `examples/hello.yaml`, placed on cluster `edge-1`.
 pub const NAMESPACE: &str = "demo";
@@ -119,11 +119,23 @@ pub async fn wait_for_hello_objects_gone(client: &Client) {
     .unwrap();
 }
 
-/// Waits until `demo/hello` is Ready and returns its view.
+/// A test cluster named `name` with every vendored CRD and Lattice's own installed, so every
+/// object the derivation emits for `hello` can be applied (not only the Deployment, Service and
+/// ServiceAccount these tests look at).
+pub async fn workload_cluster(name: &str) -> TestCluster {
+    let cluster = TestCluster::start(name).await.unwrap();
+    install_platform_crds(&cluster).await.unwrap();
+    cluster
+}
+
+/// Waits until `demo/hello` is Ready and returns its view; fails at once, with the status, if
+/// it settles as Failed instead.
 pub async fn wait_ready(ctl: &Ctl) -> ServiceView {
-    wait_for_phase(ctl, NAMESPACE, NAME, &["Ready"], SETTLE)
+    let view = wait_for_phase(ctl, NAMESPACE, NAME, &["Ready", "Failed"], SETTLE)
         .await
-        .unwrap()
+        .unwrap();
+    assert_eq!(view.phase, "Ready", "{view:#?}");
+    view
 }
 
 /// Every object the agent reported for the service exists in the cluster and was applied by

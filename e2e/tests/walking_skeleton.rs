@@ -2,7 +2,7 @@
 //! binary with its embedded Postgres, a real test cluster (etcd + kube-apiserver), the agent
 //! binary, and `latticectl` for every operator action. A cluster and a token are created, the
 //! agent enrols, `examples/hello.yaml` is applied and lands in the cluster; bad input is refused
-//! with its cause and reaches nothing.
+//! with its cause and reaches nothing; the cell process refuses sessions without a valid identity.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -12,7 +12,17 @@ use k8s_openapi::api::core::v1::{Secret, Service, ServiceAccount};
 use kube::Api;
 use lattice_e2e::TestCluster;
 use lattice_e2e::lattice::{Agent, AgentOptions, Cell, ServiceView};
+use lattice_protocol::PROTOCOL_VERSION;
+use lattice_protocol::v1::agent_message::Payload;
+use lattice_protocol::v1::agent_service_client::AgentServiceClient;
+use lattice_protocol::v1::{AgentMessage, CellMessage, EnrollRequest, Hello};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+};
 use support::*;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Code;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
 #[tokio::test]
 async fn hello_is_applied_to_the_cluster_end_to_end() {
@@ -312,4 +322,120 @@ async fn an_expired_token_is_refused_and_the_agent_exits_saying_why() {
     drop(agent);
     let agent = Agent::enrol(&cluster, &cell.agent_url(), &fresh, AgentOptions::default()).unwrap();
     agent.wait_for_session().await.unwrap();
+}
+
+/// A gRPC channel to the cell's agent port that verifies the cell with `ca_pem`, presenting
+/// `identity` if given.
+async fn agent_channel(
+    cell: &Cell,
+    ca_pem: &str,
+    identity: Option<Identity>,
+) -> Result<Channel, tonic::transport::Error> {
+    let mut tls = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(ca_pem))
+        .domain_name("localhost");
+    if let Some(identity) = identity {
+        tls = tls.identity(identity);
+    }
+    Channel::from_shared(cell.agent_url())
+        .expect("a valid URL")
+        .tls_config(tls)?
+        .connect()
+        .await
+}
+
+/// Opens a session and sends a Hello claiming to be `cluster`; returns how the stream answers.
+async fn hello_as(channel: Channel, cluster: &str) -> Result<Option<CellMessage>, tonic::Status> {
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tx.send(AgentMessage {
+        id: lattice_protocol::new_message_id(),
+        cluster_id: cluster.to_owned(),
+        reply_to: String::new(),
+        payload: Some(Payload::Hello(Hello {
+            protocol_version: PROTOCOL_VERSION,
+            agent_version: "e2e".to_owned(),
+            kubernetes_version: "v1.35.4".to_owned(),
+            held: Vec::new(),
+        })),
+    })
+    .await
+    .unwrap();
+    let mut stream = AgentServiceClient::new(channel)
+        .session(ReceiverStream::new(rx))
+        .await?
+        .into_inner();
+    stream.message().await
+}
+
+#[tokio::test]
+async fn the_cell_process_refuses_sessions_without_a_valid_identity() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let cell = Cell::start().await.unwrap();
+    let ctl = cell.ctl().unwrap();
+    ctl.create_cluster(CLUSTER).await.unwrap();
+    ctl.create_cluster("edge-2").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let token = ctl
+        .create_token(CLUSTER, &dir.path().join("cell-ca.pem"), None)
+        .await
+        .unwrap();
+    let ca_pem = std::fs::read_to_string(&token.ca_file).unwrap();
+
+    // No client certificate: TLS is fine (Enroll needs none), a session is not.
+    let channel = agent_channel(&cell, &ca_pem, None).await.unwrap();
+    let status = hello_as(channel, CLUSTER).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated, "{status}");
+
+    // A well-shaped agent certificate for edge-1 from another CA: no session.
+    let mut rogue = CertificateParams::default();
+    rogue.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let rogue = Issuer::new(rogue, KeyPair::generate().unwrap());
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::default();
+    params.distinguished_name.push(DnType::CommonName, CLUSTER);
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, "lattice-agent");
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let forged = params.signed_by(&key, &rogue).unwrap();
+    let identity = Identity::from_pem(forged.pem(), key.serialize_pem());
+    let refused = match agent_channel(&cell, &ca_pem, Some(identity)).await {
+        Err(err) => Err(err.to_string()),
+        Ok(channel) => hello_as(channel, CLUSTER).await.map_err(|s| s.to_string()),
+    };
+    assert!(
+        refused.is_err(),
+        "a foreign CA's certificate got a session: {refused:?}"
+    );
+
+    // A real certificate for edge-1 (enrolled with the token), but a message claiming edge-2.
+    let key = KeyPair::generate().unwrap();
+    let csr = CertificateParams::default()
+        .serialize_request(&key)
+        .unwrap()
+        .pem()
+        .unwrap();
+    let channel = agent_channel(&cell, &ca_pem, None).await.unwrap();
+    let enrolled = AgentServiceClient::new(channel)
+        .enroll(EnrollRequest {
+            protocol_version: PROTOCOL_VERSION,
+            token: token.token.clone(),
+            csr_pem: csr,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(enrolled.cluster_id, CLUSTER);
+    let identity = Identity::from_pem(&enrolled.certificate_pem, key.serialize_pem());
+    let channel = agent_channel(&cell, &ca_pem, Some(identity)).await.unwrap();
+    let status = hello_as(channel, "edge-2").await.unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status}");
+    assert!(
+        status.message().contains("edge-1") && status.message().contains("edge-2"),
+        "the refusal names both clusters: {status}"
+    );
+    // Neither cluster was ever connected.
+    for cluster in ctl.clusters().await.unwrap() {
+        assert_eq!(cluster["connected"], false, "{cluster}");
+    }
 }

@@ -13,6 +13,8 @@ pub mod delivery;
 pub mod grpc;
 pub mod http;
 pub mod metrics;
+pub mod policies;
+pub mod reconcile;
 pub mod revision;
 pub mod server;
 pub mod spec_key;

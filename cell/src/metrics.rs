@@ -40,6 +40,8 @@ pub struct Metrics {
     pub removes: Family<OutcomeLabels, Counter>,
     /// Specs refused by validation or derivation.
     pub derive_errors: Counter,
+    /// Reconciles by outcome (`released`, `unchanged`, `invalid`, `denied`, `not_admitted`).
+    pub reconciles: Family<OutcomeLabels, Counter>,
     /// Enrolments by outcome (`issued`, `refused`).
     pub enrolments: Family<OutcomeLabels, Counter>,
     /// HTTP requests by method, route and status.
@@ -61,6 +63,7 @@ impl Metrics {
         let applies = Family::default();
         let removes = Family::default();
         let derive_errors = Counter::default();
+        let reconciles = Family::default();
         let enrolments = Family::default();
         let http_requests = Family::default();
         registry.register(
@@ -81,6 +84,11 @@ impl Metrics {
             derive_errors.clone(),
         );
         registry.register(
+            "reconciles",
+            "Reconciles of specs by the derivation loop, by outcome",
+            reconciles.clone(),
+        );
+        registry.register(
             "enrolments",
             "Agent enrolments by outcome",
             enrolments.clone(),
@@ -97,6 +105,7 @@ impl Metrics {
             applies,
             removes,
             derive_errors,
+            reconciles,
             enrolments,
             http_requests,
         }

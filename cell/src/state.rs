@@ -1,5 +1,5 @@
-//! What every request handler shares: the store, the CA, the connection registry, metrics and
-//! settings.
+//! What every request handler shares: the store, the CA, the connection registry, metrics,
+//! settings and the policy set versions.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::ca::CertificateAuthority;
 use crate::delivery::registry::ConnectionRegistry;
 use crate::metrics::Metrics;
+use crate::policies::PolicyVersions;
 use crate::store::Store;
 use crate::token::SecretToken;
 
@@ -58,4 +59,6 @@ pub struct CellState {
     pub metrics: Metrics,
     /// Settings.
     pub settings: Arc<Settings>,
+    /// Assembled policy set versions (cache).
+    pub policies: PolicyVersions,
 }

@@ -9,6 +9,7 @@ use std::process::{Child, Command, Output, Stdio};
 const CELL: &str = env!("CARGO_BIN_EXE_lattice-cell");
 const CTL: &str = env!("CARGO_BIN_EXE_latticectl");
 const HELLO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/hello.yaml");
+const POLICIES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/policies");
 
 /// A `lattice-cell` process, stopped with SIGTERM (so it stops its Postgres) when dropped.
 struct CellProcess {
@@ -152,12 +153,133 @@ fn an_operator_session_with_latticectl() {
             .contains("BEGIN CERTIFICATE")
     );
 
+    let denied = ctl(&cell.http, token, &["apply", "-f", HELLO]);
+    assert!(denied.status.success(), "{}", stderr(&denied));
+    assert!(
+        stdout(&denied).contains(
+            "latticeservice/demo/hello created: Failed (generation 1, revision -)\n  PolicyAuthorized=False (DeployImageDenied): Lattice::Service::\"demo/hello\" may not DeployImage"
+        ),
+        "{}",
+        stdout(&denied)
+    );
+    // The offline derivation with policies fails with the cell's message, byte for byte.
+    let status: serde_json::Value = serde_json::from_slice(
+        &ctl(
+            &cell.http,
+            token,
+            &["-o", "json", "get", "service", "hello", "-n", "demo"],
+        )
+        .stdout,
+    )
+    .unwrap();
+    let cell_message = status["status"]["conditions"][1]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let unrelated = format!("{POLICIES}/finance-ledger-runtime.yaml");
+    let offline = ctl(
+        "http://127.0.0.1:1",
+        None,
+        &["derive", "-f", HELLO, "--policies", &unrelated],
+    );
+    assert!(!offline.status.success());
+    assert!(
+        stderr(&offline).contains(&format!(
+            "PolicyAuthorized=False (DeployImageDenied): {cell_message}"
+        )),
+        "offline: {}\ncell: {cell_message}",
+        stderr(&offline)
+    );
+    let policies = ctl(&cell.http, token, &["apply", "-f", POLICIES]);
+    assert!(policies.status.success(), "{}", stderr(&policies));
+    let policies = stdout(&policies);
+    assert!(
+        policies.contains("cedarpolicy/platform-images created (policy set version"),
+        "{policies}"
+    );
+    assert!(
+        policies.contains("re-derived latticeservice/demo/hello: Released"),
+        "adding the permit re-derives the denied spec: {policies}"
+    );
     let applied = ctl(&cell.http, token, &["apply", "-f", HELLO]);
     assert!(applied.status.success(), "{}", stderr(&applied));
     assert!(
-        stdout(&applied).contains("latticeservice/demo/hello created"),
+        stdout(&applied).contains("latticeservice/demo/hello unchanged: Pending"),
         "{}",
         stdout(&applied)
+    );
+    let listed_policies = stdout(&ctl(&cell.http, token, &["get", "cedarpolicies"]));
+    assert!(
+        listed_policies.lines().next().unwrap().starts_with("NAME"),
+        "{listed_policies}"
+    );
+    assert!(
+        listed_policies.contains("platform-images"),
+        "{listed_policies}"
+    );
+    let yes = ctl(
+        &cell.http,
+        token,
+        &[
+            "auth",
+            "can-i",
+            "--as",
+            "demo/hello",
+            "DeployImage",
+            "ghcr.io/lattice-dev/hello:1.0",
+        ],
+    );
+    assert_eq!(yes.status.code(), Some(0), "{}", stderr(&yes));
+    assert!(
+        stdout(&yes).starts_with("yes\n")
+            && stdout(&yes).contains("permitted by policy \"images-lattice-dev\""),
+        "{}",
+        stdout(&yes)
+    );
+    let no = ctl(
+        &cell.http,
+        token,
+        &[
+            "auth",
+            "can-i",
+            "--as",
+            "demo/hello",
+            "AccessSecret",
+            "vault:demo/db",
+        ],
+    );
+    assert_eq!(no.status.code(), Some(1), "{}", stderr(&no));
+    assert!(
+        stdout(&no).starts_with("no\n") && stdout(&no).contains("no permit policy matched"),
+        "{}",
+        stdout(&no)
+    );
+    let guarded = ctl(
+        &cell.http,
+        token,
+        &[
+            "auth",
+            "can-i",
+            "--as",
+            "demo/hello",
+            "OverrideSecurity",
+            "privileged",
+        ],
+    );
+    assert_eq!(guarded.status.code(), Some(1));
+    assert!(
+        stdout(&guarded).contains("forbidden by policy \"guardrail-no-privileged\""),
+        "{}",
+        stdout(&guarded)
+    );
+    let described = stdout(&ctl(
+        &cell.http,
+        token,
+        &["get", "service", "hello", "-n", "demo"],
+    ));
+    assert!(
+        described.contains("PolicyAuthorized=True (Authorized)"),
+        "{described}"
     );
     let listed = ctl(&cell.http, token, &["get", "services"]);
     let listed = stdout(&listed);
@@ -204,6 +326,17 @@ fn an_operator_session_with_latticectl() {
         &["delete", "service", "hello", "-n", "demo"],
     );
     assert!(deleted.status.success(), "{}", stderr(&deleted));
+    let deleted = ctl(
+        &cell.http,
+        token,
+        &["delete", "cedarpolicy", "platform-images"],
+    );
+    assert!(deleted.status.success(), "{}", stderr(&deleted));
+    assert!(
+        stdout(&deleted).contains("cedarpolicy/platform-images deleted (policy set version"),
+        "{}",
+        stdout(&deleted)
+    );
 }
 
 #[test]

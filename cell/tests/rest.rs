@@ -174,6 +174,7 @@ async fn a_service_is_applied_listed_shown_with_status_and_deleted() {
         .create_cluster("edge-1", &Default::default(), "test")
         .await
         .unwrap();
+    cell.allow_examples().await;
     let first = cell.apply_yaml(HELLO_YAML).await;
     assert_eq!(first.status(), StatusCode::OK);
     let first: Value = first.json().await.unwrap();

@@ -21,6 +21,7 @@ use tonic::Code;
 async fn a_message_claiming_another_cluster_ends_the_stream() {
     let cell = TestCell::start().await;
     let agent = enrolled(&cell, "edge-1").await;
+    cell.allow_examples().await;
     cell.cluster_with_token("edge-2").await;
     let mut stream = agent.session(&cell).await.unwrap();
     stream.send(hello(PROTOCOL_VERSION, vec![])).await;
@@ -53,6 +54,7 @@ async fn a_message_claiming_another_cluster_ends_the_stream() {
 async fn a_hello_claiming_another_cluster_is_refused_too() {
     let cell = TestCell::start().await;
     let agent = enrolled(&cell, "edge-1").await;
+    cell.allow_examples().await;
     let mut stream = agent.session(&cell).await.unwrap();
     stream
         .send_as("edge-2", hello(PROTOCOL_VERSION, vec![]), "")
@@ -75,6 +77,7 @@ async fn a_hello_claiming_another_cluster_is_refused_too() {
 async fn an_unsupported_protocol_version_is_refused_naming_both_versions() {
     let cell = TestCell::start().await;
     let agent = enrolled(&cell, "edge-1").await;
+    cell.allow_examples().await;
     let mut stream = agent.session(&cell).await.unwrap();
     stream.send(hello(99, vec![])).await;
     let err = stream.next().await.unwrap_err();
@@ -91,6 +94,7 @@ async fn an_unsupported_protocol_version_is_refused_naming_both_versions() {
 async fn the_first_message_must_be_hello() {
     let cell = TestCell::start().await;
     let agent = enrolled(&cell, "edge-1").await;
+    cell.allow_examples().await;
     let mut stream = agent.session(&cell).await.unwrap();
     stream
         .send(Agent::Heartbeat(Heartbeat {
@@ -109,6 +113,7 @@ async fn the_first_message_must_be_hello() {
 async fn hello_then_apply_of_the_revision_then_result_recorded_and_replays_harmless() {
     let cell = TestCell::start().await;
     let agent = enrolled(&cell, "edge-1").await;
+    cell.allow_examples().await;
     let applied: Value = cell.apply_yaml(HELLO_YAML).await.json().await.unwrap();
     let revision = applied["items"][0]["revision"]
         .as_str()
@@ -209,6 +214,7 @@ async fn hello_then_apply_of_the_revision_then_result_recorded_and_replays_harml
 async fn delivery_is_level_triggered_on_reconnect_and_pushes_new_revisions_and_removals() {
     let cell = TestCell::start().await;
     let agent = enrolled(&cell, "edge-1").await;
+    cell.allow_examples().await;
     let applied: Value = cell.apply_yaml(HELLO_YAML).await.json().await.unwrap();
     let r1 = applied["items"][0]["revision"]
         .as_str()
@@ -346,6 +352,7 @@ async fn delivery_is_level_triggered_on_reconnect_and_pushes_new_revisions_and_r
 async fn a_failed_apply_is_reported_in_the_status() {
     let cell = TestCell::start().await;
     let agent = enrolled(&cell, "edge-1").await;
+    cell.allow_examples().await;
     cell.apply_yaml(HELLO_YAML).await;
     let mut stream = agent.session(&cell).await.unwrap();
     stream.send(hello(PROTOCOL_VERSION, vec![])).await;
@@ -409,6 +416,7 @@ async fn a_failed_apply_is_reported_in_the_status() {
 async fn a_newer_session_supersedes_an_older_one() {
     let cell = TestCell::start().await;
     let agent = enrolled(&cell, "edge-1").await;
+    cell.allow_examples().await;
     let mut old = agent.session(&cell).await.unwrap();
     old.send(hello(PROTOCOL_VERSION, vec![])).await;
     old.next().await.unwrap().unwrap();

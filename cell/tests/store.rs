@@ -12,7 +12,8 @@ use lattice_cell::spec_key::SpecKey;
 use lattice_cell::store::Store;
 use lattice_cell::store::deliveries::{DeliveryResult, SentCommand};
 use lattice_cell::store::embedded::EmbeddedPostgres;
-use lattice_cell::store::specs::SpecWrite;
+use lattice_cell::store::specs::{self, SpecWrite, StoredSpec};
+use lattice_cell::store::{attempts, revisions};
 use serde_json::json;
 
 async fn store() -> (Store, EmbeddedPostgres, tempfile::TempDir) {
@@ -139,6 +140,31 @@ async fn a_token_for_an_unknown_cluster_is_not_created() {
     );
 }
 
+/// Stores one spec and makes `revision` its current revision, in one transaction, as a successful
+/// reconcile does.
+async fn store_and_release(
+    store: &Store,
+    key: &SpecKey,
+    cluster: &str,
+    document: &serde_json::Value,
+    revision: &Revision,
+) -> Result<StoredSpec, lattice_cell::store::StoreError> {
+    let mut tx = store.pool().begin().await.unwrap();
+    let stored = specs::upsert(
+        &mut tx,
+        &SpecWrite {
+            key,
+            cluster,
+            document,
+        },
+    )
+    .await?;
+    revisions::insert(&mut tx, stored.id, stored.generation, cluster, revision).await?;
+    attempts::set_current_revision(&mut tx, stored.id, &revision.id, cluster).await?;
+    tx.commit().await.unwrap();
+    Ok(stored)
+}
+
 #[tokio::test]
 async fn generation_bumps_only_when_the_spec_or_placement_changes() {
     let (store, _pg, _dir) = store().await;
@@ -160,22 +186,13 @@ async fn generation_bumps_only_when_the_spec_or_placement_changes() {
         (doc("b", 2), &r2, "edge-2", (3, true, Some("edge-1"))),
     ];
     for (i, (document, revision, cluster, expected)) in steps.iter().enumerate() {
-        let applied = store
-            .apply_specs(
-                &[SpecWrite {
-                    key: &key,
-                    cluster,
-                    document,
-                    revision,
-                }],
-                "test",
-            )
+        let applied = store_and_release(&store, &key, cluster, document, revision)
             .await
             .unwrap();
         let got = (
-            applied[0].generation,
-            applied[0].changed,
-            applied[0].moved_from.as_deref(),
+            applied.generation,
+            applied.changed,
+            applied.moved_from.as_deref(),
         );
         assert_eq!(got, *expected, "step {i}");
     }
@@ -185,37 +202,57 @@ async fn generation_bumps_only_when_the_spec_or_placement_changes() {
 }
 
 #[tokio::test]
-async fn an_apply_with_a_bad_document_stores_nothing() {
+async fn a_spec_on_an_unknown_cluster_is_refused_by_the_store() {
     let (store, _pg, _dir) = store().await;
-    store
-        .create_cluster("edge-1", &BTreeMap::new(), "test")
+    let key = SpecKey::new("LatticeService", "demo", "bad");
+    let doc = json!({"spec": {}});
+    let result = store_and_release(&store, &key, "no-such-cluster", &doc, &revision(&key, 1)).await;
+    assert!(result.is_err());
+    assert!(store.spec(&key).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_revision_released_for_another_cluster_is_not_sent_to_the_new_one() {
+    let (store, _pg, _dir) = store().await;
+    for c in ["edge-1", "edge-2"] {
+        store
+            .create_cluster(c, &BTreeMap::new(), "test")
+            .await
+            .unwrap();
+    }
+    let key = SpecKey::new("LatticeService", "demo", "hello");
+    let r1 = revision(&key, 1);
+    store_and_release(&store, &key, "edge-1", &json!({"spec": {"a": 1}}), &r1)
         .await
         .unwrap();
-    let good = SpecKey::new("LatticeService", "demo", "good");
-    let bad = SpecKey::new("LatticeService", "demo", "bad");
-    let doc = json!({"spec": {}});
-    let (r_good, r_bad) = (revision(&good, 1), revision(&bad, 1));
-    let result = store
-        .apply_specs(
-            &[
-                SpecWrite {
-                    key: &good,
-                    cluster: "edge-1",
-                    document: &doc,
-                    revision: &r_good,
-                },
-                SpecWrite {
-                    key: &bad,
-                    cluster: "no-such-cluster",
-                    document: &doc,
-                    revision: &r_bad,
-                },
-            ],
-            "test",
-        )
-        .await;
-    assert!(result.is_err());
-    assert!(store.spec(&good).await.unwrap().is_none());
+    assert_eq!(
+        store.desired_revisions("edge-1").await.unwrap(),
+        vec![(key.clone(), r1.id.clone())]
+    );
+    // Moved to edge-2 but not released there (as after a denial): edge-2 gets nothing, and
+    // edge-1 no longer holds it as desired (so its agent is told to remove it).
+    let mut tx = store.pool().begin().await.unwrap();
+    specs::upsert(
+        &mut tx,
+        &SpecWrite {
+            key: &key,
+            cluster: "edge-2",
+            document: &json!({"spec": {"a": 1}}),
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert!(store.desired_revisions("edge-2").await.unwrap().is_empty());
+    assert!(store.desired_revisions("edge-1").await.unwrap().is_empty());
+    // Released there (the same content, so the same revision id): edge-2 gets it.
+    store_and_release(&store, &key, "edge-2", &json!({"spec": {"a": 1}}), &r1)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.desired_revisions("edge-2").await.unwrap(),
+        vec![(key.clone(), r1.id.clone())]
+    );
 }
 
 #[tokio::test]
@@ -228,16 +265,7 @@ async fn revisions_are_immutable() {
     let key = SpecKey::new("LatticeService", "demo", "hello");
     let doc = json!({"spec": {}});
     let rev = revision(&key, 1);
-    store
-        .apply_specs(
-            &[SpecWrite {
-                key: &key,
-                cluster: "edge-1",
-                document: &doc,
-                revision: &rev,
-            }],
-            "test",
-        )
+    store_and_release(&store, &key, "edge-1", &doc, &rev)
         .await
         .unwrap();
     let update = sqlx::query("UPDATE revisions SET layers = '[]'::jsonb WHERE id = $1")
@@ -247,16 +275,7 @@ async fn revisions_are_immutable() {
     let err = update.unwrap_err().to_string();
     assert!(err.contains("immutable"), "{err}");
     // Re-inserting the same id (same content) is a no-op, not an error.
-    store
-        .apply_specs(
-            &[SpecWrite {
-                key: &key,
-                cluster: "edge-1",
-                document: &doc,
-                revision: &rev,
-            }],
-            "test",
-        )
+    store_and_release(&store, &key, "edge-1", &doc, &rev)
         .await
         .unwrap();
     assert_eq!(store.revision(&rev.id).await.unwrap().unwrap(), rev);

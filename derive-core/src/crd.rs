@@ -3,7 +3,7 @@
 
 use kube::CustomResourceExt;
 
-use crate::spec::LatticeService;
+use crate::spec::{CedarPolicy, LatticeService};
 
 /// A generated CRD: the file name it is written to under `deploy/crds/` and its YAML.
 pub struct GeneratedCrd {
@@ -15,7 +15,7 @@ pub struct GeneratedCrd {
 
 /// Every Lattice CRD, rendered as YAML.
 pub fn all_crds() -> Result<Vec<GeneratedCrd>, serde_saphyr::ser::Error> {
-    let crds = [LatticeService::crd()];
+    let crds = [LatticeService::crd(), CedarPolicy::crd()];
     crds.iter()
         .map(|crd| {
             let plural = &crd.spec.names.plural;

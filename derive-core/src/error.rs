@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::authz::Denial;
+
 /// One problem with one field of a spec.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{field}: {message}")]
@@ -29,6 +31,10 @@ pub enum DeriveError {
     /// The spec is malformed; every problem found is listed.
     #[error("invalid spec: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<FieldError>),
+    /// The spec is valid, but a Cedar gate refused one of its questions: nothing may be
+    /// released. The message names principal, action, resource and the deciding policy.
+    #[error("{0}")]
+    Denied(Box<Denial>),
 }
 
 impl DeriveError {
@@ -37,10 +43,19 @@ impl DeriveError {
         Self::Invalid(vec![FieldError::new(field, message)])
     }
 
-    /// The field errors of an `Invalid` error.
+    /// The field errors of an `Invalid` error; empty for a denial (the spec itself is valid).
     pub fn field_errors(&self) -> &[FieldError] {
         match self {
             DeriveError::Invalid(errors) => errors,
+            DeriveError::Denied(_) => &[],
+        }
+    }
+
+    /// The denial of a `Denied` error.
+    pub fn denial(&self) -> Option<&Denial> {
+        match self {
+            DeriveError::Denied(denial) => Some(denial),
+            DeriveError::Invalid(_) => None,
         }
     }
 }

@@ -26,5 +26,7 @@ pub use derived::{ApplyLayer, Derived, DerivedObject};
 pub use error::{DeriveError, FieldError};
 pub use gates::{AuthzRequest, GateAction, GatePrincipal, GateResource, GateResourceType};
 pub use membership::MeshMembership;
-pub use pipeline::derive_service;
+pub use pipeline::{
+    AuthorizedDerivation, authorized_derivation, derive_and_authorize, derive_service,
+};
 pub use spec::LatticeService;

@@ -254,11 +254,19 @@ async fn lattice_crds_install_and_accept_every_example() -> anyhow::Result<()> {
         "{names:?}"
     );
 
+    assert!(
+        names.contains(&"cedarpolicies.lattice.dev".to_owned()),
+        "{names:?}"
+    );
+
     let client = cluster.client().await?;
     let examples = lattice_e2e::bins::workspace_root().join("examples");
     let mut applied = 0;
     for entry in std::fs::read_dir(&examples)? {
         let path = entry?.path();
+        if path.is_dir() {
+            continue;
+        }
         let text = std::fs::read_to_string(&path)?;
         let example: Value = serde_saphyr::from_str(&text)?;
         let namespace = example["metadata"]["namespace"]
@@ -280,6 +288,20 @@ async fn lattice_crds_install_and_accept_every_example() -> anyhow::Result<()> {
             &plural,
         );
         apply(&api, &example)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        applied += 1;
+    }
+    // The example CedarPolicies are cluster-scoped objects of the generated CRD.
+    let policies = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("lattice.dev", "v1alpha1", "CedarPolicy"),
+        "cedarpolicies",
+    );
+    let policy_api: Api<DynamicObject> = Api::all_with(client.clone(), &policies);
+    for entry in std::fs::read_dir(examples.join("policies"))? {
+        let path = entry?.path();
+        let example: Value = serde_saphyr::from_str(&std::fs::read_to_string(&path)?)?;
+        apply(&policy_api, &example)
             .await
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         applied += 1;

@@ -1,15 +1,18 @@
-//! Reading an apply request body into `LatticeService` documents: YAML (one or many documents)
-//! or JSON (one object, an array, or a `List`). Strict: the envelope, metadata and spec refuse
-//! unknown fields, and every error names the document and the field path.
+//! Reading an apply request body into `LatticeService` and `CedarPolicy` documents: YAML (one or
+//! many documents) or JSON (one object, an array, or a `List`). Strict: the envelope, metadata and
+//! spec refuse unknown fields, and every error names the document and the field path.
 
-use lattice_derive::spec::API_VERSION;
+use lattice_derive::authz::policy::SourceLocation;
+use lattice_derive::spec::{API_VERSION, CEDAR_POLICY_KIND, CedarPolicy, SERVICE_KIND};
 use lattice_derive::{FieldError, LatticeService};
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 /// Kinds the cell accepts.
-pub const SUPPORTED_KINDS: &[&str] = &["LatticeService"];
+pub const SUPPORTED_KINDS: &[&str] = &[SERVICE_KIND, CEDAR_POLICY_KIND];
 const TOP_LEVEL_FIELDS: &[&str] = &["apiVersion", "kind", "metadata", "spec", "status"];
 const METADATA_FIELDS: &[&str] = &["name", "namespace", "labels", "annotations"];
+const CLUSTER_SCOPED_METADATA_FIELDS: &[&str] = &["name", "labels", "annotations"];
 
 /// A problem with one field of one document.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +21,19 @@ pub struct DocumentError {
     pub document: usize,
     /// The field problem.
     pub error: FieldError,
+    /// Where in the field's text the problem is (Cedar policy text), when known.
+    pub location: Option<SourceLocation>,
+}
+
+impl DocumentError {
+    /// A field problem of document `document`, with no location inside the field.
+    pub fn new(document: usize, error: FieldError) -> Self {
+        Self {
+            document,
+            error,
+            location: None,
+        }
+    }
 }
 
 /// Why a request body could not be read.
@@ -46,6 +62,24 @@ pub struct ServiceDocument {
     pub index: usize,
     /// The typed service.
     pub service: LatticeService,
+}
+
+/// A parsed `CedarPolicy` document (its Cedar text is validated later, against the policy set).
+#[derive(Debug, Clone)]
+pub struct PolicyInput {
+    /// 0-based index in the request.
+    pub index: usize,
+    /// The typed policy.
+    pub policy: CedarPolicy,
+}
+
+/// The documents of one request, by kind, each in request order.
+#[derive(Debug, Clone, Default)]
+pub struct Documents {
+    /// `LatticeService`s.
+    pub services: Vec<ServiceDocument>,
+    /// `CedarPolicy`s.
+    pub policies: Vec<PolicyInput>,
 }
 
 /// Splits `body` into JSON values, from JSON if it looks like JSON, otherwise YAML.
@@ -78,41 +112,86 @@ pub fn split_documents(body: &str) -> Result<Vec<Value>, BodyError> {
     Ok(values)
 }
 
-/// Reads every document of `body`; all must be valid or none is returned.
-pub fn parse_services(body: &str) -> Result<Vec<ServiceDocument>, BodyError> {
-    let mut services = Vec::new();
+/// Reads every document of `body`, of any supported kind; all must be valid or none is returned.
+pub fn parse_documents(body: &str) -> Result<Documents, BodyError> {
+    let mut documents = Documents::default();
     let mut errors = Vec::new();
     for (index, value) in split_documents(body)?.into_iter().enumerate() {
-        match parse_service(value) {
-            Ok(service) => services.push(ServiceDocument { index, service }),
-            Err(field_errors) => {
-                errors.extend(field_errors.into_iter().map(|error| DocumentError {
-                    document: index,
-                    error,
-                }))
-            }
+        let kind = value.get("kind").and_then(Value::as_str);
+        let parsed = if kind == Some(CEDAR_POLICY_KIND) {
+            parse_policy(value).map(|policy| documents.policies.push(PolicyInput { index, policy }))
+        } else {
+            parse_service(value)
+                .map(|service| documents.services.push(ServiceDocument { index, service }))
+        };
+        if let Err(field_errors) = parsed {
+            errors.extend(
+                field_errors
+                    .into_iter()
+                    .map(|e| DocumentError::new(index, e)),
+            );
         }
     }
     if errors.is_empty() {
-        Ok(services)
+        Ok(documents)
     } else {
         Err(BodyError::Invalid(errors))
     }
 }
 
-/// Checks the envelope of one document and deserializes it strictly.
+/// Reads every document of `body` as a `LatticeService`; all must be valid or none is returned.
+pub fn parse_services(body: &str) -> Result<Vec<ServiceDocument>, BodyError> {
+    let documents = parse_documents(body)?;
+    if documents.policies.is_empty() {
+        return Ok(documents.services);
+    }
+    Err(BodyError::Invalid(
+        documents
+            .policies
+            .iter()
+            .map(|p| {
+                DocumentError::new(
+                    p.index,
+                    FieldError::new(
+                        "kind",
+                        "a CedarPolicy is not a workload; pass policy files with --policies",
+                    ),
+                )
+            })
+            .collect(),
+    ))
+}
+
+/// Checks the envelope of one `LatticeService` document and deserializes it strictly.
 pub fn parse_service(value: Value) -> Result<LatticeService, Vec<FieldError>> {
+    parse_kind(value, METADATA_FIELDS)
+}
+
+/// Checks the envelope of one `CedarPolicy` document (cluster-scoped: no namespace) and
+/// deserializes it strictly.
+pub fn parse_policy(value: Value) -> Result<CedarPolicy, Vec<FieldError>> {
+    let policy: CedarPolicy = parse_kind(value, CLUSTER_SCOPED_METADATA_FIELDS)?;
+    if policy.metadata.name.is_none() {
+        return Err(vec![FieldError::new("metadata.name", "is required")]);
+    }
+    Ok(policy)
+}
+
+fn parse_kind<T: DeserializeOwned>(
+    value: Value,
+    metadata_fields: &[&str],
+) -> Result<T, Vec<FieldError>> {
     let Value::Object(mut map) = value else {
         return Err(vec![FieldError::new("", "each document must be an object")]);
     };
-    let mut errors = envelope_errors(&map);
+    let mut errors = envelope_errors(&map, metadata_fields);
     if !errors.is_empty() {
         return Err(errors);
     }
     // Status is the cell's to write; a document exported with one is accepted and it is ignored.
     map.remove("status");
-    match serde_path_to_error::deserialize::<_, LatticeService>(Value::Object(map)) {
-        Ok(service) => Ok(service),
+    match serde_path_to_error::deserialize::<_, T>(Value::Object(map)) {
+        Ok(parsed) => Ok(parsed),
         Err(err) => {
             let path = err.path().to_string();
             let field = if path == "." { String::new() } else { path };
@@ -122,7 +201,7 @@ pub fn parse_service(value: Value) -> Result<LatticeService, Vec<FieldError>> {
     }
 }
 
-fn envelope_errors(map: &Map<String, Value>) -> Vec<FieldError> {
+fn envelope_errors(map: &Map<String, Value>, metadata_fields: &[&str]) -> Vec<FieldError> {
     let mut errors = Vec::new();
     for key in map.keys() {
         if !TOP_LEVEL_FIELDS.contains(&key.as_str()) {
@@ -154,10 +233,10 @@ fn envelope_errors(map: &Map<String, Value>) -> Vec<FieldError> {
     match map.get("metadata") {
         Some(Value::Object(metadata)) => {
             for key in metadata.keys() {
-                if !METADATA_FIELDS.contains(&key.as_str()) {
+                if !metadata_fields.contains(&key.as_str()) {
                     errors.push(FieldError::new(
                         format!("metadata.{key}"),
-                        format!("unknown field; allowed: {}", METADATA_FIELDS.join(", ")),
+                        format!("unknown field; allowed: {}", metadata_fields.join(", ")),
                     ));
                 }
             }
@@ -234,6 +313,24 @@ mod tests {
         };
         let fields: Vec<&str> = errors.iter().map(|e| e.error.field.as_str()).collect();
         assert_eq!(fields, vec!["apiVersion", "metadata.uid"]);
+    }
+
+    #[test]
+    fn services_and_policies_are_read_from_one_body() {
+        let policy = "apiVersion: lattice.dev/v1alpha1\nkind: CedarPolicy\nmetadata:\n  name: images\nspec:\n  policies: \"\"\n";
+        let docs = parse_documents(&format!("{policy}---\n{HELLO}")).unwrap();
+        assert_eq!(docs.policies.len(), 1);
+        assert_eq!(docs.policies[0].index, 0);
+        assert_eq!(docs.services[0].index, 1);
+        let namespaced = policy.replace("name: images", "name: images\n  namespace: demo");
+        let Err(BodyError::Invalid(errors)) = parse_documents(&namespaced) else {
+            panic!("a namespaced CedarPolicy was accepted");
+        };
+        assert_eq!(errors[0].error.field, "metadata.namespace");
+        let Err(BodyError::Invalid(errors)) = parse_services(policy) else {
+            panic!("parse_services took a policy");
+        };
+        assert_eq!(errors[0].error.field, "kind");
     }
 
     #[test]

@@ -1,20 +1,29 @@
-//! Applying specs: read the documents, check placement, derive every one (all must succeed),
-//! store specs and revisions in one transaction, then nudge the sessions of the affected clusters.
+//! Applying documents: `CedarPolicy`s and `LatticeService`s, all or nothing, in one transaction.
+//! Policies are validated and stored first (a new policy set version), then the specs are stored
+//! and reconciled under it by the derivation loop, so the answer carries each spec's resulting
+//! status. An invalid document refuses the whole request and stores nothing; a spec that is valid
+//! but denied is stored, with a `Failed` status and no new manifests. After the commit, a policy
+//! change re-derives the other specs it can affect.
 
 pub mod documents;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use lattice_derive::FieldError;
+use lattice_derive::authz::Strictness;
 use lattice_derive::labels::CLUSTER_LABEL;
-use lattice_derive::{DeriveContext, FieldError, derive_service};
 use lattice_protocol::identity::ClusterId;
 
-use crate::revision::Revision;
+use crate::policies::{PolicyChange, PolicyWriteError, write as policy_write};
+use crate::reconcile::sweep::sweep;
+use crate::reconcile::{self, Outcome, ReconcileError, Trigger, Verdict};
 use crate::spec_key::SpecKey;
 use crate::state::CellState;
 use crate::store::StoreError;
-use crate::store::specs::{AppliedSpec, SpecWrite};
-use documents::{BodyError, DocumentError, ServiceDocument};
+use crate::store::audit::{self, AuditEntry};
+use crate::store::policies::{PolicyLock, lock_policy_set};
+use crate::store::specs::{self, SpecWrite, StoredSpec};
+use documents::{BodyError, DocumentError, Documents, ServiceDocument, parse_documents};
 
 /// Field path of the placement label, as reported in errors.
 pub const CLUSTER_LABEL_FIELD: &str = "metadata.labels[lattice.dev/cluster]";
@@ -28,14 +37,63 @@ pub enum ApplyError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The derivation loop could not run.
+    #[error(transparent)]
+    Reconcile(#[from] ReconcileError),
 }
 
-/// One document ready to store.
-struct Prepared {
+impl From<sqlx::Error> for ApplyError {
+    fn from(e: sqlx::Error) -> Self {
+        ApplyError::Store(StoreError::Database(e))
+    }
+}
+
+impl From<PolicyWriteError> for ApplyError {
+    fn from(e: PolicyWriteError) -> Self {
+        match e {
+            PolicyWriteError::Invalid(errors) => ApplyError::Body(BodyError::Invalid(errors)),
+            PolicyWriteError::Store(e) => ApplyError::Store(e),
+            PolicyWriteError::Version(e) => ApplyError::Reconcile(ReconcileError::Policies(e)),
+        }
+    }
+}
+
+/// Options of an apply.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApplyOptions {
+    /// Refuse `CedarPolicy` documents that semantic analysis finds problems in (instead of
+    /// accepting them with warnings).
+    pub strict: bool,
+}
+
+/// One applied `LatticeService`.
+#[derive(Debug, Clone)]
+pub struct AppliedService {
+    /// 0-based index of its document in the request.
+    pub index: usize,
+    /// What storing it did.
+    pub stored: StoredSpec,
+    /// What reconciling it decided.
+    pub outcome: Outcome,
+}
+
+/// What an apply did.
+#[derive(Debug, Clone)]
+pub struct ApplyReport {
+    /// The policy change, when the request held `CedarPolicy` documents.
+    pub policies: Option<PolicyChange>,
+    /// The applied specs, in request order.
+    pub services: Vec<AppliedService>,
+    /// Other specs the policy change re-derived, by key.
+    pub rederived: Vec<Outcome>,
+}
+
+/// A service document with its placement checked.
+struct Placed<'a> {
+    doc: &'a ServiceDocument,
     key: SpecKey,
     cluster: ClusterId,
     document: serde_json::Value,
-    revision: Revision,
 }
 
 /// Applies every document in `body` (all or nothing) as `actor`.
@@ -43,118 +101,198 @@ pub async fn apply_body(
     state: &CellState,
     body: &str,
     actor: &str,
-) -> Result<Vec<AppliedSpec>, ApplyError> {
-    let documents = documents::parse_services(body).inspect_err(|e| {
-        if matches!(e, BodyError::Invalid(_)) {
-            state.metrics.derive_errors.inc();
-        }
-    })?;
-    let prepared = prepare(state, documents).await.inspect_err(|e| {
-        if matches!(e, ApplyError::Body(BodyError::Invalid(_))) {
-            state.metrics.derive_errors.inc();
-        }
-    })?;
-    let writes: Vec<SpecWrite<'_>> = prepared
-        .iter()
-        .map(|p| SpecWrite {
+    options: ApplyOptions,
+) -> Result<ApplyReport, ApplyError> {
+    let result = apply_documents(state, body, actor, options).await;
+    if let Err(ApplyError::Body(BodyError::Invalid(_))) = &result {
+        state.metrics.derive_errors.inc();
+    }
+    result
+}
+
+async fn apply_documents(
+    state: &CellState,
+    body: &str,
+    actor: &str,
+    options: ApplyOptions,
+) -> Result<ApplyReport, ApplyError> {
+    let Documents { services, policies } = parse_documents(body)?;
+    let mut placed = place(state, &services).await?;
+    placed.sort_by(|a, b| a.key.cmp(&b.key));
+
+    let mut tx = state.store.pool().begin().await?;
+    let lock = if policies.is_empty() {
+        PolicyLock::Shared
+    } else {
+        PolicyLock::Exclusive
+    };
+    lock_policy_set(&mut tx, lock).await?;
+    let strictness = if options.strict {
+        Strictness::Strict
+    } else {
+        Strictness::Advisory
+    };
+    let change = if policies.is_empty() {
+        None
+    } else {
+        Some(policy_write::apply(&mut tx, &state.policies, &policies, strictness, actor).await?)
+    };
+
+    let mut stored = Vec::with_capacity(placed.len());
+    for p in &placed {
+        let write = SpecWrite {
             key: &p.key,
             cluster: p.cluster.as_str(),
             document: &p.document,
-            revision: &p.revision,
-        })
-        .collect();
-    let applied = state.store.apply_specs(&writes, actor).await?;
-    let mut touched: BTreeSet<&str> = prepared.iter().map(|p| p.cluster.as_str()).collect();
-    touched.extend(applied.iter().filter_map(|a| a.moved_from.as_deref()));
-    for cluster in touched {
-        state.registry.nudge(cluster);
+        };
+        let result = specs::upsert(&mut tx, &write).await?;
+        if result.changed {
+            audit::record(
+                &mut *tx,
+                AuditEntry {
+                    actor,
+                    action: "spec.apply",
+                    target: &p.key.to_string(),
+                    details: serde_json::json!({
+                        "generation": result.generation,
+                        "cluster": p.cluster.as_str(),
+                    }),
+                },
+            )
+            .await?;
+        }
+        stored.push(result);
     }
-    for a in applied.iter().filter(|a| a.changed) {
-        tracing::info!(spec = %a.key, generation = a.generation, revision = %a.revision_id, "spec applied");
-    }
-    Ok(applied)
-}
 
-async fn prepare(
-    state: &CellState,
-    documents: Vec<ServiceDocument>,
-) -> Result<Vec<Prepared>, ApplyError> {
-    let mut errors = Vec::new();
-    let mut prepared = Vec::new();
-    let mut seen: BTreeMap<SpecKey, usize> = BTreeMap::new();
-    for doc in documents {
-        match prepare_one(state, &doc).await? {
-            Ok(p) => {
-                if let Some(first) = seen.insert(p.key.clone(), doc.index) {
-                    errors.push(DocumentError {
-                        document: doc.index,
-                        error: FieldError::new(
-                            "metadata.name",
-                            format!("{} is also defined by document {first}", p.key),
-                        ),
-                    });
-                }
-                prepared.push(p);
-            }
-            Err(field_errors) => {
-                errors.extend(field_errors.into_iter().map(|error| DocumentError {
-                    document: doc.index,
-                    error,
-                }))
-            }
+    let trigger = Trigger::Applied {
+        actor: actor.to_string(),
+    };
+    let mut applied = Vec::with_capacity(placed.len());
+    let mut invalid = Vec::new();
+    for (p, stored) in placed.iter().zip(stored) {
+        // The row was written above in this transaction, so it is there.
+        let Some(outcome) = reconcile::reconcile_in(&mut tx, state, &p.key, &trigger).await? else {
+            continue;
+        };
+        if let Verdict::Invalid(errors) = &outcome.verdict {
+            invalid.extend(
+                errors
+                    .iter()
+                    .map(|e| DocumentError::new(p.doc.index, e.clone())),
+            );
+        }
+        applied.push(AppliedService {
+            index: p.doc.index,
+            stored,
+            outcome,
+        });
+    }
+    if !invalid.is_empty() {
+        tx.rollback().await?;
+        invalid.sort_by_key(|e| e.document);
+        return Err(BodyError::Invalid(invalid).into());
+    }
+    tx.commit().await?;
+
+    if let Some(change) = &change {
+        for w in change
+            .written
+            .iter()
+            .filter(|w| w.result != policy_write::WriteResult::Unchanged)
+        {
+            tracing::info!(policy = %w.name, generation = w.generation, version = change.after.number, "CedarPolicy applied");
         }
     }
+    let mut moved_from: BTreeSet<&str> = BTreeSet::new();
+    for a in &applied {
+        reconcile::after_commit(state, &a.outcome);
+        moved_from.extend(a.stored.moved_from.as_deref());
+    }
+    for cluster in moved_from {
+        state.registry.nudge(cluster);
+    }
+    let rederived = match &change {
+        Some(change) if change.changed() => {
+            sweep(
+                state,
+                &Trigger::PolicyChanged {
+                    version: change.after.number,
+                },
+            )
+            .await?
+        }
+        _ => Vec::new(),
+    };
+    applied.sort_by_key(|a| a.index);
+    Ok(ApplyReport {
+        policies: change,
+        services: applied,
+        rederived,
+    })
+}
+
+/// Checks every service's placement (label, registered cluster) and that no two documents name
+/// the same spec; all problems are reported together.
+async fn place<'a>(
+    state: &CellState,
+    services: &'a [ServiceDocument],
+) -> Result<Vec<Placed<'a>>, ApplyError> {
+    let mut errors = Vec::new();
+    let mut placed = Vec::new();
+    let mut seen: BTreeMap<SpecKey, usize> = BTreeMap::new();
+    for doc in services {
+        let svc = &doc.service;
+        let cluster = match cluster_of(svc) {
+            Ok(cluster) => cluster,
+            Err(e) => {
+                errors.push(DocumentError::new(doc.index, e));
+                continue;
+            }
+        };
+        if state.store.cluster(cluster.as_str()).await?.is_none() {
+            errors.push(DocumentError::new(
+                doc.index,
+                FieldError::new(
+                    CLUSTER_LABEL_FIELD,
+                    format!(
+                        "cluster {cluster:?} does not exist; create it first with `latticectl cluster create {cluster}`"
+                    ),
+                ),
+            ));
+            continue;
+        }
+        // A missing name or namespace is reported by derivation, with its field path.
+        let key = SpecKey::new(
+            "LatticeService",
+            svc.metadata.namespace.clone().unwrap_or_default(),
+            svc.metadata.name.clone().unwrap_or_default(),
+        );
+        let named = !key.name.is_empty() && !key.namespace.is_empty();
+        if let Some(first) = seen.insert(key.clone(), doc.index).filter(|_| named) {
+            errors.push(DocumentError::new(
+                doc.index,
+                FieldError::new(
+                    "metadata.name",
+                    format!("{key} is also defined by document {first}"),
+                ),
+            ));
+        }
+        let mut document = serde_json::to_value(svc).unwrap_or_default();
+        if let Some(map) = document.as_object_mut() {
+            map.remove("status");
+        }
+        placed.push(Placed {
+            doc,
+            key,
+            cluster,
+            document,
+        });
+    }
     if errors.is_empty() {
-        Ok(prepared)
+        Ok(placed)
     } else {
         Err(BodyError::Invalid(errors).into())
     }
-}
-
-/// Placement and derivation of one document; field errors are returned as the inner `Err`.
-async fn prepare_one(
-    state: &CellState,
-    doc: &ServiceDocument,
-) -> Result<Result<Prepared, Vec<FieldError>>, StoreError> {
-    let svc = &doc.service;
-    let cluster = match cluster_of(svc) {
-        Ok(cluster) => cluster,
-        Err(e) => return Ok(Err(vec![e])),
-    };
-    if state.store.cluster(cluster.as_str()).await?.is_none() {
-        return Ok(Err(vec![FieldError::new(
-            CLUSTER_LABEL_FIELD,
-            format!(
-                "cluster {cluster:?} does not exist; create it first with `latticectl cluster create {cluster}`"
-            ),
-        )]));
-    }
-    let ctx = DeriveContext {
-        cluster: cluster.to_string(),
-        trust_domain: state.settings.trust_domain.clone(),
-        ..DeriveContext::default()
-    };
-    let derived = match derive_service(svc, &ctx) {
-        Ok(derived) => derived,
-        Err(e) => return Ok(Err(e.field_errors().to_vec())),
-    };
-    // derive_service validated name and namespace.
-    let key = SpecKey::new(
-        "LatticeService",
-        svc.metadata.namespace.clone().unwrap_or_default(),
-        svc.metadata.name.clone().unwrap_or_default(),
-    );
-    let revision = Revision::from_derived(&key, &derived);
-    let mut document = serde_json::to_value(svc).unwrap_or_default();
-    if let Some(map) = document.as_object_mut() {
-        map.remove("status");
-    }
-    Ok(Ok(Prepared {
-        key,
-        cluster,
-        document,
-        revision,
-    }))
 }
 
 /// The cluster a spec is placed on, from its `lattice.dev/cluster` label.

@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use lattice_cell::ctl::client::CtlError;
 use lattice_cell::ctl::{CtlArgs, run};
 
 #[tokio::main(flavor = "current_thread")]
@@ -16,6 +17,11 @@ async fn main() -> ExitCode {
                 println!("{}", out.trim_end());
             }
             ExitCode::SUCCESS
+        }
+        // A "no" from `auth can-i` is an answer, not an error: stdout, exit status 1.
+        Err(CtlError::No { answer }) => {
+            println!("{}", answer.trim_end());
+            ExitCode::FAILURE
         }
         Err(e) => {
             eprintln!("error: {e}");

@@ -48,6 +48,13 @@ pub enum CtlError {
     /// Output could not be rendered.
     #[error("cannot render output: {0}")]
     Render(String),
+    /// The answer to a yes/no question (`auth can-i`) is no: `answer` is printed on stdout and
+    /// the exit status is 1, like `kubectl auth can-i`.
+    #[error("{answer}")]
+    No {
+        /// What to print.
+        answer: String,
+    },
 }
 
 /// A client of one cell.

@@ -1,29 +1,81 @@
-//! `latticectl derive`: derivation offline, with no cell — the same strict parsing and the same
-//! `lattice_derive::derive_service` the cell runs, printing the objects grouped by apply layer.
+//! `latticectl derive`: derivation offline, with no cell — the same strict parsing, and with
+//! `--policies` the same `lattice_derive::derive_and_authorize` the cell's derivation loop runs, so
+//! a denied spec fails here with the cell's message. Prints the objects grouped by apply layer.
 
-use lattice_derive::{ApplyLayer, DeriveContext, derive_service};
+use lattice_derive::authz::{PolicyDocument, PolicySetVersion};
+use lattice_derive::{
+    ApplyLayer, DeriveContext, DeriveError, derive_and_authorize, derive_service,
+};
 use serde_json::{Value, json};
 
 use super::client::CtlError;
+use super::inputs::Input;
 use super::output::OutputFormat;
 use crate::apply::cluster_of;
-use crate::apply::documents::{BodyError, parse_services};
+use crate::apply::documents::{BodyError, parse_policy, parse_services, split_documents};
 
-/// One input file and its text.
-#[derive(Debug, Clone)]
-pub struct Input {
-    /// Name for messages (path or `-`).
-    pub name: String,
-    /// The YAML or JSON text.
-    pub text: String,
+/// Reads `--policies` inputs into one policy set: CedarPolicy documents (YAML/JSON), or raw Cedar
+/// text from `.cedar` files (a document named after the file). Every problem is reported with its
+/// file, document and line/column.
+pub fn load_policies(inputs: &[Input]) -> Result<PolicySetVersion, CtlError> {
+    let mut documents = Vec::new();
+    let mut problems = Vec::new();
+    for input in inputs {
+        if input.name.ends_with(".cedar") {
+            let stem = std::path::Path::new(&input.name)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            documents.push((
+                input.name.clone(),
+                0,
+                PolicyDocument::new(stem, &input.text),
+            ));
+            continue;
+        }
+        let values = match split_documents(&input.text) {
+            Ok(values) => values,
+            Err(e) => {
+                problems.push(format!("{}: {e}", input.name));
+                continue;
+            }
+        };
+        for (index, value) in values.into_iter().enumerate() {
+            match parse_policy(value) {
+                Ok(policy) => documents.push((input.name.clone(), index, policy.document())),
+                Err(errors) => problems.extend(errors.iter().map(|e| {
+                    format!(
+                        "{}: document {index}: {}: {}",
+                        input.name, e.field, e.message
+                    )
+                })),
+            }
+        }
+    }
+    for (name, index, document) in &documents {
+        if let Err(e) = document.validate() {
+            problems.push(format!("{name}: document {index}: {}", e));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(CtlError::Invalid(format!(
+            "invalid policies:\n  {}",
+            problems.join("\n  ")
+        )));
+    }
+    let documents: Vec<PolicyDocument> = documents.into_iter().map(|(_, _, d)| d).collect();
+    PolicySetVersion::from_documents(&documents)
+        .map_err(|e| CtlError::Invalid(format!("invalid policies: {}", e)))
 }
 
-/// Derives every service in `inputs`; `cluster` overrides the placement label. All field
-/// errors of all files are reported together.
+/// Derives every service in `inputs`; `cluster` overrides the placement label. With `policies`
+/// every gate question is answered against them (as the cell does); without, none is asked. All
+/// problems of all files are reported together.
 pub fn derive_all(
     inputs: &[Input],
     cluster: Option<&str>,
     trust_domain: &str,
+    policies: Option<&PolicySetVersion>,
 ) -> Result<Value, CtlError> {
     let mut items = Vec::new();
     let mut problems = Vec::new();
@@ -56,7 +108,11 @@ pub fn derive_all(
                 trust_domain: trust_domain.to_string(),
                 ..DeriveContext::default()
             };
-            match derive_service(svc, &ctx) {
+            let result = match policies {
+                Some(policies) => derive_and_authorize(svc, &ctx, policies),
+                None => derive_service(svc, &ctx),
+            };
+            match result {
                 Ok(derived) => {
                     let layers: Vec<Value> = ApplyLayer::ALL
                         .into_iter()
@@ -70,6 +126,13 @@ pub fn derive_all(
                         "layers": layers,
                     }));
                 }
+                Err(DeriveError::Denied(denial)) => problems.push(format!(
+                    "{}: document {}: PolicyAuthorized=False ({}): {}",
+                    input.name,
+                    doc.index,
+                    denial.condition_reason(),
+                    denial.message()
+                )),
                 Err(e) => problems.extend(e.field_errors().iter().map(|f| {
                     format!(
                         "{}: document {}: {}: {}",
@@ -83,7 +146,7 @@ pub fn derive_all(
         Ok(json!({ "items": items }))
     } else {
         Err(CtlError::Invalid(format!(
-            "invalid spec:\n  {}",
+            "cannot derive:\n  {}",
             problems.join("\n  ")
         )))
     }
@@ -127,7 +190,7 @@ mod tests {
 
     #[test]
     fn derives_the_example_grouped_by_layer() {
-        let derived = derive_all(&[hello()], None, "cluster.local").unwrap();
+        let derived = derive_all(&[hello()], None, "cluster.local", None).unwrap();
         let item = &derived["items"][0];
         assert_eq!(item["spec"], "LatticeService/demo/hello");
         assert_eq!(item["cluster"], "edge-1");
@@ -145,6 +208,47 @@ mod tests {
         );
     }
 
+    fn policies(text: &str) -> Input {
+        Input {
+            name: "policies.yaml".into(),
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn with_policies_a_denied_spec_fails_naming_the_gate_and_a_permitted_one_derives() {
+        let empty = load_policies(&[]).unwrap();
+        let err = derive_all(&[hello()], None, "cluster.local", Some(&empty))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("hello.yaml: document 0: PolicyAuthorized=False (DeployImageDenied): Lattice::Service::\"demo/hello\" may not DeployImage"),
+            "{err}"
+        );
+        let images = policies(include_str!(
+            "../../../examples/policies/platform-images.yaml"
+        ));
+        let set = load_policies(&[images]).unwrap();
+        assert!(derive_all(&[hello()], None, "cluster.local", Some(&set)).is_ok());
+    }
+
+    #[test]
+    fn policy_files_with_errors_name_the_file_and_the_line() {
+        let bad = policies(
+            "apiVersion: lattice.dev/v1alpha1\nkind: CedarPolicy\nmetadata:\n  name: broken\nspec:\n  policies: |\n    permit (principal, action, resource)\n    when { resource.nope };\n",
+        );
+        let err = load_policies(&[bad]).unwrap_err().to_string();
+        assert!(err.contains("policies.yaml: document 0:"), "{err}");
+        assert!(err.contains("line 2, column"), "{err}");
+        let raw = Input {
+            name: "dir/guard.cedar".into(),
+            text: "forbid (principal, action, resource);".into(),
+        };
+        let set = load_policies(&[raw]).unwrap();
+        assert_eq!(set.len(), 1);
+        assert!(set.policy("guard/0").is_some());
+    }
+
     #[test]
     fn invalid_specs_list_every_field_error_with_the_file() {
         let mut bad = hello();
@@ -152,7 +256,7 @@ mod tests {
             .text
             .replace("port: 8080", "port: 0")
             .replace("replicas: 2", "replicas: 2\n  colour: red");
-        let err = derive_all(&[bad], None, "cluster.local")
+        let err = derive_all(&[bad], None, "cluster.local", None)
             .unwrap_err()
             .to_string();
         assert!(err.contains("hello.yaml: document 0: spec"), "{err}");

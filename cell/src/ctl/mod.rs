@@ -1,212 +1,34 @@
 //! `latticectl`: the CLI of the cell's REST API, plus offline derivation.
 
+pub mod apply;
+pub mod args;
 pub mod client;
 pub mod derive;
+pub mod describe;
+pub mod inputs;
 pub mod output;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
 use reqwest::Method;
 use serde_json::{Value, json};
 
+pub use args::{
+    AuthCommand, ClusterCommand, Command, CtlArgs, DeleteCommand, GetCommand, TokenCommand,
+};
 use client::{ApiClient, Body, CtlError};
+use inputs::read_inputs;
 use output::OutputFormat;
-
-/// `latticectl`: manage a Lattice cell.
-#[derive(Debug, Parser)]
-#[command(
-    name = "latticectl",
-    version,
-    about = "Manage a Lattice cell: clusters, tokens and LatticeServices"
-)]
-pub struct CtlArgs {
-    /// URL of the cell's REST API.
-    #[arg(
-        long,
-        env = "LATTICE_SERVER",
-        default_value = "http://127.0.0.1:8080",
-        global = true
-    )]
-    pub server: String,
-    /// Admin bearer token.
-    #[arg(long, env = "LATTICE_TOKEN", hide_env_values = true, global = true)]
-    pub token: Option<String>,
-    /// Output format.
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Table, global = true)]
-    pub output: OutputFormat,
-    /// What to do.
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-/// Subcommands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Apply LatticeService documents (YAML or JSON; `-` reads stdin).
-    Apply {
-        /// Files to apply (repeatable).
-        #[arg(short = 'f', long = "filename", required = true)]
-        files: Vec<PathBuf>,
-    },
-    /// Show resources.
-    Get {
-        /// What to show.
-        #[command(subcommand)]
-        what: GetCommand,
-    },
-    /// Delete resources.
-    Delete {
-        /// What to delete.
-        #[command(subcommand)]
-        what: DeleteCommand,
-    },
-    /// Manage clusters.
-    Cluster {
-        /// Cluster command.
-        #[command(subcommand)]
-        command: ClusterCommand,
-    },
-    /// Manage enrolment tokens.
-    Token {
-        /// Token command.
-        #[command(subcommand)]
-        command: TokenCommand,
-    },
-    /// Derive the Kubernetes objects of specs offline (no cell needed).
-    Derive {
-        /// Files to derive (repeatable; `-` reads stdin).
-        #[arg(short = 'f', long = "filename", required = true)]
-        files: Vec<PathBuf>,
-        /// Derive for this cluster instead of the `lattice.dev/cluster` label.
-        #[arg(long)]
-        cluster: Option<String>,
-        /// SPIFFE trust domain.
-        #[arg(long, default_value = "cluster.local")]
-        trust_domain: String,
-    },
-}
-
-/// `get` targets.
-#[derive(Debug, Subcommand)]
-pub enum GetCommand {
-    /// All LatticeServices (optionally in one namespace).
-    #[command(alias = "latticeservices")]
-    Services {
-        /// Only this namespace.
-        #[arg(short = 'n', long)]
-        namespace: Option<String>,
-    },
-    /// One LatticeService with its status.
-    #[command(alias = "latticeservice")]
-    Service {
-        /// Name.
-        name: String,
-        /// Namespace.
-        #[arg(short = 'n', long, default_value = "default")]
-        namespace: String,
-    },
-    /// Clusters with their connection state.
-    Clusters,
-}
-
-/// `delete` targets.
-#[derive(Debug, Subcommand)]
-pub enum DeleteCommand {
-    /// A LatticeService; its cluster removes its objects.
-    Service {
-        /// Name.
-        name: String,
-        /// Namespace.
-        #[arg(short = 'n', long, default_value = "default")]
-        namespace: String,
-    },
-}
-
-/// `cluster` commands.
-#[derive(Debug, Subcommand)]
-pub enum ClusterCommand {
-    /// Register a cluster.
-    Create {
-        /// Cluster id (lowercase DNS label).
-        name: String,
-        /// Labels, `key=value` (repeatable).
-        #[arg(long = "label", value_parser = parse_label)]
-        labels: Vec<(String, String)>,
-    },
-}
-
-/// `token` commands.
-#[derive(Debug, Subcommand)]
-pub enum TokenCommand {
-    /// Create a one-time enrolment token for a cluster's agent.
-    Create {
-        /// The cluster.
-        #[arg(long)]
-        cluster: String,
-        /// Lifetime in seconds (default: the cell's, 1 hour).
-        #[arg(long)]
-        ttl: Option<u64>,
-        /// Write the cell CA certificate to this file (for the agent's --cell-ca).
-        #[arg(long)]
-        ca_out: Option<PathBuf>,
-    },
-}
-
-fn parse_label(text: &str) -> Result<(String, String), String> {
-    text.split_once('=')
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .ok_or_else(|| format!("{text:?} is not key=value"))
-}
-
-fn read_inputs(files: &[PathBuf]) -> Result<Vec<derive::Input>, CtlError> {
-    files
-        .iter()
-        .map(|path| {
-            let name = path.display().to_string();
-            let text = if name == "-" {
-                std::io::read_to_string(std::io::stdin())
-            } else {
-                std::fs::read_to_string(path)
-            }
-            .map_err(|e| CtlError::File {
-                path: name.clone(),
-                detail: e.to_string(),
-            })?;
-            Ok(derive::Input { name, text })
-        })
-        .collect()
-}
 
 /// Runs one command and returns what to print.
 pub async fn run(args: CtlArgs) -> Result<String, CtlError> {
     let client = ApiClient::new(&args.server, args.token.clone());
     let format = args.output;
     match args.command {
-        Command::Apply { files } => {
-            let mut lines = Vec::new();
-            let mut all = Vec::new();
-            for input in read_inputs(&files)? {
-                let answer = client
-                    .call(Method::POST, "/v1/apply", Some(Body::Yaml(input.text)))
-                    .await
-                    .map_err(|e| in_file(&input.name, e))?;
-                for item in answer["items"].as_array().into_iter().flatten() {
-                    lines.push(format!(
-                        "latticeservice/{}/{} {} (generation {}, revision {})",
-                        output::text(&item["namespace"]),
-                        output::text(&item["name"]),
-                        output::text(&item["result"]),
-                        item["generation"],
-                        item["revision"]
-                            .as_str()
-                            .map_or(String::new(), |r| r.chars().take(12).collect())
-                    ));
-                    all.push(item.clone());
-                }
-            }
-            finish(&json!({ "items": all }), format, || lines.join("\n"))
+        Command::Apply { files, strict } => {
+            let applied = apply::apply(&client, read_inputs(&files)?, strict).await?;
+            finish(&applied.answer, format, || applied.lines.join("\n"))
         }
         Command::Get {
             what: GetCommand::Services { namespace },
@@ -231,7 +53,29 @@ pub async fn run(args: CtlArgs) -> Result<String, CtlError> {
                     None,
                 )
                 .await?;
-            finish(&answer, format, || describe_service(&answer))
+            finish(&answer, format, || describe::service(&answer))
+        }
+        Command::Get {
+            what: GetCommand::CedarPolicies,
+        } => {
+            let answer = client.call(Method::GET, "/v1/cedarpolicies", None).await?;
+            let items = answer["items"].as_array().cloned().unwrap_or_default();
+            finish(&answer, format, || {
+                format!(
+                    "{}\npolicy set version {} ({})",
+                    output::table(output::POLICY_HEADERS, output::policy_rows(&items)),
+                    output::text(&answer["policySetVersion"]),
+                    output::text(&answer["fingerprint"])
+                )
+            })
+        }
+        Command::Get {
+            what: GetCommand::CedarPolicy { name },
+        } => {
+            let answer = client
+                .call(Method::GET, &format!("/v1/cedarpolicies/{name}"), None)
+                .await?;
+            finish(&answer, format, || describe::cedar_policy(&answer))
         }
         Command::Get {
             what: GetCommand::Clusters,
@@ -258,6 +102,64 @@ pub async fn run(args: CtlArgs) -> Result<String, CtlError> {
                     output::text(&answer["cluster"])
                 )
             })
+        }
+        Command::Delete {
+            what: DeleteCommand::CedarPolicy { name },
+        } => {
+            let answer = client
+                .call(Method::DELETE, &format!("/v1/cedarpolicies/{name}"), None)
+                .await?;
+            finish(&answer, format, || {
+                let mut lines = vec![format!(
+                    "cedarpolicy/{name} deleted (policy set version {})",
+                    output::text(&answer["policySetVersion"])
+                )];
+                for r in answer["rederived"].as_array().into_iter().flatten() {
+                    lines.push(format!(
+                        "re-derived latticeservice/{}/{}: {}{}",
+                        output::text(&r["namespace"]),
+                        output::text(&r["name"]),
+                        output::text(&r["result"]),
+                        r["reason"]
+                            .as_str()
+                            .map_or(String::new(), |x| format!(" ({x})"))
+                    ));
+                }
+                lines.join("\n")
+            })
+        }
+        Command::Auth {
+            command:
+                AuthCommand::CanI {
+                    principal,
+                    groups,
+                    action,
+                    resource,
+                },
+        } => {
+            let answer = client
+                .call(
+                    Method::POST,
+                    "/v1/authorization/can-i",
+                    Some(Body::Json(json!({
+                        "principal": principal, "groups": groups,
+                        "action": action, "resource": resource,
+                    }))),
+                )
+                .await?;
+            let allowed = answer["allowed"] == Value::Bool(true);
+            let printed = finish(&answer, format, || {
+                format!(
+                    "{}\n{}",
+                    if allowed { "yes" } else { "no" },
+                    output::text(&answer["explanation"])
+                )
+            })?;
+            if allowed {
+                Ok(printed)
+            } else {
+                Err(CtlError::No { answer: printed })
+            }
         }
         Command::Cluster {
             command: ClusterCommand::Create { name, labels },
@@ -310,9 +212,19 @@ pub async fn run(args: CtlArgs) -> Result<String, CtlError> {
             files,
             cluster,
             trust_domain,
+            policies,
         } => {
-            let derived =
-                derive::derive_all(&read_inputs(&files)?, cluster.as_deref(), &trust_domain)?;
+            let policies = if policies.is_empty() {
+                None
+            } else {
+                Some(derive::load_policies(&read_inputs(&policies)?)?)
+            };
+            let derived = derive::derive_all(
+                &read_inputs(&files)?,
+                cluster.as_deref(),
+                &trust_domain,
+                policies.as_ref(),
+            )?;
             derive::render(&derived, format)
         }
     }
@@ -329,21 +241,6 @@ fn finish(
     }
 }
 
-fn in_file(name: &str, err: CtlError) -> CtlError {
-    match err {
-        CtlError::Api {
-            status,
-            code,
-            message,
-        } => CtlError::Api {
-            status,
-            code,
-            message: format!("{name}: {message}"),
-        },
-        other => other,
-    }
-}
-
 fn token_instructions(answer: &Value, ca_out: Option<&PathBuf>) -> String {
     let token = output::text(&answer["token"]);
     let ca = ca_out.map_or_else(
@@ -356,56 +253,4 @@ fn token_instructions(answer: &Value, ca_out: Option<&PathBuf>) -> String {
         output::text(&answer["expiresAt"]),
         output::text(&answer["agentEndpoint"]),
     )
-}
-
-fn describe_service(s: &Value) -> String {
-    let status = &s["status"];
-    let mut lines = vec![
-        format!("Name:        {}", output::text(&s["metadata"]["name"])),
-        format!("Namespace:   {}", output::text(&s["metadata"]["namespace"])),
-        format!(
-            "Cluster:     {}",
-            output::text(&s["metadata"]["labels"]["lattice.dev/cluster"])
-        ),
-        format!(
-            "Generation:  {} (observed {})",
-            output::text(&s["metadata"]["generation"]),
-            output::text(&status["observedGeneration"])
-        ),
-        format!("Phase:       {}", output::text(&status["phase"])),
-        format!("Revision:    {}", output::text(&status["revision"])),
-        "Conditions:".to_string(),
-    ];
-    for c in status["conditions"].as_array().into_iter().flatten() {
-        lines.push(format!(
-            "  {}={} ({}): {}",
-            output::text(&c["type"]),
-            output::text(&c["status"]),
-            output::text(&c["reason"]),
-            output::text(&c["message"])
-        ));
-    }
-    for d in status["clusters"].as_array().into_iter().flatten() {
-        lines.push(format!(
-            "Delivery to {}: {}{}",
-            output::text(&d["cluster"]),
-            output::text(&d["state"]),
-            d["error"]
-                .as_str()
-                .map_or(String::new(), |e| format!(" ({e})"))
-        ));
-        for o in d["objects"].as_array().into_iter().flatten() {
-            lines.push(format!(
-                "  {} {}/{}: {}{}",
-                output::text(&o["kind"]),
-                o["namespace"].as_str().unwrap_or("-"),
-                output::text(&o["name"]),
-                output::text(&o["outcome"]),
-                o["message"]
-                    .as_str()
-                    .map_or(String::new(), |m| format!(" ({m})"))
-            ));
-        }
-    }
-    lines.join("\n")
 }

@@ -116,6 +116,38 @@ pub const CLUSTER_HEADERS: &[&str] = &[
     "protocol",
 ];
 
+/// The rows of a CedarPolicy list.
+pub fn policy_rows(items: &[Value]) -> Vec<Vec<String>> {
+    items
+        .iter()
+        .map(|p| {
+            vec![
+                text(&p["metadata"]["name"]),
+                text(&p["spec"]["enabled"]),
+                text(&p["spec"]["priority"]),
+                text(&p["spec"]["propagate"]),
+                text(&p["status"]["permits"]),
+                text(&p["status"]["forbids"]),
+                p["status"]["findings"]
+                    .as_array()
+                    .map_or(0, Vec::len)
+                    .to_string(),
+            ]
+        })
+        .collect()
+}
+
+/// Headers of [`policy_rows`].
+pub const POLICY_HEADERS: &[&str] = &[
+    "name",
+    "enabled",
+    "priority",
+    "propagate",
+    "permits",
+    "forbids",
+    "findings",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,12 @@ pub struct ErrorDetail {
     pub field: String,
     /// What is wrong.
     pub message: String,
+    /// Line in the field's text (Cedar policy text), 1-based, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// Column in that line, in characters, 1-based, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
 }
 
 /// An error answer of the REST API.
@@ -83,6 +89,8 @@ impl ApiError {
             document: 0,
             field: field.clone(),
             message,
+            line: None,
+            column: None,
         });
         err.field = Some(field);
         err
@@ -96,6 +104,8 @@ impl ApiError {
                 document: e.document,
                 field: e.error.field.clone(),
                 message: e.error.message.clone(),
+                line: e.location.map(|l| l.line),
+                column: e.location.map(|l| l.column),
             })
             .collect();
         let summary = details
@@ -106,7 +116,7 @@ impl ApiError {
         let mut err = Self::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "Invalid",
-            format!("invalid spec: {summary}"),
+            format!("invalid document: {summary}"),
         );
         err.field = details.first().map(|d| d.field.clone());
         err.details = details;
@@ -150,6 +160,7 @@ impl From<ApplyError> for ApiError {
             ApplyError::Body(BodyError::Invalid(errors)) => Self::invalid_documents(&errors),
             ApplyError::Body(other) => Self::bad_request(other.to_string()),
             ApplyError::Store(store) => store.into(),
+            ApplyError::Reconcile(e) => Self::internal(&e),
         }
     }
 }

@@ -1,12 +1,15 @@
-//! The REST API (axum): Kubernetes-style routes for clusters, enrolment tokens and specs; admin
+//! The REST API (axum): Kubernetes-style routes for clusters, enrolment tokens, specs and Cedar
+//! policies, and the `can-i` question; admin
 //! routes need the bearer token; `/healthz`, `/metrics` and `/openapi.json` are open.
 
+pub mod apply;
 pub mod auth;
 pub mod clusters;
 pub mod error;
 pub mod health;
 pub mod json_body;
 pub mod openapi;
+pub mod policies;
 pub mod services;
 
 use std::time::Instant;
@@ -46,6 +49,10 @@ pub const ROUTES: &[(&str, &str, bool)] = &[
         "/v1/namespaces/{namespace}/latticeservices/{name}",
         true,
     ),
+    ("get", "/v1/cedarpolicies", true),
+    ("get", "/v1/cedarpolicies/{name}", true),
+    ("delete", "/v1/cedarpolicies/{name}", true),
+    ("post", "/v1/authorization/can-i", true),
 ];
 
 /// The router of the REST API.
@@ -54,7 +61,7 @@ pub fn router(state: CellState) -> Router {
         .route("/v1/clusters", post(clusters::create).get(clusters::list))
         .route("/v1/clusters/{name}", get(clusters::get))
         .route("/v1/clusters/{name}/tokens", post(clusters::create_token))
-        .route("/v1/apply", post(services::apply))
+        .route("/v1/apply", post(apply::apply))
         .route("/v1/latticeservices", get(services::list))
         .route(
             "/v1/namespaces/{namespace}/latticeservices",
@@ -64,6 +71,12 @@ pub fn router(state: CellState) -> Router {
             "/v1/namespaces/{namespace}/latticeservices/{name}",
             get(services::get).delete(services::delete),
         )
+        .route("/v1/cedarpolicies", get(policies::list))
+        .route(
+            "/v1/cedarpolicies/{name}",
+            get(policies::get).delete(policies::delete),
+        )
+        .route("/v1/authorization/can-i", post(policies::can_i_handler))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_admin,

@@ -1,16 +1,14 @@
-//! `/v1/apply` and `/v1/.../latticeservices`: apply (YAML or JSON), list, get and delete
-//! `LatticeService` specs, shown Kubernetes-style with their computed status.
+//! `/v1/.../latticeservices`: list, get and delete `LatticeService` specs, shown
+//! Kubernetes-style with their computed status (apply is `super::apply`).
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use lattice_derive::spec::API_VERSION;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::error::ApiError;
-use crate::apply::apply_body;
 use crate::spec_key::SpecKey;
 use crate::state::CellState;
 use crate::status::service_status;
@@ -18,63 +16,11 @@ use crate::store::specs::SpecRecord;
 
 const KIND: &str = "LatticeService";
 
-/// Result of one applied document.
-#[derive(Debug, Serialize, Deserialize, Clone, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct AppliedItem {
-    /// Kind.
-    pub kind: String,
-    /// Namespace.
-    pub namespace: String,
-    /// Name.
-    pub name: String,
-    /// Generation after the apply.
-    pub generation: i64,
-    /// Current revision id.
-    pub revision: String,
-    /// `created`, `configured` or `unchanged` (as kubectl says).
-    pub result: String,
-}
-
-/// Answer of `POST /v1/apply`.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ApplyResponse {
-    /// One entry per document, in request order.
-    pub items: Vec<AppliedItem>,
-}
-
 /// `?namespace=` filter of the list.
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     /// Only this namespace.
     pub namespace: Option<String>,
-}
-
-/// `POST /v1/apply`.
-pub async fn apply(
-    State(state): State<CellState>,
-    body: Bytes,
-) -> Result<Json<ApplyResponse>, ApiError> {
-    let text = std::str::from_utf8(&body)
-        .map_err(|_| ApiError::bad_request("the body is not UTF-8 text"))?;
-    let applied = apply_body(&state, text, "admin").await?;
-    let items = applied
-        .into_iter()
-        .map(|a| AppliedItem {
-            result: match (a.changed, a.generation) {
-                (false, _) => "unchanged",
-                (true, 1) => "created",
-                (true, _) => "configured",
-            }
-            .to_string(),
-            kind: a.key.kind,
-            namespace: a.key.namespace,
-            name: a.key.name,
-            generation: a.generation,
-            revision: a.revision_id,
-        })
-        .collect();
-    Ok(Json(ApplyResponse { items }))
 }
 
 /// `GET /v1/latticeservices` and `GET /v1/namespaces/{ns}/latticeservices`.
@@ -140,7 +86,7 @@ pub async fn delete(
 }
 
 /// The stored document with Kubernetes-style metadata and the computed status.
-async fn render(state: &CellState, record: SpecRecord) -> Result<Value, ApiError> {
+pub(crate) async fn render(state: &CellState, record: SpecRecord) -> Result<Value, ApiError> {
     let deliveries = state.store.deliveries_of(&record.key()).await?;
     let status = service_status(&record, &deliveries);
     let mut document = record.document.clone();

@@ -16,6 +16,9 @@ use crate::ca::{CaError, CaKeyError, CaKeySource, CertificateAuthority, resolve_
 use crate::config::CellArgs;
 use crate::delivery::registry::ConnectionRegistry;
 use crate::metrics::Metrics;
+use crate::policies::PolicyVersions;
+use crate::reconcile::sweep::sweep;
+use crate::reconcile::{ReconcileError, Trigger};
 use crate::state::{CellState, Settings};
 use crate::store::certificates::{CertificatePurpose, NewCertificate};
 use crate::store::embedded::{EmbeddedPostgres, EmbeddedPostgresError};
@@ -43,6 +46,9 @@ pub enum StartError {
     /// The CA failed.
     #[error(transparent)]
     Ca(#[from] CaError),
+    /// The start-up reconcile failed.
+    #[error("reconciling specs at start-up: {0}")]
+    Reconcile(#[from] ReconcileError),
     /// A listener could not be bound.
     #[error("cannot listen on {0}: {1}")]
     Bind(SocketAddr, std::io::Error),
@@ -181,7 +187,14 @@ pub async fn start(args: &CellArgs) -> Result<RunningCell, StartError> {
         registry: ConnectionRegistry::new(),
         metrics: Metrics::new(),
         settings: Arc::new(settings),
+        policies: PolicyVersions::default(),
     };
+    // Level-triggered recovery: specs left unreconciled by a crash (or decided under a policy set
+    // that changed since in a way that matters to them) are reconciled before serving.
+    let recovered = sweep(&state, &Trigger::Startup).await?;
+    if !recovered.is_empty() {
+        tracing::info!(specs = recovered.len(), "reconciled specs at start-up");
+    }
 
     let shutdown = CancellationToken::new();
 

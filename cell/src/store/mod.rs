@@ -1,12 +1,14 @@
 //! The cell's Postgres store: a connection pool, the embedded migrations, and one module per
 //! table family. Queries are checked at run time (`FromRow`), so building needs no database.
 
+pub mod attempts;
 pub mod audit;
 pub mod ca;
 pub mod certificates;
 pub mod clusters;
 pub mod deliveries;
 pub mod embedded;
+pub mod policies;
 pub mod revisions;
 pub mod specs;
 pub mod tokens;

@@ -1,14 +1,13 @@
 //! Specs as applied. `generation` bumps only when the spec, its placement or its existence
-//! changes (re-applying the same document is a no-op); the current revision points at the
-//! immutable manifest set derived from it. Deleted specs stay until their cluster confirms removal.
+//! changes (re-applying the same document is a no-op). The derivation loop (`crate::reconcile`)
+//! decides the current revision; a failed attempt leaves it where it was. Deleted specs stay until
+//! their cluster confirms removal.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::audit::{self, AuditEntry};
-use super::revisions;
 use super::{Store, StoreError};
-use crate::revision::Revision;
 use crate::spec_key::SpecKey;
 
 /// A stored spec.
@@ -28,10 +27,21 @@ pub struct SpecRecord {
     pub generation: i64,
     /// The normalised document as applied.
     pub document: Value,
-    /// Derivation status (`observedGeneration`, …).
+    /// The last reconcile attempt's record (`observedGeneration`, result, conditions, …; see
+    /// `crate::reconcile::record`).
     pub status: Value,
-    /// Id of the revision derived from the current generation.
+    /// Id of the revision released last.
     pub current_revision: Option<String>,
+    /// The cluster it was released for (after a move not yet released, not `cluster`).
+    pub released_cluster: Option<String>,
+    /// Generation of the last reconcile attempt (`None`: never reconciled).
+    pub reconciled_generation: Option<i64>,
+    /// Policy set version the last attempt was decided under (0 = the empty set).
+    pub policy_version: i64,
+    /// Cedar questions the last attempt raised (`None` when it stopped before the gates).
+    pub gate_questions: Option<Value>,
+    /// When it was last reconciled.
+    pub reconciled_at: Option<DateTime<Utc>>,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last changed.
@@ -45,9 +55,17 @@ impl SpecRecord {
     pub fn key(&self) -> SpecKey {
         SpecKey::new(&self.kind, &self.namespace, &self.name)
     }
+
+    /// The current revision if it was released for the cluster the spec is placed on now: what
+    /// that cluster should hold.
+    pub fn revision_for_cluster(&self) -> Option<&str> {
+        self.current_revision
+            .as_deref()
+            .filter(|_| self.released_cluster.as_deref() == Some(self.cluster.as_str()))
+    }
 }
 
-/// One spec to store, already validated and derived.
+/// One spec to store (its envelope already checked).
 #[derive(Debug, Clone)]
 pub struct SpecWrite<'a> {
     /// Its key.
@@ -56,26 +74,26 @@ pub struct SpecWrite<'a> {
     pub cluster: &'a str,
     /// The normalised document.
     pub document: &'a Value,
-    /// The revision derived from it.
-    pub revision: &'a Revision,
 }
 
 /// What storing one spec did.
 #[derive(Debug, Clone, PartialEq)]
-pub struct AppliedSpec {
+pub struct StoredSpec {
     /// Its key.
     pub key: SpecKey,
+    /// Row id.
+    pub id: i64,
     /// Generation after the write.
     pub generation: i64,
-    /// Current revision after the write.
-    pub revision_id: String,
     /// False when the document was already stored as is.
     pub changed: bool,
     /// The cluster it was on before, when the write moved it.
     pub moved_from: Option<String>,
 }
 
-const COLUMNS: &str = "id, kind, namespace, name, cluster, generation, document, status, current_revision, created_at, updated_at, deleted_at";
+pub(crate) const COLUMNS: &str = "id, kind, namespace, name, cluster, generation, document, status, \
+    current_revision, released_cluster, created_at, updated_at, deleted_at, reconciled_generation, \
+    policy_version, gate_questions, reconciled_at";
 
 #[derive(Debug, sqlx::FromRow)]
 struct Existing {
@@ -94,38 +112,6 @@ fn is_generation_change(old: &Existing, document: &Value, cluster: &str) -> bool
 }
 
 impl Store {
-    /// Stores every spec and its revision in one transaction: all of them or none.
-    pub async fn apply_specs(
-        &self,
-        writes: &[SpecWrite<'_>],
-        actor: &str,
-    ) -> Result<Vec<AppliedSpec>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let mut applied = Vec::with_capacity(writes.len());
-        for write in writes {
-            let result = apply_one(&mut tx, write).await?;
-            if result.changed {
-                audit::record(
-                    &mut *tx,
-                    AuditEntry {
-                        actor,
-                        action: "spec.apply",
-                        target: &write.key.to_string(),
-                        details: serde_json::json!({
-                            "generation": result.generation,
-                            "revision": result.revision_id,
-                            "cluster": write.cluster,
-                        }),
-                    },
-                )
-                .await?;
-            }
-            applied.push(result);
-        }
-        tx.commit().await?;
-        Ok(applied)
-    }
-
     /// A live (not deleted) spec by key.
     pub async fn spec(&self, key: &SpecKey) -> Result<Option<SpecRecord>, StoreError> {
         let sql = format!(
@@ -213,9 +199,12 @@ impl Store {
         &self,
         cluster: &str,
     ) -> Result<Vec<(SpecKey, String)>, StoreError> {
+        // A revision is released for one cluster: after a move whose new placement was not
+        // released (denied, say), the new cluster gets nothing and the old one removes it.
         let rows: Vec<(String, String, String, String)> = sqlx::query_as(
             "SELECT kind, namespace, name, current_revision FROM specs \
-             WHERE cluster = $1 AND deleted_at IS NULL AND current_revision IS NOT NULL",
+             WHERE cluster = $1 AND deleted_at IS NULL AND current_revision IS NOT NULL \
+             AND released_cluster = cluster",
         )
         .bind(cluster)
         .fetch_all(&self.pool)
@@ -227,14 +216,16 @@ impl Store {
     }
 }
 
-async fn apply_one(
+/// Creates or updates the spec row (locking it for the rest of the transaction). The generation
+/// bumps on a change of spec, placement or existence; the status is left to the derivation loop.
+pub async fn upsert(
     tx: &mut sqlx::PgConnection,
     write: &SpecWrite<'_>,
-) -> Result<AppliedSpec, StoreError> {
+) -> Result<StoredSpec, StoreError> {
     let key = write.key;
     let inserted: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO specs (kind, namespace, name, cluster, generation, document, status) \
-         VALUES ($1, $2, $3, $4, 1, $5, '{\"observedGeneration\": 1}'::jsonb) \
+        "INSERT INTO specs (kind, namespace, name, cluster, generation, document) \
+         VALUES ($1, $2, $3, $4, 1, $5) \
          ON CONFLICT (kind, namespace, name) DO NOTHING RETURNING id",
     )
     .bind(&key.kind)
@@ -244,47 +235,44 @@ async fn apply_one(
     .bind(write.document)
     .fetch_optional(&mut *tx)
     .await?;
-    let (spec_id, generation, changed, moved_from) = match inserted {
-        Some(id) => (id, 1, true, None),
-        None => {
-            let old: Existing = sqlx::query_as(
-                "SELECT id, cluster, generation, document, deleted_at FROM specs \
-                 WHERE kind = $1 AND namespace = $2 AND name = $3 FOR UPDATE",
-            )
-            .bind(&key.kind)
-            .bind(&key.namespace)
-            .bind(&key.name)
-            .fetch_one(&mut *tx)
-            .await?;
-            let bump = is_generation_change(&old, write.document, write.cluster);
-            let changed = bump || old.document != *write.document;
-            let generation = old.generation + i64::from(bump);
-            let moved_from = (old.cluster != write.cluster).then(|| old.cluster.clone());
-            if changed {
-                sqlx::query(
-                    "UPDATE specs SET cluster = $2, generation = $3, document = $4, deleted_at = NULL, \
-                     updated_at = now(), status = jsonb_build_object('observedGeneration', $3) WHERE id = $1",
-                )
-                .bind(old.id)
-                .bind(write.cluster)
-                .bind(generation)
-                .bind(write.document)
-                .execute(&mut *tx)
-                .await?;
-            }
-            (old.id, generation, changed, moved_from)
-        }
-    };
-    revisions::insert(&mut *tx, spec_id, generation, write.cluster, write.revision).await?;
-    sqlx::query("UPDATE specs SET current_revision = $2 WHERE id = $1 AND current_revision IS DISTINCT FROM $2")
-        .bind(spec_id)
-        .bind(&write.revision.id)
+    if let Some(id) = inserted {
+        return Ok(StoredSpec {
+            key: key.clone(),
+            id,
+            generation: 1,
+            changed: true,
+            moved_from: None,
+        });
+    }
+    let old: Existing = sqlx::query_as(
+        "SELECT id, cluster, generation, document, deleted_at FROM specs \
+         WHERE kind = $1 AND namespace = $2 AND name = $3 FOR UPDATE",
+    )
+    .bind(&key.kind)
+    .bind(&key.namespace)
+    .bind(&key.name)
+    .fetch_one(&mut *tx)
+    .await?;
+    let bump = is_generation_change(&old, write.document, write.cluster);
+    let changed = bump || old.document != *write.document;
+    let generation = old.generation + i64::from(bump);
+    let moved_from = (old.cluster != write.cluster).then(|| old.cluster.clone());
+    if changed {
+        sqlx::query(
+            "UPDATE specs SET cluster = $2, generation = $3, document = $4, deleted_at = NULL, \
+             updated_at = now() WHERE id = $1",
+        )
+        .bind(old.id)
+        .bind(write.cluster)
+        .bind(generation)
+        .bind(write.document)
         .execute(&mut *tx)
         .await?;
-    Ok(AppliedSpec {
+    }
+    Ok(StoredSpec {
         key: key.clone(),
+        id: old.id,
         generation,
-        revision_id: write.revision.id.clone(),
         changed,
         moved_from,
     })

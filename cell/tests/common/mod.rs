@@ -18,6 +18,35 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
 pub const HELLO_YAML: &str = include_str!("../../../examples/hello.yaml");
 
+/// The example policies (`examples/policies/`), which permit what the examples need.
+pub fn example_policies() -> Vec<(String, String)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/policies");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            (
+                p.file_stem().unwrap().to_string_lossy().into_owned(),
+                std::fs::read_to_string(&p).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The example policy document named `name`.
+pub fn example_policy(name: &str) -> String {
+    example_policies()
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("no example policy {name}"))
+        .1
+}
+
 pub fn install_crypto() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
@@ -101,6 +130,35 @@ impl TestCell {
             .send()
             .await
             .unwrap()
+    }
+
+    /// Applies the example policies, so the examples are authorized.
+    pub async fn allow_examples(&self) {
+        let body = example_policies()
+            .into_iter()
+            .map(|(_, text)| text)
+            .collect::<Vec<_>>()
+            .join("\n---\n");
+        let response = self.apply_yaml(&body).await;
+        assert_eq!(
+            response.status(),
+            reqwest::StatusCode::OK,
+            "{}",
+            response.text().await.unwrap()
+        );
+    }
+
+    /// Stops the cell (cleanly, as SIGTERM would) and starts a new one on the same data
+    /// directory and database.
+    pub async fn restart(mut self) -> Self {
+        if let Some(cell) = self.cell.take() {
+            cell.shutdown().await;
+        }
+        let cell = server::start(&CellArgs::dev_on_free_ports(self.dir.path()))
+            .await
+            .unwrap();
+        self.cell = Some(cell);
+        self
     }
 
     pub async fn stop(mut self) {
@@ -254,4 +312,92 @@ pub async fn enrolled(cell: &TestCell, name: &str) -> TestAgent {
     let mut agent = TestAgent::new(name);
     agent.enroll(cell, &token).await.unwrap();
     agent
+}
+
+/// A `CedarPolicy` document named `name` with `text` (indented into a YAML block).
+pub fn policy_yaml(name: &str, text: &str) -> String {
+    policy_yaml_with(name, text, "")
+}
+
+/// A `CedarPolicy` document with extra `spec` fields (`"  enabled: false\n"`, …).
+pub fn policy_yaml_with(name: &str, text: &str, extra_spec: &str) -> String {
+    let body: String = text.lines().map(|l| format!("    {l}\n")).collect();
+    format!(
+        "apiVersion: lattice.dev/v1alpha1\nkind: CedarPolicy\nmetadata:\n  name: {name}\nspec:\n{extra_spec}  policies: |\n{body}"
+    )
+}
+
+/// Every image may be deployed (the baseline of tests about other gates).
+pub const ANY_IMAGE: &str =
+    "@id(\"any-image\")\npermit (principal, action == Lattice::Action::\"DeployImage\", resource);";
+
+/// A digest-pinned test image.
+pub const TEST_IMAGE: &str =
+    "ghcr.io/acme/api@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+/// A `LatticeService` `shop/<name>` on cluster edge-1 with extra container fields and extra
+/// workload fields (YAML, indented as in [`crate::common::TEST_IMAGE`]'s container / workload).
+pub fn service_yaml(name: &str, container_extra: &str, workload_extra: &str) -> String {
+    format!(
+        "apiVersion: lattice.dev/v1alpha1\nkind: LatticeService\nmetadata:\n  name: {name}\n  namespace: shop\n  labels:\n    lattice.dev/cluster: edge-1\nspec:\n  workload:\n    containers:\n      main:\n        image: {TEST_IMAGE}\n        command: [/app/api]\n        resources:\n          requests: {{cpu: 100m, memory: 128Mi}}\n{container_extra}    service:\n      ports:\n        http: {{port: 8080}}\n{workload_extra}"
+    )
+}
+
+impl TestCell {
+    /// Applies `body` and returns the answer, asserting it was accepted.
+    pub async fn apply_ok(&self, body: &str) -> serde_json::Value {
+        let response = self.apply_yaml(body).await;
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        assert_eq!(status, reqwest::StatusCode::OK, "{text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// The service `namespace/name` as GET returns it.
+    pub async fn service(&self, namespace: &str, name: &str) -> serde_json::Value {
+        self.admin(
+            reqwest::Method::GET,
+            &format!("/v1/namespaces/{namespace}/latticeservices/{name}"),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+    }
+
+    /// The condition of type `type_` in the status of `namespace/name`.
+    pub async fn condition(&self, namespace: &str, name: &str, type_: &str) -> serde_json::Value {
+        let service = self.service(namespace, name).await;
+        service["status"]["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["type"] == type_)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {type_} condition in {service}"))
+    }
+
+    /// Asks the cell's can-i endpoint.
+    pub async fn can_i(&self, principal: &str, action: &str, resource: &str) -> serde_json::Value {
+        let response = self
+            .admin(reqwest::Method::POST, "/v1/authorization/can-i")
+            .json(&serde_json::json!({"principal": principal, "action": action, "resource": resource}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
+    /// Registers cluster `name` (no agent).
+    pub async fn cluster(&self, name: &str) {
+        self.cell()
+            .state
+            .store
+            .create_cluster(name, &Default::default(), "test")
+            .await
+            .unwrap();
+    }
 }

@@ -13,6 +13,7 @@
 pub mod affected;
 pub mod analysis;
 pub mod evaluate;
+pub mod from_derived;
 pub mod gate;
 pub mod policy;
 pub mod principal;
@@ -22,6 +23,7 @@ pub mod schema;
 pub use affected::{AffectedGates, affected_gates};
 pub use analysis::{Finding, FindingKind, Severity, Strictness, analyze};
 pub use evaluate::{Decision, Denial, DenialReason, Verdict, authorize, decide, evaluate_all};
+pub use from_derived::gate_requests;
 pub use gate::Gate;
 pub use policy::{
     PolicyDocument, PolicyError, PolicySetVersion, PolicyStore, SourceDiagnostic, ValidatedDocument,

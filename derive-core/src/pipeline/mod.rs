@@ -3,7 +3,8 @@
 //! 1. [`validate`] — the spec's structure, every problem with its field path;
 //! 2. [`resolve`] — secrets and templating: each variable and file gets its secret route
 //!    ([`template`], [`secrets`]), then [`config`] builds the ConfigMaps and ExternalSecrets;
-//! 3. [`gates`] — the Cedar questions the spec raises (collected, answered by the evaluator);
+//! 3. [`gates`] — the Cedar questions the spec raises (collected here; [`authorize`] answers
+//!    them against a policy set, see [`derive_and_authorize`]);
 //! 4. [`pod`] — the pod template under restricted Pod Security defaults ([`security_context`]);
 //! 5. [`workload`] — ServiceAccount, Service, Deployment, PDB, PVCs, HTTPRoutes, and
 //!    [`autoscaling`] — the KEDA ScaledObject;
@@ -13,6 +14,7 @@
 //! [`demand`] sums the resources quota admission counts. Validation and resolution errors are
 //! reported together; nothing is derived from an invalid spec.
 
+mod authorize;
 mod autoscaling;
 mod config;
 mod demand;
@@ -29,6 +31,7 @@ mod template;
 mod validate;
 mod workload;
 
+pub use authorize::{AuthorizedDerivation, authorized_derivation, derive_and_authorize};
 pub use workload::ENV_SECRETS_ANNOTATION;
 
 use std::collections::{BTreeMap, BTreeSet};

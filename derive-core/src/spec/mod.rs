@@ -5,6 +5,7 @@
 //! (resource types, directions, protocols, access modes, metric types) are enums spelled exactly
 //! as they are written in YAML; unknown fields are refused.
 
+pub mod cedar_policy;
 pub mod container;
 pub mod exposure;
 pub mod resource;
@@ -12,6 +13,7 @@ pub mod scaling;
 pub mod service;
 pub mod validate;
 
+pub use cedar_policy::{CEDAR_POLICY_KIND, CedarPolicy, CedarPolicySpec};
 pub use container::{
     ContainerSecurity, ContainerSpec, ExecAction, FileSpec, HttpGetAction, ProbeSpec,
     ResourceQuantities, ResourceRequirements, StorageMedium, VolumeMountSpec,

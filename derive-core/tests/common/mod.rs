@@ -63,6 +63,7 @@ pub fn errors_in_ctx(svc: &LatticeService, ctx: &DeriveContext) -> Vec<FieldErro
     match derive_service(svc, ctx) {
         Ok(_) => panic!("the spec was accepted"),
         Err(DeriveError::Invalid(errors)) => errors,
+        Err(DeriveError::Denied(denial)) => panic!("derivation asks no gate, yet: {denial}"),
     }
 }
 
@@ -89,4 +90,26 @@ pub fn assert_error(errors: &[FieldError], field: &str, needle: &str) {
 /// The errors of a spec with the given body.
 pub fn errors_of(body: &str) -> Vec<FieldError> {
     errors(&spec(body))
+}
+
+/// The `examples/policies/` directory: CedarPolicy documents that permit what the examples need.
+pub fn example_policies_dir() -> PathBuf {
+    examples_dir().join("policies")
+}
+
+/// Every example CedarPolicy, by file name order.
+pub fn example_policies() -> Vec<lattice_derive::spec::CedarPolicy> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(example_policies_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(path).unwrap();
+            serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        })
+        .collect()
 }

@@ -1,0 +1,180 @@
+//! `latticectl apply`: sends each file to `POST /v1/apply` and prints, per document, what happened
+//! — for a service the phase the derivation loop left it in (and why, when it failed), for a
+//! policy the new policy set version and any analysis warnings — then the specs a policy change
+//! re-derived.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::client::{ApiClient, Body, CtlError};
+use super::inputs::Input;
+use super::output::text;
+
+/// What `apply` prints, and the combined answer for `-o json|yaml`.
+pub struct Applied {
+    /// One line per document and warning.
+    pub lines: Vec<String>,
+    /// Every answer merged: `{items, rederived}`.
+    pub answer: Value,
+}
+
+/// Applies every input in order (one request per file, so one bad file stops there).
+pub async fn apply(
+    client: &ApiClient,
+    inputs: Vec<Input>,
+    strict: bool,
+) -> Result<Applied, CtlError> {
+    let path = if strict {
+        "/v1/apply?strict=true"
+    } else {
+        "/v1/apply"
+    };
+    let mut lines = Vec::new();
+    let mut items = Vec::new();
+    let mut rederived = Vec::new();
+    for input in inputs {
+        let answer = client
+            .call(Method::POST, path, Some(Body::Yaml(input.text)))
+            .await
+            .map_err(|e| in_file(&input.name, e))?;
+        for item in answer["items"].as_array().into_iter().flatten() {
+            lines.extend(item_lines(item));
+            items.push(item.clone());
+        }
+        for r in answer["rederived"].as_array().into_iter().flatten() {
+            lines.push(rederived_line(r));
+            rederived.push(r.clone());
+        }
+    }
+    Ok(Applied {
+        lines,
+        answer: json!({ "items": items, "rederived": rederived }),
+    })
+}
+
+/// The lines of one applied document.
+pub fn item_lines(item: &Value) -> Vec<String> {
+    if item["kind"] == "CedarPolicy" {
+        let mut lines = vec![format!(
+            "cedarpolicy/{} {} (policy set version {})",
+            text(&item["name"]),
+            text(&item["result"]),
+            text(&item["policySetVersion"])
+        )];
+        for w in item["warnings"].as_array().into_iter().flatten() {
+            lines.push(format!(
+                "  warning: {}: {}",
+                text(&w["kind"]),
+                text(&w["message"])
+            ));
+        }
+        return lines;
+    }
+    let status = &item["status"];
+    let revision = item["revision"]
+        .as_str()
+        .map_or("-".to_string(), |r| r.chars().take(12).collect());
+    let mut line = format!(
+        "latticeservice/{}/{} {}: {} (generation {}, revision {revision})",
+        text(&item["namespace"]),
+        text(&item["name"]),
+        text(&item["result"]),
+        text(&status["phase"]),
+        text(&item["generation"]),
+    );
+    if let Some(failed) = failed_condition(status) {
+        line.push_str(&format!("\n  {failed}"));
+    }
+    vec![line]
+}
+
+fn rederived_line(r: &Value) -> String {
+    let revision = r["revision"]
+        .as_str()
+        .map_or("-".to_string(), |r| r.chars().take(12).collect());
+    let reason = r["reason"]
+        .as_str()
+        .map_or(String::new(), |reason| format!(" ({reason})"));
+    format!(
+        "re-derived latticeservice/{}/{}: {}{reason}, revision {revision}",
+        text(&r["namespace"]),
+        text(&r["name"]),
+        text(&r["result"]),
+    )
+}
+
+/// `Type=Status (Reason): message` of the first condition that is not `True` (or that reports a
+/// refusal as `True`, like `QuotaExceeded`), skipping delivery, which has its own line in `get`.
+fn failed_condition(status: &Value) -> Option<String> {
+    if status["phase"] != "Failed" {
+        return None;
+    }
+    status["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["status"] == "False" && c["type"] != "Delivered")
+        .map(|c| {
+            format!(
+                "{}={} ({}): {}",
+                text(&c["type"]),
+                text(&c["status"]),
+                text(&c["reason"]),
+                text(&c["message"])
+            )
+        })
+}
+
+fn in_file(name: &str, err: CtlError) -> CtlError {
+    match err {
+        CtlError::Api {
+            status,
+            code,
+            message,
+        } => CtlError::Api {
+            status,
+            code,
+            message: format!("{name}: {message}"),
+        },
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_denied_service_prints_its_phase_and_the_denial() {
+        let item = json!({
+            "kind": "LatticeService", "namespace": "demo", "name": "hello", "generation": 1,
+            "result": "created",
+            "status": {"phase": "Failed", "conditions": [
+                {"type": "Derived", "status": "True", "reason": "Derived", "message": "ok"},
+                {"type": "PolicyAuthorized", "status": "False", "reason": "DeployImageDenied", "message": "no permit"}
+            ]}
+        });
+        let lines = item_lines(&item);
+        assert_eq!(
+            lines,
+            vec![
+                "latticeservice/demo/hello created: Failed (generation 1, revision -)\n  PolicyAuthorized=False (DeployImageDenied): no permit"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_policy_prints_its_version_and_warnings() {
+        let item = json!({
+            "kind": "CedarPolicy", "name": "broad", "generation": 1, "result": "created",
+            "policySetVersion": 4,
+            "warnings": [{"kind": "BroadSensitivePermit", "message": "too broad"}]
+        });
+        assert_eq!(
+            item_lines(&item),
+            vec![
+                "cedarpolicy/broad created (policy set version 4)",
+                "  warning: BroadSensitivePermit: too broad"
+            ]
+        );
+    }
+}

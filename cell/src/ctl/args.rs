@@ -1,0 +1,202 @@
+//! The command line of `latticectl` (clap).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use super::output::OutputFormat;
+
+/// `latticectl`: manage a Lattice cell.
+#[derive(Debug, Parser)]
+#[command(
+    name = "latticectl",
+    version,
+    about = "Manage a Lattice cell: clusters, tokens, LatticeServices and CedarPolicies"
+)]
+pub struct CtlArgs {
+    /// URL of the cell's REST API.
+    #[arg(
+        long,
+        env = "LATTICE_SERVER",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
+    pub server: String,
+    /// Admin bearer token.
+    #[arg(long, env = "LATTICE_TOKEN", hide_env_values = true, global = true)]
+    pub token: Option<String>,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Table, global = true)]
+    pub output: OutputFormat,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply LatticeService and CedarPolicy documents (YAML or JSON; a directory applies its
+    /// *.yaml, *.yml and *.json files; `-` reads stdin).
+    Apply {
+        /// Files or directories to apply (repeatable).
+        #[arg(short = 'f', long = "filename", required = true)]
+        files: Vec<PathBuf>,
+        /// Refuse CedarPolicies that semantic analysis finds problems in (instead of warning).
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Show resources.
+    Get {
+        /// What to show.
+        #[command(subcommand)]
+        what: GetCommand,
+    },
+    /// Delete resources.
+    Delete {
+        /// What to delete.
+        #[command(subcommand)]
+        what: DeleteCommand,
+    },
+    /// Manage clusters.
+    Cluster {
+        /// Cluster command.
+        #[command(subcommand)]
+        command: ClusterCommand,
+    },
+    /// Manage enrolment tokens.
+    Token {
+        /// Token command.
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Derive the Kubernetes objects of specs offline (no cell needed).
+    Derive {
+        /// Files to derive (repeatable; `-` reads stdin).
+        #[arg(short = 'f', long = "filename", required = true)]
+        files: Vec<PathBuf>,
+        /// Derive for this cluster instead of the `lattice.dev/cluster` label.
+        #[arg(long)]
+        cluster: Option<String>,
+        /// SPIFFE trust domain.
+        #[arg(long, default_value = "cluster.local")]
+        trust_domain: String,
+        /// CedarPolicy documents (YAML/JSON, or a directory of them) or raw `.cedar` files to
+        /// answer the gates with, as the cell would (repeatable). Without it no gate is asked.
+        #[arg(long = "policies")]
+        policies: Vec<PathBuf>,
+    },
+    /// Ask the cell's live policy set.
+    Auth {
+        /// Auth command.
+        #[command(subcommand)]
+        command: AuthCommand,
+    },
+}
+
+/// `auth` commands.
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// May PRINCIPAL perform ACTION on RESOURCE? Prints yes or no and the reason; exits 0 for
+    /// yes and 1 for no (like `kubectl auth can-i`).
+    CanI {
+        /// The principal: `ns/service`, `user:NAME` or `group:NAME`.
+        #[arg(long = "as")]
+        principal: String,
+        /// Groups of a `user:` principal (repeatable).
+        #[arg(long = "as-group")]
+        groups: Vec<String>,
+        /// The action, e.g. `AccessSecret` or `Lattice::Action::"AccessSecret"`.
+        action: String,
+        /// The resource: a uid (`Lattice::SecretPath::"vault:payments/stripe"`) or a bare id
+        /// (`vault:payments/stripe`).
+        resource: String,
+    },
+}
+
+/// `get` targets.
+#[derive(Debug, Subcommand)]
+pub enum GetCommand {
+    /// All LatticeServices (optionally in one namespace).
+    #[command(alias = "latticeservices")]
+    Services {
+        /// Only this namespace.
+        #[arg(short = 'n', long)]
+        namespace: Option<String>,
+    },
+    /// One LatticeService with its status.
+    #[command(alias = "latticeservice")]
+    Service {
+        /// Name.
+        name: String,
+        /// Namespace.
+        #[arg(short = 'n', long, default_value = "default")]
+        namespace: String,
+    },
+    /// Clusters with their connection state.
+    Clusters,
+    /// All CedarPolicies.
+    #[command(name = "cedarpolicies", alias = "cp")]
+    CedarPolicies,
+    /// One CedarPolicy with its status (policy ids, analysis findings).
+    #[command(name = "cedarpolicy")]
+    CedarPolicy {
+        /// Name.
+        name: String,
+    },
+}
+
+/// `delete` targets.
+#[derive(Debug, Subcommand)]
+pub enum DeleteCommand {
+    /// A LatticeService; its cluster removes its objects.
+    Service {
+        /// Name.
+        name: String,
+        /// Namespace.
+        #[arg(short = 'n', long, default_value = "default")]
+        namespace: String,
+    },
+    /// A CedarPolicy; the specs whose decisions it took part in are re-derived.
+    #[command(name = "cedarpolicy")]
+    CedarPolicy {
+        /// Name.
+        name: String,
+    },
+}
+
+/// `cluster` commands.
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// Register a cluster.
+    Create {
+        /// Cluster id (lowercase DNS label).
+        name: String,
+        /// Labels, `key=value` (repeatable).
+        #[arg(long = "label", value_parser = parse_label)]
+        labels: Vec<(String, String)>,
+    },
+}
+
+/// `token` commands.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a one-time enrolment token for a cluster's agent.
+    Create {
+        /// The cluster.
+        #[arg(long)]
+        cluster: String,
+        /// Lifetime in seconds (default: the cell's, 1 hour).
+        #[arg(long)]
+        ttl: Option<u64>,
+        /// Write the cell CA certificate to this file (for the agent's --cell-ca).
+        #[arg(long)]
+        ca_out: Option<PathBuf>,
+    },
+}
+
+pub(crate) fn parse_label(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("{text:?} is not key=value"))
+}

@@ -1,0 +1,171 @@
+//! `POST /v1/apply[?strict=true]`: apply `LatticeService` and `CedarPolicy` documents (YAML or
+//! JSON, mixed) all or nothing. The answer lists every document with its result and, for a
+//! service, the status the derivation loop left it in; policy analysis warnings; and the other
+//! specs a policy change re-derived.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::error::ApiError;
+use super::services::render;
+use crate::apply::{ApplyOptions, apply_body};
+use crate::policies::status::finding_view;
+use crate::reconcile::{Outcome, Verdict};
+use crate::state::CellState;
+
+/// Result of one applied document.
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AppliedItem {
+    /// Kind.
+    pub kind: String,
+    /// Namespace (services only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Name.
+    pub name: String,
+    /// Generation after the apply.
+    pub generation: i64,
+    /// `created`, `configured` or `unchanged` (as kubectl says).
+    pub result: String,
+    /// The current revision of a service (`None` until one was released).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    /// The service's status after reconciling it (`phase`, `conditions`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Value>,
+    /// The policy set version live after the apply (policies only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_set_version: Option<i64>,
+    /// Its fingerprint (policies only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    /// Semantic-analysis findings about this policy (accepted as warnings).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Value>,
+}
+
+/// A spec re-derived because the policy set changed.
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RederivedItem {
+    /// Kind.
+    pub kind: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// `Released`, `Invalid`, `Denied` or `NotAdmitted`.
+    pub result: String,
+    /// The reason of a refusal (`AccessSecretDenied`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The current revision afterwards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+}
+
+/// Answer of `POST /v1/apply`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ApplyResponse {
+    /// One entry per document, in request order.
+    pub items: Vec<AppliedItem>,
+    /// Specs re-derived because of a policy change in this request.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rederived: Vec<RederivedItem>,
+}
+
+/// `?strict=true`.
+#[derive(Debug, Deserialize, Default)]
+pub struct ApplyQuery {
+    /// Refuse policies with analysis findings instead of warning.
+    #[serde(default)]
+    pub strict: bool,
+}
+
+/// `POST /v1/apply`.
+pub async fn apply(
+    State(state): State<CellState>,
+    Query(query): Query<ApplyQuery>,
+    body: Bytes,
+) -> Result<Json<ApplyResponse>, ApiError> {
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::bad_request("the body is not UTF-8 text"))?;
+    let options = ApplyOptions {
+        strict: query.strict,
+    };
+    let report = apply_body(&state, text, "admin", options).await?;
+    let mut items: Vec<(usize, AppliedItem)> = Vec::new();
+    if let Some(change) = &report.policies {
+        for w in &change.written {
+            items.push((
+                w.index,
+                AppliedItem {
+                    kind: "CedarPolicy".into(),
+                    namespace: None,
+                    name: w.name.clone(),
+                    generation: w.generation,
+                    result: w.result.as_str().into(),
+                    revision: None,
+                    status: None,
+                    policy_set_version: Some(change.after.number),
+                    fingerprint: Some(change.after.policies.fingerprint().to_string()),
+                    warnings: w.warnings.iter().map(finding_view).collect(),
+                },
+            ));
+        }
+    }
+    for applied in &report.services {
+        let key = &applied.stored.key;
+        let status = match state.store.spec(key).await? {
+            Some(record) => render(&state, record).await?.get("status").cloned(),
+            None => None,
+        };
+        items.push((
+            applied.index,
+            AppliedItem {
+                kind: key.kind.clone(),
+                namespace: Some(key.namespace.clone()),
+                name: key.name.clone(),
+                generation: applied.stored.generation,
+                result: match (applied.stored.changed, applied.stored.generation) {
+                    (false, _) => "unchanged",
+                    (true, 1) => "created",
+                    (true, _) => "configured",
+                }
+                .into(),
+                revision: applied.outcome.current_revision.clone(),
+                status,
+                policy_set_version: None,
+                fingerprint: None,
+                warnings: Vec::new(),
+            },
+        ));
+    }
+    items.sort_by_key(|(index, _)| *index);
+    Ok(Json(ApplyResponse {
+        items: items.into_iter().map(|(_, item)| item).collect(),
+        rederived: report.rederived.iter().map(rederived_item).collect(),
+    }))
+}
+
+/// A re-derived spec as the answer lists it.
+pub fn rederived_item(outcome: &Outcome) -> RederivedItem {
+    let reason = match &outcome.verdict {
+        Verdict::Denied(denial) => Some(denial.condition_reason().to_string()),
+        Verdict::Invalid(_) => Some("Invalid".to_string()),
+        Verdict::NotAdmitted(refusal) => refusal.conditions.first().map(|c| c.reason.clone()),
+        Verdict::Released { .. } => None,
+    };
+    RederivedItem {
+        kind: outcome.key.kind.clone(),
+        namespace: outcome.key.namespace.clone(),
+        name: outcome.key.name.clone(),
+        result: outcome.verdict.result().into(),
+        reason,
+        revision: outcome.current_revision.clone(),
+    }
+}

@@ -1,0 +1,324 @@
+//! Stage 6, record: write what the attempt decided on the spec row — the generation, the policy
+//! set version, the Cedar questions (so a later policy change knows whether it can matter) and the
+//! status with conditions — and audit releases and refusals. A failed attempt changes nothing
+//! else: the current revision stays what the cluster already has.
+
+use chrono::{DateTime, Utc};
+use lattice_derive::FieldError;
+use lattice_derive::authz::GateRequest;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::Trigger;
+use super::input::ReconcileInput;
+use super::outcome::Verdict;
+use crate::policies::NumberedVersion;
+use crate::status::Condition;
+use crate::store::audit::{self, AuditEntry};
+use crate::store::{StoreError, attempts};
+
+/// The record of the last attempt, stored as the spec's `status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttemptStatus {
+    /// The generation the attempt reconciled.
+    pub observed_generation: i64,
+    /// `Released`, `Invalid`, `Denied` or `NotAdmitted`.
+    pub result: String,
+    /// `Derived`, `PolicyAuthorized` and any admission conditions.
+    pub conditions: Vec<Condition>,
+    /// The policy set version it was decided under.
+    pub policy_set_version: i64,
+    /// That version's fingerprint.
+    pub policy_fingerprint: String,
+    /// How many Cedar questions the spec raised.
+    pub gate_questions: usize,
+    /// The field problems of an invalid spec.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub field_errors: Vec<FieldError>,
+}
+
+/// The status of an attempt (pure). Conditions keep their `lastTransitionTime` from `previous`
+/// while their status stays the same.
+pub fn attempt_status(
+    previous: Option<&AttemptStatus>,
+    generation: i64,
+    verdict: &Verdict,
+    policies: &NumberedVersion,
+    questions: usize,
+    now: DateTime<Utc>,
+) -> AttemptStatus {
+    let mut conditions = conditions(generation, verdict, policies, questions);
+    for condition in &mut conditions {
+        let kept = previous
+            .and_then(|p| p.conditions.iter().find(|c| c.type_ == condition.type_))
+            .filter(|c| c.status == condition.status)
+            .and_then(|c| c.last_transition_time);
+        condition.last_transition_time = Some(kept.unwrap_or(now));
+    }
+    AttemptStatus {
+        observed_generation: generation,
+        result: verdict.result().to_string(),
+        conditions,
+        policy_set_version: policies.number,
+        policy_fingerprint: policies.policies.fingerprint().to_string(),
+        gate_questions: questions,
+        field_errors: match verdict {
+            Verdict::Invalid(errors) => errors.clone(),
+            _ => Vec::new(),
+        },
+    }
+}
+
+fn conditions(
+    generation: i64,
+    verdict: &Verdict,
+    policies: &NumberedVersion,
+    questions: usize,
+) -> Vec<Condition> {
+    let authorized = || {
+        Condition::new(
+            "PolicyAuthorized",
+            "True",
+            "Authorized",
+            format!(
+                "{questions} Cedar question(s) permitted by policy set version {} ({})",
+                policies.number,
+                policies.policies.fingerprint()
+            ),
+        )
+    };
+    let derived_not_released = |why: &str| {
+        Condition::new(
+            "Derived",
+            "True",
+            "Derived",
+            format!("generation {generation} derived; nothing released: {why}"),
+        )
+    };
+    match verdict {
+        Verdict::Released {
+            revision,
+            objects,
+            admission,
+            ..
+        } => {
+            let mut list = vec![
+                Condition::new(
+                    "Derived",
+                    "True",
+                    "Derived",
+                    format!(
+                        "generation {generation} derived into revision {} ({objects} objects)",
+                        short(revision)
+                    ),
+                ),
+                authorized(),
+            ];
+            list.extend(admission.iter().cloned());
+            list
+        }
+        Verdict::Invalid(errors) => vec![Condition::new(
+            "Derived",
+            "False",
+            "Invalid",
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        )],
+        Verdict::Denied(denial) => vec![
+            derived_not_released("a Cedar gate denied it"),
+            Condition::new(
+                "PolicyAuthorized",
+                "False",
+                denial.condition_reason(),
+                denial.message(),
+            ),
+        ],
+        Verdict::NotAdmitted(refusal) => {
+            let mut list = vec![derived_not_released("admission refused it"), authorized()];
+            list.extend(refusal.conditions.iter().cloned());
+            list
+        }
+    }
+}
+
+fn short(revision: &str) -> &str {
+    revision.get(..12).unwrap_or(revision)
+}
+
+/// Records the attempt on the spec row and audits a release or a new refusal.
+pub async fn record(
+    tx: &mut sqlx::PgConnection,
+    input: &ReconcileInput,
+    questions: &[GateRequest],
+    verdict: &Verdict,
+    trigger: &Trigger,
+) -> Result<(), StoreError> {
+    let spec = &input.spec;
+    let previous: Option<AttemptStatus> = serde_json::from_value(spec.status.clone()).ok();
+    let status = attempt_status(
+        previous.as_ref(),
+        spec.generation,
+        verdict,
+        &input.policies,
+        questions.len(),
+        Utc::now(),
+    );
+    let status_json = serde_json::to_value(&status).map_err(|source| StoreError::Malformed {
+        what: "spec status",
+        source,
+    })?;
+    // An invalid spec stopped before the gates: it asked nothing a policy change could answer.
+    let questions_json = match verdict {
+        Verdict::Invalid(_) => None,
+        _ => Some(
+            serde_json::to_value(questions).map_err(|source| StoreError::Malformed {
+                what: "gate questions",
+                source,
+            })?,
+        ),
+    };
+    attempts::record_attempt(
+        tx,
+        spec.id,
+        &attempts::AttemptRecord {
+            generation: spec.generation,
+            policy_version: input.policies.number,
+            gate_questions: questions_json.as_ref(),
+            status: &status_json,
+        },
+    )
+    .await?;
+    audit_attempt(tx, input, previous.as_ref(), &status, verdict, trigger).await
+}
+
+/// A release is audited when the current revision changed; a refusal when it differs from the
+/// previous attempt's (so repeated sweeps do not flood the log).
+async fn audit_attempt(
+    tx: &mut sqlx::PgConnection,
+    input: &ReconcileInput,
+    previous: Option<&AttemptStatus>,
+    status: &AttemptStatus,
+    verdict: &Verdict,
+    trigger: &Trigger,
+) -> Result<(), StoreError> {
+    let refusal = |s: &AttemptStatus| {
+        s.conditions
+            .iter()
+            .find(|c| c.status == "False" || c.type_ == "QuotaExceeded")
+            .map(|c| (c.reason.clone(), c.message.clone()))
+    };
+    let (action, details) = match verdict {
+        Verdict::Released {
+            revision,
+            changed: true,
+            ..
+        } => (
+            "spec.release",
+            json!({ "revision": revision, "generation": status.observed_generation }),
+        ),
+        Verdict::Released { .. } => return Ok(()),
+        _ if previous.is_some_and(|p| {
+            p.result == status.result
+                && p.observed_generation == status.observed_generation
+                && refusal(p) == refusal(status)
+        }) =>
+        {
+            return Ok(());
+        }
+        _ => {
+            let (reason, message) = refusal(status).unwrap_or_default();
+            (
+                "spec.refuse",
+                json!({ "result": status.result, "generation": status.observed_generation,
+                        "reason": reason, "message": message }),
+            )
+        }
+    };
+    let mut details = details;
+    if let Some(map) = details.as_object_mut() {
+        map.insert("policySetVersion".into(), json!(status.policy_set_version));
+        map.insert("fingerprint".into(), json!(status.policy_fingerprint));
+        map.insert("trigger".into(), json!(trigger.as_str()));
+    }
+    audit::record(
+        &mut *tx,
+        AuditEntry {
+            actor: trigger.actor(),
+            action,
+            target: &input.spec.key().to_string(),
+            details,
+        },
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use lattice_derive::authz::PolicySetVersion;
+
+    use super::*;
+
+    fn version() -> NumberedVersion {
+        NumberedVersion {
+            number: 3,
+            policies: Arc::new(PolicySetVersion::empty()),
+        }
+    }
+
+    fn released() -> Verdict {
+        Verdict::Released {
+            revision: "0123456789abcdef".into(),
+            objects: 4,
+            changed: true,
+            admission: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_release_is_derived_and_authorized_under_its_version() {
+        let now = Utc::now();
+        let s = attempt_status(None, 2, &released(), &version(), 1, now);
+        assert_eq!(s.result, "Released");
+        let types: Vec<(&str, &str)> = s
+            .conditions
+            .iter()
+            .map(|c| (c.type_.as_str(), c.status.as_str()))
+            .collect();
+        assert_eq!(
+            types,
+            vec![("Derived", "True"), ("PolicyAuthorized", "True")]
+        );
+        assert!(s.conditions[1].message.contains("policy set version 3"));
+        assert!(
+            s.conditions
+                .iter()
+                .all(|c| c.last_transition_time == Some(now))
+        );
+    }
+
+    #[test]
+    fn transition_times_change_only_when_a_condition_status_changes() {
+        let t0 = Utc::now();
+        let first = attempt_status(None, 1, &released(), &version(), 1, t0);
+        let t1 = t0 + chrono::Duration::seconds(5);
+        let again = attempt_status(Some(&first), 1, &released(), &version(), 1, t1);
+        assert!(
+            again
+                .conditions
+                .iter()
+                .all(|c| c.last_transition_time == Some(t0))
+        );
+        let invalid = Verdict::Invalid(vec![FieldError::new("spec.replicas", "bad")]);
+        let failed = attempt_status(Some(&again), 2, &invalid, &version(), 0, t1);
+        assert_eq!(failed.conditions[0].status, "False");
+        assert_eq!(failed.conditions[0].last_transition_time, Some(t1));
+        assert_eq!(failed.conditions[0].message, "spec.replicas: bad");
+        assert_eq!(failed.field_errors.len(), 1);
+    }
+}

@@ -72,6 +72,7 @@ async fn a_killed_agent_restarts_from_its_secret_and_converges_without_duplicate
     let cluster = workload_cluster(CLUSTER).await;
     let cell = Cell::start().await.unwrap();
     let ctl = cell.ctl().unwrap();
+    permit_the_examples(&ctl).await;
     let mut agent = Agent::register(&cell, &cluster, AgentOptions::default())
         .await
         .unwrap();
@@ -130,6 +131,7 @@ async fn a_spec_applied_while_the_agent_is_down_is_delivered_when_it_comes_back(
     let cluster = workload_cluster(CLUSTER).await;
     let cell = Cell::start().await.unwrap();
     let ctl = cell.ctl().unwrap();
+    permit_the_examples(&ctl).await;
     let mut agent = Agent::register(&cell, &cluster, AgentOptions::default())
         .await
         .unwrap();
@@ -161,6 +163,7 @@ async fn a_killed_cell_restarts_on_its_data_and_agents_reconnect_to_it() {
     let cluster = workload_cluster(CLUSTER).await;
     let mut cell = Cell::start().await.unwrap();
     let ctl = cell.ctl().unwrap();
+    permit_the_examples(&ctl).await;
     let agent = Agent::register(&cell, &cluster, AgentOptions::default())
         .await
         .unwrap();

@@ -1,5 +1,6 @@
 //! Applying the examples through `latticectl apply -f`, as an operator would: documents of other
-//! kinds (policies, …) first, then the LatticeServices, one request per file (the cell takes all
+//! kinds (the CedarPolicies: Lattice denies by default) first, then the LatticeServices, one
+//! request per file (the cell takes all
 //! documents of a request or none). A kind `latticectl apply` does not support yet is skipped
 //! with the cell's message instead of failing the demo.
 
@@ -80,6 +81,10 @@ pub async fn apply_examples(
 ) -> Result<ApplyOutcome, DemoError> {
     let mut outcome = ApplyOutcome::default();
     for file in files {
+        if file.no_services() {
+            outcome.others.extend(apply_other_file(ctl, file).await?);
+            continue;
+        }
         for doc in file.documents.iter().filter(|d| !d.is_service()) {
             outcome
                 .others
@@ -92,6 +97,46 @@ pub async fn apply_examples(
             .extend(apply_services(ctl, file, scratch).await?);
     }
     Ok(outcome)
+}
+
+/// A file of other kinds only (policies): applied as it is, in one request, as a person would.
+async fn apply_other_file(ctl: &Ctl, file: &ExampleFile) -> Result<Vec<OtherDocument>, DemoError> {
+    let output = ctl.run(&apply_args(&file.path)).await?;
+    let outcome = if output.success() {
+        Ok("applied".to_owned())
+    } else if let Some(line) = output.stderr.lines().find(|l| l.contains(UNSUPPORTED_KIND)) {
+        let mut kinds: Vec<&str> = file.documents.iter().map(|d| d.kind.as_str()).collect();
+        kinds.dedup();
+        Err(format!(
+            "skipped: `latticectl apply` does not support kind {} yet (the cell says: {})",
+            kinds.join(", "),
+            line.trim()
+        ))
+    } else {
+        Err(cell_message(&output.stderr, &file.path))
+    };
+    let acceptable = match &outcome {
+        Ok(_) => true,
+        Err(reason) => reason.starts_with("skipped") || file.expect == Expectation::Refused,
+    };
+    Ok(file
+        .documents
+        .iter()
+        .map(|doc| OtherDocument {
+            origin: format!("{}#{}", file.display, doc.index),
+            what: other_what(doc),
+            outcome: outcome.clone(),
+            acceptable,
+        })
+        .collect())
+}
+
+/// `CedarPolicy platform-images` (cluster-scoped kinds have no namespace).
+fn other_what(doc: &ExampleDoc) -> String {
+    match doc.value["metadata"]["namespace"].as_str() {
+        Some(_) => format!("{} {}", doc.kind, doc.key()),
+        None => format!("{} {}", doc.kind, doc.name),
+    }
 }
 
 async fn apply_other(
@@ -121,7 +166,7 @@ async fn apply_other(
     };
     Ok(OtherDocument {
         origin: format!("{}#{}", file.display, doc.index),
-        what: format!("{} {}", doc.kind, doc.key()),
+        what: other_what(doc),
         outcome,
         acceptable,
     })

@@ -1,5 +1,5 @@
-//! The example specs the demo applies: every `*.yaml`, `*.yml` and `*.json` file in `examples/`,
-//! read into documents. A file may say what its specs are expected to end as with a comment line
+//! The example specs the demo applies: every `*.yaml`, `*.yml` and `*.json` file under
+//! `examples/` (the CedarPolicies in `examples/policies/` included), read into documents. A file may say what its specs are expected to end as with a comment line
 //! `# lattice-demo: expect Ready|Failed|Refused` (default `Ready`), so an example that shows a
 //! denial on purpose does not fail the demo.
 
@@ -98,20 +98,31 @@ impl ExampleFile {
     pub fn only_services(&self) -> bool {
         self.documents.iter().all(ExampleDoc::is_service)
     }
+
+    /// Whether no document is a `LatticeService` (then the file is applied as it is, first).
+    pub fn no_services(&self) -> bool {
+        !self.documents.iter().any(ExampleDoc::is_service)
+    }
 }
 
-/// Reads every example file of `dir`, sorted by name. `display_root` is stripped from paths for display.
+/// Reads every example file under `dir` (subdirectories included, e.g. `examples/policies/`),
+/// sorted by path. `display_root` is stripped from paths for display.
 pub fn read_examples(dir: &Path, display_root: &Path) -> Result<Vec<ExampleFile>, DemoError> {
-    let entries = std::fs::read_dir(dir).map_err(|e| DemoError::io(dir, e))?;
-    let mut paths: Vec<PathBuf> = entries
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.is_file()
-                && p.extension()
-                    .is_some_and(|ext| ext == "yaml" || ext == "yml" || ext == "json")
-        })
-        .collect();
+    let mut paths = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        let entries = std::fs::read_dir(&current).map_err(|e| DemoError::io(&current, e))?;
+        for path in entries.flatten().map(|e| e.path()) {
+            if path.is_dir() {
+                pending.push(path);
+            } else if path
+                .extension()
+                .is_some_and(|ext| ext == "yaml" || ext == "yml" || ext == "json")
+            {
+                paths.push(path);
+            }
+        }
+    }
     paths.sort();
     if paths.is_empty() {
         return Err(DemoError::NoExamples(dir.to_path_buf()));

@@ -117,6 +117,7 @@ pub async fn gather(fleet: &Fleet, applied: ApplyOutcome) -> Result<Report, Demo
     Ok(Report {
         clusters_table: ctl.run_ok(&["get", "clusters"]).await?,
         services_table: ctl.run_ok(&["get", "services"]).await?,
+        policies_table: ctl.run_ok(&["get", "cedarpolicies"]).await.ok(),
         services,
         clusters,
         others: applied.others,

@@ -65,6 +65,8 @@ pub struct Report {
     pub clusters_table: String,
     /// `latticectl get services` as printed.
     pub services_table: String,
+    /// `latticectl get cedarpolicies` as printed (absent if the cell has no such command).
+    pub policies_table: Option<String>,
     /// Per service.
     pub services: Vec<ServiceSection>,
     /// Per cluster.
@@ -119,13 +121,13 @@ pub fn judge(
             }
         }
         (Expectation::Failed, phase, Some(condition)) => Ok(format!(
-            "{phase}, as expected: {} {} ({}): {}",
-            condition.type_, condition.status, condition.reason, condition.message
+            "{phase}, as expected: {} {} ({}), see the conditions below",
+            condition.type_, condition.status, condition.reason
         )),
         (Expectation::Failed, "Failed", None) => Ok("Failed, as expected".to_owned()),
         (_, phase, Some(condition)) => Err(format!(
-            "{phase}: {} {} ({}): {}",
-            condition.type_, condition.status, condition.reason, condition.message
+            "{phase}, expected {expect}: {} {} ({}), see the conditions below",
+            condition.type_, condition.status, condition.reason
         )),
         (_, phase, None) => Err(format!("{phase}, expected {expect}")),
     }
@@ -148,9 +150,32 @@ impl Report {
         out.push("$ latticectl get clusters".to_owned());
         out.push(self.clusters_table.trim_end().to_owned());
         out.push(String::new());
+        if let Some(policies) = &self.policies_table {
+            out.push("$ latticectl get cedarpolicies".to_owned());
+            out.push(policies.trim_end().to_owned());
+            out.push(String::new());
+        }
         out.push("$ latticectl get services".to_owned());
         out.push(self.services_table.trim_end().to_owned());
         out.push(String::new());
+        if !self.others.is_empty() {
+            out.push("Policies and other documents (applied before the services)".to_owned());
+            for other in &self.others {
+                let (mark, outcome) = match (&other.outcome, other.acceptable) {
+                    (Ok(result), _) => ("✓", result.as_str()),
+                    (Err(reason), true) => ("-", reason.as_str()),
+                    (Err(reason), false) => ("✗", reason.as_str()),
+                };
+                let mut lines = outcome.lines();
+                let first = lines.next().unwrap_or_default();
+                out.push(format!(
+                    "  {mark} {}  ({}): {first}",
+                    other.what, other.origin
+                ));
+                out.extend(lines.map(|l| format!("      {l}")));
+            }
+            out.push(String::new());
+        }
         out.push("Services (status from the cell)".to_owned());
         for section in &self.services {
             render_service(section, &mut out);
@@ -158,17 +183,6 @@ impl Report {
         for cluster in &self.clusters {
             out.push(String::new());
             render_cluster(cluster, &mut out);
-        }
-        if !self.others.is_empty() {
-            out.push(String::new());
-            out.push("Other documents (not LatticeService)".to_owned());
-            for other in &self.others {
-                let outcome = match &other.outcome {
-                    Ok(result) => result.clone(),
-                    Err(reason) => reason.clone(),
-                };
-                out.push(format!("  {}  {}: {outcome}", other.origin, other.what));
-            }
         }
         out.push(String::new());
         out.push(self.summary());
@@ -198,7 +212,7 @@ impl Report {
         let verdict = if self.all_as_expected() {
             "OK: everything ended as the examples expect"
         } else {
-            "FAILED: see the services marked ✗ above"
+            "FAILED: see what is marked ✗ above"
         };
         format!(
             "{verdict}.\n{good} of {} services as expected ({} Ready, {} Failed, {refused} refused); {found} of {objects} reported objects found in {} clusters.",
@@ -239,7 +253,7 @@ fn render_service(section: &ServiceSection, out: &mut Vec<String>) {
     ));
     for c in &view.conditions {
         out.push(format!(
-            "      {:<10} {:<8} {:<16} {}",
+            "      {:<16} {:<7} {:<16} {}",
             c.type_, c.status, c.reason, c.message
         ));
     }
@@ -393,7 +407,7 @@ mod tests {
         let good = object(Some(vec!["lattice (Apply)"]));
         let ready = entry(Expectation::Ready, Applied::Accepted("created".into()));
         let err = judge(&ready, Some(&denied), &[&good]).unwrap_err();
-        assert!(err.contains("Delivered False (X): m"), "{err}");
+        assert!(err.contains("Delivered False (X)"), "{err}");
         let failed = entry(Expectation::Failed, Applied::Accepted("created".into()));
         assert!(judge(&failed, Some(&denied), &[]).is_ok());
         assert!(judge(&failed, Some(&view("Ready", "True")), &[&good]).is_err());

@@ -30,6 +30,21 @@ pub fn hello_yaml() -> PathBuf {
     workspace_root().join("examples").join("hello.yaml")
 }
 
+/// `examples/policies/`: the CedarPolicies permitting what the examples need (Lattice denies by
+/// default).
+pub fn example_policies() -> PathBuf {
+    workspace_root().join("examples").join("policies")
+}
+
+/// Applies `examples/policies/` with `latticectl apply -f DIR`, so the examples are authorized.
+pub async fn permit_the_examples(ctl: &Ctl) {
+    let applied = ctl.apply(&example_policies()).await.unwrap();
+    assert!(
+        applied.iter().all(|item| item["kind"] == "CedarPolicy"),
+        "{applied:?}"
+    );
+}
+
 /// Writes `examples/hello.yaml` with `from` replaced by `to` into `dir/name`.
 pub fn hello_variant(dir: &Path, name: &str, from: &str, to: &str) -> PathBuf {
     let text = std::fs::read_to_string(hello_yaml()).unwrap();

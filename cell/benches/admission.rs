@@ -1,8 +1,9 @@
 //! Load driver: quota admissions per second at 1, 8 and 64 concurrent writers against a real
-//! Postgres (an embedded one this program starts and stops). Each admission is one
-//! `Store::apply_specs` transaction, the store path of `POST /v1/apply` without HTTP and
-//! derivation: write the spec row, lock the covering quotas, sum the ledger, check, write the
-//! reservation, release the revision, audit.
+//! Postgres (the embedded one of an in-process cell this program starts and stops). Each
+//! admission is one `apply::apply_body` call, the path of `POST /v1/apply` without HTTP: parse,
+//! one transaction that writes the spec row, derives and authorizes it (Cedar), locks the
+//! covering quotas, sums the ledger, checks, writes the reservation, releases the revision and
+//! audits.
 //!
 //! Two layouts: every writer's workloads in one team under one quota (all admissions serialize
 //! on that quota's row lock), and one team and quota per writer (no shared lock).
@@ -14,20 +15,20 @@
 
 use std::time::{Duration, Instant};
 
-use lattice_cell::apply::quota_document::parse_quota;
-use lattice_cell::revision::{Revision, RevisionLayer};
-use lattice_cell::spec_key::SpecKey;
-use lattice_cell::store::Store;
-use lattice_cell::store::embedded::EmbeddedPostgres;
-use lattice_cell::store::namespaces::{self, NamespaceWrite};
-use lattice_cell::store::quotas;
-use lattice_cell::store::specs::SpecWrite;
-use lattice_derive::quota::GROUP_LABEL;
-use lattice_derive::{PodDemand, ResourceDemand};
-use serde_json::json;
+use lattice_cell::apply::{ApplyOptions, apply_body};
+use lattice_cell::config::CellArgs;
+use lattice_cell::reconcile::Verdict;
+use lattice_cell::server;
+use lattice_cell::state::CellState;
 
 /// Workloads each writer cycles through (each admission re-derives one with a new size).
 const WORKLOADS_PER_WRITER: usize = 50;
+
+/// Every image may be deployed, so only quota decides.
+const ANY_IMAGE_POLICY: &str = "apiVersion: lattice.dev/v1alpha1\nkind: CedarPolicy\nmetadata:\n  name: any-image\nspec:\n  policies: |\n    permit (principal, action == Lattice::Action::\"DeployImage\", resource);\n";
+
+const IMAGE: &str =
+    "ghcr.io/acme/api@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Layout {
@@ -46,21 +47,28 @@ impl Layout {
 
 #[tokio::main]
 async fn main() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let secs: u64 = std::env::var("ADMISSION_BENCH_SECS")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
     let dir = tempfile::tempdir().unwrap();
-    let pg = EmbeddedPostgres::start(dir.path().join("pg"))
+    let cell = server::start(&CellArgs::dev_on_free_ports(dir.path()))
         .await
         .unwrap();
-    let store = Store::connect_with_pool_size(pg.url(), 72).await.unwrap();
-    store
+    let mut state = cell.state.clone();
+    // One connection per writer and some to spare.
+    state.store = state.store.with_pool_size(72).await.unwrap();
+    state
+        .store
         .create_cluster("edge-1", &Default::default(), "bench")
         .await
         .unwrap();
+    apply_body(&state, ANY_IMAGE_POLICY, "bench", ApplyOptions::default())
+        .await
+        .unwrap();
     println!(
-        "quota admissions against a real Postgres (embedded, PostgreSQL from the local binaries), {secs}s per run"
+        "quota admissions through apply_body (derive, Cedar, quota, release) against a real Postgres (embedded), {secs}s per run"
     );
     println!(
         "{:<28} {:>7} {:>12} {:>11} {:>11} {:>11} {:>9}",
@@ -70,7 +78,7 @@ async fn main() {
     for layout in [Layout::SharedQuota, Layout::QuotaPerWriter] {
         for writers in [1usize, 8, 64] {
             run += 1;
-            let result = bench(&store, layout, writers, run, Duration::from_secs(secs)).await;
+            let result = bench(&state, layout, writers, run, Duration::from_secs(secs)).await;
             println!(
                 "{:<28} {:>7} {:>12} {:>11.0} {:>9.2}ms {:>9.2}ms {:>9}",
                 layout.name(),
@@ -83,8 +91,8 @@ async fn main() {
             );
         }
     }
-    store.pool().close().await;
-    pg.stop().await.unwrap();
+    state.store.pool().close().await;
+    cell.shutdown().await;
 }
 
 struct Result {
@@ -95,37 +103,31 @@ struct Result {
     p99: Duration,
 }
 
-async fn setup_team(store: &Store, team: &str, namespaces_of_team: &[String]) {
-    let mut tx = store.pool().begin().await.unwrap();
+/// Declares `namespaces_of_team` as team `team` under one roomy quota: every admission passes
+/// the check and does every write (the costlier path; a refusal writes no reservation).
+async fn setup_team(state: &CellState, team: &str, namespaces_of_team: &[String]) {
+    let mut body = String::new();
     for ns in namespaces_of_team {
-        namespaces::upsert(
-            &mut tx,
-            &NamespaceWrite {
-                name: ns.clone(),
-                labels: [(GROUP_LABEL.to_string(), team.to_string())].into(),
-                annotations: Default::default(),
-            },
-        )
-        .await
-        .unwrap();
+        body.push_str(&format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n  labels:\n    lattice.dev/group: {team}\n---\n"
+        ));
     }
-    // Roomy: every admission passes the check and does every write (the costlier path; a
-    // refusal writes no reservation and no revision).
-    let doc = parse_quota(json!({
-        "apiVersion": "lattice.dev/v1alpha1",
-        "kind": "LatticeQuota",
-        "metadata": {"name": team},
-        "spec": {"principal": format!("Lattice::Group::\"{team}\""), "limits": {"cpu": "100000", "memory": "10Ti"}},
-    }))
-    .unwrap();
-    quotas::upsert(&mut tx, &doc.quota, &doc.document)
+    body.push_str(&format!(
+        "apiVersion: lattice.dev/v1alpha1\nkind: LatticeQuota\nmetadata:\n  name: {team}\nspec:\n  principal: 'Lattice::Group::\"{team}\"'\n  limits:\n    cpu: \"100000\"\n    memory: 10Ti\n"
+    ));
+    apply_body(state, &body, "bench", ApplyOptions::default())
         .await
         .unwrap();
-    tx.commit().await.unwrap();
+}
+
+fn service_yaml(ns: &str, name: &str, replicas: u32) -> String {
+    format!(
+        "apiVersion: lattice.dev/v1alpha1\nkind: LatticeService\nmetadata:\n  name: {name}\n  namespace: {ns}\n  labels:\n    lattice.dev/cluster: edge-1\nspec:\n  replicas: {replicas}\n  workload:\n    containers:\n      main:\n        image: {IMAGE}\n        command: [/app/api]\n        resources:\n          requests: {{cpu: 250m, memory: 256Mi}}\n"
+    )
 }
 
 async fn bench(
-    store: &Store,
+    state: &CellState,
     layout: Layout,
     writers: usize,
     run: usize,
@@ -133,11 +135,11 @@ async fn bench(
 ) -> Result {
     let namespaces_of: Vec<String> = (0..writers).map(|w| format!("r{run}-w{w}")).collect();
     match layout {
-        Layout::SharedQuota => setup_team(store, &format!("team-r{run}"), &namespaces_of).await,
+        Layout::SharedQuota => setup_team(state, &format!("team-r{run}"), &namespaces_of).await,
         Layout::QuotaPerWriter => {
             for (w, ns) in namespaces_of.iter().enumerate() {
                 setup_team(
-                    store,
+                    state,
                     &format!("team-r{run}-w{w}"),
                     std::slice::from_ref(ns),
                 )
@@ -150,7 +152,7 @@ async fn bench(
     let tasks: Vec<_> = namespaces_of
         .into_iter()
         .map(|ns| {
-            let store = store.clone();
+            let state = state.clone();
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 let mut refused = 0;
@@ -158,43 +160,13 @@ async fn bench(
                 while Instant::now() < deadline {
                     let name = format!("svc-{}", n % WORKLOADS_PER_WRITER);
                     let replicas = 1 + (n / WORKLOADS_PER_WRITER % 4) as u32;
-                    let key = SpecKey::new("LatticeService", &ns, &name);
-                    let document = json!({"spec": {"replicas": replicas}});
-                    let revision = Revision {
-                        id: format!("{ns}-{name}-{replicas}"),
-                        layers: vec![RevisionLayer {
-                            name: "workload".into(),
-                            manifests: vec![
-                                json!({"kind": "Deployment", "spec": {"replicas": replicas}}),
-                            ],
-                        }],
-                    };
-                    let demand = ResourceDemand::new(
-                        replicas,
-                        PodDemand {
-                            cpu_millicores: 250,
-                            memory_bytes: 256 << 20,
-                            gpus: 0,
-                        },
-                        None,
-                    );
+                    let body = service_yaml(&ns, &name, replicas);
                     let t = Instant::now();
-                    let applied = store
-                        .apply_specs(
-                            &[SpecWrite {
-                                key: &key,
-                                cluster: "edge-1",
-                                document: &document,
-                                revision: &revision,
-                                owner: None,
-                                demand: &demand,
-                            }],
-                            "bench",
-                        )
+                    let report = apply_body(&state, &body, "bench", ApplyOptions::default())
                         .await
                         .unwrap();
                     latencies.push(t.elapsed());
-                    if !applied[0].admission.admitted() {
+                    if !matches!(report.services[0].outcome.verdict, Verdict::Released { .. }) {
                         refused += 1;
                     }
                     n += 1;

@@ -443,6 +443,9 @@ fn quotas_and_cost_with_latticectl_and_rates_from_a_file() {
         ),
     )
     .unwrap();
+    // Lattice denies by default: the example policies permit the hello image.
+    let policies = ctl(&cell.http, token, &["apply", "-f", POLICIES]);
+    assert!(policies.status.success(), "{}", stderr(&policies));
     let applied = ctl(&cell.http, token, &["apply", "-f", team.to_str().unwrap()]);
     assert!(applied.status.success(), "{}", stderr(&applied));
     let out = stdout(&applied);
@@ -470,7 +473,8 @@ fn quotas_and_cost_with_latticectl_and_rates_from_a_file() {
     );
     let out = stdout(&refused);
     assert!(
-        out.contains("not admitted, the previous revision stays (InsufficientBudget): Service big requests 2000m CPU (team budget 1000m, 200m in use, 800m available)"),
+        out.contains("latticeservice/shop/big created: Failed (generation 1, revision -)")
+            && out.contains("QuotaExceeded=True (InsufficientBudget): Service big requests 2000m CPU (team budget 1000m, 200m in use, 800m available)"),
         "{out}"
     );
 

@@ -35,7 +35,7 @@ fn the_demo_reports_every_example_and_fails_on_the_unexpected() {
     // A kind latticectl cannot apply: skipped with the cell's message.
     std::fs::write(
         dir.join("c-other.yaml"),
-        "apiVersion: lattice.dev/v1alpha1\nkind: LatticeQuota\nmetadata: {name: q, namespace: demo}\nspec: {}\n",
+        "apiVersion: lattice.dev/v1alpha1\nkind: LatticeJob\nmetadata: {name: q, namespace: demo}\nspec: {}\n",
     )
     .unwrap();
     // Denied by Cedar (no policy permits this registry), and the file says so: the denial is shown.
@@ -97,7 +97,7 @@ fn the_demo_reports_every_example_and_fails_on_the_unexpected() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("skipped: `latticectl apply` does not support kind LatticeQuota"),
+        stdout.contains("skipped: `latticectl apply` does not support kind LatticeJob"),
         "{stdout}"
     );
     // Objects read back from edge-1, with Lattice's field manager; edge-2 has none.

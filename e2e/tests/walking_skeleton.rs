@@ -73,12 +73,22 @@ async fn hello_is_applied_to_the_cluster_end_to_end() {
 
     let view = wait_ready(&ctl).await;
     assert_eq!(view.cluster, CLUSTER);
-    // Derived, authorized by the example policies, delivered: every condition holds.
-    for type_ in ["Derived", "Delivered"] {
-        assert!(view.condition(type_).is_some(), "{view:#?}");
+    // Derived, authorized by the example policies, within quota (none covers it), delivered.
+    for (type_, status) in [
+        ("Derived", "True"),
+        ("PolicyAuthorized", "True"),
+        ("QuotaExceeded", "False"),
+        ("Delivered", "True"),
+    ] {
+        let condition = view.condition(type_);
+        assert_eq!(
+            condition.map(|c| c.status.as_str()),
+            Some(status),
+            "{view:#?}"
+        );
     }
     for condition in &view.conditions {
-        assert_eq!(condition.status, "True", "{condition:?}");
+        assert!(!condition.reports_a_problem(), "{condition:?}");
     }
 
     // Deployment, Service and ServiceAccount are in the cluster, owned by field manager `lattice`.

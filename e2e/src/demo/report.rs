@@ -98,7 +98,7 @@ pub fn judge(
         }
         (Applied::Accepted(_), Some(view)) => view,
     };
-    let denied = view.conditions.iter().find(|c| c.status == "False");
+    let denied = view.conditions.iter().find(|c| c.reports_a_problem());
     match (expect, view.phase.as_str(), denied) {
         (Expectation::Ready, "Ready", None) => {
             let missing: Vec<String> = objects
@@ -399,6 +399,24 @@ mod tests {
         let foreign = object(Some(vec!["kubectl (Update)"]));
         assert!(judge(&accepted, Some(&ready), &[&foreign]).is_err());
         assert!(judge(&accepted, Some(&ready), &[]).is_err());
+    }
+
+    #[test]
+    fn quota_exceeded_false_is_good_news_and_true_is_a_failure() {
+        let with_quota = |status: &str| {
+            ServiceView::from_json(&json!({
+                "metadata": {"name": "hello", "namespace": "demo", "generation": 1,
+                             "labels": {"lattice.dev/cluster": "edge-1"}},
+                "status": {"phase": "Ready", "observedGeneration": 1, "conditions": [
+                    {"type": "QuotaExceeded", "status": status, "reason": "R", "message": "m"},
+                    {"type": "Delivered", "status": "True", "reason": "Applied", "message": "m"}]}
+            }))
+        };
+        let good = object(Some(vec!["lattice (Apply)"]));
+        let ready = entry(Expectation::Ready, Applied::Accepted("created".into()));
+        assert!(judge(&ready, Some(&with_quota("False")), &[&good]).is_ok());
+        let err = judge(&ready, Some(&with_quota("True")), &[&good]).unwrap_err();
+        assert!(err.contains("QuotaExceeded True (R)"), "{err}");
     }
 
     #[test]

@@ -23,6 +23,22 @@ pub struct ConditionView {
     pub message: String,
 }
 
+/// Conditions whose `True` is the bad news (Kubernetes' "abnormal-true" polarity), unlike
+/// `Derived`, `PolicyAuthorized` or `Delivered`.
+const ABNORMAL_TRUE: &[&str] = &["QuotaExceeded"];
+
+impl ConditionView {
+    /// Whether the condition reports a problem: `True` for an abnormal-true type
+    /// (`QuotaExceeded`), `False` for the others.
+    pub fn reports_a_problem(&self) -> bool {
+        if ABNORMAL_TRUE.contains(&self.type_.as_str()) {
+            self.status == "True"
+        } else {
+            self.status == "False"
+        }
+    }
+}
+
 /// The result the agent reported for one object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectResultView {
@@ -143,12 +159,13 @@ impl ServiceView {
     }
 
     /// Whether the cell has a final answer for the current generation: `Ready`, `Failed`, or a
-    /// condition that is `False` (a denial is final until the spec or the policy changes).
+    /// condition that reports a problem (a denial or a quota refusal is final until the spec,
+    /// the policy or the quota changes).
     pub fn is_settled(&self) -> bool {
         let current = self.observed_generation >= self.generation;
         current
             && (matches!(self.phase.as_str(), "Ready" | "Failed")
-                || self.conditions.iter().any(|c| c.status == "False"))
+                || self.conditions.iter().any(ConditionView::reports_a_problem))
     }
 }
 

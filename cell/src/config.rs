@@ -68,6 +68,11 @@ pub struct CellArgs {
     #[arg(long, default_value = "cluster.local")]
     pub trust_domain: String,
 
+    /// YAML or JSON file of cost rates (`currency`, `cpu` per vCPU-hour, `memory` per GiB-hour,
+    /// `gpu` per GPU-hour by model); stored at startup, replacing rates set earlier.
+    #[arg(long, env = "LATTICE_COST_RATES")]
+    pub cost_rates: Option<PathBuf>,
+
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,

@@ -5,9 +5,11 @@
 //! Pure decisions live in small modules ([`delivery::plan`], [`status`], [`revision`],
 //! [`apply::documents`]); the rest is a thin I/O shell around them.
 
+pub mod admission;
 pub mod apply;
 pub mod ca;
 pub mod config;
+pub mod cost;
 pub mod ctl;
 pub mod delivery;
 pub mod grpc;
@@ -17,6 +19,7 @@ pub mod policies;
 pub mod reconcile;
 pub mod revision;
 pub mod server;
+pub mod showback;
 pub mod spec_key;
 pub mod state;
 pub mod status;

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::admission::{CostView, RequestedResources};
 use crate::reconcile::record::AttemptStatus;
 use crate::store::deliveries::DeliveryRecord;
 use crate::store::specs::SpecRecord;
@@ -97,6 +98,14 @@ pub struct ServiceStatus {
     pub policy_fingerprint: Option<String>,
     /// Conditions.
     pub conditions: Vec<Condition>,
+    /// What the last derived revision requests (`replicas`, `cpu`, `memory`, `nvidia.com/gpu`),
+    /// once quota admission ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resources: Option<RequestedResources>,
+    /// Its estimated cost per hour with the breakdown (`currency`, `hourly`,
+    /// `breakdown{cpu, memory, gpu}`), or `{error}` when it cannot be estimated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<CostView>,
     /// Delivery per cluster.
     pub clusters: Vec<ClusterDelivery>,
 }
@@ -133,6 +142,8 @@ pub fn service_status(spec: &SpecRecord, deliveries: &[DeliveryRecord]) -> Servi
         observed_generation: attempt.as_ref().map(|a| a.observed_generation),
         revision: current,
         policy_set_version: attempt.as_ref().map(|a| a.policy_set_version),
+        resources: attempt.as_ref().and_then(|a| a.resources.clone()),
+        cost: attempt.as_ref().and_then(|a| a.cost.clone()),
         policy_fingerprint: attempt.map(|a| a.policy_fingerprint),
         conditions,
         clusters,
@@ -256,6 +267,8 @@ mod tests {
             objects: 3,
             changed: true,
             admission: Vec::new(),
+            facts: None,
+            freed: false,
         }
     }
 
@@ -396,5 +409,56 @@ mod tests {
         assert_eq!(status.conditions[0].reason, "NotReconciled");
         assert_eq!(status.conditions[1].reason, "NothingReleased");
         assert_eq!(status.observed_generation, None);
+    }
+
+    #[test]
+    fn a_quota_refusal_fails_the_spec_with_the_quota_message_and_its_cost() {
+        use crate::admission::{AdmissionFacts, CostView, RequestedResources};
+        use crate::reconcile::admit::Refusal;
+        let message =
+            "Service hello requests 1500m CPU (team budget 2000m, 1200m in use, 800m available)";
+        let refusal = Refusal {
+            conditions: vec![Condition::new(
+                "QuotaExceeded",
+                "True",
+                "InsufficientBudget",
+                message,
+            )],
+            message: message.into(),
+            facts: Some(AdmissionFacts {
+                resources: RequestedResources {
+                    replicas: 3,
+                    cpu: "1500m".into(),
+                    memory: "192Mi".into(),
+                    gpu: "0".into(),
+                },
+                cost: CostView::Unknown {
+                    error: "no rate".into(),
+                },
+            }),
+        };
+        let status = service_status(
+            &spec(attempt(&Verdict::NotAdmitted(refusal))),
+            &[delivery("r2", Some("r2"), Some(true))],
+        );
+        assert_eq!(status.phase, Phase::Failed);
+        assert_eq!(
+            status.revision.as_deref(),
+            Some("r2"),
+            "the released one stays"
+        );
+        assert_eq!(
+            types(&status),
+            vec![
+                ("Derived", "True"),
+                ("PolicyAuthorized", "True"),
+                ("QuotaExceeded", "True"),
+                ("Delivered", "True")
+            ]
+        );
+        assert_eq!(status.conditions[2].reason, "InsufficientBudget");
+        assert_eq!(status.conditions[2].message, message);
+        assert_eq!(status.resources.unwrap().cpu, "1500m");
+        assert!(matches!(status.cost, Some(CostView::Unknown { .. })));
     }
 }

@@ -411,3 +411,120 @@ fn the_cell_refuses_to_start_without_a_ca_key_and_with_a_changed_one() {
     // The right key still works.
     CellProcess::start(dir.path(), &[admin, ("LATTICE_CA_KEY", key_a)], false).unwrap();
 }
+
+#[test]
+fn quotas_and_cost_with_latticectl_and_rates_from_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let rates = dir.path().join("rates.yaml");
+    std::fs::write(
+        &rates,
+        "currency: USD\ncpu: 0.05\nmemory: 0.01\ngpu:\n  NVIDIA-L4: 1\n",
+    )
+    .unwrap();
+    let env = [("LATTICE_COST_RATES", rates.to_str().unwrap())];
+    let cell = CellProcess::start(dir.path(), &env, true).unwrap();
+    let token = std::fs::read_to_string(dir.path().join("admin-token")).unwrap();
+    let token = Some(token.trim());
+    assert!(
+        ctl(&cell.http, token, &["cluster", "create", "edge-1"])
+            .status
+            .success()
+    );
+
+    let hello = std::fs::read_to_string(HELLO)
+        .unwrap()
+        .replace("namespace: demo", "namespace: shop");
+    let team = dir.path().join("team.yaml");
+    std::fs::write(
+        &team,
+        format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  labels:\n    lattice.dev/group: commerce\n---\n\
+             apiVersion: lattice.dev/v1alpha1\nkind: LatticeQuota\nmetadata:\n  name: commerce\nspec:\n  principal: 'Lattice::Group::\"commerce\"'\n  limits:\n    cpu: 1\n---\n{hello}"
+        ),
+    )
+    .unwrap();
+    // Lattice denies by default: the example policies permit the hello image.
+    let policies = ctl(&cell.http, token, &["apply", "-f", POLICIES]);
+    assert!(policies.status.success(), "{}", stderr(&policies));
+    let applied = ctl(&cell.http, token, &["apply", "-f", team.to_str().unwrap()]);
+    assert!(applied.status.success(), "{}", stderr(&applied));
+    let out = stdout(&applied);
+    for line in [
+        "namespace/shop created",
+        "latticequota/commerce created (generation 1)",
+        "latticeservice/shop/hello created",
+    ] {
+        assert!(out.contains(line), "{out}");
+    }
+
+    let big = dir.path().join("big.yaml");
+    std::fs::write(
+        &big,
+        hello
+            .replace("name: hello", "name: big")
+            .replace("replicas: 2", "replicas: 20"),
+    )
+    .unwrap();
+    let refused = ctl(&cell.http, token, &["apply", "-f", big.to_str().unwrap()]);
+    assert!(
+        refused.status.success(),
+        "stored, not released: {}",
+        stderr(&refused)
+    );
+    let out = stdout(&refused);
+    assert!(
+        out.contains("latticeservice/shop/big created: Failed (generation 1, revision -)")
+            && out.contains("QuotaExceeded=True (InsufficientBudget): Service big requests 2000m CPU (team budget 1000m, 200m in use, 800m available)"),
+        "{out}"
+    );
+
+    let quotas = stdout(&ctl(&cell.http, token, &["get", "quotas"]));
+    assert!(
+        quotas.lines().next().unwrap().starts_with("NAME"),
+        "{quotas}"
+    );
+    assert!(
+        quotas.contains("commerce") && quotas.contains("Active") && quotas.contains("200m/1"),
+        "{quotas}"
+    );
+    let namespaces = stdout(&ctl(&cell.http, token, &["get", "namespaces"]));
+    assert!(
+        namespaces.contains("shop") && namespaces.contains("commerce"),
+        "{namespaces}"
+    );
+
+    let shown = stdout(&ctl(&cell.http, token, &["cost", "rates"]));
+    assert!(shown.contains("CPU:       0.05 per vCPU-hour"), "{shown}");
+    // 200m × 0.05 + 128Mi × 0.01 per hour; × 730 a month.
+    let csv = ctl(&cell.http, token, &["cost", "--by", "team", "-o", "csv"]);
+    assert!(csv.status.success(), "{}", stderr(&csv));
+    let csv = stdout(&csv);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], lattice_cell::showback::CSV_COLUMNS.join(","));
+    assert_eq!(
+        lines[1],
+        "team,commerce,USD,1,0,200,134217728,0,0.010000,0.001250,0.000000,0.011250,8.212500"
+    );
+    let table = stdout(&ctl(&cell.http, token, &["cost", "--by", "cluster"]));
+    assert!(
+        table.starts_with("CLUSTER") && table.contains("edge-1"),
+        "{table}"
+    );
+    let not_csv = ctl(&cell.http, token, &["-o", "csv", "get", "quotas"]);
+    assert!(!not_csv.status.success());
+    assert!(
+        stderr(&not_csv).contains("latticectl cost"),
+        "{}",
+        stderr(&not_csv)
+    );
+    drop(cell);
+
+    std::fs::write(&rates, "cpu: 0.05\nmemory: lots\n").unwrap();
+    let failed = CellProcess::start(dir.path(), &env, true)
+        .err()
+        .expect("a bad rates file stops the cell");
+    assert!(
+        failed.contains("--cost-rates") && failed.contains("memory"),
+        "{failed}"
+    );
+}

@@ -3,6 +3,7 @@
 
 use kube::CustomResourceExt;
 
+use crate::quota::LatticeQuota;
 use crate::spec::{CedarPolicy, LatticeMeshMember, LatticeService};
 
 /// A generated CRD: the file name it is written to under `deploy/crds/` and its YAML.
@@ -19,6 +20,7 @@ pub fn all_crds() -> Result<Vec<GeneratedCrd>, serde_saphyr::ser::Error> {
         LatticeService::crd(),
         LatticeMeshMember::crd(),
         CedarPolicy::crd(),
+        LatticeQuota::crd(),
     ];
     crds.iter()
         .map(|crd| {

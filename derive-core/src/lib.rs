@@ -7,6 +7,7 @@
 
 pub mod authz;
 pub mod context;
+pub mod cost;
 pub mod crd;
 pub mod demand;
 pub mod derived;
@@ -17,6 +18,7 @@ pub mod membership;
 pub mod mesh;
 pub mod naming;
 pub mod pipeline;
+pub mod quota;
 pub mod render;
 pub mod spec;
 pub mod syntax;

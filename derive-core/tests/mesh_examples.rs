@@ -320,9 +320,13 @@ fn the_baseline_denies_both_directions_outside_system_namespaces() {
 #[test]
 fn peers_from_mesh_records_equal_peers_from_the_specs() {
     let (derived, _, _) = examples_with_mesh();
-    let services: Vec<lattice_derive::LatticeService> =
-        common::example_files().iter().map(|f| common::load(f)).collect();
-    let from_specs = lattice_derive::DeriveContext::default().with_peers(&services).peers;
+    let services: Vec<lattice_derive::LatticeService> = common::example_files()
+        .iter()
+        .map(|f| common::load(f))
+        .collect();
+    let from_specs = lattice_derive::DeriveContext::default()
+        .with_peers(&services)
+        .peers;
     let from_records = lattice_derive::DeriveContext::default()
         .with_mesh_peers(
             derived

@@ -99,6 +99,26 @@ pub enum HarnessError {
         message: String,
     },
 
+    /// `latticectl` exited non-zero where the caller expected success.
+    #[error("`latticectl {args}` failed ({status}):\n{stderr}")]
+    Ctl {
+        args: String,
+        status: ExitStatus,
+        stderr: String,
+    },
+
+    /// `latticectl` succeeded but printed something other than what the caller expected.
+    #[error("`latticectl {args}` printed unexpected output ({detail}):\n{stdout}")]
+    CtlOutput {
+        args: String,
+        detail: String,
+        stdout: String,
+    },
+
+    /// A Lattice process printed a malformed line where the harness reads its state.
+    #[error("{process} printed an unexpected line: {line:?}")]
+    UnexpectedOutput { process: String, line: String },
+
     /// `install_crds` was called without files, or the files held no CRD at all.
     #[error("no CustomResourceDefinition found in the given files ({files} files)")]
     NoCrds { files: usize },

@@ -1,11 +1,14 @@
 //! Test harness for Lattice: real Kubernetes control planes (etcd + kube-apiserver, optionally
 //! kube-controller-manager) built from pinned upstream sources, CRD installation, and child
-//! processes that cannot outlive the test. See `docs/testing.md`.
+//! processes that cannot outlive the test; and Lattice's own binaries (cell, latticectl, agent)
+//! as processes (`lattice`). See `docs/testing.md`.
 
 pub mod bins;
 pub mod cluster;
 pub mod crds;
+pub mod demo;
 mod error;
+pub mod lattice;
 pub mod ports;
 pub mod process;
 pub mod wait;

@@ -1,9 +1,11 @@
-//! Reading an apply request body into `LatticeService`, `LatticeMeshMember` and `CedarPolicy`
-//! documents: YAML (one or many documents) or JSON (one object, an array, or a `List`). Strict:
-//! the envelope, metadata and spec refuse unknown fields, and every error names the document and
-//! the field path.
+//! Reading an apply request body into `LatticeService`, `LatticeMeshMember`, `CedarPolicy`,
+//! `LatticeQuota` and `Namespace` documents: YAML (one or many documents) or JSON (one object, an
+//! array, or a `List`). Strict: the envelope, metadata and spec refuse unknown fields, and every
+//! error names the document and the field path. A `Namespace` (`apiVersion: v1`, no `spec`)
+//! declares a namespace's labels to the cell (its team, for quotas and showback).
 
 use lattice_derive::authz::policy::SourceLocation;
+use lattice_derive::quota::QUOTA_KIND;
 use lattice_derive::spec::{
     API_VERSION, CEDAR_POLICY_KIND, CedarPolicy, MESH_MEMBER_KIND, SERVICE_KIND,
 };
@@ -11,11 +13,30 @@ use lattice_derive::{FieldError, LatticeMeshMember, LatticeService};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use super::namespace_document::{NAMESPACE_API_VERSION, NAMESPACE_KIND, parse_namespace};
+use super::quota_document::{QuotaDocument, parse_quota};
+use crate::store::namespaces::NamespaceWrite;
+
 /// Kinds the cell accepts.
-pub const SUPPORTED_KINDS: &[&str] = &[SERVICE_KIND, MESH_MEMBER_KIND, CEDAR_POLICY_KIND];
+pub const SUPPORTED_KINDS: &[&str] = &[
+    SERVICE_KIND,
+    MESH_MEMBER_KIND,
+    CEDAR_POLICY_KIND,
+    QUOTA_KIND,
+    NAMESPACE_KIND,
+];
 const TOP_LEVEL_FIELDS: &[&str] = &["apiVersion", "kind", "metadata", "spec", "status"];
 const METADATA_FIELDS: &[&str] = &["name", "namespace", "labels", "annotations"];
-const CLUSTER_SCOPED_METADATA_FIELDS: &[&str] = &["name", "labels", "annotations"];
+/// Metadata fields of cluster-scoped kinds (`CedarPolicy`, `LatticeQuota`, `Namespace`).
+pub const CLUSTER_SCOPED_METADATA_FIELDS: &[&str] = &["name", "labels", "annotations"];
+
+/// The `apiVersion` of `kind`, and whether its documents carry a `spec` (a `Namespace` does not).
+fn kind_rules(kind: Option<&str>) -> (&'static str, bool) {
+    match kind {
+        Some(NAMESPACE_KIND) => (NAMESPACE_API_VERSION, false),
+        _ => (API_VERSION, true),
+    }
+}
 
 /// A problem with one field of one document.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +115,10 @@ pub struct Documents {
     pub members: Vec<MemberDocument>,
     /// `CedarPolicy`s.
     pub policies: Vec<PolicyInput>,
+    /// `LatticeQuota`s (validated), with their request index.
+    pub quotas: Vec<(usize, QuotaDocument)>,
+    /// `Namespace` declarations, with their request index.
+    pub namespaces: Vec<(usize, NamespaceWrite)>,
 }
 
 /// Splits `body` into JSON values, from JSON if it looks like JSON, otherwise YAML.
@@ -137,6 +162,12 @@ pub fn parse_documents(body: &str) -> Result<Documents, BodyError> {
                 .map(|policy| documents.policies.push(PolicyInput { index, policy })),
             Some(MESH_MEMBER_KIND) => parse_member(value)
                 .map(|member| documents.members.push(MemberDocument { index, member })),
+            Some(QUOTA_KIND) => {
+                parse_quota(value).map(|quota| documents.quotas.push((index, quota)))
+            }
+            Some(NAMESPACE_KIND) => {
+                parse_namespace(value).map(|ns| documents.namespaces.push((index, ns)))
+            }
             _ => parse_service(value)
                 .map(|service| documents.services.push(ServiceDocument { index, service })),
         };
@@ -158,7 +189,7 @@ pub fn parse_documents(body: &str) -> Result<Documents, BodyError> {
 /// Reads every document of `body` as a `LatticeService`; all must be valid or none is returned.
 pub fn parse_services(body: &str) -> Result<Vec<ServiceDocument>, BodyError> {
     let documents = parse_documents(body)?;
-    let mut errors: Vec<DocumentError> = documents
+    let not_workloads = documents
         .policies
         .iter()
         .map(|p| {
@@ -173,6 +204,19 @@ pub fn parse_services(body: &str) -> Result<Vec<ServiceDocument>, BodyError> {
                 .iter()
                 .map(|m| (m.index, "a LatticeMeshMember is not a LatticeService")),
         )
+        .chain(
+            documents
+                .quotas
+                .iter()
+                .map(|(i, _)| (*i, "a LatticeQuota is not a workload")),
+        )
+        .chain(
+            documents
+                .namespaces
+                .iter()
+                .map(|(i, _)| (*i, "a Namespace is not a workload")),
+        );
+    let mut errors: Vec<DocumentError> = not_workloads
         .map(|(index, message)| DocumentError::new(index, FieldError::new("kind", message)))
         .collect();
     if errors.is_empty() {
@@ -202,7 +246,8 @@ pub fn parse_policy(value: Value) -> Result<CedarPolicy, Vec<FieldError>> {
     Ok(policy)
 }
 
-fn parse_kind<T: DeserializeOwned>(
+/// Checks the envelope of one document and deserializes it strictly as `T`.
+pub fn parse_kind<T: DeserializeOwned>(
     value: Value,
     metadata_fields: &[&str],
 ) -> Result<T, Vec<FieldError>> {
@@ -226,22 +271,25 @@ fn parse_kind<T: DeserializeOwned>(
     }
 }
 
-fn envelope_errors(map: &Map<String, Value>, metadata_fields: &[&str]) -> Vec<FieldError> {
+/// Checks the envelope of one document: known top-level fields (a `Namespace` has no `spec`),
+/// the `apiVersion` of its kind, a supported `kind`, and only `metadata_fields` in `metadata`.
+pub fn envelope_errors(map: &Map<String, Value>, metadata_fields: &[&str]) -> Vec<FieldError> {
     let mut errors = Vec::new();
+    let (api_version, has_spec) = kind_rules(map.get("kind").and_then(Value::as_str));
     for key in map.keys() {
-        if !TOP_LEVEL_FIELDS.contains(&key.as_str()) {
+        if !TOP_LEVEL_FIELDS.contains(&key.as_str()) || (key == "spec" && !has_spec) {
             errors.push(FieldError::new(key, "unknown field"));
         }
     }
     match map.get("apiVersion").and_then(Value::as_str) {
-        Some(API_VERSION) => {}
+        Some(v) if v == api_version => {}
         Some(other) => errors.push(FieldError::new(
             "apiVersion",
-            format!("{other:?} is not supported; use {API_VERSION:?}"),
+            format!("{other:?} is not supported; use {api_version:?}"),
         )),
         None => errors.push(FieldError::new(
             "apiVersion",
-            format!("is required ({API_VERSION:?})"),
+            format!("is required ({api_version:?})"),
         )),
     }
     match map.get("kind").and_then(Value::as_str) {
@@ -269,7 +317,7 @@ fn envelope_errors(map: &Map<String, Value>, metadata_fields: &[&str]) -> Vec<Fi
         Some(_) => errors.push(FieldError::new("metadata", "must be an object")),
         None => errors.push(FieldError::new("metadata", "is required")),
     }
-    if !map.contains_key("spec") {
+    if has_spec && !map.contains_key("spec") {
         errors.push(FieldError::new("spec", "is required"));
     }
     errors

@@ -1,11 +1,17 @@
-//! Applying documents: `CedarPolicy`s and `LatticeService`s, all or nothing, in one transaction.
-//! Policies are validated and stored first (a new policy set version), then the specs are stored
-//! and reconciled under it by the derivation loop, so the answer carries each spec's resulting
-//! status. An invalid document refuses the whole request and stores nothing; a spec that is valid
-//! but denied is stored, with a `Failed` status and no new manifests. After the commit, a policy
-//! change re-derives the other specs it can affect.
+//! Applying documents: `CedarPolicy`s, `LatticeService`s, `LatticeQuota`s and `Namespace`s, all
+//! or nothing, in one transaction. Policies are validated and stored first (a new policy set
+//! version), then the specs are stored, then namespaces and quotas (`quota_writes`), and the specs
+//! are reconciled under all of it by the derivation loop (which admits them against quota), so the
+//! answer carries each spec's resulting status. An invalid document refuses the whole request and
+//! stores nothing; a spec that is valid but denied or over quota is stored, with a `Failed` status
+//! and no new manifests. After the commit, a policy change re-derives the other specs it can
+//! affect, and a change that may free budget retries the specs waiting for it (`readmit`).
 
 pub mod documents;
+pub mod namespace_document;
+pub mod quota_document;
+pub mod quota_writes;
+pub mod readmit;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -24,6 +30,10 @@ use crate::store::audit::{self, AuditEntry};
 use crate::store::policies::{PolicyLock, lock_policy_set};
 use crate::store::specs::{self, SpecWrite, StoredSpec};
 use documents::{BodyError, DocumentError, Documents, ServiceDocument, parse_documents};
+use quota_writes::{AppliedNamespace, AppliedQuota, ServiceSubject};
+
+/// Attempts of one apply when Postgres aborts it (deadlock detected, serialization failure).
+const ATTEMPTS: usize = 5;
 
 /// Field path of the placement label, as reported in errors.
 pub const CLUSTER_LABEL_FIELD: &str = "metadata.labels[lattice.dev/cluster]";
@@ -84,7 +94,12 @@ pub struct ApplyReport {
     pub policies: Option<PolicyChange>,
     /// The applied specs, in request order.
     pub services: Vec<AppliedService>,
-    /// Other specs the policy change re-derived, by key.
+    /// The applied quotas, in request order.
+    pub quotas: Vec<AppliedQuota>,
+    /// The applied namespace declarations, in request order.
+    pub namespaces: Vec<AppliedNamespace>,
+    /// Other specs re-derived afterwards: those a policy change can affect, then those that were
+    /// waiting for quota budget the request may have freed.
     pub rederived: Vec<Outcome>,
 }
 
@@ -103,11 +118,33 @@ pub async fn apply_body(
     actor: &str,
     options: ApplyOptions,
 ) -> Result<ApplyReport, ApplyError> {
-    let result = apply_documents(state, body, actor, options).await;
+    let mut attempt = 1;
+    let result = loop {
+        match apply_documents(state, body, actor, options).await {
+            Err(e) if is_retryable(&e) && attempt < ATTEMPTS => {
+                tracing::warn!(attempt, error = %e, "apply aborted by Postgres; retrying");
+                attempt += 1;
+            }
+            other => break other,
+        }
+    };
     if let Err(ApplyError::Body(BodyError::Invalid(_))) = &result {
         state.metrics.derive_errors.inc();
     }
     result
+}
+
+/// Whether Postgres aborted the transaction and a retry may succeed: deadlock detected (40P01)
+/// or serialization failure (40001). Nothing was committed.
+fn is_retryable(e: &ApplyError) -> bool {
+    let db = match e {
+        ApplyError::Store(StoreError::Database(e))
+        | ApplyError::Reconcile(ReconcileError::Store(StoreError::Database(e))) => e,
+        _ => return false,
+    };
+    db.as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|code| code == "40P01" || code == "40001")
 }
 
 async fn apply_documents(
@@ -120,6 +157,8 @@ async fn apply_documents(
         services,
         members,
         policies,
+        quotas,
+        namespaces,
     } = parse_documents(body)?;
     if !members.is_empty() {
         return Err(BodyError::Invalid(
@@ -134,6 +173,10 @@ async fn apply_documents(
                 .collect(),
         )
         .into());
+    }
+    let duplicates = quota_writes::duplicate_errors(&quotas, &namespaces);
+    if !duplicates.is_empty() {
+        return Err(BodyError::Invalid(duplicates).into());
     }
     let mut placed = place(state, &services).await?;
     placed.sort_by(|a, b| a.key.cmp(&b.key));
@@ -182,6 +225,15 @@ async fn apply_documents(
         stored.push(result);
     }
 
+    // Quota rows after the spec rows; the services below are admitted under these writes.
+    let subjects: Vec<ServiceSubject<'_>> = placed
+        .iter()
+        .map(|p| ServiceSubject::of(&p.key, &p.doc.service))
+        .collect();
+    quota_writes::lock_touched(&mut tx, &subjects, &namespaces, &quotas).await?;
+    let (applied_namespaces, applied_quotas) =
+        quota_writes::write(&mut tx, &namespaces, &quotas, actor).await?;
+
     let trigger = Trigger::Applied {
         actor: actor.to_string(),
     };
@@ -229,7 +281,7 @@ async fn apply_documents(
     for cluster in moved_from {
         state.registry.nudge(cluster);
     }
-    let rederived = match &change {
+    let mut rederived = match &change {
         Some(change) if change.changed() => {
             sweep(
                 state,
@@ -241,10 +293,23 @@ async fn apply_documents(
         }
         _ => Vec::new(),
     };
+    let budget_may_have_changed = applied_namespaces.iter().any(|n| n.applied.changed)
+        || applied_quotas.iter().any(|q| q.applied.changed)
+        || applied
+            .iter()
+            .any(|a| matches!(a.outcome.verdict, Verdict::Released { freed: true, .. }))
+        || rederived
+            .iter()
+            .any(|o| matches!(o.verdict, Verdict::Released { freed: true, .. }));
+    if budget_may_have_changed {
+        rederived.extend(readmit::after_change(state).await);
+    }
     applied.sort_by_key(|a| a.index);
     Ok(ApplyReport {
         policies: change,
         services: applied,
+        quotas: applied_quotas,
+        namespaces: applied_namespaces,
         rederived,
     })
 }

@@ -1,7 +1,7 @@
 //! `latticectl apply`: sends each file to `POST /v1/apply` and prints, per document, what happened
-//! — for a service the phase the derivation loop left it in (and why, when it failed), for a
-//! policy the new policy set version and any analysis warnings — then the specs a policy change
-//! re-derived.
+//! — for a service the phase the derivation loop left it in (and why, when it failed: a denial,
+//! a quota refusal), for a policy the new policy set version and any analysis warnings, for a
+//! quota or a namespace the result — then the specs a policy change or freed budget re-derived.
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -70,6 +70,21 @@ pub fn item_lines(item: &Value) -> Vec<String> {
         }
         return lines;
     }
+    if item["kind"] == "LatticeQuota" {
+        return vec![format!(
+            "latticequota/{} {} (generation {})",
+            text(&item["name"]),
+            text(&item["result"]),
+            text(&item["generation"])
+        )];
+    }
+    if item["kind"] == "Namespace" {
+        return vec![format!(
+            "namespace/{} {}",
+            text(&item["name"]),
+            text(&item["result"])
+        )];
+    }
     let status = &item["status"];
     let revision = item["revision"]
         .as_str()
@@ -112,7 +127,10 @@ fn failed_condition(status: &Value) -> Option<String> {
     status["conditions"]
         .as_array()?
         .iter()
-        .find(|c| c["status"] == "False" && c["type"] != "Delivered")
+        .find(|c| {
+            (c["status"] == "False" && c["type"] != "Delivered")
+                || (c["status"] == "True" && c["type"] == "QuotaExceeded")
+        })
         .map(|c| {
             format!(
                 "{}={} ({}): {}",
@@ -160,6 +178,33 @@ mod tests {
                 "latticeservice/demo/hello created: Failed (generation 1, revision -)\n  PolicyAuthorized=False (DeployImageDenied): no permit"
             ]
         );
+    }
+
+    #[test]
+    fn a_service_over_quota_prints_the_quota_message() {
+        let item = json!({
+            "kind": "LatticeService", "namespace": "shop", "name": "checkout", "generation": 2,
+            "result": "configured", "revision": "0123456789abcdef",
+            "status": {"phase": "Failed", "conditions": [
+                {"type": "Derived", "status": "True", "reason": "Derived", "message": "ok"},
+                {"type": "PolicyAuthorized", "status": "True", "reason": "Authorized", "message": "ok"},
+                {"type": "QuotaExceeded", "status": "True", "reason": "InsufficientBudget",
+                 "message": "Service checkout requests 1500m CPU (team budget 2000m, 1200m in use, 800m available)"}
+            ]}
+        });
+        assert_eq!(
+            item_lines(&item),
+            vec![
+                "latticeservice/shop/checkout configured: Failed (generation 2, revision 0123456789ab)\n  QuotaExceeded=True (InsufficientBudget): Service checkout requests 1500m CPU (team budget 2000m, 1200m in use, 800m available)"
+            ]
+        );
+        let quota = json!({"kind": "LatticeQuota", "name": "commerce", "generation": 1, "result": "created"});
+        assert_eq!(
+            item_lines(&quota),
+            vec!["latticequota/commerce created (generation 1)"]
+        );
+        let ns = json!({"kind": "Namespace", "name": "shop", "result": "unchanged"});
+        assert_eq!(item_lines(&ns), vec!["namespace/shop unchanged"]);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use super::output::OutputFormat;
 #[command(
     name = "latticectl",
     version,
-    about = "Manage a Lattice cell: clusters, tokens, LatticeServices and CedarPolicies"
+    about = "Manage a Lattice cell: clusters, tokens, LatticeServices, CedarPolicies, quotas and cost"
 )]
 pub struct CtlArgs {
     /// URL of the cell's REST API.
@@ -36,8 +36,8 @@ pub struct CtlArgs {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Apply LatticeService and CedarPolicy documents (YAML or JSON; a directory applies its
-    /// *.yaml, *.yml and *.json files; `-` reads stdin).
+    /// Apply LatticeService, CedarPolicy, LatticeQuota and Namespace documents (YAML or JSON; a
+    /// directory applies its *.yaml, *.yml and *.json files; `-` reads stdin).
     Apply {
         /// Files or directories to apply (repeatable).
         #[arg(short = 'f', long = "filename", required = true)]
@@ -96,6 +96,49 @@ pub enum Command {
         #[command(subcommand)]
         command: AuthCommand,
     },
+    /// Estimated cost of admitted workloads by team, namespace or cluster (`-o csv` for finance
+    /// systems), or the rates (`cost rates`).
+    Cost {
+        /// What to sum by.
+        #[arg(long, value_enum, default_value_t = CostBy::Team)]
+        by: CostBy,
+        /// Show or set the rates instead.
+        #[command(subcommand)]
+        command: Option<CostCommand>,
+    },
+}
+
+/// What `latticectl cost` sums by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CostBy {
+    /// The `lattice.dev/group` label of the workload's namespace.
+    Team,
+    /// The namespace.
+    Namespace,
+    /// The cluster.
+    Cluster,
+}
+
+impl CostBy {
+    /// The `by` of `GET /v1/showback`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CostBy::Team => "team",
+            CostBy::Namespace => "namespace",
+            CostBy::Cluster => "cluster",
+        }
+    }
+}
+
+/// `cost` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CostCommand {
+    /// Show the rates, or replace them with `-f FILE` (YAML or JSON).
+    Rates {
+        /// Rates file to upload.
+        #[arg(short = 'f', long = "filename")]
+        file: Option<PathBuf>,
+    },
 }
 
 /// `auth` commands.
@@ -148,6 +191,18 @@ pub enum GetCommand {
         /// Name.
         name: String,
     },
+    /// LatticeQuotas with their usage.
+    #[command(alias = "latticequotas")]
+    Quotas,
+    /// One LatticeQuota: usage, limit and per-workload cap per resource.
+    #[command(alias = "latticequota")]
+    Quota {
+        /// Name.
+        name: String,
+    },
+    /// Namespaces declared to the cell, with their team.
+    #[command(alias = "ns")]
+    Namespaces,
 }
 
 /// `delete` targets.
@@ -164,6 +219,17 @@ pub enum DeleteCommand {
     /// A CedarPolicy; the specs whose decisions it took part in are re-derived.
     #[command(name = "cedarpolicy")]
     CedarPolicy {
+        /// Name.
+        name: String,
+    },
+    /// A LatticeQuota; admitted workloads keep their reservations.
+    #[command(alias = "latticequota")]
+    Quota {
+        /// Name.
+        name: String,
+    },
+    /// A namespace declaration (the namespace on clusters is untouched).
+    Namespace {
         /// Name.
         name: String,
     },

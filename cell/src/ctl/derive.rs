@@ -232,6 +232,8 @@ fn read_documents(inputs: &[Input], problems: &mut Vec<String>) -> Vec<Located> 
                 services,
                 members,
                 policies,
+                quotas,
+                namespaces,
             }) => {
                 problems.extend(policies.iter().map(|p| {
                     format!(
@@ -239,6 +241,18 @@ fn read_documents(inputs: &[Input], problems: &mut Vec<String>) -> Vec<Located> 
                         input.name, p.index
                     )
                 }));
+                problems.extend(
+                    quotas
+                        .iter()
+                        .map(|(i, _)| (*i, "LatticeQuota"))
+                        .chain(namespaces.iter().map(|(i, _)| (*i, "Namespace")))
+                        .map(|(index, kind)| {
+                            format!(
+                                "{}: document {index}: kind: a {kind} is not a workload",
+                                input.name
+                            )
+                        }),
+                );
                 let mut located: Vec<Located> = services
                     .into_iter()
                     .map(|d| Located {

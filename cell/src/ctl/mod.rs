@@ -3,10 +3,12 @@
 pub mod apply;
 pub mod args;
 pub mod client;
+pub mod cost;
 pub mod derive;
 pub mod describe;
 pub mod inputs;
 pub mod output;
+pub mod quota;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -15,7 +17,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 pub use args::{
-    AuthCommand, ClusterCommand, Command, CtlArgs, DeleteCommand, GetCommand, TokenCommand,
+    AuthCommand, ClusterCommand, Command, CostBy, CostCommand, CtlArgs, DeleteCommand, GetCommand,
+    TokenCommand,
 };
 use client::{ApiClient, Body, CtlError};
 use inputs::read_inputs;
@@ -77,6 +80,22 @@ pub async fn run(args: CtlArgs) -> Result<String, CtlError> {
                 .await?;
             finish(&answer, format, || describe::cedar_policy(&answer))
         }
+        Command::Get {
+            what: GetCommand::Quotas,
+        } => quota::list(&client, format).await,
+        Command::Get {
+            what: GetCommand::Quota { name },
+        } => quota::get(&client, &name, format).await,
+        Command::Get {
+            what: GetCommand::Namespaces,
+        } => quota::namespaces(&client, format).await,
+        Command::Delete {
+            what: DeleteCommand::Quota { name },
+        } => quota::delete(&client, &name, format).await,
+        Command::Delete {
+            what: DeleteCommand::Namespace { name },
+        } => quota::delete_namespace(&client, &name, format).await,
+        Command::Cost { by, command } => cost::run(&client, by, command, format).await,
         Command::Get {
             what: GetCommand::Clusters,
         } => {
@@ -234,7 +253,8 @@ pub async fn run(args: CtlArgs) -> Result<String, CtlError> {
     }
 }
 
-fn finish(
+/// The table text for `-o table`, else the answer as YAML or JSON.
+pub(crate) fn finish(
     value: &Value,
     format: OutputFormat,
     table: impl FnOnce() -> String,

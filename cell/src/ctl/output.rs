@@ -15,6 +15,8 @@ pub enum OutputFormat {
     Yaml,
     /// JSON.
     Json,
+    /// CSV with a header row (`latticectl cost` only).
+    Csv,
 }
 
 /// Renders `value` as YAML or JSON.
@@ -23,6 +25,9 @@ pub fn structured(value: &Value, format: OutputFormat) -> Result<String, CtlErro
         OutputFormat::Json => {
             serde_json::to_string_pretty(value).map_err(|e| CtlError::Render(e.to_string()))
         }
+        OutputFormat::Csv => Err(CtlError::Render(
+            "-o csv is only available for `latticectl cost`; use -o yaml or -o json".to_string(),
+        )),
         _ => serde_saphyr::to_string(value).map_err(|e| CtlError::Render(e.to_string())),
     }
 }

@@ -1,7 +1,8 @@
-//! `POST /v1/apply[?strict=true]`: apply `LatticeService` and `CedarPolicy` documents (YAML or
-//! JSON, mixed) all or nothing. The answer lists every document with its result and, for a
-//! service, the status the derivation loop left it in; policy analysis warnings; and the other
-//! specs a policy change re-derived.
+//! `POST /v1/apply[?strict=true]`: apply `LatticeService`, `CedarPolicy`, `LatticeQuota` and
+//! `Namespace` documents (YAML or JSON, mixed) all or nothing. The answer lists every document
+//! with its result and, for a service, the status the derivation loop left it in (a quota refusal
+//! is a `QuotaExceeded=True` condition); policy analysis warnings; and the other specs a policy
+//! change or freed budget re-derived.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -27,8 +28,9 @@ pub struct AppliedItem {
     pub namespace: Option<String>,
     /// Name.
     pub name: String,
-    /// Generation after the apply.
-    pub generation: i64,
+    /// Generation after the apply (absent for a `Namespace`, which has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<i64>,
     /// `created`, `configured` or `unchanged` (as kubectl says).
     pub result: String,
     /// The current revision of a service (`None` until one was released).
@@ -48,7 +50,7 @@ pub struct AppliedItem {
     pub warnings: Vec<Value>,
 }
 
-/// A spec re-derived because the policy set changed.
+/// A spec re-derived because the policy set changed or quota budget may have been freed.
 #[derive(Debug, Serialize, Deserialize, Clone, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct RederivedItem {
@@ -73,7 +75,8 @@ pub struct RederivedItem {
 pub struct ApplyResponse {
     /// One entry per document, in request order.
     pub items: Vec<AppliedItem>,
-    /// Specs re-derived because of a policy change in this request.
+    /// Specs re-derived because of a policy change in this request, or because they were waiting
+    /// for quota budget it may have freed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rederived: Vec<RederivedItem>,
 }
@@ -107,7 +110,7 @@ pub async fn apply(
                     kind: "CedarPolicy".into(),
                     namespace: None,
                     name: w.name.clone(),
-                    generation: w.generation,
+                    generation: Some(w.generation),
                     result: w.result.as_str().into(),
                     revision: None,
                     status: None,
@@ -130,7 +133,7 @@ pub async fn apply(
                 kind: key.kind.clone(),
                 namespace: Some(key.namespace.clone()),
                 name: key.name.clone(),
-                generation: applied.stored.generation,
+                generation: Some(applied.stored.generation),
                 result: match (applied.stored.changed, applied.stored.generation) {
                     (false, _) => "unchanged",
                     (true, 1) => "created",
@@ -145,11 +148,54 @@ pub async fn apply(
             },
         ));
     }
+    for q in &report.quotas {
+        items.push((
+            q.index,
+            AppliedItem {
+                kind: lattice_derive::quota::QUOTA_KIND.into(),
+                namespace: None,
+                name: q.name.clone(),
+                generation: Some(q.applied.generation),
+                result: result_word(q.applied.created, q.applied.changed).into(),
+                revision: None,
+                status: None,
+                policy_set_version: None,
+                fingerprint: None,
+                warnings: Vec::new(),
+            },
+        ));
+    }
+    for n in &report.namespaces {
+        items.push((
+            n.index,
+            AppliedItem {
+                kind: "Namespace".into(),
+                namespace: None,
+                name: n.name.clone(),
+                generation: None,
+                result: result_word(n.applied.created, n.applied.changed).into(),
+                revision: None,
+                status: None,
+                policy_set_version: None,
+                fingerprint: None,
+                warnings: Vec::new(),
+            },
+        ));
+    }
     items.sort_by_key(|(index, _)| *index);
     Ok(Json(ApplyResponse {
         items: items.into_iter().map(|(_, item)| item).collect(),
         rederived: report.rederived.iter().map(rederived_item).collect(),
     }))
+}
+
+/// `created`, `configured` or `unchanged`.
+fn result_word(created: bool, changed: bool) -> &'static str {
+    match (changed, created) {
+        (false, _) => "unchanged",
+        (true, true) => "created",
+        (true, false) => "configured",
+    }
 }
 
 /// A re-derived spec as the answer lists it.

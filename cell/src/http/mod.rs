@@ -1,15 +1,18 @@
-//! The REST API (axum): Kubernetes-style routes for clusters, enrolment tokens, specs and Cedar
-//! policies, and the `can-i` question; admin
+//! The REST API (axum): Kubernetes-style routes for clusters, enrolment tokens, specs, Cedar
+//! policies and the `can-i` question, quotas, namespaces and cost; admin
 //! routes need the bearer token; `/healthz`, `/metrics` and `/openapi.json` are open.
 
 pub mod apply;
 pub mod auth;
 pub mod clusters;
+pub mod cost;
 pub mod error;
 pub mod health;
 pub mod json_body;
+pub mod namespaces;
 pub mod openapi;
 pub mod policies;
+pub mod quotas;
 pub mod services;
 
 use std::time::Instant;
@@ -18,7 +21,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use tracing::Instrument;
 
 use crate::metrics::HttpLabels;
@@ -53,6 +56,14 @@ pub const ROUTES: &[(&str, &str, bool)] = &[
     ("get", "/v1/cedarpolicies/{name}", true),
     ("delete", "/v1/cedarpolicies/{name}", true),
     ("post", "/v1/authorization/can-i", true),
+    ("get", "/v1/namespaces", true),
+    ("delete", "/v1/namespaces/{namespace}", true),
+    ("get", "/v1/latticequotas", true),
+    ("get", "/v1/latticequotas/{name}", true),
+    ("delete", "/v1/latticequotas/{name}", true),
+    ("get", "/v1/cost/rates", true),
+    ("put", "/v1/cost/rates", true),
+    ("get", "/v1/showback", true),
 ];
 
 /// The router of the REST API.
@@ -77,6 +88,15 @@ pub fn router(state: CellState) -> Router {
             get(policies::get).delete(policies::delete),
         )
         .route("/v1/authorization/can-i", post(policies::can_i_handler))
+        .route("/v1/namespaces", get(namespaces::list))
+        .route("/v1/namespaces/{namespace}", delete(namespaces::delete))
+        .route("/v1/latticequotas", get(quotas::list))
+        .route(
+            "/v1/latticequotas/{name}",
+            get(quotas::get).delete(quotas::delete),
+        )
+        .route("/v1/cost/rates", get(cost::get_rates).put(cost::put_rates))
+        .route("/v1/showback", get(cost::get_showback))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_admin,

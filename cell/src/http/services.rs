@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::error::ApiError;
+use crate::apply::readmit;
 use crate::spec_key::SpecKey;
 use crate::state::CellState;
 use crate::status::service_status;
@@ -63,8 +64,8 @@ pub async fn get(
     Ok(Json(render(&state, record).await?))
 }
 
-/// `DELETE /v1/namespaces/{ns}/latticeservices/{name}`: the spec is deleted and its cluster is
-/// told to remove its objects.
+/// `DELETE /v1/namespaces/{ns}/latticeservices/{name}`: the spec is deleted, its quota
+/// reservation freed, and its cluster told to remove its objects.
 pub async fn delete(
     State(state): State<CellState>,
     Path((namespace, name)): Path<(String, String)>,
@@ -77,6 +78,8 @@ pub async fn delete(
         .ok_or_else(|| not_found(&key))?;
     state.registry.nudge(&cluster);
     tracing::info!(spec = %key, cluster = %cluster, "spec deleted");
+    // Its reservation was freed: specs waiting for budget may fit now.
+    readmit::after_change(&state).await;
     Ok((
         StatusCode::ACCEPTED,
         Json(

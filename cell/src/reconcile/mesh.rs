@@ -50,7 +50,8 @@ pub fn attach(
 ) -> Result<(Derived, MeshRecord), Vec<FieldError>> {
     let own = derived.mesh.clone();
     let members = input.mesh.others.iter().cloned().chain([own.clone()]);
-    let graph = graph(input, members).map_err(|e| vec![FieldError::new("metadata.name", e.to_string())])?;
+    let graph =
+        graph(input, members).map_err(|e| vec![FieldError::new("metadata.name", e.to_string())])?;
     let member = graph
         .member(&own.key())
         .ok_or_else(|| vec![FieldError::new("metadata.name", "is required")])?;

@@ -10,8 +10,8 @@
 //!    released mesh records of the trust domain);
 //! 2. [`derive`] — derive and authorize (pure: `lattice_derive::authorized_derivation`), and add
 //!    the mesh policy from the graph ([`mesh`]);
-//! 3. [`admit`] — admission: always admits today; quota admission plugs in here, in the same
-//!    transaction as the release;
+//! 3. [`admit`] — quota admission (`crate::admission`): lock the covering quotas, check against
+//!    the ledger, write the reservation — in the same transaction as the release;
 //! 4. [`release`] — store the revision and make it current;
 //! 5. [`record`] — record the attempt (status with conditions, the Cedar questions asked, the
 //!    policy set version) on the spec row, audit releases and refusals;
@@ -74,6 +74,9 @@ pub enum Trigger {
         /// The spec that changed.
         of: SpecKey,
     },
+    /// Quota budget may have been freed or limits changed (a delete, a scale-down, a quota,
+    /// namespace or rate change) and the spec was waiting for it.
+    BudgetChanged,
 }
 
 impl Trigger {
@@ -84,6 +87,7 @@ impl Trigger {
             Trigger::PolicyChanged { .. } => "policy-change",
             Trigger::Startup => "startup",
             Trigger::Followup { .. } => "followup",
+            Trigger::BudgetChanged => "budget-change",
         }
     }
 
@@ -131,20 +135,28 @@ pub async fn reconcile_in(
     let verdict = match attempt.result {
         Err(DeriveError::Invalid(errors)) => Verdict::Invalid(errors),
         Err(DeriveError::Denied(denial)) => Verdict::Denied(denial),
-        Ok(derived) => match admit::admit(tx, &input, &derived).await? {
-            Admission::Refused(refusal) => Verdict::NotAdmitted(refusal),
-            Admission::Admitted { conditions } => {
-                let revision = Revision::from_derived(key, &derived);
-                let changed =
-                    release::release(tx, &input, &revision, attempt.mesh.as_ref()).await?;
-                Verdict::Released {
-                    objects: revision.object_count(),
-                    revision: revision.id,
-                    changed,
-                    admission: conditions,
+        Ok(derived) => {
+            let revision = Revision::from_derived(key, &derived);
+            match admit::admit(tx, &input, &derived, &revision).await? {
+                Admission::Refused(refusal) => Verdict::NotAdmitted(refusal),
+                Admission::Admitted {
+                    conditions,
+                    facts,
+                    freed,
+                } => {
+                    let changed =
+                        release::release(tx, &input, &revision, attempt.mesh.as_ref()).await?;
+                    Verdict::Released {
+                        objects: revision.object_count(),
+                        revision: revision.id,
+                        changed,
+                        admission: conditions,
+                        facts,
+                        freed,
+                    }
                 }
             }
-        },
+        }
     };
     record::record(
         tx,
@@ -155,8 +167,7 @@ pub async fn reconcile_in(
         trigger,
     )
     .await?;
-    let followups =
-        followups::dependents(tx, &input, &verdict, attempt.mesh.as_ref()).await?;
+    let followups = followups::dependents(tx, &input, &verdict, attempt.mesh.as_ref()).await?;
     let current_revision = match &verdict {
         Verdict::Released { revision, .. } => Some(revision.clone()),
         _ => input.spec.revision_for_cluster().map(str::to_string),

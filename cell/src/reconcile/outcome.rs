@@ -4,6 +4,7 @@ use lattice_derive::FieldError;
 use lattice_derive::authz::Denial;
 
 use super::admit::Refusal;
+use crate::admission::AdmissionFacts;
 use crate::spec_key::SpecKey;
 use crate::status::Condition;
 
@@ -18,8 +19,12 @@ pub enum Verdict {
         objects: usize,
         /// Whether the current revision changed (false when the same revision was current).
         changed: bool,
-        /// Conditions the admission stage adds on success (none yet).
+        /// Conditions the admission stage adds on success (`QuotaExceeded=False`).
         admission: Vec<Condition>,
+        /// What the revision requests and costs, for the status.
+        facts: Option<AdmissionFacts>,
+        /// Whether admitting it freed quota budget (specs waiting for budget are retried).
+        freed: bool,
     },
     /// The spec does not derive in its current context; every problem with its field path.
     Invalid(Vec<FieldError>),
@@ -37,6 +42,15 @@ impl Verdict {
             Verdict::Invalid(_) => "Invalid",
             Verdict::Denied(_) => "Denied",
             Verdict::NotAdmitted(_) => "NotAdmitted",
+        }
+    }
+
+    /// What admission found out about the revision (requests, cost), whatever it decided.
+    pub fn facts(&self) -> Option<&AdmissionFacts> {
+        match self {
+            Verdict::Released { facts, .. } => facts.as_ref(),
+            Verdict::NotAdmitted(refusal) => refusal.facts.as_ref(),
+            _ => None,
         }
     }
 

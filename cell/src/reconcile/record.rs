@@ -12,6 +12,7 @@ use serde_json::json;
 use super::Trigger;
 use super::input::ReconcileInput;
 use super::outcome::Verdict;
+use crate::admission::{CostView, RequestedResources};
 use crate::policies::NumberedVersion;
 use crate::status::Condition;
 use crate::store::audit::{self, AuditEntry};
@@ -36,6 +37,12 @@ pub struct AttemptStatus {
     /// The field problems of an invalid spec.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub field_errors: Vec<FieldError>,
+    /// What the derived revision requests (from quota admission; absent when it did not run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<RequestedResources>,
+    /// Its estimated hourly cost with the breakdown, or why there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<CostView>,
 }
 
 /// The status of an attempt (pure). Conditions keep their `lastTransitionTime` from `previous`
@@ -63,6 +70,8 @@ pub fn attempt_status(
         policy_set_version: policies.number,
         policy_fingerprint: policies.policies.fingerprint().to_string(),
         gate_questions: questions,
+        resources: verdict.facts().map(|f| f.resources.clone()),
+        cost: verdict.facts().map(|f| f.cost.clone()),
         field_errors: match verdict {
             Verdict::Invalid(errors) => errors.clone(),
             _ => Vec::new(),
@@ -282,6 +291,8 @@ mod tests {
             objects: 4,
             changed: true,
             admission: Vec::new(),
+            facts: None,
+            freed: false,
         }
     }
 

@@ -49,6 +49,14 @@ pub enum StartError {
     /// The start-up reconcile failed.
     #[error("reconciling specs at start-up: {0}")]
     Reconcile(#[from] ReconcileError),
+    /// The `--cost-rates` file could not be read or is invalid.
+    #[error("--cost-rates {path}: {error}")]
+    CostRates {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        error: String,
+    },
     /// A listener could not be bound.
     #[error("cannot listen on {0}: {1}")]
     Bind(SocketAddr, std::io::Error),
@@ -126,6 +134,12 @@ pub async fn start(args: &CellArgs) -> Result<RunningCell, StartError> {
         data_dir,
     )?;
     log_admin_token_source(&admin_source);
+    // Read before anything starts, so a bad file stops the cell at once.
+    let cost_rates = args
+        .cost_rates
+        .as_deref()
+        .map(read_cost_rates)
+        .transpose()?;
 
     let (url, embedded) = match args
         .database_url
@@ -140,6 +154,10 @@ pub async fn start(args: &CellArgs) -> Result<RunningCell, StartError> {
         }
     };
     let store = Store::connect(&url).await?;
+    if let Some(rates) = &cost_rates {
+        store.set_cost_rates(rates, "cell:--cost-rates").await?;
+        tracing::info!(currency = %rates.currency, "cost rates loaded from --cost-rates");
+    }
     let ca = CertificateAuthority::load_or_create(&store, &ca_key).await?;
     let ca_copy = data_dir.join("ca.crt");
     if let Err(e) = std::fs::write(&ca_copy, ca.cert_pem()) {
@@ -229,6 +247,15 @@ pub async fn start(args: &CellArgs) -> Result<RunningCell, StartError> {
         grpc,
         embedded,
     })
+}
+
+fn read_cost_rates(path: &Path) -> Result<lattice_derive::cost::CostRates, StartError> {
+    let fail = |error: String| StartError::CostRates {
+        path: path.display().to_string(),
+        error,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+    crate::cost::parse_rates(&text).map_err(|e| fail(e.to_string()))
 }
 
 fn create_private_dir(dir: &Path) -> Result<(), StartError> {

@@ -6,8 +6,15 @@
 //! `trust` on that socket only: the socket directory is private to the server's user, so only
 //! that user (and root) can reach it. When the cell runs as root, Postgres (which refuses to run as
 //! root) runs as the system user `postgres` and the directory is handed to that user.
+//!
+//! One cell per directory: the owner holds `lattice.lock` (`dir_lock.rs`). The server dies with
+//! the cell (`parent_death.rs`), and a server left running by a killed cell is stopped before a
+//! new one starts (`orphan.rs`), so a cell restarted on the same data directory always starts.
 
 mod binaries;
+mod dir_lock;
+mod orphan;
+mod parent_death;
 mod system_user;
 
 use std::fs;
@@ -19,6 +26,7 @@ use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 
 pub use binaries::find_postgres_bin_dir;
+use dir_lock::DirLock;
 use system_user::SystemUser;
 
 /// Name of the database the cell uses inside the embedded server.
@@ -80,6 +88,21 @@ pub enum EmbeddedPostgresError {
     /// Creating the database failed.
     #[error("cannot create the {DATABASE} database: {0}")]
     CreateDatabase(#[source] sqlx::Error),
+    /// Another live process (another cell) owns this directory.
+    #[error(
+        "{0} is in use by another process (is another lattice-cell running with this --data-dir?); stop it or use another --data-dir"
+    )]
+    InUse(PathBuf),
+    /// A server left running by a dead cell would not stop.
+    #[error(
+        "a Postgres server (pid {pid}) left running in {data} by a previous cell did not stop; stop it by hand"
+    )]
+    OrphanNotStopped {
+        /// Its process id.
+        pid: i32,
+        /// Its data directory.
+        data: PathBuf,
+    },
 }
 
 /// A running private PostgreSQL server. Dropping it kills the server; [`EmbeddedPostgres::stop`]
@@ -91,6 +114,8 @@ pub struct EmbeddedPostgres {
     run_as: Option<SystemUser>,
     child: Option<Child>,
     url: String,
+    /// Released after the server is stopped or killed (fields drop after `Drop::drop`).
+    _lock: DirLock,
 }
 
 impl EmbeddedPostgres {
@@ -110,10 +135,13 @@ impl EmbeddedPostgres {
             fs::create_dir_all(path).map_err(|source| io(path, source))?;
         }
         set_mode(&run, 0o700)?;
+        let lock = DirLock::acquire(&dir)?;
         if let Some(user) = &run_as {
             user.take_ownership(&dir)?;
         }
-        if !data.join("PG_VERSION").exists() {
+        if data.join("PG_VERSION").exists() {
+            orphan::stop_orphaned_postmaster(&bin_dir, &data, run_as.as_ref())?;
+        } else {
             initdb(&bin_dir, &data, run_as.as_ref())?;
         }
         let log = dir.join("postgres.log");
@@ -128,6 +156,7 @@ impl EmbeddedPostgres {
             run_as,
             child: Some(child),
             url,
+            _lock: lock,
         };
         pg.wait_ready(&run, &log).await?;
         Ok(pg)
@@ -270,7 +299,7 @@ fn spawn_postgres(
         user.chown(log)?;
     }
     let log_err = log_file.try_clone().map_err(|source| io(log, source))?;
-    let mut cmd = command_as(run_as, &bin_dir.join("postgres"));
+    let mut cmd = parent_death::server_command(run_as, &bin_dir.join("postgres"));
     cmd.arg("-D")
         .arg(data)
         .arg("-k")
@@ -281,7 +310,7 @@ fn spawn_postgres(
         .stdin(Stdio::null())
         .stdout(log_file)
         .stderr(log_err);
-    cmd.spawn().map_err(|source| io(data, source))
+    parent_death::spawn_from_lasting_thread(cmd).map_err(|source| io(data, source))
 }
 
 /// A command for `program`, run as `user` when given (via `setpriv`, which execs, so the child's

@@ -6,10 +6,14 @@ pub mod audit;
 pub mod ca;
 pub mod certificates;
 pub mod clusters;
+pub mod cost_rates;
 pub mod deliveries;
 pub mod embedded;
+pub mod ledger;
 pub mod mesh;
+pub mod namespaces;
 pub mod policies;
+pub mod quotas;
 pub mod revisions;
 pub mod specs;
 pub mod tokens;
@@ -49,6 +53,9 @@ pub enum StoreError {
     },
 }
 
+/// Pooled connections of a cell.
+pub const DEFAULT_POOL_SIZE: u32 = 16;
+
 /// Handle to the cell's database. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -56,15 +63,28 @@ pub struct Store {
 }
 
 impl Store {
-    /// Connects to `url` and brings the schema up to date.
+    /// Connects to `url` (a pool of [`DEFAULT_POOL_SIZE`]) and brings the schema up to date.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new()
-            .max_connections(16)
+            .max_connections(DEFAULT_POOL_SIZE)
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
             .await
             .map_err(StoreError::Connect)?;
         sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// Another handle to the same database with a pool of `max_connections` (load tests and
+    /// benchmarks need more concurrent transactions than a cell's default pool).
+    pub async fn with_pool_size(&self, max_connections: u32) -> Result<Self, StoreError> {
+        let options = (*self.pool.connect_options()).clone();
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await
+            .map_err(StoreError::Connect)?;
         Ok(Self { pool })
     }
 

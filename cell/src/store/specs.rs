@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::audit::{self, AuditEntry};
-use super::{Store, StoreError};
+use super::{Store, StoreError, ledger};
 use crate::spec_key::SpecKey;
 
 /// A stored spec.
@@ -142,24 +142,42 @@ impl Store {
             .await?)
     }
 
-    /// Marks a spec deleted; its cluster is told to remove it. Returns the cluster it was on, or
-    /// `None` if there was no live spec with that key.
+    /// Live specs whose last reconcile was refused by quota admission (`NotAdmitted`), oldest
+    /// first: they wait for budget.
+    pub async fn specs_waiting_for_quota(&self) -> Result<Vec<SpecKey>, StoreError> {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT kind, namespace, name FROM specs WHERE deleted_at IS NULL \
+             AND status->>'result' = 'NotAdmitted' ORDER BY reconciled_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(kind, ns, name)| SpecKey::new(kind, ns, name))
+            .collect())
+    }
+
+    /// Marks a spec deleted; its quota reservation is freed and its cluster is told to remove it.
+    /// Returns the cluster it was on, or `None` if there was no live spec with that key.
     pub async fn delete_spec(
         &self,
         key: &SpecKey,
         actor: &str,
     ) -> Result<Option<String>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let cluster: Option<String> = sqlx::query_scalar(
+        let deleted: Option<(i64, String)> = sqlx::query_as(
             "UPDATE specs SET deleted_at = now(), updated_at = now() \
-             WHERE kind = $1 AND namespace = $2 AND name = $3 AND deleted_at IS NULL RETURNING cluster",
+             WHERE kind = $1 AND namespace = $2 AND name = $3 AND deleted_at IS NULL RETURNING id, cluster",
         )
         .bind(&key.kind)
         .bind(&key.namespace)
         .bind(&key.name)
         .fetch_optional(&mut *tx)
         .await?;
-        if let Some(cluster) = &cluster {
+        let cluster = deleted.as_ref().map(|(_, cluster)| cluster.clone());
+        if let Some((spec_id, cluster)) = &deleted {
+            // Deleting a workload frees its quota reservation, in the same transaction.
+            ledger::release(&mut tx, *spec_id).await?;
             audit::record(
                 &mut *tx,
                 AuditEntry {

@@ -8,7 +8,7 @@ mod controller_manager;
 mod etcd;
 mod kubeconfig;
 mod pki;
-mod sweep;
+pub(crate) mod sweep;
 #[cfg(test)]
 mod tests;
 

@@ -153,6 +153,11 @@ impl ManagedProcess {
         read_log(&self.spec.log_path, 0)
     }
 
+    /// The log of the current run only (since the last start or [`ManagedProcess::restart`]).
+    pub fn current_log(&self) -> String {
+        read_log(&self.spec.log_path, self.log_start)
+    }
+
     /// The exit status if the process has exited (it is reaped then), `None` while it runs.
     pub fn try_exit_status(&self) -> Result<Option<ExitStatus>, HarnessError> {
         self.lock_child()

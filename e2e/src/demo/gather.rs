@@ -1,0 +1,125 @@
+//! Waiting for the applied services to settle, then reading back what happened: the cell's
+//! status of every service and, from each cluster's API server, every object its agent reported.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::DemoError;
+use super::apply::{Applied, ApplyOutcome};
+use super::fleet::Fleet;
+use super::report::{ClusterSection, ObjectLine, Report, ServiceSection, judge};
+use crate::lattice::objects::{field_managers, get_object};
+use crate::lattice::{Ctl, ServiceView};
+use crate::wait_until;
+
+/// Upper bound for every service to be Ready or Failed on a loaded machine; after it the report
+/// shows what is still pending. It turns a hang into a report, it times nothing.
+const SETTLE_LIMIT: Duration = Duration::from_secs(300);
+
+/// Waits until every accepted service has settled (Ready, Failed or denied). Returns the keys
+/// still unsettled when the limit passed (empty when all settled).
+pub async fn wait_settled(ctl: &Ctl, applied: &ApplyOutcome) -> Result<Vec<String>, DemoError> {
+    let wanted: Vec<String> = applied
+        .services
+        .iter()
+        .filter(|s| matches!(s.applied, Applied::Accepted(_)))
+        .map(|s| s.key())
+        .collect();
+    let pending = std::cell::RefCell::new(wanted.clone());
+    let settled = wait_until("every applied service to settle", SETTLE_LIMIT, || {
+        let (wanted, pending) = (&wanted, &pending);
+        async move {
+            let views = service_views(ctl).await?;
+            let left: Vec<String> = wanted
+                .iter()
+                .filter(|key| !views.get(*key).is_some_and(ServiceView::is_settled))
+                .cloned()
+                .collect();
+            let done = left.is_empty();
+            *pending.borrow_mut() = left;
+            Ok(done.then_some(()))
+        }
+    })
+    .await;
+    match settled {
+        Ok(()) => Ok(Vec::new()),
+        Err(crate::HarnessError::Timeout { .. }) => Ok(pending.into_inner()),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Every service the cell knows, by `namespace/name`.
+async fn service_views(ctl: &Ctl) -> Result<BTreeMap<String, ServiceView>, crate::HarnessError> {
+    Ok(ctl
+        .services()
+        .await?
+        .iter()
+        .map(ServiceView::from_json)
+        .map(|v| (v.key(), v))
+        .collect())
+}
+
+/// Builds the report: statuses from the cell, objects from the clusters.
+pub async fn gather(fleet: &Fleet, applied: ApplyOutcome) -> Result<Report, DemoError> {
+    let ctl = fleet.cell.ctl()?;
+    let views = service_views(&ctl).await?;
+    let summaries = ctl.clusters().await?;
+    let mut clusters = Vec::new();
+    for cluster in &fleet.clusters {
+        let client = cluster.client().await?;
+        let mut objects = Vec::new();
+        for view in views.values().filter(|v| v.cluster == cluster.name()) {
+            for delivery in view
+                .deliveries
+                .iter()
+                .filter(|d| d.cluster == cluster.name())
+            {
+                for result in &delivery.objects {
+                    let found = get_object(&client, &result.reference).await?;
+                    objects.push(ObjectLine {
+                        reference: result.reference.clone(),
+                        service: view.key(),
+                        reported: result.outcome.clone(),
+                        managers: found.as_ref().map(field_managers),
+                    });
+                }
+            }
+        }
+        let summary = summaries
+            .iter()
+            .find(|s| s["name"] == cluster.name())
+            .cloned()
+            .unwrap_or_default();
+        clusters.push(ClusterSection {
+            name: cluster.name().to_owned(),
+            summary,
+            objects,
+        });
+    }
+    let services = applied
+        .services
+        .into_iter()
+        .map(|entry| {
+            let view = views.get(&entry.key()).cloned();
+            let lines: Vec<&ObjectLine> = clusters
+                .iter()
+                .flat_map(|c| &c.objects)
+                .filter(|o| o.service == entry.key())
+                .collect();
+            let verdict = judge(&entry, view.as_ref(), &lines);
+            ServiceSection {
+                entry,
+                view,
+                verdict,
+            }
+        })
+        .collect();
+    Ok(Report {
+        clusters_table: ctl.run_ok(&["get", "clusters"]).await?,
+        services_table: ctl.run_ok(&["get", "services"]).await?,
+        policies_table: ctl.run_ok(&["get", "cedarpolicies"]).await.ok(),
+        services,
+        clusters,
+        others: applied.others,
+    })
+}

@@ -1,0 +1,123 @@
+//! The main job as a user runs it: the `lattice-demo` binary on a directory of examples. It
+//! applies the policies, then every spec, reports per service (a Cedar denial is visible) and per
+//! cluster, and exits non-zero exactly when something did not end as its example expects.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::process::Command;
+
+use support::{example_policies, hello_yaml};
+
+#[test]
+fn the_demo_reports_every_example_and_fails_on_the_unexpected() {
+    let examples = tempfile::tempdir().unwrap();
+    let dir = examples.path();
+    std::fs::copy(hello_yaml(), dir.join("a-hello.yaml")).unwrap();
+    // The policies the examples need, in a subdirectory as in examples/.
+    std::fs::create_dir(dir.join("policies")).unwrap();
+    for entry in std::fs::read_dir(example_policies()).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.join("policies").join(path.file_name().unwrap())).unwrap();
+    }
+    let hello = std::fs::read_to_string(hello_yaml()).unwrap();
+    // Expected to be refused: says so, so it does not fail the demo.
+    std::fs::write(
+        dir.join("b-refused.yaml"),
+        format!(
+            "# lattice-demo: expect Refused\n{}",
+            hello
+                .replace("name: hello", "name: refused")
+                .replace("port: 8080", "port: 70000")
+        ),
+    )
+    .unwrap();
+    // A kind latticectl cannot apply: skipped with the cell's message.
+    std::fs::write(
+        dir.join("c-other.yaml"),
+        "apiVersion: lattice.dev/v1alpha1\nkind: LatticeJob\nmetadata: {name: q, namespace: demo}\nspec: {}\n",
+    )
+    .unwrap();
+    // Denied by Cedar (no policy permits this registry), and the file says so: the denial is shown.
+    std::fs::write(
+        dir.join("c-denied.yaml"),
+        format!(
+            "# lattice-demo: expect Failed\n{}",
+            hello
+                .replace("name: hello", "name: denied")
+                .replace("ghcr.io/lattice-dev/hello", "docker.io/library/nginx")
+        ),
+    )
+    .unwrap();
+    // Unexpectedly invalid: the demo must fail, naming it and the field.
+    std::fs::write(
+        dir.join("d-broken.yaml"),
+        hello
+            .replace("name: hello", "name: broken")
+            .replace("image:", "imagee:"),
+    )
+    .unwrap();
+
+    let output = Command::new(env!("CARGO_BIN_EXE_lattice-demo"))
+        .arg("--examples")
+        .arg(dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+
+    assert!(stdout.contains("✓ demo/hello"), "{stdout}");
+    assert!(stdout.contains("Ready: "), "{stdout}");
+    assert!(stdout.contains("✓ demo/refused"), "{stdout}");
+    assert!(
+        stdout.contains("refused by the cell, as expected"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("✗ demo/broken"), "{stdout}");
+    assert!(stdout.contains("✓ demo/denied"), "{stdout}");
+    let denial = stdout
+        .lines()
+        .skip_while(|l| !l.contains("✓ demo/denied"))
+        .take(8)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        denial.contains("PolicyAuthorized")
+            && denial.contains("False")
+            && denial.contains("DeployImage"),
+        "the denial is visible:\n{denial}"
+    );
+    assert!(
+        stdout.contains("✓ CedarPolicy platform-images"),
+        "the policies are applied first:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("spec.workload.containers.main.imagee"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("skipped: `latticectl apply` does not support kind LatticeJob"),
+        "{stdout}"
+    );
+    // Objects read back from edge-1, with Lattice's field manager; edge-2 has none.
+    for line in [
+        "Cluster edge-1 — objects read back from its API server",
+        "Cluster edge-2 — objects read back from its API server",
+        "(no service is placed on edge-2)",
+        "FAILED: see what is marked ✗ above",
+    ] {
+        assert!(stdout.contains(line), "{line:?} missing:\n{stdout}");
+    }
+    for kind in ["Deployment", "Service", "ServiceAccount"] {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.trim_start().starts_with(&format!("{kind} "))
+                    && l.contains("demo/hello")
+                    && l.contains("lattice (Apply)")),
+            "{kind} demo/hello missing:\n{stdout}"
+        );
+    }
+    assert!(stdout.contains("stopped; nothing left running"), "{stdout}");
+}

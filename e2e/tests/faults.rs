@@ -1,0 +1,225 @@
+//! Faults end to end, every part a separate process: the agent and the cell are killed with
+//! SIGKILL (no shutdown code runs) and started again. Delivery is level-triggered: whatever was
+//! missed is delivered after the restart, what the agent holds is not sent again, nothing is lost
+//! and nothing is created twice.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Service, ServiceAccount};
+use kube::Client;
+use lattice_e2e::lattice::pids::wait_gone_blocking;
+use lattice_e2e::lattice::{Agent, AgentOptions, Cell, Ctl};
+use lattice_e2e::wait_until;
+use support::*;
+
+/// How often the agent's current run received an Apply command.
+fn applies_received(agent: &Agent) -> usize {
+    agent.current_log().matches("apply received").count()
+}
+
+/// The uids of the Deployment, Service and ServiceAccount `demo/hello`.
+async fn hello_uids(client: &Client) -> Vec<Option<String>> {
+    HelloObjects::read(client)
+        .await
+        .metas()
+        .iter()
+        .map(|m| m.uid.clone())
+        .collect()
+}
+
+/// Lattice applied exactly one Deployment, Service and ServiceAccount in `demo`: `hello`.
+async fn assert_no_duplicates(client: &Client) {
+    let expected = vec![NAME.to_owned()];
+    assert_eq!(
+        lattice_objects::<Deployment>(client, NAMESPACE).await,
+        expected
+    );
+    assert_eq!(
+        lattice_objects::<Service>(client, NAMESPACE).await,
+        expected
+    );
+    assert_eq!(
+        lattice_objects::<ServiceAccount>(client, NAMESPACE).await,
+        expected
+    );
+}
+
+async fn wait_connected(ctl: &Ctl, connected: bool) {
+    let what = format!("cluster {CLUSTER} to show connected={connected}");
+    wait_until(&what, SETTLE, || async {
+        let clusters = ctl.clusters().await?;
+        Ok(clusters
+            .iter()
+            .any(|c| c["name"] == CLUSTER && c["connected"] == connected)
+            .then_some(()))
+    })
+    .await
+    .unwrap();
+}
+
+async fn deployment_replicas(client: &Client) -> Option<i32> {
+    HelloObjects::read(client)
+        .await
+        .deployment
+        .and_then(|d| d.spec)
+        .and_then(|s| s.replicas)
+}
+
+#[tokio::test]
+async fn a_killed_agent_restarts_from_its_secret_and_converges_without_duplicates() {
+    let cluster = workload_cluster(CLUSTER).await;
+    let cell = Cell::start().await.unwrap();
+    let ctl = cell.ctl().unwrap();
+    permit_the_examples(&ctl).await;
+    let mut agent = Agent::register(&cell, &cluster, AgentOptions::default())
+        .await
+        .unwrap();
+    let client = cluster.client().await.unwrap();
+
+    // Killed mid-delivery: right after the apply, wherever the agent is (before receiving the
+    // revision, while applying it, or before acknowledging it).
+    ctl.apply(&hello_yaml()).await.unwrap();
+    agent.kill().unwrap();
+    wait_connected(&ctl, false).await;
+    agent.restart().unwrap();
+    agent.wait_for_session().await.unwrap();
+    assert!(
+        agent.current_log().contains("using stored credentials"),
+        "the restart (no token) reloads the credentials from the Secret:\n{}",
+        agent.current_log()
+    );
+    let view = wait_ready(&ctl).await;
+    assert_reported_objects_are_applied(&client, &view).await;
+    assert_no_duplicates(&client).await;
+    let uids = hello_uids(&client).await;
+
+    // Killed while holding the revision: the restarted agent reports it in its Hello and the cell
+    // does not send it again (level-triggered).
+    agent.kill().unwrap();
+    wait_connected(&ctl, false).await;
+    agent.restart().unwrap();
+    agent.wait_for_session().await.unwrap();
+    let established = agent
+        .current_log()
+        .lines()
+        .find(|l| l.contains(lattice_e2e::lattice::SESSION_ESTABLISHED))
+        .unwrap()
+        .to_owned();
+    assert!(established.contains("held=1"), "{established}");
+
+    // A new generation is the next (and only) Apply of this run: had the held revision been
+    // sent again, it would have come first on the same stream.
+    let dir = tempfile::tempdir().unwrap();
+    let three = hello_variant(dir.path(), "hello-3.yaml", "replicas: 2", "replicas: 3");
+    ctl.apply(&three).await.unwrap();
+    let view = wait_ready(&ctl).await;
+    assert_eq!(view.generation, 2);
+    assert_eq!(applies_received(&agent), 1, "{}", agent.current_log());
+    assert_eq!(deployment_replicas(&client).await, Some(3));
+    assert_eq!(
+        hello_uids(&client).await,
+        uids,
+        "the same objects, updated in place"
+    );
+    assert_no_duplicates(&client).await;
+}
+
+#[tokio::test]
+async fn a_spec_applied_while_the_agent_is_down_is_delivered_when_it_comes_back() {
+    let cluster = workload_cluster(CLUSTER).await;
+    let cell = Cell::start().await.unwrap();
+    let ctl = cell.ctl().unwrap();
+    permit_the_examples(&ctl).await;
+    let mut agent = Agent::register(&cell, &cluster, AgentOptions::default())
+        .await
+        .unwrap();
+    let client = cluster.client().await.unwrap();
+    agent.kill().unwrap();
+    wait_connected(&ctl, false).await;
+
+    ctl.apply(&hello_yaml()).await.unwrap();
+    let view =
+        lattice_e2e::lattice::ServiceView::from_json(&ctl.service(NAMESPACE, NAME).await.unwrap());
+    assert_eq!(view.phase, "Pending", "{view:?}");
+    let delivered = view.condition("Delivered").unwrap();
+    assert_eq!(
+        (delivered.status.as_str(), delivered.reason.as_str()),
+        ("Unknown", "WaitingForAgent"),
+        "{delivered:?}"
+    );
+    assert!(HelloObjects::read(&client).await.none_present());
+
+    agent.restart().unwrap();
+    agent.wait_for_session().await.unwrap();
+    let view = wait_ready(&ctl).await;
+    assert_reported_objects_are_applied(&client, &view).await;
+    assert_no_duplicates(&client).await;
+}
+
+#[tokio::test]
+async fn a_killed_cell_restarts_on_its_data_and_agents_reconnect_to_it() {
+    let cluster = workload_cluster(CLUSTER).await;
+    let mut cell = Cell::start().await.unwrap();
+    let ctl = cell.ctl().unwrap();
+    permit_the_examples(&ctl).await;
+    let agent = Agent::register(&cell, &cluster, AgentOptions::default())
+        .await
+        .unwrap();
+    let client = cluster.client().await.unwrap();
+    ctl.apply(&hello_yaml()).await.unwrap();
+    let before = wait_ready(&ctl).await;
+    let uids = hello_uids(&client).await;
+    assert_eq!(applies_received(&agent), 1);
+
+    // SIGKILL: the cell cannot stop its Postgres; the server must stop by itself.
+    let postgres = cell.postgres_pid().unwrap();
+    cell.kill().unwrap();
+    assert!(
+        wait_gone_blocking(postgres, SETTLE),
+        "the embedded Postgres (pid {postgres}) outlived its killed cell"
+    );
+    // The cluster keeps running what was applied while the cell is gone.
+    assert!(HelloObjects::read(&client).await.all_present());
+
+    cell.restart().await.unwrap();
+    assert_ne!(cell.postgres_pid(), Some(postgres));
+    // The agent, never restarted, reconnects on its own with backoff.
+    wait_connected(&ctl, true).await;
+    assert!(
+        agent.log().contains("session with the cell ended"),
+        "{}",
+        agent.log()
+    );
+    assert_eq!(
+        agent
+            .log()
+            .matches(lattice_e2e::lattice::SESSION_ESTABLISHED)
+            .count(),
+        2,
+        "{}",
+        agent.log()
+    );
+
+    // State is intact: the cluster stays enrolled (same certificate) and the service Ready at the
+    // same generation and revision.
+    let after =
+        lattice_e2e::lattice::ServiceView::from_json(&ctl.service(NAMESPACE, NAME).await.unwrap());
+    assert_eq!(
+        (after.phase.as_str(), after.generation, &after.revision),
+        ("Ready", before.generation, &before.revision)
+    );
+
+    // A spec applied after the restart is delivered, and it is the only Apply since the first:
+    // the revision the agent held was not sent again on reconnect.
+    let dir = tempfile::tempdir().unwrap();
+    let three = hello_variant(dir.path(), "hello-3.yaml", "replicas: 2", "replicas: 3");
+    ctl.apply(&three).await.unwrap();
+    let view = wait_ready(&ctl).await;
+    assert_eq!(view.generation, before.generation + 1);
+    assert_eq!(applies_received(&agent), 2, "{}", agent.log());
+    assert_eq!(deployment_replicas(&client).await, Some(3));
+    assert_eq!(hello_uids(&client).await, uids);
+    assert_no_duplicates(&client).await;
+}

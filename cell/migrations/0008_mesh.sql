@@ -9,3 +9,18 @@
 ALTER TABLE specs
     ADD COLUMN mesh        JSONB,
     ADD COLUMN mesh_digest TEXT;
+
+-- Follow-up reconciles owed: a change of another spec's mesh membership (or its deletion) alters
+-- this spec's mesh objects. Written in the transaction that made the change (which holds the
+-- mesh lock), so a crash before the follow-up runs leaves it for the start-up sweep. A table of
+-- its own rather than a column on specs: marking must not take the row locks of the specs it
+-- marks (they may be held by reconciles waiting for the mesh lock). `mark` grows with every
+-- marking; a reconcile clears only the marks it saw when it loaded its inputs.
+CREATE SEQUENCE mesh_followup_marks;
+CREATE TABLE mesh_followups (
+    kind      TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    name      TEXT NOT NULL,
+    mark      BIGINT NOT NULL,
+    PRIMARY KEY (kind, namespace, name)
+);

@@ -420,8 +420,11 @@ async fn disabled_policies_take_no_part_until_enabled() {
     assert_eq!(condition["reason"], "AccessSecretDenied");
 
     let enabled = cell.apply_ok(&policy_yaml("reader-secrets", permit)).await;
-    assert_eq!(rederived_names(&enabled), vec!["reader"]);
+    // reader, and as its follow-up the mesh baseline of edge-1, where it is the first member.
+    assert_eq!(rederived_names(&enabled), vec!["edge-1", "reader"]);
+    assert_eq!(enabled["rederived"][0]["name"], "reader");
     assert_eq!(enabled["rederived"][0]["result"], "Released");
+    assert_eq!(enabled["rederived"][1]["kind"], "MeshBaseline");
     assert_eq!(
         cell.can_i("shop/reader", "AccessSecret", "vault:shop/db")
             .await["allowed"],

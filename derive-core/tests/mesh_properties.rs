@@ -10,6 +10,7 @@ mod mesh_support;
 
 use lattice_derive::DerivedObject;
 use lattice_derive::membership::ServiceKey;
+use lattice_derive::mesh::graph::names_each_other;
 use lattice_derive::mesh::{MeshSettings, ServiceGraph, cluster_mesh, mesh_changes, wildcard};
 use mesh_support::interpret::Policies;
 use mesh_support::topology::{Node, NodeKind, Topology};
@@ -207,6 +208,54 @@ fn a_change_to_one_members_declarations_changes_exactly_the_members_it_concerns(
         cases += 1;
     }
     assert!(cases > 20, "only {cases} cases");
+}
+
+/// The cell recomputes, after member X changed, only the members that name X or that X names
+/// (before or after): every member whose objects a change of X's declarations alters is among
+/// them.
+#[test]
+fn a_change_alters_only_members_that_name_or_are_named_by_the_changed_one() {
+    let settings = MeshSettings::default();
+    let mut altered = 0;
+    for seed in 0..SEEDS {
+        let topo = Topology::generate(seed);
+        let count = topo.nodes.len();
+        let x = (seed as usize * 7) % count;
+        let mut changed = topo.clone();
+        // X drops one declaration each way, and declares one new callee and one new caller.
+        let node = &mut changed.nodes[x];
+        let first_out = node.outbound.iter().next().copied();
+        let first_in = node.inbound.iter().next().copied();
+        if let Some(b) = first_out {
+            node.outbound.remove(&b);
+        }
+        if let Some(a) = first_in {
+            node.inbound.remove(&a);
+        }
+        node.outbound.insert((x + 1) % count);
+        node.inbound.insert((x + 2) % count);
+        let (before, after) = (topo.derive(), changed.derive());
+        let members = cluster_mesh(&before.graph, "local", &settings)
+            .changed_members(&cluster_mesh(&after.graph, "local", &settings));
+        let x_before = &before.derived[x].mesh;
+        let x_after = &after.derived[x].mesh;
+        for key in &members {
+            if *key == x_before.key() {
+                continue;
+            }
+            let i = (0..count)
+                .find(|&i| before.derived[i].mesh.key() == *key)
+                .unwrap();
+            let related = names_each_other(&before.derived[i].mesh, x_before)
+                || names_each_other(&after.derived[i].mesh, x_after);
+            assert!(
+                related,
+                "seed {seed}: {key:?} changed but neither names the other"
+            );
+            altered += 1;
+        }
+    }
+    assert!(altered > 20, "only {altered} altered members");
 }
 
 #[test]

@@ -1,24 +1,25 @@
-//! Applying documents: `CedarPolicy`s, `LatticeService`s, `LatticeQuota`s and `Namespace`s, all
-//! or nothing, in one transaction. Policies are validated and stored first (a new policy set
-//! version), then the specs are stored, then namespaces and quotas (`quota_writes`), and the specs
-//! are reconciled under all of it by the derivation loop (which admits them against quota), so the
-//! answer carries each spec's resulting status. An invalid document refuses the whole request and
-//! stores nothing; a spec that is valid but denied or over quota is stored, with a `Failed` status
-//! and no new manifests. After the commit, a policy change re-derives the other specs it can
-//! affect, and a change that may free budget retries the specs waiting for it (`readmit`).
+//! Applying documents: `CedarPolicy`s, `LatticeService`s, `LatticeMeshMember`s, `LatticeQuota`s
+//! and `Namespace`s, all or nothing, in one transaction. Policies are validated and stored first
+//! (a new policy set version), then the specs are stored, then namespaces and quotas
+//! (`quota_writes`), and the specs are reconciled under all of it by the derivation loop (which
+//! admits them against quota), so the answer carries each spec's resulting status. An invalid
+//! document refuses the whole request and stores nothing; a spec that is valid but denied or over
+//! quota is stored, with a `Failed` status and no new manifests. After the commit, the mesh
+//! follow-ups of the applied specs run (the other members whose mesh policy changed), a policy
+//! change re-derives the other specs it can affect, and a change that may free budget retries the
+//! specs waiting for it (`readmit`).
 
+pub mod delete;
 pub mod documents;
 pub mod namespace_document;
+pub mod placement;
 pub mod quota_document;
 pub mod quota_writes;
 pub mod readmit;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use lattice_derive::FieldError;
 use lattice_derive::authz::Strictness;
-use lattice_derive::labels::CLUSTER_LABEL;
-use lattice_protocol::identity::ClusterId;
 
 use crate::policies::{PolicyChange, PolicyWriteError, write as policy_write};
 use crate::reconcile::sweep::sweep;
@@ -29,14 +30,12 @@ use crate::store::StoreError;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::policies::{PolicyLock, lock_policy_set};
 use crate::store::specs::{self, SpecWrite, StoredSpec};
-use documents::{BodyError, DocumentError, Documents, ServiceDocument, parse_documents};
+use documents::{BodyError, DocumentError, Documents, parse_documents};
+pub use placement::{CLUSTER_LABEL_FIELD, cluster_of, placement};
 use quota_writes::{AppliedNamespace, AppliedQuota, ServiceSubject};
 
 /// Attempts of one apply when Postgres aborts it (deadlock detected, serialization failure).
 const ATTEMPTS: usize = 5;
-
-/// Field path of the placement label, as reported in errors.
-pub const CLUSTER_LABEL_FIELD: &str = "metadata.labels[lattice.dev/cluster]";
 
 /// Why an apply was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -76,7 +75,7 @@ pub struct ApplyOptions {
     pub strict: bool,
 }
 
-/// One applied `LatticeService`.
+/// One applied workload spec (`LatticeService` or `LatticeMeshMember`).
 #[derive(Debug, Clone)]
 pub struct AppliedService {
     /// 0-based index of its document in the request.
@@ -92,23 +91,16 @@ pub struct AppliedService {
 pub struct ApplyReport {
     /// The policy change, when the request held `CedarPolicy` documents.
     pub policies: Option<PolicyChange>,
-    /// The applied specs, in request order.
+    /// The applied workload specs (services and mesh members), in request order.
     pub services: Vec<AppliedService>,
     /// The applied quotas, in request order.
     pub quotas: Vec<AppliedQuota>,
     /// The applied namespace declarations, in request order.
     pub namespaces: Vec<AppliedNamespace>,
-    /// Other specs re-derived afterwards: those a policy change can affect, then those that were
-    /// waiting for quota budget the request may have freed.
+    /// Other specs re-derived afterwards: the mesh follow-ups of the applied specs, those a policy
+    /// change can affect, then those that were waiting for quota budget the request may have
+    /// freed.
     pub rederived: Vec<Outcome>,
-}
-
-/// A service document with its placement checked.
-struct Placed<'a> {
-    doc: &'a ServiceDocument,
-    key: SpecKey,
-    cluster: ClusterId,
-    document: serde_json::Value,
 }
 
 /// Applies every document in `body` (all or nothing) as `actor`.
@@ -160,26 +152,11 @@ async fn apply_documents(
         quotas,
         namespaces,
     } = parse_documents(body)?;
-    if !members.is_empty() {
-        return Err(BodyError::Invalid(
-            members
-                .iter()
-                .map(|m| {
-                    DocumentError::new(
-                        m.index,
-                        FieldError::new("kind", "LatticeMeshMember is not accepted yet"),
-                    )
-                })
-                .collect(),
-        )
-        .into());
-    }
     let duplicates = quota_writes::duplicate_errors(&quotas, &namespaces);
     if !duplicates.is_empty() {
         return Err(BodyError::Invalid(duplicates).into());
     }
-    let mut placed = place(state, &services).await?;
-    placed.sort_by(|a, b| a.key.cmp(&b.key));
+    let placed = placement::place(state, &services, &members).await?;
 
     let mut tx = state.store.pool().begin().await?;
     let lock = if policies.is_empty() {
@@ -226,10 +203,7 @@ async fn apply_documents(
     }
 
     // Quota rows after the spec rows; the services below are admitted under these writes.
-    let subjects: Vec<ServiceSubject<'_>> = placed
-        .iter()
-        .map(|p| ServiceSubject::of(&p.key, &p.doc.service))
-        .collect();
+    let subjects: Vec<ServiceSubject<'_>> = placed.iter().map(|p| p.subject()).collect();
     quota_writes::lock_touched(&mut tx, &subjects, &namespaces, &quotas).await?;
     let (applied_namespaces, applied_quotas) =
         quota_writes::write(&mut tx, &namespaces, &quotas, actor).await?;
@@ -248,11 +222,11 @@ async fn apply_documents(
             invalid.extend(
                 errors
                     .iter()
-                    .map(|e| DocumentError::new(p.doc.index, e.clone())),
+                    .map(|e| DocumentError::new(p.index, e.clone())),
             );
         }
         applied.push(AppliedService {
-            index: p.doc.index,
+            index: p.index,
             stored,
             outcome,
         });
@@ -281,7 +255,15 @@ async fn apply_documents(
     for cluster in moved_from {
         state.registry.nudge(cluster);
     }
-    let mut rederived = match &change {
+    // The mesh follow-ups of the applied specs (marked pending in the transaction, so a crash
+    // here leaves them to the start-up sweep).
+    let followups: Vec<(SpecKey, Vec<SpecKey>)> = applied
+        .iter()
+        .filter(|a| !a.outcome.followups.is_empty())
+        .map(|a| (a.outcome.key.clone(), a.outcome.followups.clone()))
+        .collect();
+    let mut rederived = reconcile::run_followups(state, &followups).await?;
+    rederived.extend(match &change {
         Some(change) if change.changed() => {
             sweep(
                 state,
@@ -292,7 +274,7 @@ async fn apply_documents(
             .await?
         }
         _ => Vec::new(),
-    };
+    });
     let budget_may_have_changed = applied_namespaces.iter().any(|n| n.applied.changed)
         || applied_quotas.iter().any(|q| q.applied.changed)
         || applied
@@ -312,86 +294,4 @@ async fn apply_documents(
         namespaces: applied_namespaces,
         rederived,
     })
-}
-
-/// Checks every service's placement (label, registered cluster) and that no two documents name
-/// the same spec; all problems are reported together.
-async fn place<'a>(
-    state: &CellState,
-    services: &'a [ServiceDocument],
-) -> Result<Vec<Placed<'a>>, ApplyError> {
-    let mut errors = Vec::new();
-    let mut placed = Vec::new();
-    let mut seen: BTreeMap<SpecKey, usize> = BTreeMap::new();
-    for doc in services {
-        let svc = &doc.service;
-        let cluster = match cluster_of(svc) {
-            Ok(cluster) => cluster,
-            Err(e) => {
-                errors.push(DocumentError::new(doc.index, e));
-                continue;
-            }
-        };
-        if state.store.cluster(cluster.as_str()).await?.is_none() {
-            errors.push(DocumentError::new(
-                doc.index,
-                FieldError::new(
-                    CLUSTER_LABEL_FIELD,
-                    format!(
-                        "cluster {cluster:?} does not exist; create it first with `latticectl cluster create {cluster}`"
-                    ),
-                ),
-            ));
-            continue;
-        }
-        // A missing name or namespace is reported by derivation, with its field path.
-        let key = SpecKey::new(
-            "LatticeService",
-            svc.metadata.namespace.clone().unwrap_or_default(),
-            svc.metadata.name.clone().unwrap_or_default(),
-        );
-        let named = !key.name.is_empty() && !key.namespace.is_empty();
-        if let Some(first) = seen.insert(key.clone(), doc.index).filter(|_| named) {
-            errors.push(DocumentError::new(
-                doc.index,
-                FieldError::new(
-                    "metadata.name",
-                    format!("{key} is also defined by document {first}"),
-                ),
-            ));
-        }
-        let mut document = serde_json::to_value(svc).unwrap_or_default();
-        if let Some(map) = document.as_object_mut() {
-            map.remove("status");
-        }
-        placed.push(Placed {
-            doc,
-            key,
-            cluster,
-            document,
-        });
-    }
-    if errors.is_empty() {
-        Ok(placed)
-    } else {
-        Err(BodyError::Invalid(errors).into())
-    }
-}
-
-/// The cluster a spec is placed on, from its `lattice.dev/cluster` label.
-pub fn cluster_of(svc: &lattice_derive::LatticeService) -> Result<ClusterId, FieldError> {
-    placement(svc.metadata.labels.as_ref())
-}
-
-/// The cluster named by the `lattice.dev/cluster` label among `labels`.
-pub fn placement(
-    labels: Option<&std::collections::BTreeMap<String, String>>,
-) -> Result<ClusterId, FieldError> {
-    let label = labels.and_then(|l| l.get(CLUSTER_LABEL)).ok_or_else(|| {
-        FieldError::new(
-            CLUSTER_LABEL_FIELD,
-            format!("is required: set the label {CLUSTER_LABEL} to the cluster this spec runs on"),
-        )
-    })?;
-    ClusterId::new(label.clone()).map_err(|e| FieldError::new(CLUSTER_LABEL_FIELD, e.to_string()))
 }

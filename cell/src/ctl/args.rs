@@ -180,6 +180,13 @@ pub enum GetCommand {
         #[arg(short = 'n', long, default_value = "default")]
         namespace: String,
     },
+    /// All LatticeMeshMembers (optionally in one namespace).
+    #[command(name = "meshmembers", alias = "latticemeshmembers")]
+    MeshMembers {
+        /// Only this namespace.
+        #[arg(short = 'n', long)]
+        namespace: Option<String>,
+    },
     /// Clusters with their connection state.
     Clusters,
     /// All CedarPolicies.
@@ -210,6 +217,16 @@ pub enum GetCommand {
 pub enum DeleteCommand {
     /// A LatticeService; its cluster removes its objects.
     Service {
+        /// Name.
+        name: String,
+        /// Namespace.
+        #[arg(short = 'n', long, default_value = "default")]
+        namespace: String,
+    },
+    /// A LatticeMeshMember; its cluster removes its objects, and the members whose policy named
+    /// it are re-derived.
+    #[command(name = "meshmember", alias = "latticemeshmember")]
+    MeshMember {
         /// Name.
         name: String,
         /// Namespace.

@@ -47,6 +47,19 @@ pub async fn run(args: CtlArgs) -> Result<String, CtlError> {
             })
         }
         Command::Get {
+            what: GetCommand::MeshMembers { namespace },
+        } => {
+            let path = match &namespace {
+                Some(ns) => format!("/v1/namespaces/{ns}/latticemeshmembers"),
+                None => "/v1/latticemeshmembers".to_string(),
+            };
+            let answer = client.call(Method::GET, &path, None).await?;
+            let items = answer["items"].as_array().cloned().unwrap_or_default();
+            finish(&answer, format, || {
+                output::table(output::SERVICE_HEADERS, output::service_rows(&items))
+            })
+        }
+        Command::Get {
             what: GetCommand::Service { name, namespace },
         } => {
             let answer = client
@@ -118,6 +131,23 @@ pub async fn run(args: CtlArgs) -> Result<String, CtlError> {
             finish(&answer, format, || {
                 format!(
                     "latticeservice/{namespace}/{name} deleted; cluster {} removes its objects",
+                    output::text(&answer["cluster"])
+                )
+            })
+        }
+        Command::Delete {
+            what: DeleteCommand::MeshMember { name, namespace },
+        } => {
+            let answer = client
+                .call(
+                    Method::DELETE,
+                    &format!("/v1/namespaces/{namespace}/latticemeshmembers/{name}"),
+                    None,
+                )
+                .await?;
+            finish(&answer, format, || {
+                format!(
+                    "latticemeshmember/{namespace}/{name} deleted; cluster {} removes its objects",
                     output::text(&answer["cluster"])
                 )
             })

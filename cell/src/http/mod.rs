@@ -52,6 +52,18 @@ pub const ROUTES: &[(&str, &str, bool)] = &[
         "/v1/namespaces/{namespace}/latticeservices/{name}",
         true,
     ),
+    ("get", "/v1/latticemeshmembers", true),
+    ("get", "/v1/namespaces/{namespace}/latticemeshmembers", true),
+    (
+        "get",
+        "/v1/namespaces/{namespace}/latticemeshmembers/{name}",
+        true,
+    ),
+    (
+        "delete",
+        "/v1/namespaces/{namespace}/latticemeshmembers/{name}",
+        true,
+    ),
     ("get", "/v1/cedarpolicies", true),
     ("get", "/v1/cedarpolicies/{name}", true),
     ("delete", "/v1/cedarpolicies/{name}", true),
@@ -81,6 +93,15 @@ pub fn router(state: CellState) -> Router {
         .route(
             "/v1/namespaces/{namespace}/latticeservices/{name}",
             get(services::get).delete(services::delete),
+        )
+        .route("/v1/latticemeshmembers", get(services::list_members))
+        .route(
+            "/v1/namespaces/{namespace}/latticemeshmembers",
+            get(services::list_members_namespaced),
+        )
+        .route(
+            "/v1/namespaces/{namespace}/latticemeshmembers/{name}",
+            get(services::get_member).delete(services::delete_member),
         )
         .route("/v1/cedarpolicies", get(policies::list))
         .route(

@@ -1,21 +1,20 @@
-//! `/v1/.../latticeservices`: list, get and delete `LatticeService` specs, shown
-//! Kubernetes-style with their computed status (apply is `super::apply`).
+//! `/v1/.../latticeservices` and `/v1/.../latticemeshmembers`: list, get and delete
+//! `LatticeService` and `LatticeMeshMember` specs, shown Kubernetes-style with their computed
+//! status (apply is `super::apply`).
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use lattice_derive::spec::API_VERSION;
+use lattice_derive::spec::{API_VERSION, MESH_MEMBER_KIND, SERVICE_KIND};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::error::ApiError;
-use crate::apply::readmit;
+use crate::apply::{ApplyError, delete::delete_spec};
 use crate::spec_key::SpecKey;
 use crate::state::CellState;
 use crate::status::service_status;
 use crate::store::specs::SpecRecord;
-
-const KIND: &str = "LatticeService";
 
 /// `?namespace=` filter of the list.
 #[derive(Debug, Deserialize)]
@@ -24,12 +23,12 @@ pub struct ListQuery {
     pub namespace: Option<String>,
 }
 
-/// `GET /v1/latticeservices` and `GET /v1/namespaces/{ns}/latticeservices`.
+/// `GET /v1/latticeservices[?namespace=]`.
 pub async fn list(
     State(state): State<CellState>,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    list_in(&state, query.namespace.as_deref()).await
+    list_in(&state, SERVICE_KIND, query.namespace.as_deref()).await
 }
 
 /// `GET /v1/namespaces/{ns}/latticeservices`.
@@ -37,17 +36,7 @@ pub async fn list_namespaced(
     State(state): State<CellState>,
     Path(namespace): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    list_in(&state, Some(&namespace)).await
-}
-
-async fn list_in(state: &CellState, namespace: Option<&str>) -> Result<Json<Value>, ApiError> {
-    let mut items = Vec::new();
-    for record in state.store.specs(KIND, namespace).await? {
-        items.push(render(state, record).await?);
-    }
-    Ok(Json(
-        json!({ "apiVersion": API_VERSION, "kind": "LatticeServiceList", "items": items }),
-    ))
+    list_in(&state, SERVICE_KIND, Some(&namespace)).await
 }
 
 /// `GET /v1/namespaces/{ns}/latticeservices/{name}`.
@@ -55,36 +44,94 @@ pub async fn get(
     State(state): State<CellState>,
     Path((namespace, name)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let key = SpecKey::new(KIND, namespace, name);
+    get_in(&state, SpecKey::new(SERVICE_KIND, namespace, name)).await
+}
+
+/// `DELETE /v1/namespaces/{ns}/latticeservices/{name}`.
+pub async fn delete(
+    State(state): State<CellState>,
+    Path((namespace, name)): Path<(String, String)>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    delete_in(&state, SpecKey::new(SERVICE_KIND, namespace, name)).await
+}
+
+/// `GET /v1/latticemeshmembers[?namespace=]`.
+pub async fn list_members(
+    State(state): State<CellState>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    list_in(&state, MESH_MEMBER_KIND, query.namespace.as_deref()).await
+}
+
+/// `GET /v1/namespaces/{ns}/latticemeshmembers`.
+pub async fn list_members_namespaced(
+    State(state): State<CellState>,
+    Path(namespace): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    list_in(&state, MESH_MEMBER_KIND, Some(&namespace)).await
+}
+
+/// `GET /v1/namespaces/{ns}/latticemeshmembers/{name}`.
+pub async fn get_member(
+    State(state): State<CellState>,
+    Path((namespace, name)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    get_in(&state, SpecKey::new(MESH_MEMBER_KIND, namespace, name)).await
+}
+
+/// `DELETE /v1/namespaces/{ns}/latticemeshmembers/{name}`.
+pub async fn delete_member(
+    State(state): State<CellState>,
+    Path((namespace, name)): Path<(String, String)>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    delete_in(&state, SpecKey::new(MESH_MEMBER_KIND, namespace, name)).await
+}
+
+async fn list_in(
+    state: &CellState,
+    kind: &str,
+    namespace: Option<&str>,
+) -> Result<Json<Value>, ApiError> {
+    let mut items = Vec::new();
+    for record in state.store.specs(kind, namespace).await? {
+        items.push(render(state, record).await?);
+    }
+    Ok(Json(
+        json!({ "apiVersion": API_VERSION, "kind": format!("{kind}List"), "items": items }),
+    ))
+}
+
+async fn get_in(state: &CellState, key: SpecKey) -> Result<Json<Value>, ApiError> {
     let record = state
         .store
         .spec(&key)
         .await?
         .ok_or_else(|| not_found(&key))?;
-    Ok(Json(render(&state, record).await?))
+    Ok(Json(render(state, record).await?))
 }
 
-/// `DELETE /v1/namespaces/{ns}/latticeservices/{name}`: the spec is deleted, its quota
-/// reservation freed, and its cluster told to remove its objects.
-pub async fn delete(
-    State(state): State<CellState>,
-    Path((namespace, name)): Path<(String, String)>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let key = SpecKey::new(KIND, namespace, name);
-    let cluster = state
-        .store
-        .delete_spec(&key, "admin")
-        .await?
+/// The spec is deleted, its quota reservation freed, its cluster told to remove its objects, and
+/// the mesh members whose policy named it re-derived (`crate::apply::delete`).
+async fn delete_in(state: &CellState, key: SpecKey) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let deleted = delete_spec(state, &key, "admin")
+        .await
+        .map_err(ApplyError::Reconcile)?
         .ok_or_else(|| not_found(&key))?;
-    state.registry.nudge(&cluster);
-    tracing::info!(spec = %key, cluster = %cluster, "spec deleted");
-    // Its reservation was freed: specs waiting for budget may fit now.
-    readmit::after_change(&state).await;
+    let rederived: Vec<Value> = deleted
+        .rederived
+        .iter()
+        .map(|o| serde_json::to_value(super::apply::rederived_item(o)).unwrap_or_default())
+        .collect();
     Ok((
         StatusCode::ACCEPTED,
-        Json(
-            json!({ "kind": key.kind, "namespace": key.namespace, "name": key.name, "result": "deleted", "cluster": cluster }),
-        ),
+        Json(json!({
+            "kind": key.kind,
+            "namespace": key.namespace,
+            "name": key.name,
+            "result": "deleted",
+            "cluster": deleted.cluster,
+            "rederived": rederived,
+        })),
     ))
 }
 

@@ -2,7 +2,8 @@
 //! that releases it, so the quota reservation it writes and the release commit or roll back
 //! together. Quota admission (`crate::admission`, DESIGN §3): lock the covering quota rows in id
 //! order, sum the ledger without this spec's own reservation, check, replace the reservation.
-//! A refusal writes nothing; the previous revision stays current.
+//! A refusal writes nothing; the previous revision stays current. Only a `LatticeService` runs
+//! pods Lattice made; a `LatticeMeshMember` or a `MeshBaseline` is admitted without a reservation.
 
 use lattice_derive::Derived;
 use lattice_derive::quota::OWNER_ANNOTATION;
@@ -50,17 +51,24 @@ pub async fn admit(
     revision: &Revision,
 ) -> Result<Admission, StoreError> {
     let spec = &input.spec;
-    let metadata = match &input.document {
-        Ok(SpecDocument::Service(service)) => Some(&service.metadata),
-        Ok(SpecDocument::Member(member)) => Some(&member.metadata),
-        Ok(SpecDocument::Baseline) | Err(_) => None,
+    let service = match &input.document {
+        Ok(SpecDocument::Service(service)) => service,
+        // A mesh member's pods are not Lattice's and a baseline has none: nothing to admit, and
+        // nothing to reserve or show back.
+        Ok(SpecDocument::Member(_) | SpecDocument::Baseline) | Err(_) => {
+            return Ok(Admission::Admitted {
+                conditions: Vec::new(),
+                facts: None,
+                freed: false,
+            });
+        }
     };
-    let owner = metadata.and_then(|m| {
-        m.annotations
-            .as_ref()
-            .and_then(|a| a.get(OWNER_ANNOTATION))
-            .map(String::as_str)
-    });
+    let owner = service
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(OWNER_ANNOTATION))
+        .map(String::as_str);
     let outcome = admission::admit(
         tx,
         &AdmissionInput {

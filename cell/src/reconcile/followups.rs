@@ -1,10 +1,10 @@
-//! After a spec released a changed mesh record, the specs whose derivation depends on it are
+//! After a spec released a changed mesh membership, the specs whose derivation depends on it are
 //! reconciled too: the mesh members whose policy the change alters and the affected clusters'
 //! baselines ([`super::mesh::dependents`]). [`super::reconcile_all`] (and the apply path)
 //! reconcile them after this transaction commits.
 
 use super::input::ReconcileInput;
-use super::mesh::{self, MeshRecord};
+use super::mesh::{self, GraphScope, MeshChange, MeshRecord};
 use super::outcome::Verdict;
 use crate::spec_key::SpecKey;
 use crate::store::StoreError;
@@ -18,8 +18,15 @@ pub async fn dependents(
     released: Option<&MeshRecord>,
 ) -> Result<Vec<SpecKey>, StoreError> {
     match (verdict, released) {
-        (Verdict::Released { .. }, Some(record)) if mesh::record_changed(input, record) => {
-            mesh::dependents(tx, input).await
+        (Verdict::Released { .. }, Some(record)) if mesh::membership_changed(input, record) => {
+            let key = input.spec.key();
+            let change = MeshChange {
+                key: &key,
+                before: input.mesh.own.as_ref(),
+                after: record.membership.as_ref(),
+                released_digest: Some(&record.digest),
+            };
+            mesh::dependents(tx, GraphScope::of(input), &change).await
         }
         _ => Ok(Vec::new()),
     }

@@ -32,14 +32,16 @@ pub enum SpecDocument {
 /// The mesh as stored when the reconcile started.
 #[derive(Debug, Clone)]
 pub struct MeshInput {
-    /// The released mesh records of every other live member of the trust domain.
-    pub others: Vec<MeshMembership>,
+    /// The released mesh records of every other live member of the trust domain, with the
+    /// digests of their released mesh objects.
+    pub others: Vec<mesh::StoredMember>,
     /// This spec's released mesh record, if it has one.
     pub own: Option<MeshMembership>,
-    /// This spec's stored mesh digest (a `MeshBaseline`'s shared objects, or a member's policy).
-    pub own_digest: Option<String>,
     /// Platform facts for mesh policy.
     pub settings: MeshSettings,
+    /// This spec's follow-up mark when it was loaded, if it owed one (cleared by the record
+    /// stage: this reconcile reads the mesh as of that marking or later).
+    pub followup_mark: Option<i64>,
 }
 
 /// Everything one reconcile decides with.
@@ -75,6 +77,8 @@ pub async fn load(
         )]),
     };
     let key = spec.key();
+    // The mark first: the memberships read next are at least as new as the change that set it.
+    let followup_mark = mesh::followup_mark(tx, &key).await?;
     let trust_domain = &state.settings.trust_domain;
     let mut own = None;
     let mut others = Vec::new();
@@ -82,15 +86,16 @@ pub async fn load(
         if member.key == key {
             own = Some(member.mesh);
         } else if member.mesh.identity.trust_domain == *trust_domain {
-            others.push(member.mesh);
+            others.push(member);
         } else {
             // Released under another trust domain (the cell's changed): its identities cannot
             // be verified in this mesh until it is derived again.
             tracing::warn!(spec = %member.key, "mesh record of another trust domain left out of the graph");
         }
     }
-    let own_digest = mesh::digest(tx, &key).await?;
-    let context = derive_context(state, &spec.cluster).with_mesh_peers(&others);
+    let context =
+        derive_context(state, &spec.cluster).with_mesh_peers(others.iter().map(|m| &m.mesh));
+    let settings = MeshSettings::from_context(&context);
     Ok(ReconcileInput {
         spec,
         document,
@@ -99,8 +104,8 @@ pub async fn load(
         mesh: MeshInput {
             others,
             own,
-            own_digest,
-            settings: MeshSettings::default(),
+            settings,
+            followup_mark,
         },
     })
 }

@@ -3,15 +3,21 @@
 //! its own, freshly derived. A cluster's `MeshBaseline` revision holds the default-deny baseline
 //! and the ServiceEntries of the members placed there.
 //!
-//! After a release, the members whose mesh objects the graph now gives another digest than their
-//! released revision holds — exactly those whose policy this change alters, whatever the cause (a
-//! declaration, a port, an identity, a Cedar wildcard decision) — are reconciled next, and so is
-//! each affected cluster's baseline (created the first time a member lands on the cluster).
+//! After a release that changed a member's mesh record (or a member's deletion), the members
+//! whose mesh objects the graph now gives another digest than their released revision holds —
+//! exactly those whose policy this change alters, whatever the cause (a declaration, a port, an
+//! identity, a Cedar wildcard decision) — are reconciled next, and so is each affected cluster's
+//! baseline (created the first time a member lands on the cluster). They are marked in
+//! `mesh_followups` in the same transaction, so a crash before they run leaves them for the
+//! start-up sweep.
 
+use lattice_derive::authz::PolicySetVersion;
 use lattice_derive::membership::MeshMembership;
-use lattice_derive::mesh::{GraphError, ServiceGraph, cluster_objects, member_policies, wildcard};
+use lattice_derive::mesh::graph::names_each_other;
+use lattice_derive::mesh::{
+    GraphError, MeshSettings, ServiceGraph, cluster_objects, member_policies, wildcard,
+};
 use lattice_derive::{Derived, DerivedObject, FieldError};
-use serde_json::Value;
 
 use super::input::ReconcileInput;
 use crate::revision::Revision;
@@ -23,7 +29,7 @@ use crate::store::mesh;
 #[derive(Debug, Clone, PartialEq)]
 pub struct MeshRecord {
     /// The member's `MeshMembership` (`None` for a `MeshBaseline`).
-    pub membership: Option<Value>,
+    pub membership: Option<MeshMembership>,
     /// Digest of the mesh objects in the revision.
     pub digest: String,
 }
@@ -33,13 +39,35 @@ pub fn digest(key: &SpecKey, objects: &[DerivedObject]) -> String {
     Revision::from_derived(key, &Derived::new(objects.to_vec())).id
 }
 
-/// The graph of `members` under the live policy set of `input`.
-fn graph(
-    input: &ReconcileInput,
-    members: impl IntoIterator<Item = MeshMembership>,
-) -> Result<ServiceGraph, GraphError> {
-    let decide = wildcard::cedar(&input.policies.policies);
-    ServiceGraph::build(&input.context.trust_domain, members, &decide)
+/// What the mesh graph of a trust domain is built under.
+#[derive(Debug, Clone, Copy)]
+pub struct GraphScope<'a> {
+    /// The trust domain: records of another are left out.
+    pub trust_domain: &'a str,
+    /// The live policy set (it decides `AllowWildcard`).
+    pub policies: &'a PolicySetVersion,
+    /// Platform facts for mesh policy.
+    pub settings: &'a MeshSettings,
+}
+
+impl<'a> GraphScope<'a> {
+    /// The scope of `input`'s reconcile.
+    pub fn of(input: &'a ReconcileInput) -> Self {
+        Self {
+            trust_domain: &input.context.trust_domain,
+            policies: &input.policies.policies,
+            settings: &input.mesh.settings,
+        }
+    }
+
+    /// The graph of `members`.
+    fn graph(
+        &self,
+        members: impl IntoIterator<Item = MeshMembership>,
+    ) -> Result<ServiceGraph, GraphError> {
+        let decide = wildcard::cedar(self.policies);
+        ServiceGraph::build(self.trust_domain, members, &decide)
+    }
 }
 
 /// Adds the member's mesh policy to its derivation. A name another member of the trust domain
@@ -49,15 +77,21 @@ pub fn attach(
     mut derived: Derived,
 ) -> Result<(Derived, MeshRecord), Vec<FieldError>> {
     let own = derived.mesh.clone();
-    let members = input.mesh.others.iter().cloned().chain([own.clone()]);
-    let graph =
-        graph(input, members).map_err(|e| vec![FieldError::new("metadata.name", e.to_string())])?;
+    let members = input
+        .mesh
+        .others
+        .iter()
+        .map(|m| m.mesh.clone())
+        .chain([own.clone()]);
+    let graph = GraphScope::of(input)
+        .graph(members)
+        .map_err(|e| vec![FieldError::new("metadata.name", e.to_string())])?;
     let member = graph
         .member(&own.key())
         .ok_or_else(|| vec![FieldError::new("metadata.name", "is required")])?;
     let objects = member_policies(&graph, member, &input.mesh.settings);
     let record = MeshRecord {
-        membership: Some(serde_json::to_value(&own).unwrap_or_default()),
+        membership: Some(own),
         digest: digest(&input.spec.key(), &objects),
     };
     derived.add_objects(objects);
@@ -66,7 +100,8 @@ pub fn attach(
 
 /// The derivation of a cluster's `MeshBaseline`: its shared objects.
 pub fn baseline(input: &ReconcileInput) -> Result<(Derived, MeshRecord), Vec<FieldError>> {
-    let graph = graph(input, input.mesh.others.iter().cloned())
+    let graph = GraphScope::of(input)
+        .graph(input.mesh.others.iter().map(|m| m.mesh.clone()))
         .map_err(|e| vec![FieldError::new("spec", e.to_string())])?;
     let objects = cluster_objects(&graph, &input.spec.name, &input.mesh.settings);
     let record = MeshRecord {
@@ -76,69 +111,98 @@ pub fn baseline(input: &ReconcileInput) -> Result<(Derived, MeshRecord), Vec<Fie
     Ok((Derived::new(objects), record))
 }
 
-/// Whether releasing `record` changes what the spec's row says about the mesh.
-pub fn record_changed(input: &ReconcileInput, record: &MeshRecord) -> bool {
-    let own = input
-        .mesh
-        .own
-        .as_ref()
-        .map(|m| serde_json::to_value(m).unwrap_or_default());
-    own != record.membership || input.mesh.own_digest.as_deref() != Some(record.digest.as_str())
+/// Whether releasing `record` changes the spec's membership as stored — the only part of a
+/// spec's row other specs' mesh objects depend on (its own digest concerns itself alone).
+pub fn membership_changed(input: &ReconcileInput, record: &MeshRecord) -> bool {
+    input.mesh.own != record.membership
 }
 
-/// The specs to reconcile after `input`'s spec released a changed mesh record: every other
-/// member whose mesh objects now differ from its released ones, and the baseline of every
-/// cluster whose shared objects differ (created if the cluster has none yet). Reads the state of
-/// `tx`, where the release is already written.
+/// A change of one spec's mesh membership: its key, its membership before and after (`None`
+/// when it had none, or was deleted), and the digest of the mesh objects it just released.
+pub struct MeshChange<'a> {
+    /// The spec that changed.
+    pub key: &'a SpecKey,
+    /// Its released membership before the change.
+    pub before: Option<&'a MeshMembership>,
+    /// Its membership after the change.
+    pub after: Option<&'a MeshMembership>,
+    /// Digest of the mesh objects the change released for it (`None` for a delete).
+    pub released_digest: Option<&'a str>,
+}
+
+/// The specs to reconcile after `change`: every other member whose mesh objects now differ from
+/// its released ones; the baseline of the changed spec's cluster(s) when its shared objects
+/// differ (created if the cluster has none yet); and the changed spec itself if a membership
+/// committed concurrently makes its own objects differ from what it just released. Each is
+/// marked in `mesh_followups` in `tx`.
+///
+/// Runs under the mesh lock, on the memberships as committed (not the reconcile's earlier
+/// snapshot), so two concurrent changes never both miss each other. Only members that name the
+/// changed one or that it names (before or after) are recomputed: no other member's objects can
+/// change (`lattice_derive::mesh::graph::names_each_other`, property-tested in
+/// `derive-core/tests/mesh_properties.rs`).
 pub async fn dependents(
     tx: &mut sqlx::PgConnection,
-    input: &ReconcileInput,
+    scope: GraphScope<'_>,
+    change: &MeshChange<'_>,
 ) -> Result<Vec<SpecKey>, StoreError> {
-    let own_key = input.spec.key();
-    let members: Vec<mesh::StoredMember> = mesh::members(tx)
+    mesh::lock_mesh(tx).await?;
+    let others: Vec<mesh::StoredMember> = mesh::members(tx)
         .await?
         .into_iter()
-        .filter(|m| m.mesh.identity.trust_domain == input.context.trust_domain)
+        .filter(|m| m.key != *change.key && m.mesh.identity.trust_domain == scope.trust_domain)
         .collect();
-    let graph = match graph(input, members.iter().map(|m| m.mesh.clone())) {
+    let members = others
+        .iter()
+        .map(|m| m.mesh.clone())
+        .chain(change.after.cloned());
+    let graph = match scope.graph(members) {
         Ok(graph) => graph,
         Err(e) => {
             // Each member is admitted only into a consistent graph; say so if that ever breaks.
-            tracing::error!(spec = %own_key, error = %e, "stored mesh records do not form a graph");
+            tracing::error!(spec = %change.key, error = %e, "stored mesh records do not form a graph");
             return Ok(Vec::new());
         }
     };
     let mut keys = Vec::new();
-    for stored in &members {
-        if stored.key == own_key {
+    if let (Some(after), Some(released)) = (change.after, change.released_digest) {
+        let own = graph
+            .member(&after.key())
+            .map(|m| member_policies(&graph, m, scope.settings));
+        if own.is_some_and(|objects| digest(change.key, &objects) != released) {
+            keys.push(change.key.clone());
+        }
+    }
+    let versions: Vec<&MeshMembership> = change.before.into_iter().chain(change.after).collect();
+    for stored in &others {
+        if !versions.iter().any(|v| names_each_other(&stored.mesh, v)) {
             continue;
         }
         let Some(member) = graph.member(&stored.mesh.key()) else {
             continue;
         };
-        let objects = member_policies(&graph, member, &input.mesh.settings);
+        let objects = member_policies(&graph, member, scope.settings);
         if stored.digest.as_deref() != Some(digest(&stored.key, &objects).as_str()) {
             keys.push(stored.key.clone());
         }
     }
-    let baselines = mesh::baselines(tx).await?;
-    let mut clusters: Vec<String> = graph.clusters().into_iter().map(str::to_string).collect();
-    clusters.extend(baselines.iter().map(|b| b.cluster.clone()));
-    clusters.sort();
+    let mut clusters: Vec<&str> = versions
+        .iter()
+        .map(|v| v.identity.cluster.as_str())
+        .collect();
+    clusters.sort_unstable();
     clusters.dedup();
+    let baselines = mesh::baselines(tx).await?;
     for cluster in clusters {
-        let key = mesh::baseline_key(&cluster);
-        if key == own_key {
-            continue;
-        }
-        let stored = baselines.iter().find(|b| b.cluster == cluster);
-        let objects = cluster_objects(&graph, &cluster, &input.mesh.settings);
+        let key = mesh::baseline_key(cluster);
+        let objects = cluster_objects(&graph, cluster, scope.settings);
         let current = digest(&key, &objects);
-        match stored {
+        match baselines.iter().find(|b| b.cluster == cluster) {
             Some(b) if b.digest.as_deref() == Some(current.as_str()) => {}
             Some(_) => keys.push(key),
-            None => keys.push(mesh::ensure_baseline(tx, &cluster).await?),
+            None => keys.push(mesh::ensure_baseline(tx, cluster).await?),
         }
     }
+    mesh::mark_followup_pending(tx, &keys).await?;
     Ok(keys)
 }

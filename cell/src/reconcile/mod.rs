@@ -18,7 +18,8 @@
 //! 6. [`followups`] — specs that depend on this one (the mesh members and cluster baselines whose
 //!    mesh objects the release altered), reconciled next.
 //!
-//! After the commit, delivery is nudged for the spec's cluster when its revision changed.
+//! After the commit, delivery is nudged for the spec's cluster when its revision changed, and the
+//! follow-ups run, each in a reconcile of its own ([`reconcile_all`], [`run_followups`]).
 //!
 //! Triggers: `POST /v1/apply` reconciles the applied specs inside its own transaction
 //! ([`reconcile_in`]); a policy change and the cell's start run [`sweep::sweep`], which reconciles
@@ -111,6 +112,19 @@ pub enum ReconcileError {
     Policies(#[from] VersionError),
 }
 
+impl ReconcileError {
+    /// Whether Postgres aborted the transaction and a retry may succeed: deadlock detected
+    /// (40P01) or serialization failure (40001). Nothing was committed.
+    pub fn is_retryable(&self) -> bool {
+        let ReconcileError::Store(StoreError::Database(e)) = self else {
+            return false;
+        };
+        e.as_database_error()
+            .and_then(|d| d.code())
+            .is_some_and(|code| code == "40P01" || code == "40001")
+    }
+}
+
 impl From<sqlx::Error> for ReconcileError {
     fn from(e: sqlx::Error) -> Self {
         ReconcileError::Store(StoreError::Database(e))
@@ -183,8 +197,30 @@ pub async fn reconcile_in(
     }))
 }
 
-/// Reconciles `key` in a transaction of its own, then nudges delivery if its revision changed.
+/// Attempts of one reconcile when Postgres aborts it (deadlock detected, serialization failure).
+const ATTEMPTS: usize = 5;
+
+/// Reconciles `key` in a transaction of its own, then nudges delivery if its revision changed. A
+/// transaction Postgres aborts (a deadlock it detected, e.g. with a concurrent apply) changed
+/// nothing and is tried again.
 pub async fn reconcile(
+    state: &CellState,
+    key: &SpecKey,
+    trigger: &Trigger,
+) -> Result<Option<Outcome>, ReconcileError> {
+    let mut attempt = 1;
+    loop {
+        match reconcile_once(state, key, trigger).await {
+            Err(e) if e.is_retryable() && attempt < ATTEMPTS => {
+                tracing::warn!(spec = %key, attempt, error = %e, "reconcile aborted by Postgres; retrying");
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn reconcile_once(
     state: &CellState,
     key: &SpecKey,
     trigger: &Trigger,
@@ -230,8 +266,37 @@ pub async fn reconcile_all(
     keys: impl IntoIterator<Item = SpecKey>,
     trigger: &Trigger,
 ) -> Result<Vec<Outcome>, ReconcileError> {
-    let mut queue: VecDeque<(SpecKey, Trigger)> =
-        keys.into_iter().map(|k| (k, trigger.clone())).collect();
+    reconcile_queue(
+        state,
+        keys.into_iter().map(|k| (k, trigger.clone())).collect(),
+    )
+    .await
+}
+
+/// Reconciles the follow-ups `done` named (reconciles already committed, e.g. by an apply or a
+/// delete), and theirs in turn; returns their outcomes.
+pub async fn run_followups(
+    state: &CellState,
+    done: &[(SpecKey, Vec<SpecKey>)],
+) -> Result<Vec<Outcome>, ReconcileError> {
+    let mut queue = VecDeque::new();
+    for (of, followups) in done {
+        queue.extend(
+            followups
+                .iter()
+                .map(|f| (f.clone(), Trigger::Followup { of: of.clone() })),
+        );
+    }
+    reconcile_queue(state, queue).await
+}
+
+/// Reconciles the queue one transaction each, appending the follow-ups each names. A spec is
+/// reconciled at most [`MAX_RECONCILES_PER_WAVE`] times; one that would be again keeps its
+/// `followup_pending` mark for the next sweep.
+async fn reconcile_queue(
+    state: &CellState,
+    mut queue: VecDeque<(SpecKey, Trigger)>,
+) -> Result<Vec<Outcome>, ReconcileError> {
     let mut seen: BTreeMap<SpecKey, usize> = BTreeMap::new();
     let mut outcomes = Vec::new();
     while let Some((key, trigger)) = queue.pop_front() {
@@ -244,8 +309,8 @@ pub async fn reconcile_all(
         let Some(outcome) = reconcile(state, &key, &trigger).await? else {
             continue;
         };
-        // Follow-ups are exact (a release whose mesh record changed, and only the specs it
-        // alters), so they are queued whenever there are any.
+        // Follow-ups are exact (a release that changed a mesh membership, and only the specs
+        // whose mesh objects it alters), so they are queued whenever there are any.
         queue.extend(outcome.followups.iter().map(|f| {
             (
                 f.clone(),

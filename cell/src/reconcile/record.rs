@@ -16,7 +16,7 @@ use crate::admission::{CostView, RequestedResources};
 use crate::policies::NumberedVersion;
 use crate::status::Condition;
 use crate::store::audit::{self, AuditEntry};
-use crate::store::{StoreError, attempts};
+use crate::store::{StoreError, attempts, mesh};
 
 /// The record of the last attempt, stored as the spec's `status`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -206,6 +206,9 @@ pub async fn record(
         },
     )
     .await?;
+    if let Some(mark) = input.mesh.followup_mark {
+        mesh::clear_followup(tx, &spec.key(), mark).await?;
+    }
     audit_attempt(tx, input, previous.as_ref(), &status, verdict, trigger).await
 }
 

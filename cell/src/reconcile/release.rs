@@ -18,7 +18,16 @@ pub async fn release(
     let spec = &input.spec;
     revisions::insert(tx, spec.id, spec.generation, &spec.cluster, revision).await?;
     if let Some(record) = mesh_record {
-        mesh::set(tx, spec.id, record.membership.as_ref(), &record.digest).await?;
+        let membership = record
+            .membership
+            .as_ref()
+            .map(serde_json::to_value)
+            .transpose()
+            .map_err(|source| StoreError::Malformed {
+                what: "mesh record",
+                source,
+            })?;
+        mesh::set(tx, spec.id, membership.as_ref(), &record.digest).await?;
     }
     attempts::set_current_revision(tx, spec.id, &revision.id, &spec.cluster).await
 }

@@ -1,9 +1,11 @@
 //! Finding the specs that need reconciling — level-triggered, from stored state alone, so it is
 //! the same question after a policy change, after a crash between a policy change and its
 //! re-derivations, and at start-up: a live spec needs reconciling iff it was never reconciled at
-//! its current generation, or it was decided under an older policy set version and the gates its
-//! questions ask are among those whose applicable policies differ between that version and the
-//! live one (`lattice_derive::authz::affected_gates`). Every other spec is left untouched.
+//! its current generation, or it owes a mesh follow-up (`followup_pending`: another spec's mesh
+//! change alters its mesh objects and the crash came before the follow-up ran), or it was decided
+//! under an older policy set version and the gates its questions ask are among those whose
+//! applicable policies differ between that version and the live one
+//! (`lattice_derive::authz::affected_gates`). Every other spec is left untouched.
 
 use std::collections::BTreeMap;
 
@@ -37,7 +39,9 @@ pub async fn stale_specs(state: &CellState) -> Result<Vec<SpecKey>, ReconcileErr
     let mut affected_since: BTreeMap<i64, Option<AffectedGates>> = BTreeMap::new();
     let mut keys = Vec::new();
     for candidate in candidates {
-        if candidate.reconciled_generation != Some(candidate.generation) {
+        if candidate.reconciled_generation != Some(candidate.generation)
+            || candidate.followup_pending
+        {
             keys.push(candidate.key());
             continue;
         }

@@ -97,6 +97,8 @@ pub struct SweepCandidate {
     pub policy_version: i64,
     /// Questions of the last attempt.
     pub gate_questions: Option<Value>,
+    /// Whether a follow-up reconcile is owed (another spec's mesh change alters this one).
+    pub followup_pending: bool,
 }
 
 impl SweepCandidate {
@@ -106,8 +108,9 @@ impl SweepCandidate {
     }
 }
 
-/// Live specs that are either not reconciled at their generation, or were decided under another
-/// policy set version than `live_version` (the caller checks whether that can matter).
+/// Live specs that are either not reconciled at their generation, or owe a mesh follow-up, or were
+/// decided under another policy set version than `live_version` (the caller checks whether that
+/// can matter).
 pub async fn sweep_candidates<'e, E>(
     executor: E,
     live_version: i64,
@@ -116,10 +119,12 @@ where
     E: sqlx::PgExecutor<'e>,
 {
     Ok(sqlx::query_as(
-        "SELECT kind, namespace, name, generation, reconciled_generation, policy_version, \
-         gate_questions FROM specs WHERE deleted_at IS NULL \
-         AND (reconciled_generation IS DISTINCT FROM generation OR policy_version <> $1) \
-         ORDER BY kind, namespace, name",
+        "SELECT * FROM (SELECT kind, namespace, name, generation, reconciled_generation, \
+         policy_version, gate_questions, EXISTS (SELECT 1 FROM mesh_followups f \
+         WHERE (f.kind, f.namespace, f.name) = (specs.kind, specs.namespace, specs.name)) \
+         AS followup_pending FROM specs WHERE deleted_at IS NULL) AS s \
+         WHERE reconciled_generation IS DISTINCT FROM generation OR policy_version <> $1 \
+         OR followup_pending ORDER BY kind, namespace, name",
     )
     .bind(live_version)
     .fetch_all(executor)

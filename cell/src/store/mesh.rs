@@ -61,6 +61,30 @@ pub async fn members(tx: &mut sqlx::PgConnection) -> Result<Vec<StoredMember>, S
         .collect()
 }
 
+/// The released membership of spec `key`, live or deleted (a delete needs the membership the
+/// graph loses).
+pub async fn membership_of(
+    tx: &mut sqlx::PgConnection,
+    key: &SpecKey,
+) -> Result<Option<MeshMembership>, StoreError> {
+    let mesh: Option<Option<Value>> = sqlx::query_scalar(
+        "SELECT mesh FROM specs WHERE kind = $1 AND namespace = $2 AND name = $3",
+    )
+    .bind(&key.kind)
+    .bind(&key.namespace)
+    .bind(&key.name)
+    .fetch_optional(tx)
+    .await?;
+    mesh.flatten()
+        .map(|m| {
+            serde_json::from_value(m).map_err(|source| StoreError::Malformed {
+                what: "mesh record",
+                source,
+            })
+        })
+        .transpose()
+}
+
 /// Every live `MeshBaseline` spec, by cluster.
 pub async fn baselines(tx: &mut sqlx::PgConnection) -> Result<Vec<StoredBaseline>, StoreError> {
     let rows: Vec<(String, Option<String>)> = sqlx::query_as(
@@ -73,22 +97,6 @@ pub async fn baselines(tx: &mut sqlx::PgConnection) -> Result<Vec<StoredBaseline
         .into_iter()
         .map(|(cluster, digest)| StoredBaseline { cluster, digest })
         .collect())
-}
-
-/// The stored mesh digest of spec `key` (live or not), if any.
-pub async fn digest(
-    tx: &mut sqlx::PgConnection,
-    key: &SpecKey,
-) -> Result<Option<String>, StoreError> {
-    Ok(sqlx::query_scalar(
-        "SELECT mesh_digest FROM specs WHERE kind = $1 AND namespace = $2 AND name = $3",
-    )
-    .bind(&key.kind)
-    .bind(&key.namespace)
-    .bind(&key.name)
-    .fetch_optional(tx)
-    .await?
-    .flatten())
 }
 
 /// Records the mesh side of spec `spec_id`'s newly released revision.
@@ -133,4 +141,80 @@ pub async fn ensure_baseline(
     .execute(tx)
     .await?;
     Ok(key)
+}
+
+/// Advisory lock key of the mesh graph ("LATMESH\0").
+const MESH_LOCK: i64 = 0x4c41_544d_4553_4800;
+
+/// Takes the mesh lock for the rest of the transaction. Every transaction that changes a
+/// membership takes it before it computes the specs the change alters, so those computations
+/// run one at a time, each on the memberships every earlier one committed. Lock order: the
+/// policy-set lock, spec rows, quota rows, then this; nothing taken after it waits on a lock a
+/// holder of an earlier one can hold while waiting for this.
+pub async fn lock_mesh(tx: &mut sqlx::PgConnection) -> Result<(), StoreError> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(MESH_LOCK)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+/// Marks `keys` as owing a follow-up reconcile (table `mesh_followups`, migration
+/// `0008_mesh.sql`), each with a new mark.
+pub async fn mark_followup_pending(
+    tx: &mut sqlx::PgConnection,
+    keys: &[SpecKey],
+) -> Result<(), StoreError> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let kinds: Vec<&str> = keys.iter().map(|k| k.kind.as_str()).collect();
+    let namespaces: Vec<&str> = keys.iter().map(|k| k.namespace.as_str()).collect();
+    let names: Vec<&str> = keys.iter().map(|k| k.name.as_str()).collect();
+    sqlx::query(
+        "INSERT INTO mesh_followups (kind, namespace, name, mark) \
+         SELECT kind, namespace, name, nextval('mesh_followup_marks') \
+         FROM UNNEST($1::text[], $2::text[], $3::text[]) AS k(kind, namespace, name) \
+         ON CONFLICT (kind, namespace, name) DO UPDATE SET mark = EXCLUDED.mark",
+    )
+    .bind(&kinds)
+    .bind(&namespaces)
+    .bind(&names)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// The follow-up mark of spec `key`, if it owes one.
+pub async fn followup_mark(
+    tx: &mut sqlx::PgConnection,
+    key: &SpecKey,
+) -> Result<Option<i64>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT mark FROM mesh_followups WHERE kind = $1 AND namespace = $2 AND name = $3",
+    )
+    .bind(&key.kind)
+    .bind(&key.namespace)
+    .bind(&key.name)
+    .fetch_optional(tx)
+    .await?)
+}
+
+/// Clears spec `key`'s follow-up if its mark is still `seen` or older: a reconcile that loaded
+/// its inputs after the marking change did the follow-up; a later marking stays.
+pub async fn clear_followup(
+    tx: &mut sqlx::PgConnection,
+    key: &SpecKey,
+    seen: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "DELETE FROM mesh_followups WHERE kind = $1 AND namespace = $2 AND name = $3 AND mark <= $4",
+    )
+    .bind(&key.kind)
+    .bind(&key.namespace)
+    .bind(&key.name)
+    .bind(seen)
+    .execute(tx)
+    .await?;
+    Ok(())
 }

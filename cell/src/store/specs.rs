@@ -165,30 +165,7 @@ impl Store {
         actor: &str,
     ) -> Result<Option<String>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let deleted: Option<(i64, String)> = sqlx::query_as(
-            "UPDATE specs SET deleted_at = now(), updated_at = now() \
-             WHERE kind = $1 AND namespace = $2 AND name = $3 AND deleted_at IS NULL RETURNING id, cluster",
-        )
-        .bind(&key.kind)
-        .bind(&key.namespace)
-        .bind(&key.name)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let cluster = deleted.as_ref().map(|(_, cluster)| cluster.clone());
-        if let Some((spec_id, cluster)) = &deleted {
-            // Deleting a workload frees its quota reservation, in the same transaction.
-            ledger::release(&mut tx, *spec_id).await?;
-            audit::record(
-                &mut *tx,
-                AuditEntry {
-                    actor,
-                    action: "spec.delete",
-                    target: &key.to_string(),
-                    details: serde_json::json!({ "cluster": cluster }),
-                },
-            )
-            .await?;
-        }
+        let cluster = delete_in(&mut tx, key, actor).await?;
         tx.commit().await?;
         Ok(cluster)
     }
@@ -294,6 +271,40 @@ pub async fn upsert(
         changed,
         moved_from,
     })
+}
+
+/// Marks a spec deleted inside `tx`, frees its quota reservation and audits it. Returns the
+/// cluster it was on, or `None` if there was no live spec with that key.
+pub async fn delete_in(
+    tx: &mut sqlx::PgConnection,
+    key: &SpecKey,
+    actor: &str,
+) -> Result<Option<String>, StoreError> {
+    let deleted: Option<(i64, String)> = sqlx::query_as(
+        "UPDATE specs SET deleted_at = now(), updated_at = now() \
+         WHERE kind = $1 AND namespace = $2 AND name = $3 AND deleted_at IS NULL RETURNING id, cluster",
+    )
+    .bind(&key.kind)
+    .bind(&key.namespace)
+    .bind(&key.name)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((spec_id, cluster)) = deleted else {
+        return Ok(None);
+    };
+    // Deleting a workload frees its quota reservation, in the same transaction.
+    ledger::release(tx, spec_id).await?;
+    audit::record(
+        &mut *tx,
+        AuditEntry {
+            actor,
+            action: "spec.delete",
+            target: &key.to_string(),
+            details: serde_json::json!({ "cluster": cluster }),
+        },
+    )
+    .await?;
+    Ok(Some(cluster))
 }
 
 #[cfg(test)]

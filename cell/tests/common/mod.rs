@@ -287,8 +287,35 @@ impl AgentStream {
         id
     }
 
-    /// The next message, or the status that ended the stream.
+    /// The next message about anything but the cluster's mesh baseline, or the status that ended
+    /// the stream. Every cluster with a mesh member is sent its `MeshBaseline/-/<cluster>` spec
+    /// (tested in `mesh.rs` and the e2e tests); these session tests are about the services, so an
+    /// `Apply` of the baseline is acknowledged as applied and skipped here.
     pub async fn next(&mut self) -> Result<Option<CellMessage>, tonic::Status> {
+        use lattice_protocol::v1::agent_message::Payload as Agent;
+        use lattice_protocol::v1::cell_message::Payload as Cell;
+        loop {
+            let message = self.next_raw().await?;
+            let Some(Cell::Apply(apply)) = message.as_ref().and_then(|m| m.payload.as_ref()) else {
+                return Ok(message);
+            };
+            if !apply.spec_key.starts_with("MeshBaseline/") {
+                return Ok(message);
+            }
+            let reply_to = message.as_ref().map(|m| m.id.clone()).unwrap_or_default();
+            let result = Agent::ApplyResult(lattice_protocol::v1::ApplyResult {
+                spec_key: apply.spec_key.clone(),
+                revision_id: apply.revision_id.clone(),
+                success: true,
+                objects: Vec::new(),
+                error: String::new(),
+            });
+            self.send_as(&self.cluster.clone(), result, &reply_to).await;
+        }
+    }
+
+    /// The next message, whatever it is, or the status that ended the stream.
+    pub async fn next_raw(&mut self) -> Result<Option<CellMessage>, tonic::Status> {
         self.rx.message().await
     }
 }

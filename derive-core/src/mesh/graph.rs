@@ -243,6 +243,19 @@ pub fn asks_wildcard(member: &MeshMembership) -> bool {
             .any(|p| p.peer_auth == crate::membership::PeerAuth::Permissive)
 }
 
+/// Whether `member`'s mesh objects can depend on `other`'s membership: one of them names the
+/// other, inbound or outbound. A member's policy is built from the edges incident to it, and an
+/// edge (active or not) only joins two members one of which names the other — so when `other`
+/// changes, only the members this holds for (before or after the change) can need a new
+/// revision. The cell uses it to narrow the members it recomputes after a change.
+pub fn names_each_other(member: &MeshMembership, other: &MeshMembership) -> bool {
+    let (m, o) = (member.key(), other.key());
+    member.inbound.contains(&o)
+        || member.outbound.contains(&o)
+        || other.inbound.contains(&m)
+        || other.outbound.contains(&m)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

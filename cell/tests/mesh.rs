@@ -513,3 +513,52 @@ async fn concurrent_applies_of_both_sides_settle_on_the_agreement() {
         .unwrap();
     assert_eq!(pending, 0);
 }
+
+#[tokio::test]
+async fn latticectl_applies_lists_and_deletes_mesh_members() {
+    use clap::Parser;
+    use lattice_cell::ctl::{CtlArgs, run};
+    let cell = shop("").await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("redis.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: lattice.dev/v1alpha1\nkind: LatticeMeshMember\nmetadata:\n  name: redis\n  namespace: shop\n  labels:\n    lattice.dev/cluster: edge-1\nspec:\n  target:\n    selector:\n      app.kubernetes.io/name: redis\n  ports:\n    - name: redis\n      port: 6379\n  allowedCallers:\n    - name: api\n",
+    )
+    .unwrap();
+    let server = format!("http://{}", cell.cell().http_addr);
+    let ctl = |args: &[&str]| {
+        let mut argv = vec![
+            "latticectl",
+            "--server",
+            &server,
+            "--token",
+            &cell.admin_token,
+        ];
+        argv.extend_from_slice(args);
+        CtlArgs::try_parse_from(argv).unwrap()
+    };
+    let applied = run(ctl(&["apply", "-f", file.to_str().unwrap()]))
+        .await
+        .unwrap();
+    assert!(
+        applied.contains("latticemeshmember/shop/redis created: Pending"),
+        "{applied}"
+    );
+    let listed = run(ctl(&["get", "meshmembers", "-n", "shop"]))
+        .await
+        .unwrap();
+    assert!(
+        listed.contains("redis") && listed.contains("edge-1"),
+        "{listed}"
+    );
+    let deleted = run(ctl(&["delete", "meshmember", "redis", "-n", "shop"]))
+        .await
+        .unwrap();
+    assert!(
+        deleted.contains("latticemeshmember/shop/redis deleted"),
+        "{deleted}"
+    );
+    let listed = run(ctl(&["get", "meshmembers"])).await.unwrap();
+    assert!(!listed.contains("redis"), "{listed}");
+}

@@ -90,7 +90,8 @@ pub fn item_lines(item: &Value) -> Vec<String> {
         .as_str()
         .map_or("-".to_string(), |r| r.chars().take(12).collect());
     let mut line = format!(
-        "latticeservice/{}/{} {}: {} (generation {}, revision {revision})",
+        "{}/{}/{} {}: {} (generation {}, revision {revision})",
+        text(&item["kind"]).to_lowercase(),
         text(&item["namespace"]),
         text(&item["name"]),
         text(&item["result"]),
@@ -111,7 +112,8 @@ fn rederived_line(r: &Value) -> String {
         .as_str()
         .map_or(String::new(), |reason| format!(" ({reason})"));
     format!(
-        "re-derived latticeservice/{}/{}: {}{reason}, revision {revision}",
+        "re-derived {}/{}/{}: {}{reason}, revision {revision}",
+        text(&r["kind"]).to_lowercase(),
         text(&r["namespace"]),
         text(&r["name"]),
         text(&r["result"]),

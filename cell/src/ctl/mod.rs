@@ -165,7 +165,8 @@ pub async fn run(args: CtlArgs) -> Result<String, CtlError> {
                 )];
                 for r in answer["rederived"].as_array().into_iter().flatten() {
                     lines.push(format!(
-                        "re-derived latticeservice/{}/{}: {}{}",
+                        "re-derived {}/{}/{}: {}{}",
+                        output::text(&r["kind"]).to_lowercase(),
                         output::text(&r["namespace"]),
                         output::text(&r["name"]),
                         output::text(&r["result"]),

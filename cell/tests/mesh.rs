@@ -562,3 +562,41 @@ async fn latticectl_applies_lists_and_deletes_mesh_members() {
     let listed = run(ctl(&["get", "meshmembers"])).await.unwrap();
     assert!(!listed.contains("redis"), "{listed}");
 }
+
+#[tokio::test]
+async fn permitting_a_wildcard_opens_the_callers_edge_on_both_sides() {
+    // backend accepts every caller; without Cedar AllowWildcard that opens nothing.
+    let accepts_all =
+        "    resources:\n      \"*\":\n        type: service\n        direction: inbound\n";
+    let cell = shop(accepts_all).await;
+    assert_eq!(backend_principals(&cell).await, None);
+    let api_before = current_revision(&cell, &service("api")).await.unwrap();
+    let other_before = current_revision(&cell, &service("other")).await.unwrap();
+
+    let permit = "permit (principal == Lattice::Service::\"shop/backend\", action == Lattice::Action::\"AllowWildcard\", resource == Lattice::Mesh::\"inbound\");";
+    let answer = cell
+        .apply_ok(&policy_yaml("backend-wildcard", permit))
+        .await;
+    // backend (its wildcard question changed answer) and, as its follow-up, api (its egress to
+    // backend opens); other is untouched.
+    assert_eq!(
+        rederived(&answer),
+        vec![
+            "LatticeService/shop/api".to_string(),
+            "LatticeService/shop/backend".to_string()
+        ],
+        "{answer}"
+    );
+    assert_eq!(
+        backend_principals(&cell).await,
+        Some(vec![principal(&cell, "shop", "api")])
+    );
+    assert_ne!(
+        current_revision(&cell, &service("api")).await.unwrap(),
+        api_before
+    );
+    assert_eq!(
+        current_revision(&cell, &service("other")).await.unwrap(),
+        other_before
+    );
+}

@@ -1,4 +1,5 @@
-//! After a spec released a changed mesh membership, the specs whose derivation depends on it are
+//! After a spec released a changed mesh membership (or its mesh objects changed by a Cedar
+//! wildcard decision), the specs whose derivation depends on it are
 //! reconciled too: the mesh members whose policy the change alters and the affected clusters'
 //! baselines ([`super::mesh::dependents`]). [`super::reconcile_all`] (and the apply path)
 //! reconcile them after this transaction commits.
@@ -18,7 +19,7 @@ pub async fn dependents(
     released: Option<&MeshRecord>,
 ) -> Result<Vec<SpecKey>, StoreError> {
     match (verdict, released) {
-        (Verdict::Released { .. }, Some(record)) if mesh::membership_changed(input, record) => {
+        (Verdict::Released { .. }, Some(record)) if mesh::changes_others(input, record) => {
             let key = input.spec.key();
             let change = MeshChange {
                 key: &key,

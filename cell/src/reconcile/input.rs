@@ -37,6 +37,8 @@ pub struct MeshInput {
     pub others: Vec<mesh::StoredMember>,
     /// This spec's released mesh record, if it has one.
     pub own: Option<MeshMembership>,
+    /// The digest of the mesh objects in this spec's released revision, if any.
+    pub own_digest: Option<String>,
     /// Platform facts for mesh policy.
     pub settings: MeshSettings,
     /// This spec's follow-up mark when it was loaded, if it owed one (cleared by the record
@@ -81,10 +83,12 @@ pub async fn load(
     let followup_mark = mesh::followup_mark(tx, &key).await?;
     let trust_domain = &state.settings.trust_domain;
     let mut own = None;
+    let mut own_digest = None;
     let mut others = Vec::new();
     for member in mesh::members(tx).await? {
         if member.key == key {
             own = Some(member.mesh);
+            own_digest = member.digest;
         } else if member.mesh.identity.trust_domain == *trust_domain {
             others.push(member);
         } else {
@@ -104,6 +108,7 @@ pub async fn load(
         mesh: MeshInput {
             others,
             own,
+            own_digest,
             settings,
             followup_mark,
         },

@@ -111,10 +111,17 @@ pub fn baseline(input: &ReconcileInput) -> Result<(Derived, MeshRecord), Vec<Fie
     Ok((Derived::new(objects), record))
 }
 
-/// Whether releasing `record` changes the spec's membership as stored — the only part of a
-/// spec's row other specs' mesh objects depend on (its own digest concerns itself alone).
-pub fn membership_changed(input: &ReconcileInput, record: &MeshRecord) -> bool {
+/// Whether releasing `record` can change other specs' mesh objects: the spec's membership
+/// changed, or its own mesh objects did with the same membership — a Cedar `AllowWildcard`
+/// decision about it changed, which opens or closes its callers' edges too. (A digest that
+/// changed because a neighbour changed finds no further dependents: the neighbour's change
+/// already named them.) A `MeshBaseline` has no membership and changes no one.
+pub fn changes_others(input: &ReconcileInput, record: &MeshRecord) -> bool {
+    if record.membership.is_none() && input.mesh.own.is_none() {
+        return false;
+    }
     input.mesh.own != record.membership
+        || input.mesh.own_digest.as_deref() != Some(record.digest.as_str())
 }
 
 /// A change of one spec's mesh membership: its key, its membership before and after (`None`

@@ -6,9 +6,15 @@
 --   mesh_digest  the content hash of the mesh objects in that revision (a member's policies, or a
 --                MeshBaseline's shared objects). A spec needs re-deriving for the mesh exactly when
 --                the graph now gives it objects with another digest.
+--   mesh_peers   the members it declares, inbound or outbound, as 'namespace/name': with the
+--                members that declare it, the only members its mesh objects depend on, so a
+--                reconcile loads just these (GIN index) instead of the whole graph.
 ALTER TABLE specs
     ADD COLUMN mesh        JSONB,
-    ADD COLUMN mesh_digest TEXT;
+    ADD COLUMN mesh_digest TEXT,
+    ADD COLUMN mesh_peers  TEXT[] NOT NULL DEFAULT '{}';
+CREATE INDEX specs_mesh_peers ON specs USING GIN (mesh_peers) WHERE deleted_at IS NULL;
+CREATE INDEX specs_mesh_by_name ON specs (namespace, name) WHERE deleted_at IS NULL AND mesh IS NOT NULL;
 
 -- Follow-up reconciles owed: a change of another spec's mesh membership (or its deletion) alters
 -- this spec's mesh objects. Written in the transaction that made the change (which holds the

@@ -600,3 +600,36 @@ async fn permitting_a_wildcard_opens_the_callers_edge_on_both_sides() {
         other_before
     );
 }
+
+#[tokio::test]
+async fn an_external_endpoint_re_derives_its_clusters_baseline_only() {
+    let cell = shop("").await;
+    let baseline = key("MeshBaseline", "-", "edge-1");
+    let before = current_revision(&cell, &baseline).await.unwrap();
+    let api_before = current_revision(&cell, &service("api")).await.unwrap();
+    let permit =
+        "permit (principal, action == Lattice::Action::\"AccessExternalEndpoint\", resource);";
+    cell.apply_ok(&policy_yaml("endpoints", permit)).await;
+    let external = "    resources:\n      stripe:\n        type: external-service\n        direction: outbound\n        params:\n          endpoints:\n            api: https://api.stripe.com\n";
+    let answer = cell.apply_ok(&service_yaml("other", "", external)).await;
+    assert_eq!(
+        rederived(&answer),
+        vec!["MeshBaseline/-/edge-1".to_string()],
+        "{answer}"
+    );
+    assert_ne!(current_revision(&cell, &baseline).await.unwrap(), before);
+    let entries: Vec<Value> = manifests(&cell, &baseline)
+        .await
+        .into_iter()
+        .filter(|m| m["kind"] == "ServiceEntry")
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert!(
+        entries[0].to_string().contains("api.stripe.com"),
+        "{entries:?}"
+    );
+    assert_eq!(
+        current_revision(&cell, &service("api")).await.unwrap(),
+        api_before
+    );
+}

@@ -337,3 +337,56 @@ fn peers_from_mesh_records_equal_peers_from_the_specs() {
         .peers;
     assert_eq!(from_records, from_specs);
 }
+
+#[test]
+fn declared_peers_are_the_memberships_named_peers() {
+    use lattice_derive::mesh::peers::{declared_by_member, declared_by_service};
+    let (derived, _, _) = examples_with_mesh();
+    let services: Vec<lattice_derive::LatticeService> = common::example_files()
+        .iter()
+        .map(|f| common::load(f))
+        .collect();
+    let mut checked = 0;
+    for service in &services {
+        let name = service.metadata.name.clone().unwrap();
+        let (_, d) = derived
+            .iter()
+            .find(|(_, d)| d.mesh.identity.name == name)
+            .unwrap();
+        let mut named: Vec<_> = d
+            .mesh
+            .inbound
+            .iter()
+            .chain(&d.mesh.outbound)
+            .cloned()
+            .collect();
+        named.sort();
+        named.dedup();
+        assert_eq!(declared_by_service(service), named, "{name}");
+        checked += usize::from(!named.is_empty());
+    }
+    assert!(checked > 0, "no example declares a peer");
+    let member: lattice_derive::LatticeMeshMember = serde_saphyr::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../examples/redis-mesh-member.yaml"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let derived = lattice_derive::mesh::derive_mesh_member(
+        &member,
+        &lattice_derive::DeriveContext::default(),
+    )
+    .unwrap();
+    let mut named: Vec<_> = derived
+        .mesh
+        .inbound
+        .iter()
+        .chain(&derived.mesh.outbound)
+        .cloned()
+        .collect();
+    named.sort();
+    named.dedup();
+    assert_eq!(declared_by_member(&member), named);
+}

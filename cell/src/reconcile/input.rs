@@ -6,13 +6,15 @@
 //! Extension point: cluster facts (region, tier, monitoring, gateway) come from
 //! [`derive_context`].
 
-use lattice_derive::membership::MeshMembership;
+use lattice_derive::membership::{MeshMembership, ServiceKey};
+use lattice_derive::mesh::peers;
 use lattice_derive::mesh::{BASELINE_KIND, MeshSettings};
 use lattice_derive::spec::{MESH_MEMBER_KIND, SERVICE_KIND};
 use lattice_derive::{DeriveContext, FieldError, LatticeMeshMember, LatticeService};
 
 use crate::apply::documents::{parse_member, parse_service};
 use crate::policies::NumberedVersion;
+use crate::spec_key::SpecKey;
 use crate::state::CellState;
 use crate::store::StoreError;
 use crate::store::mesh;
@@ -32,8 +34,9 @@ pub enum SpecDocument {
 /// The mesh as stored when the reconcile started.
 #[derive(Debug, Clone)]
 pub struct MeshInput {
-    /// The released mesh records of every other live member of the trust domain, with the
-    /// digests of their released mesh objects.
+    /// The released mesh records of the other live members of the trust domain this spec's
+    /// derivation can depend on (for a baseline: its cluster's members with external
+    /// endpoints), with the digests of their released mesh objects.
     pub others: Vec<mesh::StoredMember>,
     /// This spec's released mesh record, if it has one.
     pub own: Option<MeshMembership>,
@@ -62,6 +65,19 @@ pub struct ReconcileInput {
     pub mesh: MeshInput,
 }
 
+/// The neighbours of spec `key` that declares `declared`.
+async fn neighbours(
+    tx: &mut sqlx::PgConnection,
+    key: &SpecKey,
+    declared: Vec<ServiceKey>,
+) -> Result<Vec<mesh::StoredMember>, StoreError> {
+    let peers: Vec<String> = declared
+        .iter()
+        .map(|k| mesh::peer_ref(&k.namespace, &k.name))
+        .collect();
+    mesh::neighbours(tx, key, &peers).await
+}
+
 /// Loads the input of one reconcile of `spec` under `policies`.
 pub async fn load(
     tx: &mut sqlx::PgConnection,
@@ -82,13 +98,20 @@ pub async fn load(
     // The mark first: the memberships read next are at least as new as the change that set it.
     let followup_mark = mesh::followup_mark(tx, &key).await?;
     let trust_domain = &state.settings.trust_domain;
-    let mut own = None;
-    let mut own_digest = None;
+    let own = mesh::own(tx, &key).await?;
+    // Only what the derivation can depend on: the members this spec declares and those that
+    // declare it (`lattice_derive::mesh::graph::names_each_other`); for a baseline, the
+    // cluster's members with external endpoints.
+    let loaded = match &document {
+        Ok(SpecDocument::Baseline) => mesh::with_external_endpoints(tx, &spec.cluster).await?,
+        Ok(SpecDocument::Service(s)) => neighbours(tx, &key, peers::declared_by_service(s)).await?,
+        Ok(SpecDocument::Member(m)) => neighbours(tx, &key, peers::declared_by_member(m)).await?,
+        Err(_) => Vec::new(),
+    };
     let mut others = Vec::new();
-    for member in mesh::members(tx).await? {
+    for member in loaded {
         if member.key == key {
-            own = Some(member.mesh);
-            own_digest = member.digest;
+            continue;
         } else if member.mesh.identity.trust_domain == *trust_domain {
             others.push(member);
         } else {
@@ -97,6 +120,10 @@ pub async fn load(
             tracing::warn!(spec = %member.key, "mesh record of another trust domain left out of the graph");
         }
     }
+    let (own, own_digest) = match own {
+        Some(own) => (Some(own.mesh), own.digest),
+        None => (None, None),
+    };
     let context =
         derive_context(state, &spec.cluster).with_mesh_peers(others.iter().map(|m| &m.mesh));
     let settings = MeshSettings::from_context(&context);

@@ -154,10 +154,16 @@ pub async fn dependents(
     change: &MeshChange<'_>,
 ) -> Result<Vec<SpecKey>, StoreError> {
     mesh::lock_mesh(tx).await?;
-    let others: Vec<mesh::StoredMember> = mesh::members(tx)
+    let versions: Vec<&MeshMembership> = change.before.into_iter().chain(change.after).collect();
+    let declared: Vec<String> = versions
+        .iter()
+        .flat_map(|v| v.inbound.iter().chain(&v.outbound))
+        .map(|k| mesh::peer_ref(&k.namespace, &k.name))
+        .collect();
+    let others: Vec<mesh::StoredMember> = mesh::neighbours(tx, change.key, &declared)
         .await?
         .into_iter()
-        .filter(|m| m.key != *change.key && m.mesh.identity.trust_domain == scope.trust_domain)
+        .filter(|m| m.mesh.identity.trust_domain == scope.trust_domain)
         .collect();
     let members = others
         .iter()
@@ -180,7 +186,6 @@ pub async fn dependents(
             keys.push(change.key.clone());
         }
     }
-    let versions: Vec<&MeshMembership> = change.before.into_iter().chain(change.after).collect();
     for stored in &others {
         if !versions.iter().any(|v| names_each_other(&stored.mesh, v)) {
             continue;
@@ -202,8 +207,7 @@ pub async fn dependents(
     let baselines = mesh::baselines(tx).await?;
     for cluster in clusters {
         let key = mesh::baseline_key(cluster);
-        let objects = cluster_objects(&graph, cluster, scope.settings);
-        let current = digest(&key, &objects);
+        let current = baseline_digest(tx, scope, cluster).await?;
         match baselines.iter().find(|b| b.cluster == cluster) {
             Some(b) if b.digest.as_deref() == Some(current.as_str()) => {}
             Some(_) => keys.push(key),
@@ -212,4 +216,26 @@ pub async fn dependents(
     }
     mesh::mark_followup_pending(tx, &keys).await?;
     Ok(keys)
+}
+
+/// The digest of `cluster`'s shared objects as the stored members (as of `tx`) give them: the
+/// baseline and the ServiceEntries of its members with external endpoints.
+async fn baseline_digest(
+    tx: &mut sqlx::PgConnection,
+    scope: GraphScope<'_>,
+    cluster: &str,
+) -> Result<String, StoreError> {
+    let members = mesh::with_external_endpoints(tx, cluster)
+        .await?
+        .into_iter()
+        .filter(|m| m.mesh.identity.trust_domain == scope.trust_domain)
+        .map(|m| m.mesh);
+    let objects = match scope.graph(members) {
+        Ok(graph) => cluster_objects(&graph, cluster, scope.settings),
+        Err(e) => {
+            tracing::error!(cluster, error = %e, "stored mesh records do not form a graph");
+            Vec::new()
+        }
+    };
+    Ok(digest(&mesh::baseline_key(cluster), &objects))
 }

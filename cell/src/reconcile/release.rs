@@ -27,7 +27,13 @@ pub async fn release(
                 what: "mesh record",
                 source,
             })?;
-        mesh::set(tx, spec.id, membership.as_ref(), &record.digest).await?;
+        let peers: Vec<String> = record
+            .membership
+            .iter()
+            .flat_map(|m| m.inbound.iter().chain(&m.outbound))
+            .map(|k| mesh::peer_ref(&k.namespace, &k.name))
+            .collect();
+        mesh::set(tx, spec.id, membership.as_ref(), &peers, &record.digest).await?;
     }
     attempts::set_current_revision(tx, spec.id, &revision.id, &spec.cluster).await
 }

@@ -39,14 +39,16 @@ pub struct StoredBaseline {
     pub digest: Option<String>,
 }
 
-/// Every live spec with a released mesh record, by key.
-pub async fn members(tx: &mut sqlx::PgConnection) -> Result<Vec<StoredMember>, StoreError> {
-    let rows: Vec<(String, String, String, Value, Option<String>)> = sqlx::query_as(
-        "SELECT kind, namespace, name, mesh, mesh_digest FROM specs \
-         WHERE deleted_at IS NULL AND mesh IS NOT NULL ORDER BY kind, namespace, name",
-    )
-    .fetch_all(tx)
-    .await?;
+/// `namespace/name`: how `mesh_peers` names a member.
+pub fn peer_ref(namespace: &str, name: &str) -> String {
+    format!("{namespace}/{name}")
+}
+
+const MEMBER_COLUMNS: &str = "kind, namespace, name, mesh, mesh_digest";
+
+type MemberRow = (String, String, String, Value, Option<String>);
+
+fn stored(rows: Vec<MemberRow>) -> Result<Vec<StoredMember>, StoreError> {
     rows.into_iter()
         .map(|(kind, namespace, name, mesh, digest)| {
             Ok(StoredMember {
@@ -59,6 +61,86 @@ pub async fn members(tx: &mut sqlx::PgConnection) -> Result<Vec<StoredMember>, S
             })
         })
         .collect()
+}
+
+/// Every live spec with a released mesh record, by key (the whole graph: for tools and tests;
+/// reconciles load [`neighbours`]).
+pub async fn members(tx: &mut sqlx::PgConnection) -> Result<Vec<StoredMember>, StoreError> {
+    let sql = format!(
+        "SELECT {MEMBER_COLUMNS} FROM specs WHERE deleted_at IS NULL AND mesh IS NOT NULL \
+         ORDER BY kind, namespace, name"
+    );
+    stored(
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_all(tx)
+            .await?,
+    )
+}
+
+/// The live members other than spec `key` that its mesh objects can depend on: those that
+/// declare it, those named in `peers` (`namespace/name`), and any other spec with its namespace
+/// and name (a clash the graph refuses).
+pub async fn neighbours(
+    tx: &mut sqlx::PgConnection,
+    key: &SpecKey,
+    peers: &[String],
+) -> Result<Vec<StoredMember>, StoreError> {
+    let sql = format!(
+        "SELECT {MEMBER_COLUMNS} FROM specs WHERE deleted_at IS NULL AND mesh IS NOT NULL \
+         AND NOT (kind = $1 AND namespace = $2 AND name = $3) \
+         AND (mesh_peers @> ARRAY[$4] OR (namespace || '/' || name) = ANY($5) \
+              OR (namespace = $2 AND name = $3)) \
+         ORDER BY kind, namespace, name"
+    );
+    stored(
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(&key.kind)
+            .bind(&key.namespace)
+            .bind(&key.name)
+            .bind(peer_ref(&key.namespace, &key.name))
+            .bind(peers)
+            .fetch_all(tx)
+            .await?,
+    )
+}
+
+/// The live members placed on `cluster` that have external endpoints: all a cluster's shared
+/// objects (its ServiceEntries) depend on.
+pub async fn with_external_endpoints(
+    tx: &mut sqlx::PgConnection,
+    cluster: &str,
+) -> Result<Vec<StoredMember>, StoreError> {
+    let sql = format!(
+        "SELECT {MEMBER_COLUMNS} FROM specs WHERE deleted_at IS NULL AND mesh IS NOT NULL \
+         AND mesh->'identity'->>'cluster' = $1 AND jsonb_array_length(COALESCE(mesh->'external', '[]'::jsonb)) > 0 \
+         ORDER BY kind, namespace, name"
+    );
+    stored(
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(cluster)
+            .fetch_all(tx)
+            .await?,
+    )
+}
+
+/// Spec `key`'s own released mesh record, if it is live and has one.
+pub async fn own(
+    tx: &mut sqlx::PgConnection,
+    key: &SpecKey,
+) -> Result<Option<StoredMember>, StoreError> {
+    let sql = format!(
+        "SELECT {MEMBER_COLUMNS} FROM specs WHERE deleted_at IS NULL AND mesh IS NOT NULL \
+         AND kind = $1 AND namespace = $2 AND name = $3"
+    );
+    Ok(stored(
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(&key.kind)
+            .bind(&key.namespace)
+            .bind(&key.name)
+            .fetch_all(tx)
+            .await?,
+    )?
+    .pop())
 }
 
 /// The released membership of spec `key`, live or deleted (a delete needs the membership the
@@ -104,12 +186,14 @@ pub async fn set(
     tx: &mut sqlx::PgConnection,
     spec_id: i64,
     mesh: Option<&Value>,
+    peers: &[String],
     digest: &str,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE specs SET mesh = $2, mesh_digest = $3 WHERE id = $1")
+    sqlx::query("UPDATE specs SET mesh = $2, mesh_digest = $3, mesh_peers = $4 WHERE id = $1")
         .bind(spec_id)
         .bind(mesh)
         .bind(digest)
+        .bind(peers)
         .execute(tx)
         .await?;
     Ok(())

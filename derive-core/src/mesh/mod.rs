@@ -20,6 +20,7 @@ pub mod graph;
 pub mod istio;
 pub mod member;
 pub mod names;
+pub mod peers;
 pub mod policies;
 pub mod ports;
 pub mod selectors;

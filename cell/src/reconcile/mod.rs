@@ -292,7 +292,7 @@ pub async fn run_followups(
 
 /// Reconciles the queue one transaction each, appending the follow-ups each names. A spec is
 /// reconciled at most [`MAX_RECONCILES_PER_WAVE`] times; one that would be again keeps its
-/// `followup_pending` mark for the next sweep.
+/// follow-up mark (`mesh_followups`) for the next sweep.
 async fn reconcile_queue(
     state: &CellState,
     mut queue: VecDeque<(SpecKey, Trigger)>,

@@ -1,7 +1,7 @@
 //! Finding the specs that need reconciling — level-triggered, from stored state alone, so it is
 //! the same question after a policy change, after a crash between a policy change and its
 //! re-derivations, and at start-up: a live spec needs reconciling iff it was never reconciled at
-//! its current generation, or it owes a mesh follow-up (`followup_pending`: another spec's mesh
+//! its current generation, or it owes a mesh follow-up (`mesh_followups`: another spec's mesh
 //! change alters its mesh objects and the crash came before the follow-up ran), or it was decided
 //! under an older policy set version and the gates its questions ask are among those whose
 //! applicable policies differ between that version and the live one

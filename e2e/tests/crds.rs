@@ -306,6 +306,34 @@ async fn lattice_crds_install_and_accept_every_example() -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         applied += 1;
     }
+    // The example quotas: a Namespace (core) and a cluster-scoped LatticeQuota per file.
+    let quotas = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("lattice.dev", "v1alpha1", "LatticeQuota"),
+        "latticequotas",
+    );
+    let quota_api: Api<DynamicObject> = Api::all_with(client.clone(), &quotas);
+    let namespace_api: Api<DynamicObject> = Api::all_with(
+        client.clone(),
+        &ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("", "v1", "Namespace"),
+            "namespaces",
+        ),
+    );
+    for entry in std::fs::read_dir(examples.join("quotas"))? {
+        let path = entry?.path();
+        let text = std::fs::read_to_string(&path)?;
+        for document in serde_saphyr::from_multiple::<Value>(&text)? {
+            let api = match document["kind"].as_str() {
+                Some("LatticeQuota") => &quota_api,
+                Some("Namespace") => &namespace_api,
+                other => anyhow::bail!("{}: unexpected kind {other:?}", path.display()),
+            };
+            apply(api, &document)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            applied += 1;
+        }
+    }
     assert!(applied > 0, "examples/ holds at least one spec");
     Ok(())
 }

@@ -118,6 +118,7 @@ pub async fn gather(fleet: &Fleet, applied: ApplyOutcome) -> Result<Report, Demo
         clusters_table: ctl.run_ok(&["get", "clusters"]).await?,
         services_table: ctl.run_ok(&["get", "services"]).await?,
         policies_table: ctl.run_ok(&["get", "cedarpolicies"]).await.ok(),
+        quotas_table: ctl.run_ok(&["get", "quotas"]).await.ok(),
         services,
         clusters,
         others: applied.others,

@@ -67,6 +67,8 @@ pub struct Report {
     pub services_table: String,
     /// `latticectl get cedarpolicies` as printed (absent if the cell has no such command).
     pub policies_table: Option<String>,
+    /// `latticectl get quotas` as printed (absent if the cell has no such command).
+    pub quotas_table: Option<String>,
     /// Per service.
     pub services: Vec<ServiceSection>,
     /// Per cluster.
@@ -153,6 +155,11 @@ impl Report {
         if let Some(policies) = &self.policies_table {
             out.push("$ latticectl get cedarpolicies".to_owned());
             out.push(policies.trim_end().to_owned());
+            out.push(String::new());
+        }
+        if let Some(quotas) = &self.quotas_table {
+            out.push("$ latticectl get quotas".to_owned());
+            out.push(quotas.trim_end().to_owned());
             out.push(String::new());
         }
         out.push("$ latticectl get services".to_owned());

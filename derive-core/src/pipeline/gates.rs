@@ -13,7 +13,7 @@ use crate::gates::{
 };
 use crate::spec::{ContainerSecurity, LatticeService, ResourceType};
 use crate::syntax::endpoint::Endpoint;
-use crate::syntax::image::ImageRef;
+use crate::syntax::image::ImageReference;
 
 /// The principal of the service's gate questions.
 pub(crate) fn principal(service: &ServiceRef) -> GatePrincipal {
@@ -69,7 +69,7 @@ fn resource<const N: usize>(
 
 fn images(svc: &LatticeService, set: &mut AuthzRequestSet) {
     for (name, container) in &svc.spec.workload.containers {
-        let Ok(image) = ImageRef::parse(&container.image) else {
+        let Ok(image) = container.image.parse::<ImageReference>() else {
             continue;
         };
         let mut attributes = BTreeMap::from([

@@ -3,7 +3,6 @@
 //! spec uses (see docs/authorization.md for the mapping); `latticectl auth can-i` builds one from
 //! the command line with [`ResourceRef::parse_for`].
 
-mod image;
 mod resource;
 
 use std::collections::BTreeMap;
@@ -13,7 +12,7 @@ use cedar_policy::{EntityId, EntityTypeName, EntityUid};
 use serde::{Deserialize, Serialize};
 
 use super::gate::Gate;
-pub use image::{DEFAULT_REGISTRY, ImageReference, InvalidImageRef};
+pub use crate::syntax::image::{DEFAULT_REGISTRY, ImageReference, InvalidImageRef};
 pub use resource::{InvalidResource, MeshDirection};
 
 /// One gate question: may the principal perform `action` on `resource`?

@@ -6,9 +6,9 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::image::{ImageReference, InvalidImageRef};
 use super::{ResourceRef, ResourceType};
 use crate::authz::gate::Gate;
+use crate::syntax::image::{ImageReference, InvalidImageRef};
 
 /// The direction of a mesh wildcard (`Lattice::Mesh` id and `direction` attribute).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

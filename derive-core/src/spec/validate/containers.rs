@@ -7,7 +7,7 @@ use crate::naming::file_key;
 use crate::spec::{
     ContainerSecurity, ContainerSpec, LatticeService, ProbeSpec, ResourceType, VolumeMountSpec,
 };
-use crate::syntax::image::ImageRef;
+use crate::syntax::image::ImageReference;
 use crate::syntax::names::{is_dns_label, is_env_name};
 use crate::syntax::quantity::{InvalidQuantity, bytes, cpu_millicores};
 use crate::syntax::reference::Template;
@@ -33,7 +33,7 @@ pub(super) fn validate(svc: &LatticeService, errors: &mut Errors) {
 }
 
 fn validate_container(path: &str, c: &ContainerSpec, svc: &LatticeService, errors: &mut Errors) {
-    if let Err(e) = ImageRef::parse(&c.image) {
+    if let Err(e) = c.image.parse::<ImageReference>() {
         errors.push(format!("{path}.image"), e.to_string());
     }
     if let Some(command) = &c.command

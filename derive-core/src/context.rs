@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::membership::MeshMembership;
-use crate::spec::{LatticeMeshMember, LatticeService, Protocol};
+use crate::spec::Protocol;
 
 /// Inputs to derivation other than the spec itself.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -55,7 +55,8 @@ pub struct GatewayRef {
 pub struct PeerService {
     /// Service port numbers by port name.
     pub ports: BTreeMap<String, u16>,
-    /// The port `${resources.<svc>.port}` resolves to (see [`LatticeService::primary_port`]).
+    /// The port `${resources.<svc>.port}` resolves to (see
+    /// [`crate::spec::LatticeService::primary_port`]).
     pub primary_port: Option<u16>,
 }
 
@@ -80,70 +81,10 @@ impl Default for DeriveContext {
 }
 
 impl DeriveContext {
-    /// Adds every spec in `specs` as a known peer (specs without name or namespace are skipped;
-    /// deriving them reports that).
-    pub fn with_peers<'a>(mut self, specs: impl IntoIterator<Item = &'a LatticeService>) -> Self {
-        for spec in specs {
-            let (Some(name), Some(namespace)) = (&spec.metadata.name, &spec.metadata.namespace)
-            else {
-                continue;
-            };
-            let peer = PeerService {
-                ports: spec
-                    .ports()
-                    .iter()
-                    .map(|(port_name, port)| (port_name.clone(), port.port))
-                    .collect(),
-                primary_port: spec.primary_port().map(|(_, p)| p.port),
-            };
-            self.peers.insert(format!("{namespace}/{name}"), peer);
-        }
-        self
-    }
-
-    /// Adds every mesh member in `members` as a known peer: its ports by name (the Service port
-    /// in front of the pods), and as primary port the one named `http`, else its only TCP port.
-    pub fn with_member_peers<'a>(
-        mut self,
-        members: impl IntoIterator<Item = &'a LatticeMeshMember>,
-    ) -> Self {
-        for member in members {
-            let (Some(name), Some(namespace)) = (&member.metadata.name, &member.metadata.namespace)
-            else {
-                continue;
-            };
-            let ports: BTreeMap<String, u16> = member
-                .spec
-                .ports
-                .iter()
-                .map(|p| (p.name.clone(), p.service_port.unwrap_or(p.port)))
-                .collect();
-            let tcp: Vec<&crate::spec::MemberPort> = member
-                .spec
-                .ports
-                .iter()
-                .filter(|p| p.protocol.unwrap_or_default() == Protocol::Tcp)
-                .collect();
-            let primary = tcp
-                .iter()
-                .find(|p| p.name == "http")
-                .or(if tcp.len() == 1 { tcp.first() } else { None })
-                .map(|p| p.service_port.unwrap_or(p.port));
-            self.peers.insert(
-                format!("{namespace}/{name}"),
-                PeerService {
-                    ports,
-                    primary_port: primary,
-                },
-            );
-        }
-        self
-    }
-
     /// Adds every member of `members` (mesh records of derived specs, as the cell stores them) as
     /// a known peer: its Service ports by name, and as primary port the TCP port named `http`,
     /// else its only TCP port that is not `metrics` (the rule of
-    /// [`LatticeService::primary_port`]).
+    /// [`crate::spec::LatticeService::primary_port`]).
     pub fn with_mesh_peers<'a>(
         mut self,
         members: impl IntoIterator<Item = &'a MeshMembership>,

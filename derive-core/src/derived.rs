@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::authz::RaisedRequest;
 use crate::demand::ResourceDemand;
-use crate::gates::AuthzRequest;
 use crate::membership::MeshMembership;
 
 /// Apply layers, in order. A later layer may depend on an earlier one (a Deployment on its
@@ -85,7 +85,7 @@ pub struct Derived {
     pub demand: ResourceDemand,
     /// Cedar gate questions the spec raises, sorted by action then resource, each once. All must
     /// be permitted before any object is applied.
-    pub authz_requests: Vec<AuthzRequest>,
+    pub authz_requests: Vec<RaisedRequest>,
 }
 
 impl Derived {

@@ -12,7 +12,7 @@ pub mod crd;
 pub mod demand;
 pub mod derived;
 pub mod error;
-pub mod gates;
+pub mod kind;
 pub mod labels;
 pub mod membership;
 pub mod mesh;
@@ -27,9 +27,9 @@ pub use context::DeriveContext;
 pub use demand::{PodDemand, ResourceDemand};
 pub use derived::{ApplyLayer, Derived, DerivedObject};
 pub use error::{DeriveError, FieldError};
-pub use gates::{AuthzRequest, GateAction, GatePrincipal, GateResource, GateResourceType};
-pub use membership::MeshMembership;
-pub use pipeline::{
-    AuthorizedDerivation, authorized_derivation, derive_and_authorize, derive_service,
+pub use kind::{
+    AnySpec, AuthorizedDerivation, SpecKind, authorized_derivation, derive_and_authorize,
 };
+pub use membership::MeshMembership;
+pub use pipeline::derive_service;
 pub use spec::{LatticeMeshMember, LatticeService};

@@ -8,7 +8,7 @@ mod common;
 
 use common::{IMAGE, spec, workload};
 
-use lattice_derive::gates::{AttrValue, GateAction};
+use lattice_derive::authz::{AttrValue, Gate};
 use lattice_derive::pipeline::ENV_SECRETS_ANNOTATION;
 use lattice_derive::{ApplyLayer, DeriveContext, Derived, LatticeService, derive_service, labels};
 use serde_json::{Value, json};
@@ -316,19 +316,19 @@ fn restricted_pod_security_is_the_default() {
 #[test]
 fn a_spec_without_gated_features_asks_only_deploy_image() {
     let d = derive(&spec(&workload("", "")));
-    let actions: Vec<GateAction> = d.authz_requests.iter().map(|r| r.action).collect();
-    assert_eq!(actions, vec![GateAction::DeployImage]);
+    let actions: Vec<Gate> = d.authz_requests.iter().map(|r| r.action).collect();
+    assert_eq!(actions, vec![Gate::DeployImage]);
     let request = &d.authz_requests[0];
     assert_eq!(
-        request.principal.entity_uid(),
+        request.principal.entity_uid().to_string(),
         "Lattice::Service::\"shop/api\""
     );
     assert_eq!(
-        request.resource.entity_uid(),
+        request.resource.entity_uid().to_string(),
         format!("Lattice::ImageRef::\"{IMAGE}\"")
     );
     assert_eq!(
-        request.resource.attributes["registry"],
+        request.resource.attrs["registry"],
         AttrValue::from("ghcr.io")
     );
 }
@@ -341,7 +341,7 @@ fn tags_overrides_and_unknown_entrypoints_each_raise_their_gate() {
     );
     let body = format!("{body}  runtime: {{hostNetwork: true}}\n");
     let d = derive(&spec(&body));
-    let asked: Vec<(GateAction, String)> = d
+    let asked: Vec<(Gate, String)> = d
         .authz_requests
         .iter()
         .map(|r| (r.action, r.resource.id.clone()))
@@ -350,17 +350,14 @@ fn tags_overrides_and_unknown_entrypoints_each_raise_their_gate() {
     assert_eq!(
         asked,
         vec![
-            (GateAction::DeployImage, envoy.clone()),
-            (GateAction::DeployImage, IMAGE.to_string()),
-            (GateAction::AllowTagReference, envoy),
-            (GateAction::OverrideSecurity, "allowedBinary:*".into()),
-            (GateAction::OverrideSecurity, "capability:NET_ADMIN".into()),
-            (GateAction::OverrideSecurity, "hostNetwork".into()),
-            (
-                GateAction::OverrideSecurity,
-                "readWriteRootFilesystem".into()
-            ),
-            (GateAction::OverrideSecurity, "runAsRoot".into()),
+            (Gate::DeployImage, envoy.clone()),
+            (Gate::DeployImage, IMAGE.to_string()),
+            (Gate::AllowTagReference, envoy),
+            (Gate::OverrideSecurity, "allowedBinary:*".into()),
+            (Gate::OverrideSecurity, "capability:NET_ADMIN".into()),
+            (Gate::OverrideSecurity, "hostNetwork".into()),
+            (Gate::OverrideSecurity, "readWriteRootFilesystem".into()),
+            (Gate::OverrideSecurity, "runAsRoot".into()),
         ]
     );
     let unknown = d
@@ -373,7 +370,7 @@ fn tags_overrides_and_unknown_entrypoints_each_raise_their_gate() {
         vec!["spec.workload.containers.sidecar.command"]
     );
     assert_eq!(
-        unknown.resource.attributes["category"],
+        unknown.resource.attrs["category"],
         AttrValue::from("binary")
     );
     assert!(
@@ -432,7 +429,7 @@ fn the_binary_allowlist_holds_commands_exec_probes_and_declared_binaries() {
     let binaries: Vec<&str> = d
         .authz_requests
         .iter()
-        .filter(|r| r.action == GateAction::OverrideSecurity)
+        .filter(|r| r.action == Gate::OverrideSecurity)
         .map(|r| r.resource.id.as_str())
         .collect();
     assert_eq!(
@@ -450,26 +447,26 @@ fn secrets_endpoints_and_shared_volumes_raise_their_gates() {
         .iter()
         .find(|r| r.resource.id == "api.taxservice.example.com:8443")
         .unwrap();
-    assert_eq!(endpoint.action, GateAction::AccessExternalEndpoint);
-    assert_eq!(endpoint.resource.attributes["port"], AttrValue::Long(8443));
+    assert_eq!(endpoint.action, Gate::AccessExternalEndpoint);
+    assert_eq!(endpoint.resource.attrs["port"], AttrValue::Long(8443));
     assert_eq!(
-        endpoint.resource.attributes["protocol"],
+        endpoint.resource.attrs["protocol"],
         AttrValue::from("https")
     );
     let secret = d
         .authz_requests
         .iter()
-        .find(|r| r.action == GateAction::AccessSecret)
+        .find(|r| r.action == Gate::AccessSecret)
         .unwrap();
     assert_eq!(
-        secret.resource.entity_uid(),
+        secret.resource.entity_uid().to_string(),
         "Lattice::SecretPath::\"vault-prod:billing/aws-archiver\""
     );
     let d = derive_example("media-transcoder.yaml");
     let volume = d
         .authz_requests
         .iter()
-        .find(|r| r.action == GateAction::AccessVolume)
+        .find(|r| r.action == Gate::AccessVolume)
         .unwrap();
     assert_eq!(volume.resource.id, "media/media-library");
     let owner = derive_example("media-ingest.yaml");
@@ -477,7 +474,7 @@ fn secrets_endpoints_and_shared_volumes_raise_their_gates() {
         !owner
             .authz_requests
             .iter()
-            .any(|r| r.action == GateAction::AccessVolume),
+            .any(|r| r.action == Gate::AccessVolume),
         "owning a volume needs no gate"
     );
 }

@@ -8,7 +8,7 @@
 mod common;
 
 use common::assert_error;
-use lattice_derive::gates::GateAction;
+use lattice_derive::authz::Gate;
 use lattice_derive::membership::MeshMembership;
 use lattice_derive::mesh::{
     MeshSettings, ServiceGraph, Unmatched, derive_mesh_member, explain, member_policies, wildcard,
@@ -314,7 +314,7 @@ fn a_members_egress_raises_one_cedar_question_per_destination_and_port() {
         .authz_requests
         .iter()
         .map(|r| {
-            assert_eq!(r.action, GateAction::AccessExternalEndpoint);
+            assert_eq!(r.action, Gate::AccessExternalEndpoint);
             (r.resource.id.as_str(), r.fields[0].as_str())
         })
         .collect();

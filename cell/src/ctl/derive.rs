@@ -14,8 +14,7 @@ use std::collections::BTreeMap;
 use lattice_derive::authz::{PolicyDocument, PolicySetVersion};
 use lattice_derive::membership::MeshMembership;
 use lattice_derive::mesh::{
-    BASELINE_KIND, MeshSettings, ServiceGraph, attach_mesh, authorized_member_derivation,
-    derive_mesh_member, explain, wildcard,
+    BASELINE_KIND, MeshSettings, ServiceGraph, attach_mesh, derive_mesh_member, explain, wildcard,
 };
 use lattice_derive::{
     ApplyLayer, DeriveContext, DeriveError, Derived, DerivedObject, authorized_derivation,
@@ -165,7 +164,7 @@ pub fn derive_all(inputs: &[Input], options: DeriveOptions<'_>) -> Result<Value,
         let result = match (&doc.spec, options.policies) {
             (Spec::Service(s), Some(p)) => authorized_derivation(s, &ctx, p).result,
             (Spec::Service(s), None) => derive_service(s, &ctx),
-            (Spec::Member(m), Some(p)) => authorized_member_derivation(m, &ctx, p).result,
+            (Spec::Member(m), Some(p)) => authorized_derivation(m, &ctx, p).result,
             (Spec::Member(m), None) => derive_mesh_member(m, &ctx),
         };
         match result {

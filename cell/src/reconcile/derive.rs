@@ -5,7 +5,7 @@
 
 use lattice_derive::authz::GateRequest;
 use lattice_derive::mesh::graph::asks_wildcard;
-use lattice_derive::mesh::{authorized_member_derivation, wildcard};
+use lattice_derive::mesh::wildcard;
 use lattice_derive::{AuthorizedDerivation, DeriveError, Derived, authorized_derivation};
 
 use super::input::{ReconcileInput, SpecDocument};
@@ -35,7 +35,7 @@ pub fn run(input: &ReconcileInput) -> Attempt {
             result: Err(DeriveError::Invalid(errors.clone())),
         },
         Ok(SpecDocument::Service(s)) => authorized_derivation(s, &input.context, policies),
-        Ok(SpecDocument::Member(m)) => authorized_member_derivation(m, &input.context, policies),
+        Ok(SpecDocument::Member(m)) => authorized_derivation(m, &input.context, policies),
         Ok(SpecDocument::Baseline) => {
             return match mesh::baseline(input) {
                 Ok((derived, record)) => Attempt {

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use cedar_policy::{EntityId, EntityTypeName, EntityUid};
 use serde::{Deserialize, Serialize};
 
-use super::request::ResourceType;
+use super::entity_type::{ResourceType, lattice_type_name};
 
 /// One Cedar action of the Lattice schema. Declaration order is the order in which denials are
 /// reported when a spec fails several gates (images first, cluster access last).
@@ -93,7 +93,7 @@ impl Gate {
     }
 
     /// Whether a broad permit on this gate is dangerous enough to warn about (see
-    /// [`crate::authz::analysis`]): it widens privileges or reaches credentials or clusters.
+    /// `authz::analysis`): it widens privileges or reaches credentials or clusters.
     pub const fn is_sensitive(self) -> bool {
         matches!(
             self,
@@ -121,7 +121,7 @@ impl Gate {
 
 /// `Lattice::Action`, the type of every action uid.
 fn action_type_name() -> EntityTypeName {
-    super::request::lattice_type_name("Action")
+    lattice_type_name("Action")
 }
 
 impl fmt::Display for Gate {

@@ -8,7 +8,7 @@ use std::str::FromStr;
 use cedar_policy::{EntityId, EntityUid};
 use serde::{Deserialize, Serialize};
 
-use super::request::lattice_type_name;
+use super::entity_type::lattice_type_name;
 
 /// The kind of workload a `Lattice::Service` principal is (its `kind` attribute).
 #[derive(

@@ -1,15 +1,14 @@
 //! A `LatticeMeshMember` as the mesh sees it: validated, turned into the same
 //! [`MeshMembership`] a `LatticeService` yields, with the Cedar questions its egress raises.
 //! It derives no objects of its own (its workload exists already); its mesh policy comes from
-//! the graph like every member's.
+//! the graph like every member's. It is authorized like every kind, through its `SpecKind`
+//! (`kind/mesh_member.rs`) and the generic `authorized_derivation`.
 
-use crate::authz::{PolicySetVersion, ServicePrincipal, WorkloadKind, authorize, gate_requests};
+use crate::authz::request::{RaisedRequestSet, ResourceRef, ResourceType};
+use crate::authz::{Gate, ServicePrincipal, WorkloadKind};
 use crate::context::DeriveContext;
 use crate::derived::Derived;
 use crate::error::DeriveError;
-use crate::gates::{
-    AttrValue, AuthzRequestSet, GateAction, GatePrincipal, GateResource, GateResourceType,
-};
 use crate::membership::{
     ANY_SERVICE_ACCOUNT, Dataplane, EgressTarget, MemberKind, MemberScope, MeshEgress,
     MeshMembership, MeshPort, PeerAuth, ServiceIdentity, ServiceKey,
@@ -119,11 +118,7 @@ pub fn derive_mesh_member(
         metrics_port: None,
         egress,
     };
-    let principal = GatePrincipal {
-        namespace,
-        name,
-        kind: "service".to_string(),
-    };
+    let principal = ServicePrincipal::new(namespace, name, WorkloadKind::Service);
     Ok(Derived {
         mesh,
         authz_requests: egress_questions(&spec.egress).into_sorted(&principal),
@@ -131,38 +126,10 @@ pub fn derive_mesh_member(
     })
 }
 
-/// Derives `member` and authorizes the questions it raises against `policies`, as
-/// [`crate::authorized_derivation`] does for a service (all or nothing).
-pub fn authorized_member_derivation(
-    member: &LatticeMeshMember,
-    ctx: &DeriveContext,
-    policies: &PolicySetVersion,
-) -> crate::AuthorizedDerivation {
-    let derived = match derive_mesh_member(member, ctx) {
-        Ok(derived) => derived,
-        Err(error) => {
-            return crate::AuthorizedDerivation {
-                questions: Vec::new(),
-                result: Err(error),
-            };
-        }
-    };
-    let questions = gate_requests(&derived.authz_requests);
-    let principal = ServicePrincipal::new(
-        derived.mesh.identity.namespace.clone(),
-        derived.mesh.identity.name.clone(),
-        WorkloadKind::Service,
-    );
-    let result = match authorize(policies, &principal, &questions) {
-        Ok(()) => Ok(derived),
-        Err(denial) => Err(DeriveError::Denied(Box::new(denial))),
-    };
-    crate::AuthorizedDerivation { questions, result }
-}
-
-/// One `AccessExternalEndpoint` question per egress destination and port.
-fn egress_questions(rules: &[MemberEgress]) -> AuthzRequestSet {
-    let mut set = AuthzRequestSet::default();
+/// One `AccessExternalEndpoint` request per egress destination and port. The id is
+/// `<host>:<port>` as written (`entity:world:53`, no brackets), as derivation states it.
+fn egress_questions(rules: &[MemberEgress]) -> RaisedRequestSet {
+    let mut set = RaisedRequestSet::default();
     for (index, rule) in rules.iter().enumerate() {
         let t = &rule.target;
         let host = match (&t.fqdn, &t.cidr, &t.entity) {
@@ -177,18 +144,11 @@ fn egress_questions(rules: &[MemberEgress]) -> AuthzRequestSet {
             .to_ascii_lowercase();
         for port in &rule.ports {
             set.ask(
-                GateAction::AccessExternalEndpoint,
-                GateResource {
-                    type_: GateResourceType::ExternalEndpoint,
-                    id: format!("{host}:{port}"),
-                    attributes: [
-                        ("host".to_string(), AttrValue::from(host.as_str())),
-                        ("port".to_string(), AttrValue::from(i64::from(*port))),
-                        ("protocol".to_string(), AttrValue::from(protocol.as_str())),
-                    ]
-                    .into_iter()
-                    .collect(),
-                },
+                Gate::AccessExternalEndpoint,
+                ResourceRef::new(ResourceType::ExternalEndpoint, format!("{host}:{port}"))
+                    .with_attr("host", host.as_str())
+                    .with_attr("port", i64::from(*port))
+                    .with_attr("protocol", protocol.as_str()),
                 format!("spec.egress[{index}]"),
             );
         }

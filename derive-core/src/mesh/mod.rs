@@ -30,7 +30,7 @@ pub mod wildcard;
 
 pub use explain::{MeshExplanation, OneSided, Unmatched, explain};
 pub use graph::{Consent, Edge, GraphError, ServiceGraph};
-pub use member::{authorized_member_derivation, derive_mesh_member};
+pub use member::derive_mesh_member;
 pub use policies::{
     BASELINE_KIND, ClusterMesh, MeshChanges, attach_mesh, cluster_mesh, cluster_objects,
     member_policies, mesh_changes,

@@ -3,23 +3,24 @@
 //! 1. [`validate`] — the spec's structure, every problem with its field path;
 //! 2. [`resolve`] — secrets and templating: each variable and file gets its secret route
 //!    ([`template`], [`secrets`]), then [`config`] builds the ConfigMaps and ExternalSecrets;
-//! 3. [`gates`] — the Cedar questions the spec raises (collected here; [`authorize`] answers
-//!    them against a policy set, see [`derive_and_authorize`]);
+//! 3. [`gate_questions`] — the Cedar requests the spec raises (collected here; they are
+//!    answered against a policy set by [`crate::authorized_derivation`], the same for every
+//!    kind);
 //! 4. [`pod`] — the pod template under restricted Pod Security defaults ([`security_context`]);
 //! 5. [`workload`] — ServiceAccount, Service, Deployment, PDB, PVCs, HTTPRoutes, and
 //!    [`autoscaling`] — the KEDA ScaledObject;
-//! 6. mesh policy — not derived here: [`membership`] states this service's side for it;
+//! 6. mesh policy — not derived here: [`mesh_side`] states this service's side for it (the
+//!    [`crate::membership::MeshMembership`] record);
 //! 7. [`observability`] and [`runtime_security`] — VMServiceScrape and the Tetragon allowlist.
 //!
-//! [`demand`] sums the resources quota admission counts. Validation and resolution errors are
+//! [`count_demand`] sums the resources quota admission counts (the [`crate::demand`] record). Validation and resolution errors are
 //! reported together; nothing is derived from an invalid spec.
 
-mod authorize;
 mod autoscaling;
 mod config;
-mod demand;
-mod gates;
-mod membership;
+mod count_demand;
+mod gate_questions;
+mod mesh_side;
 mod objects;
 mod observability;
 mod pod;
@@ -31,7 +32,7 @@ mod template;
 mod validate;
 mod workload;
 
-pub use authorize::{AuthorizedDerivation, authorized_derivation, derive_and_authorize};
+pub(crate) use count_demand::demand as service_demand;
 pub use workload::ENV_SECRETS_ANNOTATION;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -53,7 +54,7 @@ pub fn derive_service(svc: &LatticeService, ctx: &DeriveContext) -> Result<Deriv
     }
 
     let config = config::config_objects(&service, &resolved);
-    let authz_requests = gates::collect(&service, svc, &resolved.secrets);
+    let authz_requests = gate_questions::collect(&service, svc, &resolved.secrets);
     let pod = pod::compile_pod_template(&service, svc, &resolved, &config.hash);
     let env_secrets: Vec<String> = resolved
         .containers
@@ -79,8 +80,8 @@ pub fn derive_service(svc: &LatticeService, ctx: &DeriveContext) -> Result<Deriv
 
     let mut derived = Derived::new(objects);
     check_unique_names(&derived)?;
-    derived.mesh = membership::membership(&service, svc, ctx);
-    derived.demand = demand::demand(svc);
+    derived.mesh = mesh_side::membership(&service, svc, ctx);
+    derived.demand = count_demand::demand(svc);
     derived.authz_requests = authz_requests;
     Ok(derived)
 }

@@ -1,18 +1,22 @@
 //! The request model: one gate question is an action ([`Gate`]) on a resource ([`ResourceRef`]),
-//! asked for a principal. The derivation pipeline produces one [`GateRequest`] per gated feature a
-//! spec uses (see docs/authorization.md for the mapping); `latticectl auth can-i` builds one from
-//! the command line with [`ResourceRef::parse_for`].
+//! asked for a principal. The derivation pipeline and the mesh raise one [`RaisedRequest`] per
+//! gated feature a spec uses (see docs/authorization.md for the mapping), and the evaluator
+//! answers its [`GateRequest`]; `latticectl auth can-i` builds one from the command line with
+//! [`ResourceRef::parse_for`].
 
+mod raised;
 mod resource;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
-use cedar_policy::{EntityId, EntityTypeName, EntityUid};
+use cedar_policy::{EntityId, EntityUid};
 use serde::{Deserialize, Serialize};
 
+pub use super::entity_type::ResourceType;
 use super::gate::Gate;
 pub use crate::syntax::image::{DEFAULT_REGISTRY, ImageReference, InvalidImageRef};
+pub use raised::{RaisedRequest, RaisedRequestSet};
 pub use resource::{InvalidResource, MeshDirection};
 
 /// One gate question: may the principal perform `action` on `resource`?
@@ -28,62 +32,6 @@ impl GateRequest {
     /// A question of `action` on `resource`.
     pub fn new(action: Gate, resource: ResourceRef) -> Self {
         Self { action, resource }
-    }
-}
-
-/// The resource entity types of the Lattice schema.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum ResourceType {
-    /// `Lattice::ImageRef`.
-    ImageRef,
-    /// `Lattice::SecretPath`.
-    SecretPath,
-    /// `Lattice::SecurityOverride`.
-    SecurityOverride,
-    /// `Lattice::ExternalEndpoint`.
-    ExternalEndpoint,
-    /// `Lattice::Volume`.
-    Volume,
-    /// `Lattice::Mesh`.
-    Mesh,
-    /// `Lattice::Cluster`.
-    Cluster,
-}
-
-impl ResourceType {
-    /// Every resource type.
-    pub const ALL: [ResourceType; 7] = [
-        ResourceType::ImageRef,
-        ResourceType::SecretPath,
-        ResourceType::SecurityOverride,
-        ResourceType::ExternalEndpoint,
-        ResourceType::Volume,
-        ResourceType::Mesh,
-        ResourceType::Cluster,
-    ];
-
-    /// The type's name inside the `Lattice` namespace.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            ResourceType::ImageRef => "ImageRef",
-            ResourceType::SecretPath => "SecretPath",
-            ResourceType::SecurityOverride => "SecurityOverride",
-            ResourceType::ExternalEndpoint => "ExternalEndpoint",
-            ResourceType::Volume => "Volume",
-            ResourceType::Mesh => "Mesh",
-            ResourceType::Cluster => "Cluster",
-        }
-    }
-
-    /// The Cedar type name, `Lattice::<Type>`.
-    pub fn type_name(self) -> EntityTypeName {
-        lattice_type_name(self.as_str())
-    }
-}
-
-impl fmt::Display for ResourceType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Lattice::{}", self.as_str())
     }
 }
 
@@ -163,35 +111,5 @@ impl fmt::Display for ResourceRef {
     /// The Cedar uid, e.g. `Lattice::SecretPath::"vault:payments/stripe"`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.entity_uid())
-    }
-}
-
-/// `Lattice::<basename>`, for one of the schema's type names.
-pub(crate) fn lattice_type_name(basename: &'static str) -> EntityTypeName {
-    #[expect(
-        clippy::expect_used,
-        reason = "every caller passes an identifier literal of the schema; a namespace-qualified \
-                  identifier always parses (tests `every_gate_is_a_schema_action` and \
-                  `resource_types_are_schema_types` cover every call)"
-    )]
-    format!("{}::{basename}", super::schema::NAMESPACE)
-        .parse()
-        .expect("Lattice type names are valid Cedar names")
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn resource_types_are_schema_types() {
-        let schema = crate::authz::schema::schema();
-        for t in ResourceType::ALL {
-            assert!(
-                schema.entity_types().any(|e| e == &t.type_name()),
-                "{t} missing from the schema"
-            );
-        }
     }
 }

@@ -106,6 +106,23 @@ impl ResourceRef {
         r
     }
 
+    /// The resource in its canonical form: an image named as a spec wrote it (`nginx`) gets its
+    /// normalised id (`docker.io/library/nginx:latest`), so policies and `can-i` name it one way;
+    /// an image the parser refuses keeps its id and is judged on its attributes. Every other type
+    /// is canonical as built.
+    pub fn canonical(&self) -> Self {
+        match self.type_name {
+            ResourceType::ImageRef => match self.id.parse::<ImageReference>() {
+                Ok(image) => Self {
+                    id: image.to_string(),
+                    ..self.clone()
+                },
+                Err(_) => self.clone(),
+            },
+            _ => self.clone(),
+        }
+    }
+
     /// `Lattice::SecretPath::"<provider>:<path>"`: the provider is part of the identity, so the
     /// same path in two stores is two resources.
     pub fn secret(provider: &str, path: &str) -> Self {

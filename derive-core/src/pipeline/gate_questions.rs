@@ -1,48 +1,40 @@
-//! Stage 3, authorization gates: collects the Cedar questions the spec raises (DESIGN §5). This
-//! stage only asks; the Cedar evaluator answers, and a denial stops the spec before anything is
-//! applied. Each gate is asked only when the spec uses its feature.
-
-use std::collections::BTreeMap;
+//! Stage 3, authorization gates: the Cedar requests the spec raises (DESIGN §5), emitted in the
+//! one request model ([`crate::authz::request`]). This stage only asks; the Cedar evaluator
+//! answers, and a denial stops the spec before anything is applied. Each gate is asked only when
+//! the spec uses its feature.
 
 use super::ServiceRef;
 use super::runtime_security::{BinaryPolicy, binary_policy};
 use super::secrets::SecretSources;
-use crate::gates::{
-    AttrValue, AuthzRequest, AuthzRequestSet, GateAction, GatePrincipal, GateResource,
-    GateResourceType,
+use crate::authz::request::{
+    RaisedRequest, RaisedRequestSet, ResourceRef, ResourceType as EntityType,
 };
+use crate::authz::{Gate, ServicePrincipal, WorkloadKind};
 use crate::spec::{ContainerSecurity, LatticeService, ResourceType};
 use crate::syntax::endpoint::Endpoint;
 use crate::syntax::image::ImageReference;
 
-/// The principal of the service's gate questions.
-pub(crate) fn principal(service: &ServiceRef) -> GatePrincipal {
-    GatePrincipal {
-        namespace: service.namespace.clone(),
-        name: service.name.clone(),
-        kind: "service".to_string(),
-    }
+/// The principal of the service's gate requests.
+pub(crate) fn principal(service: &ServiceRef) -> ServicePrincipal {
+    ServicePrincipal::new(
+        service.namespace.clone(),
+        service.name.clone(),
+        WorkloadKind::Service,
+    )
 }
 
-/// Every gate question `svc` raises, sorted and de-duplicated.
+/// Every gate request `svc` raises, sorted and de-duplicated.
 pub(crate) fn collect(
     service: &ServiceRef,
     svc: &LatticeService,
     secrets: &SecretSources,
-) -> Vec<AuthzRequest> {
-    let mut set = AuthzRequestSet::default();
+) -> Vec<RaisedRequest> {
+    let mut set = RaisedRequestSet::default();
     images(svc, &mut set);
     for (name, source) in secrets {
         set.ask(
-            GateAction::AccessSecret,
-            resource(
-                GateResourceType::SecretPath,
-                format!("{}:{}", source.store, source.id),
-                [
-                    ("provider", source.store.as_str().into()),
-                    ("path", source.id.as_str().into()),
-                ],
-            ),
+            Gate::AccessSecret,
+            ResourceRef::secret(source.store.as_str(), source.id.as_str()),
             format!("spec.workload.resources.{name}"),
         );
     }
@@ -52,68 +44,36 @@ pub(crate) fn collect(
     set.into_sorted(&principal(service))
 }
 
-fn resource<const N: usize>(
-    type_: GateResourceType,
-    id: String,
-    attributes: [(&str, AttrValue); N],
-) -> GateResource {
-    GateResource {
-        type_,
-        id,
-        attributes: attributes
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect(),
-    }
-}
-
-fn images(svc: &LatticeService, set: &mut AuthzRequestSet) {
+/// `DeployImage` for every parseable image, and `AllowTagReference` when it has no digest. The
+/// resource keeps the image as written (its attributes are the parsed parts).
+fn images(svc: &LatticeService, set: &mut RaisedRequestSet) {
     for (name, container) in &svc.spec.workload.containers {
         let Ok(image) = container.image.parse::<ImageReference>() else {
             continue;
         };
-        let mut attributes = BTreeMap::from([
-            (
-                "registry".to_string(),
-                AttrValue::from(image.registry.clone()),
-            ),
-            (
-                "repository".to_string(),
-                AttrValue::from(image.repository.clone()),
-            ),
-        ]);
-        if let Some(tag) = &image.tag {
-            attributes.insert("tag".to_string(), tag.clone().into());
-        }
-        if let Some(digest) = &image.digest {
-            attributes.insert("digest".to_string(), digest.clone().into());
-        }
-        let entity = GateResource {
-            type_: GateResourceType::ImageRef,
+        let entity = ResourceRef {
             id: container.image.clone(),
-            attributes,
+            ..ResourceRef::from_image(&image)
         };
         let field = format!("spec.workload.containers.{name}.image");
         if !image.is_pinned() {
-            set.ask(GateAction::AllowTagReference, entity.clone(), &field);
+            set.ask(Gate::AllowTagReference, entity.clone(), &field);
         }
-        set.ask(GateAction::DeployImage, entity, field);
+        set.ask(Gate::DeployImage, entity, field);
     }
 }
 
-fn override_request(set: &mut AuthzRequestSet, category: &str, id: &str, field: String) {
+fn override_request(set: &mut RaisedRequestSet, category: &str, id: &str, field: String) {
     set.ask(
-        GateAction::OverrideSecurity,
-        resource(
-            GateResourceType::SecurityOverride,
-            id.to_string(),
-            [("category", category.into()), ("override_id", id.into())],
-        ),
+        Gate::OverrideSecurity,
+        ResourceRef::new(EntityType::SecurityOverride, id)
+            .with_attr("category", category)
+            .with_attr("override_id", id),
         field,
     );
 }
 
-fn security_overrides(svc: &LatticeService, set: &mut AuthzRequestSet) {
+fn security_overrides(svc: &LatticeService, set: &mut RaisedRequestSet) {
     for (name, container) in &svc.spec.workload.containers {
         if let Some(security) = &container.security_context {
             let path = format!("spec.workload.containers.{name}.securityContext");
@@ -151,7 +111,7 @@ fn security_overrides(svc: &LatticeService, set: &mut AuthzRequestSet) {
     }
 }
 
-fn container_overrides(path: &str, s: &ContainerSecurity, set: &mut AuthzRequestSet) {
+fn container_overrides(path: &str, s: &ContainerSecurity, set: &mut RaisedRequestSet) {
     for cap in &s.capabilities {
         override_request(
             set,
@@ -200,7 +160,7 @@ fn container_overrides(path: &str, s: &ContainerSecurity, set: &mut AuthzRequest
     }
 }
 
-fn external_endpoints(svc: &LatticeService, set: &mut AuthzRequestSet) {
+fn external_endpoints(svc: &LatticeService, set: &mut RaisedRequestSet) {
     for (name, decl) in &svc.spec.workload.resources {
         if decl.type_ != ResourceType::ExternalService {
             continue;
@@ -209,39 +169,31 @@ fn external_endpoints(svc: &LatticeService, set: &mut AuthzRequestSet) {
             let Ok(endpoint) = Endpoint::parse(url) else {
                 continue;
             };
+            // The id is `<host>:<port>` as written (no brackets around an IPv6 host).
             set.ask(
-                GateAction::AccessExternalEndpoint,
-                resource(
-                    GateResourceType::ExternalEndpoint,
+                Gate::AccessExternalEndpoint,
+                ResourceRef::new(
+                    EntityType::ExternalEndpoint,
                     format!("{}:{}", endpoint.host, endpoint.port),
-                    [
-                        ("host", endpoint.host.as_str().into()),
-                        ("port", i64::from(endpoint.port).into()),
-                        ("protocol", endpoint.protocol.as_str().into()),
-                    ],
-                ),
+                )
+                .with_attr("host", endpoint.host.as_str())
+                .with_attr("port", i64::from(endpoint.port))
+                .with_attr("protocol", endpoint.protocol.as_str()),
                 format!("spec.workload.resources.{name}.params.endpoints.{endpoint_name}"),
             );
         }
     }
 }
 
-fn shared_volumes(service: &ServiceRef, svc: &LatticeService, set: &mut AuthzRequestSet) {
+fn shared_volumes(service: &ServiceRef, svc: &LatticeService, set: &mut RaisedRequestSet) {
     for (name, decl) in &svc.spec.workload.resources {
         if decl.type_ != ResourceType::Volume || decl.params().size.is_some() {
             continue;
         }
         let Some(id) = &decl.id else { continue };
         set.ask(
-            GateAction::AccessVolume,
-            resource(
-                GateResourceType::Volume,
-                format!("{}/{id}", service.namespace),
-                [
-                    ("namespace", service.namespace.as_str().into()),
-                    ("volume_id", id.as_str().into()),
-                ],
-            ),
+            Gate::AccessVolume,
+            ResourceRef::volume(&service.namespace, id),
             format!("spec.workload.resources.{name}"),
         );
     }

@@ -1,15 +1,13 @@
-//! Derivation with its Cedar gates answered: derive, then ask every question the spec raised
-//! against a policy set version, all or nothing (default deny, `forbid` beats `permit`). The cell
-//! and the offline `latticectl derive --policies FILE` both go through
+//! Derivation with its Cedar gates answered, for any [`SpecKind`]: derive, then ask every request
+//! the spec raised against a policy set version, all or nothing (default deny, `forbid` beats
+//! `permit`). The cell and the offline `latticectl derive --policies FILE` both go through
 //! [`authorized_derivation`], so a denied spec fails in both with the same message.
 
-use crate::authz::{
-    GateRequest, PolicySetVersion, ServicePrincipal, WorkloadKind, authorize, gate_requests,
-};
+use super::SpecKind;
+use crate::authz::{GateRequest, PolicySetVersion, authorize};
 use crate::context::DeriveContext;
 use crate::derived::Derived;
 use crate::error::DeriveError;
-use crate::spec::LatticeService;
 
 /// The result of deriving and authorizing one spec, with the questions it raised — kept even
 /// when a gate denied, because the cell re-derives a spec when a policy change touches one of
@@ -24,13 +22,14 @@ pub struct AuthorizedDerivation {
     pub result: Result<Derived, DeriveError>,
 }
 
-/// Derives `svc` in `ctx` and authorizes every gate question it raises against `policies`.
-pub fn authorized_derivation(
-    svc: &LatticeService,
+/// Derives `spec` in `ctx` and authorizes every gate request it raises against `policies`, as
+/// its [`SpecKind::principal`].
+pub fn authorized_derivation<K: SpecKind>(
+    spec: &K,
     ctx: &DeriveContext,
     policies: &PolicySetVersion,
 ) -> AuthorizedDerivation {
-    let derived = match super::derive_service(svc, ctx) {
+    let derived = match spec.derive(ctx) {
         Ok(derived) => derived,
         Err(error) => {
             return AuthorizedDerivation {
@@ -39,29 +38,24 @@ pub fn authorized_derivation(
             };
         }
     };
-    let questions = gate_requests(&derived.authz_requests);
-    let result = match authorize(policies, &principal_of(svc), &questions) {
+    let questions: Vec<GateRequest> = derived
+        .authz_requests
+        .iter()
+        .map(|r| r.gate_request())
+        .collect();
+    let result = match authorize(policies, &spec.principal(), &questions) {
         Ok(()) => Ok(derived),
         Err(denial) => Err(DeriveError::Denied(Box::new(denial))),
     };
     AuthorizedDerivation { questions, result }
 }
 
-/// Derives `svc` in `ctx`, refusing it with [`DeriveError::Denied`] unless `policies` permit
-/// every gate question it raises.
-pub fn derive_and_authorize(
-    svc: &LatticeService,
+/// Derives `spec` in `ctx`, refusing it with [`DeriveError::Denied`] unless `policies` permit
+/// every gate request it raises.
+pub fn derive_and_authorize<K: SpecKind>(
+    spec: &K,
     ctx: &DeriveContext,
     policies: &PolicySetVersion,
 ) -> Result<Derived, DeriveError> {
-    authorized_derivation(svc, ctx, policies).result
-}
-
-/// The workload principal of a derived (so validated: name and namespace are set) service.
-fn principal_of(svc: &LatticeService) -> ServicePrincipal {
-    ServicePrincipal::new(
-        svc.metadata.namespace.clone().unwrap_or_default(),
-        svc.metadata.name.clone().unwrap_or_default(),
-        WorkloadKind::Service,
-    )
+    authorized_derivation(spec, ctx, policies).result
 }

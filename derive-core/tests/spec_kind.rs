@@ -10,6 +10,7 @@ use common::{context, load, load_member};
 use lattice_derive::authz::{PolicySetVersion, WorkloadKind};
 use lattice_derive::kind::{AnySpec, SpecKind};
 use lattice_derive::mesh::derive_mesh_member;
+use lattice_derive::mesh::peers::{declared_by_member, declared_by_service};
 use lattice_derive::{
     DeriveContext, DeriveError, LatticeMeshMember, LatticeService, authorized_derivation,
     derive_service,
@@ -76,6 +77,9 @@ fn the_object_safe_face_agrees_with_the_typed_one() {
         Some(derive_service(&svc, &ctx).unwrap().demand)
     );
     assert_eq!(table[1].demand(), None, "a member asks no quota");
+    assert_eq!(table[0].declared_peers(), declared_by_service(&svc));
+    assert_eq!(table[1].declared_peers(), declared_by_member(&member));
+    assert!(!table[1].declared_peers().is_empty());
 }
 
 #[test]

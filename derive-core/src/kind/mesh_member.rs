@@ -10,7 +10,9 @@ use super::SpecKind;
 use crate::context::{DeriveContext, PeerService};
 use crate::derived::Derived;
 use crate::error::{DeriveError, FieldError};
+use crate::membership::ServiceKey;
 use crate::mesh::derive_mesh_member;
+use crate::mesh::peers::declared_by_member;
 use crate::spec::validate::validate_mesh_member;
 use crate::spec::{LatticeMeshMember, MESH_MEMBER_KIND, MemberPort, Protocol};
 
@@ -27,6 +29,10 @@ impl SpecKind for LatticeMeshMember {
 
     fn derive(&self, ctx: &DeriveContext) -> Result<Derived, DeriveError> {
         derive_mesh_member(self, ctx)
+    }
+
+    fn declared_peers(&self) -> Vec<ServiceKey> {
+        declared_by_member(self)
     }
 
     /// Its ports by name (the service port when one is set); the primary port is the TCP port

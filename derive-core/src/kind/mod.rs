@@ -1,6 +1,6 @@
 //! A spec kind as one unit: [`SpecKind`] says, for one kind of Lattice document, its name, how
-//! it validates, how it derives, whom Cedar sees asking, what it offers its mesh peers and what it
-//! asks of a quota. Everything generic over kinds ([`authorized_derivation`], the peers of a
+//! it validates, how it derives, whom Cedar sees asking, which mesh peers it declares and what it
+//! offers them, and what it asks of a quota. Everything generic over kinds ([`authorized_derivation`], the peers of a
 //! [`crate::DeriveContext`]) goes through it, so adding a kind is its spec module, its pipeline,
 //! one `impl SpecKind` here and one line in the cell's table of kinds.
 
@@ -18,6 +18,7 @@ use crate::context::{DeriveContext, PeerService};
 use crate::demand::ResourceDemand;
 use crate::derived::Derived;
 use crate::error::{DeriveError, FieldError};
+use crate::membership::ServiceKey;
 
 /// One kind of Lattice spec document (`LatticeService`, `LatticeMeshMember`, …).
 ///
@@ -29,11 +30,11 @@ use crate::error::{DeriveError, FieldError};
 /// (envelope, unknown fields, field paths) stays the cell's, keyed by [`SpecKind::KIND`]; the
 /// trait validates the parsed value.
 ///
-/// Kinds that follow fill only what they have: the defaults say "no mesh peer"
-/// ([`SpecKind::mesh_peer`]), "no quota demand" ([`SpecKind::demand`]) and "a `service`
-/// workload principal named by the metadata" ([`SpecKind::principal`], overridden through
-/// [`SpecKind::WORKLOAD_KIND`] by a job or a model). A kind that derives no mesh policy simply
-/// leaves [`Derived::mesh`] empty.
+/// Kinds that follow fill only what they have: the defaults say "declares no mesh peer"
+/// ([`SpecKind::declared_peers`]), "no one calls it on the mesh" ([`SpecKind::mesh_peer`]), "no
+/// quota demand" ([`SpecKind::demand`]) and "a `service` workload principal named by the
+/// metadata" ([`SpecKind::principal`], overridden through [`SpecKind::WORKLOAD_KIND`] by a job or
+/// a model). A kind that derives no mesh policy simply leaves [`Derived::mesh`] empty.
 pub trait SpecKind: Sized {
     /// The document's `kind`, e.g. `LatticeService`.
     const KIND: &'static str;
@@ -62,6 +63,13 @@ pub trait SpecKind: Sized {
             meta.name.clone().unwrap_or_default(),
             Self::WORKLOAD_KIND,
         )
+    }
+
+    /// The mesh peers the spec names (callers and dependencies, any direction, without `"*"`),
+    /// sorted, read from the spec alone: the cell loads these (and the members naming it) to
+    /// derive its mesh policy. Empty for a kind that takes no part in the mesh.
+    fn declared_peers(&self) -> Vec<ServiceKey> {
+        Vec::new()
     }
 
     /// What the spec offers its callers on the mesh (named ports, primary port), the entry its
@@ -97,6 +105,8 @@ pub trait AnySpec {
     ) -> AuthorizedDerivation;
     /// See [`SpecKind::principal`].
     fn principal(&self) -> ServicePrincipal;
+    /// See [`SpecKind::declared_peers`].
+    fn declared_peers(&self) -> Vec<ServiceKey>;
     /// See [`SpecKind::mesh_peer`].
     fn mesh_peer(&self) -> Option<PeerService>;
     /// See [`SpecKind::demand`].
@@ -125,6 +135,9 @@ impl<K: SpecKind> AnySpec for K {
     }
     fn principal(&self) -> ServicePrincipal {
         SpecKind::principal(self)
+    }
+    fn declared_peers(&self) -> Vec<ServiceKey> {
+        SpecKind::declared_peers(self)
     }
     fn mesh_peer(&self) -> Option<PeerService> {
         SpecKind::mesh_peer(self)

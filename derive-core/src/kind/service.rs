@@ -1,5 +1,5 @@
 //! `LatticeService` as a [`SpecKind`]: the derivation pipeline ([`crate::pipeline`]), a mesh
-//! peer with its declared ports, and a quota demand.
+//! peer with its declared peers and ports, and a quota demand.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
@@ -8,6 +8,8 @@ use crate::context::{DeriveContext, PeerService};
 use crate::demand::ResourceDemand;
 use crate::derived::Derived;
 use crate::error::{DeriveError, FieldError};
+use crate::membership::ServiceKey;
+use crate::mesh::peers::declared_by_service;
 use crate::pipeline;
 use crate::spec::validate::validate_service;
 use crate::spec::{LatticeService, SERVICE_KIND};
@@ -25,6 +27,10 @@ impl SpecKind for LatticeService {
 
     fn derive(&self, ctx: &DeriveContext) -> Result<Derived, DeriveError> {
         pipeline::derive_service(self, ctx)
+    }
+
+    fn declared_peers(&self) -> Vec<ServiceKey> {
+        declared_by_service(self)
     }
 
     fn mesh_peer(&self) -> Option<PeerService> {

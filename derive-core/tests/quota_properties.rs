@@ -64,6 +64,20 @@ fn quota() -> impl Strategy<Value = Quota> {
         })
 }
 
+/// Quotas with distinct names, as the store keeps them (a name is a quota's primary key).
+fn distinct_quotas(count: std::ops::Range<usize>) -> impl Strategy<Value = Vec<Quota>> {
+    prop::collection::vec(quota(), count).prop_map(|quotas| {
+        quotas
+            .into_iter()
+            .enumerate()
+            .map(|(i, q)| Quota {
+                name: format!("{}-{i}", q.name),
+                ..q
+            })
+            .collect()
+    })
+}
+
 fn amounts() -> impl Strategy<Value = Amounts> {
     (0..2000u64, 0..2000u64, 0..4u64, 0..2000u64).prop_map(|(c, m, g, k)| Amounts {
         cpu_millicores: c,
@@ -160,7 +174,7 @@ proptest! {
 
     #[test]
     fn a_denial_reports_numbers_that_explain_it(
-        quotas in prop::collection::vec(quota(), 1..4),
+        quotas in distinct_quotas(1..4),
         others in amounts(),
         held in amounts(),
         wanted in amounts(),

@@ -3,7 +3,7 @@
 
 use lattice_derive::cost::CostRates;
 
-use crate::apply::documents::split_documents;
+use lattice_api::documents::split_documents;
 
 /// Why rates were refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

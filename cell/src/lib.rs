@@ -1,16 +1,15 @@
 //! The Lattice cell: the REST API for people and CI, the agent service (enrolment and the
 //! outbound mTLS session), the Postgres store, the CA, and level-triggered delivery of derived
-//! revisions to agents. Also the library behind `latticectl`.
+//! revisions to agents. (`latticectl` is its own crate, `ctl/`.)
 //!
 //! Pure decisions live in small modules ([`delivery::plan`], [`status`], [`revision`],
-//! [`apply::documents`]); the rest is a thin I/O shell around them.
+//! and `lattice_api::documents`); the rest is a thin I/O shell around them.
 
 pub mod admission;
 pub mod apply;
 pub mod ca;
 pub mod config;
 pub mod cost;
-pub mod ctl;
 pub mod delivery;
 pub mod grpc;
 pub mod http;
@@ -19,7 +18,6 @@ pub mod policies;
 pub mod reconcile;
 pub mod revision;
 pub mod server;
-pub mod showback;
 pub mod spec_key;
 pub mod state;
 pub mod status;

@@ -517,7 +517,7 @@ async fn concurrent_applies_of_both_sides_settle_on_the_agreement() {
 #[tokio::test]
 async fn latticectl_applies_lists_and_deletes_mesh_members() {
     use clap::Parser;
-    use lattice_cell::ctl::{CtlArgs, run};
+    use latticectl::{CtlArgs, run};
     let cell = shop("").await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("redis.yaml");

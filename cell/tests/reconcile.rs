@@ -8,7 +8,7 @@
 mod common;
 
 use common::{ANY_IMAGE, TestCell, policy_yaml, service_yaml};
-use lattice_cell::apply::documents::parse_documents;
+use lattice_api::documents::parse_documents;
 use lattice_cell::policies::write as policy_write;
 use lattice_cell::reconcile::{self, Trigger, Verdict};
 use lattice_cell::spec_key::SpecKey;

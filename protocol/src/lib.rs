@@ -6,6 +6,7 @@ pub mod identity;
 pub mod version;
 
 /// Generated protobuf and tonic types for `lattice.agent.v1`.
+#[cfg(feature = "grpc")]
 #[allow(clippy::all, missing_docs)]
 pub mod v1 {
     tonic::include_proto!("lattice.agent.v1");

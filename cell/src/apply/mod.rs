@@ -10,10 +10,7 @@
 //! specs waiting for it (`readmit`).
 
 pub mod delete;
-pub mod documents;
-pub mod namespace_document;
 pub mod placement;
-pub mod quota_document;
 pub mod quota_writes;
 pub mod readmit;
 
@@ -30,8 +27,7 @@ use crate::store::StoreError;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::policies::{PolicyLock, lock_policy_set};
 use crate::store::specs::{self, SpecWrite, StoredSpec};
-use documents::{BodyError, DocumentError, Documents, parse_documents};
-pub use placement::{CLUSTER_LABEL_FIELD, cluster_of, placement};
+use lattice_api::documents::{BodyError, DocumentError, Documents, parse_documents};
 use quota_writes::{AppliedNamespace, AppliedQuota, ServiceSubject};
 
 /// Attempts of one apply when Postgres aborts it (deadlock detected, serialization failure).

@@ -1,24 +1,23 @@
 //! Placing the workload documents of a request (`LatticeService`, `LatticeMeshMember`): each
 //! names its cluster with the `lattice.dev/cluster` label, the cluster must be registered, and no
-//! two documents may name the same spec. All problems are reported together.
+//! two documents may name the same spec. All problems are reported together. Reading the label
+//! is pure and lives in `lattice_api::documents::placement`.
 
 use std::collections::BTreeMap;
 
+use lattice_api::documents::{
+    BodyError, CLUSTER_LABEL_FIELD, DocumentError, MemberDocument, ServiceDocument, placement,
+};
 use lattice_derive::FieldError;
-use lattice_derive::labels::CLUSTER_LABEL;
 use lattice_derive::quota::OWNER_ANNOTATION;
 use lattice_derive::spec::{MESH_MEMBER_KIND, SERVICE_KIND};
 use lattice_protocol::identity::ClusterId;
 use serde::Serialize;
 
 use super::ApplyError;
-use super::documents::{BodyError, DocumentError, MemberDocument, ServiceDocument};
 use super::quota_writes::ServiceSubject;
 use crate::spec_key::SpecKey;
 use crate::state::CellState;
-
-/// Field path of the placement label, as reported in errors.
-pub const CLUSTER_LABEL_FIELD: &str = "metadata.labels[lattice.dev/cluster]";
 
 /// A workload document with its placement checked.
 pub struct Placed<'a> {
@@ -171,20 +170,4 @@ pub async fn place<'a>(
     } else {
         Err(BodyError::Invalid(errors).into())
     }
-}
-
-/// The cluster a spec is placed on, from its `lattice.dev/cluster` label.
-pub fn cluster_of(svc: &lattice_derive::LatticeService) -> Result<ClusterId, FieldError> {
-    placement(svc.metadata.labels.as_ref())
-}
-
-/// The cluster named by the `lattice.dev/cluster` label among `labels`.
-pub fn placement(labels: Option<&BTreeMap<String, String>>) -> Result<ClusterId, FieldError> {
-    let label = labels.and_then(|l| l.get(CLUSTER_LABEL)).ok_or_else(|| {
-        FieldError::new(
-            CLUSTER_LABEL_FIELD,
-            format!("is required: set the label {CLUSTER_LABEL} to the cluster this spec runs on"),
-        )
-    })?;
-    ClusterId::new(label.clone()).map_err(|e| FieldError::new(CLUSTER_LABEL_FIELD, e.to_string()))
 }

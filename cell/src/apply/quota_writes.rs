@@ -9,13 +9,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use lattice_derive::FieldError;
 use lattice_derive::quota::{GROUP_LABEL, OWNER_ANNOTATION};
 
-use super::documents::DocumentError;
-use super::quota_document::QuotaDocument;
 use crate::spec_key::SpecKey;
 use crate::store::StoreError;
 use crate::store::audit::{self, AuditEntry};
-use crate::store::namespaces::{self, NamespaceApplied, NamespaceWrite};
+use crate::store::namespaces::{self, NamespaceApplied};
 use crate::store::quotas::{self, QuotaApplied, principals_of};
+use lattice_api::documents::{DocumentError, NamespaceDocument, QuotaDocument};
 
 /// One applied `LatticeQuota`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,7 +63,7 @@ impl<'a> ServiceSubject<'a> {
 /// Two documents of one request naming the same quota or namespace.
 pub fn duplicate_errors(
     quotas: &[(usize, QuotaDocument)],
-    namespaces: &[(usize, NamespaceWrite)],
+    namespaces: &[(usize, NamespaceDocument)],
 ) -> Vec<DocumentError> {
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     let names = quotas
@@ -96,7 +95,7 @@ pub fn duplicate_errors(
 pub async fn lock_touched(
     tx: &mut sqlx::PgConnection,
     services: &[ServiceSubject<'_>],
-    namespaces_written: &[(usize, NamespaceWrite)],
+    namespaces_written: &[(usize, NamespaceDocument)],
     quotas_written: &[(usize, QuotaDocument)],
 ) -> Result<(), StoreError> {
     let mut names: BTreeSet<String> = namespaces_written
@@ -136,7 +135,7 @@ pub async fn lock_touched(
 /// Writes the namespaces, then the quotas, auditing each change.
 pub async fn write(
     tx: &mut sqlx::PgConnection,
-    namespaces_written: &[(usize, NamespaceWrite)],
+    namespaces_written: &[(usize, NamespaceDocument)],
     quotas_written: &[(usize, QuotaDocument)],
     actor: &str,
 ) -> Result<(Vec<AppliedNamespace>, Vec<AppliedQuota>), StoreError> {

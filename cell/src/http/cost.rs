@@ -12,8 +12,8 @@ use serde::Deserialize;
 use super::error::ApiError;
 use crate::apply::readmit;
 use crate::cost::RatesError;
-use crate::showback::{ShowbackReport, to_csv};
 use crate::state::CellState;
+use lattice_api::showback::{ShowbackReport, to_csv};
 
 /// `GET /v1/cost/rates`.
 pub async fn get_rates(State(state): State<CellState>) -> Result<Json<CostRates>, ApiError> {

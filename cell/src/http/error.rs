@@ -1,58 +1,28 @@
-//! API errors as JSON `{code, message, field}`; invalid specs also list every field problem in
-//! `details` (`{document, field, message}`).
+//! API errors as JSON `{code, message, field}` (`lattice_api::ErrorBody`); invalid specs also list
+//! every field problem in `details` (`{document, field, message}`). This module adds the HTTP
+//! status and the conversions from the cell's errors.
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use lattice_api::ErrorBody;
+use lattice_api::documents::{BodyError, DocumentError};
 
 use crate::apply::ApplyError;
-use crate::apply::documents::{BodyError, DocumentError};
 use crate::store::StoreError;
 
-/// One field problem in an error body.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct ErrorDetail {
-    /// 0-based document index in the request.
-    pub document: usize,
-    /// Field path.
-    pub field: String,
-    /// What is wrong.
-    pub message: String,
-    /// Line in the field's text (Cedar policy text), 1-based, when known.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub line: Option<usize>,
-    /// Column in that line, in characters, 1-based, when known.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub column: Option<usize>,
-}
-
-/// An error answer of the REST API.
-#[derive(Debug, Clone, Serialize)]
+/// An error answer of the REST API: its status and its body.
+#[derive(Debug, Clone)]
 pub struct ApiError {
-    #[serde(skip)]
     status: StatusCode,
-    /// Machine-readable code: `Unauthorized`, `NotFound`, `AlreadyExists`, `Invalid`, `BadRequest`,
-    /// `Internal`.
-    pub code: &'static str,
-    /// For people: what is wrong and what to do.
-    pub message: String,
-    /// Path of the offending field, when one field is to blame.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-    /// Every field problem, for invalid specs.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub details: Vec<ErrorDetail>,
+    body: ErrorBody,
 }
 
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
-            code,
-            message: message.into(),
-            field: None,
-            details: Vec::new(),
+            body: ErrorBody::new(code, message),
         }
     }
 
@@ -78,49 +48,18 @@ impl ApiError {
 
     /// 422 for one field.
     pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
-        let field = field.into();
-        let message = message.into();
-        let mut err = Self::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Invalid",
-            format!("{field}: {message}"),
-        );
-        err.details.push(ErrorDetail {
-            document: 0,
-            field: field.clone(),
-            message,
-            line: None,
-            column: None,
-        });
-        err.field = Some(field);
-        err
+        Self {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            body: ErrorBody::invalid_field(field, message),
+        }
     }
 
     /// 422 listing every field problem.
     pub fn invalid_documents(errors: &[DocumentError]) -> Self {
-        let details: Vec<ErrorDetail> = errors
-            .iter()
-            .map(|e| ErrorDetail {
-                document: e.document,
-                field: e.error.field.clone(),
-                message: e.error.message.clone(),
-                line: e.location.map(|l| l.line),
-                column: e.location.map(|l| l.column),
-            })
-            .collect();
-        let summary = details
-            .iter()
-            .map(|d| format!("document {}: {}: {}", d.document, d.field, d.message))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let mut err = Self::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Invalid",
-            format!("invalid document: {summary}"),
-        );
-        err.field = details.first().map(|d| d.field.clone());
-        err.details = details;
-        err
+        Self {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            body: ErrorBody::invalid_documents(errors),
+        }
     }
 
     /// 500; the cause is logged, not returned.
@@ -137,11 +76,16 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         self.status
     }
+
+    /// The JSON body.
+    pub fn body(&self) -> &ErrorBody {
+        &self.body
+    }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self)).into_response()
+        (self.status, Json(self.body)).into_response()
     }
 }
 

@@ -14,10 +14,10 @@ use serde_json::json;
 
 use super::status::policy_status;
 use super::versions::{NumberedVersion, PolicyVersions, VersionError};
-use crate::apply::documents::{DocumentError, PolicyInput};
 use crate::store::StoreError;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::policies::{self, NewVersion, PolicyWrite};
+use lattice_api::documents::{DocumentError, PolicyInput};
 
 /// Field path of the Cedar text, as reported in errors.
 pub const POLICIES_FIELD: &str = "spec.policies";

@@ -12,13 +12,13 @@ use lattice_derive::mesh::{BASELINE_KIND, MeshSettings};
 use lattice_derive::spec::{MESH_MEMBER_KIND, SERVICE_KIND};
 use lattice_derive::{DeriveContext, FieldError, LatticeMeshMember, LatticeService};
 
-use crate::apply::documents::{parse_member, parse_service};
 use crate::policies::NumberedVersion;
 use crate::spec_key::SpecKey;
 use crate::state::CellState;
 use crate::store::StoreError;
 use crate::store::mesh;
 use crate::store::specs::SpecRecord;
+use lattice_api::documents::{parse_member, parse_service};
 
 /// The typed spec of a reconcile.
 #[derive(Debug, Clone)]

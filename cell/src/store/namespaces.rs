@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use lattice_api::documents::NamespaceDocument;
 use lattice_derive::quota::GROUP_LABEL;
 use serde_json::Value;
 
@@ -32,17 +33,6 @@ impl NamespaceRecord {
     }
 }
 
-/// A namespace to store.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NamespaceWrite {
-    /// Name.
-    pub name: String,
-    /// Labels.
-    pub labels: BTreeMap<String, String>,
-    /// Annotations.
-    pub annotations: BTreeMap<String, String>,
-}
-
 /// What storing a namespace did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NamespaceApplied {
@@ -63,7 +53,7 @@ fn to_json(map: &BTreeMap<String, String>, what: &'static str) -> Result<Value, 
 /// Declares or updates a namespace; labels and annotations are replaced as given.
 pub async fn upsert(
     tx: &mut sqlx::PgConnection,
-    ns: &NamespaceWrite,
+    ns: &NamespaceDocument,
 ) -> Result<NamespaceApplied, StoreError> {
     let labels = to_json(&ns.labels, "namespace labels")?;
     let annotations = to_json(&ns.annotations, "namespace annotations")?;

@@ -13,7 +13,7 @@ use super::DemoError;
 use super::examples::{CLUSTER_LABEL, ExampleDoc, ExampleFile, Expectation};
 use crate::lattice::Ctl;
 
-/// What the cell says about a kind it cannot apply (see `cell/src/apply/documents.rs`).
+/// What the cell says about a kind it cannot apply (see `api/src/documents/mod.rs`).
 const UNSUPPORTED_KIND: &str = "is not supported; supported kinds";
 
 /// What happened to one LatticeService at `latticectl apply`.

@@ -10,6 +10,7 @@
 //! user can see offline which traffic a change opens or closes.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use lattice_derive::authz::{PolicyDocument, PolicySetVersion};
 use lattice_derive::membership::MeshMembership;
@@ -23,12 +24,47 @@ use lattice_derive::{
 use serde_json::{Value, json};
 
 use super::client::CtlError;
-use super::inputs::Input;
+use super::inputs::{Input, read_inputs};
 use super::output::OutputFormat;
-use crate::apply::documents::{
-    BodyError, Documents, parse_documents, parse_policy, split_documents,
+use lattice_api::documents::{
+    BodyError, Documents, parse_documents, parse_policy, placement, split_documents,
 };
-use crate::apply::placement;
+
+/// The flags of `latticectl derive` besides the files.
+#[derive(Debug, Clone, Copy)]
+pub struct DeriveFlags<'a> {
+    /// `--cluster`: derive for this cluster instead of the `lattice.dev/cluster` label.
+    pub cluster: Option<&'a str>,
+    /// `--trust-domain`.
+    pub trust_domain: &'a str,
+    /// `--policies` files; none means no Cedar gates.
+    pub policies: &'a [PathBuf],
+    /// `--explain-mesh`.
+    pub explain_mesh: bool,
+}
+
+/// Runs `derive -f FILE...`: reads the files (and policies), derives them together, renders.
+pub fn run(
+    files: &[PathBuf],
+    flags: DeriveFlags<'_>,
+    format: OutputFormat,
+) -> Result<String, CtlError> {
+    let policies = if flags.policies.is_empty() {
+        None
+    } else {
+        Some(load_policies(&read_inputs(flags.policies)?)?)
+    };
+    let derived = derive_all(
+        &read_inputs(files)?,
+        DeriveOptions {
+            cluster: flags.cluster,
+            trust_domain: flags.trust_domain,
+            policies: policies.as_ref(),
+            explain_mesh: flags.explain_mesh,
+        },
+    )?;
+    render(&derived, format)
+}
 
 /// Reads `--policies` inputs into one policy set: CedarPolicy documents (YAML/JSON), or raw Cedar
 /// text from `.cedar` files (a document named after the file). Every problem is reported with its
@@ -423,9 +459,7 @@ mod tests {
             err.contains("hello.yaml: document 0: PolicyAuthorized=False (DeployImageDenied): Lattice::Service::\"demo/hello\" may not DeployImage"),
             "{err}"
         );
-        let images = policies(include_str!(
-            "../../../examples/policies/platform-images.yaml"
-        ));
+        let images = policies(include_str!("../../examples/policies/platform-images.yaml"));
         let set = load_policies(&[images]).unwrap();
         assert!(
             derive_all(

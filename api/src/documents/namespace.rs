@@ -10,8 +10,18 @@ use lattice_derive::quota::principal::is_label_value;
 use lattice_derive::syntax::names::{is_dns_label, is_dns_subdomain};
 use serde_json::Value;
 
-use super::documents::{CLUSTER_SCOPED_METADATA_FIELDS, envelope_errors};
-use crate::store::namespaces::NamespaceWrite;
+use super::{CLUSTER_SCOPED_METADATA_FIELDS, envelope_errors};
+
+/// A declared namespace as read from its document: what the cell stores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamespaceDocument {
+    /// Name.
+    pub name: String,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Annotations.
+    pub annotations: BTreeMap<String, String>,
+}
 
 /// `kind` of a namespace document.
 pub const NAMESPACE_KIND: &str = "Namespace";
@@ -19,7 +29,7 @@ pub const NAMESPACE_KIND: &str = "Namespace";
 pub const NAMESPACE_API_VERSION: &str = "v1";
 
 /// Checks and reads one `Namespace` document.
-pub fn parse_namespace(value: Value) -> Result<NamespaceWrite, Vec<FieldError>> {
+pub fn parse_namespace(value: Value) -> Result<NamespaceDocument, Vec<FieldError>> {
     let Value::Object(map) = value else {
         return Err(vec![FieldError::new("", "each document must be an object")]);
     };
@@ -61,7 +71,7 @@ pub fn parse_namespace(value: Value) -> Result<NamespaceWrite, Vec<FieldError>> 
         }
     }
     if errors.is_empty() {
-        Ok(NamespaceWrite {
+        Ok(NamespaceDocument {
             name: name.to_string(),
             labels,
             annotations,

@@ -4,8 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use lattice_cell::ctl::client::CtlError;
-use lattice_cell::ctl::{CtlArgs, run};
+use latticectl::{CtlArgs, CtlError, run};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {

@@ -10,7 +10,7 @@ use super::args::{CostBy, CostCommand};
 use super::client::{ApiClient, Body, CtlError};
 use super::inputs::read_inputs;
 use super::output::{OutputFormat, structured, table, text};
-use crate::showback::{ShowbackReport, to_csv};
+use lattice_api::showback::{ShowbackReport, to_csv};
 
 /// `latticectl cost [--by …]` and `latticectl cost rates [-f FILE]`.
 pub async fn run(

@@ -3,6 +3,9 @@
 //! array, or a `List`). Strict: the envelope, metadata and spec refuse unknown fields, and every
 //! error names the document and the field path. A `Namespace` (`apiVersion: v1`, no `spec`)
 //! declares a namespace's labels to the cell (its team, for quotas and showback).
+//!
+//! Pure (no I/O): the cell's apply, reconcile and policies, and `latticectl derive`, read
+//! documents with the same code and the same error messages.
 
 use lattice_derive::authz::policy::SourceLocation;
 use lattice_derive::quota::QUOTA_KIND;
@@ -13,9 +16,13 @@ use lattice_derive::{FieldError, LatticeMeshMember, LatticeService};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use super::namespace_document::{NAMESPACE_API_VERSION, NAMESPACE_KIND, parse_namespace};
-use super::quota_document::{QuotaDocument, parse_quota};
-use crate::store::namespaces::NamespaceWrite;
+mod namespace;
+mod placement;
+mod quota;
+
+pub use namespace::{NAMESPACE_API_VERSION, NAMESPACE_KIND, NamespaceDocument, parse_namespace};
+pub use placement::{CLUSTER_LABEL_FIELD, cluster_of, placement};
+pub use quota::{QuotaDocument, parse_quota};
 
 /// Kinds the cell accepts.
 pub const SUPPORTED_KINDS: &[&str] = &[
@@ -118,7 +125,7 @@ pub struct Documents {
     /// `LatticeQuota`s (validated), with their request index.
     pub quotas: Vec<(usize, QuotaDocument)>,
     /// `Namespace` declarations, with their request index.
-    pub namespaces: Vec<(usize, NamespaceWrite)>,
+    pub namespaces: Vec<(usize, NamespaceDocument)>,
 }
 
 /// Splits `body` into JSON values, from JSON if it looks like JSON, otherwise YAML.

@@ -6,9 +6,22 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use std::path::PathBuf;
+
 use super::client::{ApiClient, Body, CtlError};
-use super::inputs::Input;
-use super::output::text;
+use super::inputs::{Input, read_inputs};
+use super::output::{OutputFormat, finish, text};
+
+/// Runs `apply -f FILE...`: one line per document, or the merged answer as YAML/JSON.
+pub async fn run(
+    client: &ApiClient,
+    files: &[PathBuf],
+    strict: bool,
+    format: OutputFormat,
+) -> Result<String, CtlError> {
+    let applied = apply(client, read_inputs(files)?, strict).await?;
+    finish(&applied.answer, format, || applied.lines.join("\n"))
+}
 
 /// What `apply` prints, and the combined answer for `-o json|yaml`.
 pub struct Applied {

@@ -1,6 +1,8 @@
 //! The HTTP client of `latticectl`: the cell's REST API, with errors that say what to do.
 
+use lattice_api::ErrorBody;
 use reqwest::{Method, StatusCode};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Why a call to the cell failed.
@@ -128,31 +130,33 @@ pub enum Body {
     Yaml(String),
 }
 
-/// The API error's message, with every field problem on its own line.
-fn api_message(value: &Value) -> String {
-    let Some(message) = value["message"].as_str() else {
-        return value.to_string();
-    };
-    let details: Vec<String> = value["details"]
-        .as_array()
-        .map(|d| {
-            d.iter()
-                .map(|e| {
-                    format!(
-                        "  document {}: {}: {}",
-                        e["document"],
-                        e["field"].as_str().unwrap_or(""),
-                        e["message"].as_str().unwrap_or("")
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    if details.is_empty() {
-        message.to_string()
-    } else {
-        format!("invalid spec:\n{}", details.join("\n"))
+impl Body {
+    /// A JSON body from a typed request of `lattice-api`.
+    pub fn json(request: &impl Serialize) -> Result<Self, CtlError> {
+        serde_json::to_value(request)
+            .map(Body::Json)
+            .map_err(|e| CtlError::Render(e.to_string()))
     }
+}
+
+/// The API error's message (`lattice_api::ErrorBody`), with every field problem on its own line;
+/// an answer that is not an error body is shown as it is.
+fn api_message(value: &Value) -> String {
+    let Ok(body) = ErrorBody::deserialize(value) else {
+        return value
+            .get("message")
+            .and_then(Value::as_str)
+            .map_or_else(|| value.to_string(), str::to_string);
+    };
+    if body.details.is_empty() {
+        return body.message;
+    }
+    let details: Vec<String> = body
+        .details
+        .iter()
+        .map(|e| format!("  document {}: {}: {}", e.document, e.field, e.message))
+        .collect();
+    format!("invalid spec:\n{}", details.join("\n"))
 }
 
 fn root_cause(err: &dyn std::error::Error) -> String {

@@ -5,8 +5,7 @@ use reqwest::Method;
 use serde_json::Value;
 
 use super::client::{ApiClient, CtlError};
-use super::finish;
-use super::output::{OutputFormat, table, text};
+use super::output::{OutputFormat, finish, table, text};
 
 /// `latticectl get quotas`.
 pub async fn list(client: &ApiClient, format: OutputFormat) -> Result<String, CtlError> {

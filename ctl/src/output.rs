@@ -19,6 +19,18 @@ pub enum OutputFormat {
     Csv,
 }
 
+/// The table text for `-o table`, else the answer as YAML or JSON.
+pub fn finish(
+    value: &Value,
+    format: OutputFormat,
+    table: impl FnOnce() -> String,
+) -> Result<String, CtlError> {
+    match format {
+        OutputFormat::Table => Ok(table()),
+        other => structured(value, other),
+    }
+}
+
 /// Renders `value` as YAML or JSON.
 pub fn structured(value: &Value, format: OutputFormat) -> Result<String, CtlError> {
     match format {

@@ -4,7 +4,7 @@ use lattice_derive::FieldError;
 use lattice_derive::quota::{LatticeQuota, Quota, validate_quota};
 use serde_json::Value;
 
-use super::documents::{CLUSTER_SCOPED_METADATA_FIELDS, parse_kind};
+use super::{CLUSTER_SCOPED_METADATA_FIELDS, parse_kind};
 
 /// A valid quota and the normalised document to store.
 #[derive(Debug, Clone)]

@@ -1,0 +1,79 @@
+//! `latticectl delete`: removes a spec, policy, quota or namespace declaration and says what
+//! follows (the cluster removing objects, the policy set version, the specs re-derived).
+
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::args::DeleteCommand;
+use crate::client::{ApiClient, CtlError};
+use crate::output::{self, OutputFormat, finish};
+use crate::quota;
+
+/// Runs `delete <what>`.
+pub async fn run(
+    client: &ApiClient,
+    what: DeleteCommand,
+    format: OutputFormat,
+) -> Result<String, CtlError> {
+    match what {
+        DeleteCommand::Quota { name } => quota::delete(client, &name, format).await,
+        DeleteCommand::Namespace { name } => quota::delete_namespace(client, &name, format).await,
+        DeleteCommand::Service { name, namespace } => {
+            workload(client, "latticeservice", &namespace, &name, format).await
+        }
+        DeleteCommand::MeshMember { name, namespace } => {
+            workload(client, "latticemeshmember", &namespace, &name, format).await
+        }
+        DeleteCommand::CedarPolicy { name } => {
+            let answer = client
+                .call(Method::DELETE, &format!("/v1/cedarpolicies/{name}"), None)
+                .await?;
+            finish(&answer, format, || policy_deleted(&name, &answer))
+        }
+    }
+}
+
+/// Deletes the workload spec `resource` (`latticeservice`, `latticemeshmember`)
+/// `namespace/name`.
+async fn workload(
+    client: &ApiClient,
+    resource: &str,
+    namespace: &str,
+    name: &str,
+    format: OutputFormat,
+) -> Result<String, CtlError> {
+    let answer = client
+        .call(
+            Method::DELETE,
+            &format!("/v1/namespaces/{namespace}/{resource}s/{name}"),
+            None,
+        )
+        .await?;
+    finish(&answer, format, || {
+        format!(
+            "{resource}/{namespace}/{name} deleted; cluster {} removes its objects",
+            output::text(&answer["cluster"])
+        )
+    })
+}
+
+/// What deleting policy `name` did: the new policy set version and every spec re-derived.
+fn policy_deleted(name: &str, answer: &Value) -> String {
+    let mut lines = vec![format!(
+        "cedarpolicy/{name} deleted (policy set version {})",
+        output::text(&answer["policySetVersion"])
+    )];
+    for r in answer["rederived"].as_array().into_iter().flatten() {
+        lines.push(format!(
+            "re-derived {}/{}/{}: {}{}",
+            output::text(&r["kind"]).to_lowercase(),
+            output::text(&r["namespace"]),
+            output::text(&r["name"]),
+            output::text(&r["result"]),
+            r["reason"]
+                .as_str()
+                .map_or(String::new(), |x| format!(" ({x})"))
+        ));
+    }
+    lines.join("\n")
+}

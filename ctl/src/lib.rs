@@ -1,0 +1,57 @@
+//! `latticectl`: the CLI of the cell's REST API, plus offline derivation. One module per verb
+//! (`apply`, `get`, `delete`, `cluster`, `token`, `auth`, `cost`, `derive`); [`run`] only
+//! dispatches. The REST bodies and document parsing come from `lattice-api`, derivation from
+//! `lattice-derive`; the cell's crate (and so sqlx and axum) is not linked.
+
+pub mod apply;
+pub mod args;
+pub mod auth;
+pub mod client;
+pub mod cluster;
+pub mod cost;
+pub mod delete;
+pub mod derive;
+pub mod describe;
+pub mod get;
+pub mod inputs;
+pub mod output;
+pub mod quota;
+pub mod token;
+
+pub use args::{
+    AuthCommand, ClusterCommand, Command, CostBy, CostCommand, CtlArgs, DeleteCommand, GetCommand,
+    TokenCommand,
+};
+use client::ApiClient;
+pub use client::CtlError;
+
+/// Runs one command and returns what to print.
+pub async fn run(args: CtlArgs) -> Result<String, CtlError> {
+    let client = ApiClient::new(&args.server, args.token.clone());
+    let format = args.output;
+    match args.command {
+        Command::Apply { files, strict } => apply::run(&client, &files, strict, format).await,
+        Command::Get { what } => get::run(&client, what, format).await,
+        Command::Delete { what } => delete::run(&client, what, format).await,
+        Command::Cost { by, command } => cost::run(&client, by, command, format).await,
+        Command::Auth { command } => auth::run(&client, command, format).await,
+        Command::Cluster { command } => cluster::run(&client, command, format).await,
+        Command::Token { command } => token::run(&client, command, format).await,
+        Command::Derive {
+            files,
+            cluster,
+            trust_domain,
+            policies,
+            explain_mesh,
+        } => derive::run(
+            &files,
+            derive::DeriveFlags {
+                cluster: cluster.as_deref(),
+                trust_domain: &trust_domain,
+                policies: &policies,
+                explain_mesh,
+            },
+            format,
+        ),
+    }
+}

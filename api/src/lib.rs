@@ -7,6 +7,7 @@ pub mod apply;
 pub mod clusters;
 pub mod documents;
 pub mod error;
+pub mod kinds;
 pub mod list;
 pub mod showback;
 

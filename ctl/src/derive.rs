@@ -9,18 +9,14 @@
 //! `--explain-mesh`, the active edges and the one-sided declarations are printed instead, so a
 //! user can see offline which traffic a change opens or closes.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use lattice_derive::authz::{PolicyDocument, PolicySetVersion};
 use lattice_derive::membership::MeshMembership;
 use lattice_derive::mesh::{
-    BASELINE_KIND, MeshSettings, ServiceGraph, attach_mesh, derive_mesh_member, explain, wildcard,
+    BASELINE_KIND, MeshSettings, ServiceGraph, attach_mesh, explain, wildcard,
 };
-use lattice_derive::{
-    ApplyLayer, DeriveContext, DeriveError, Derived, DerivedObject, authorized_derivation,
-    derive_service,
-};
+use lattice_derive::{ApplyLayer, DeriveContext, DeriveError, Derived, DerivedObject};
 use serde_json::{Value, json};
 
 use super::client::CtlError;
@@ -29,6 +25,7 @@ use super::output::OutputFormat;
 use lattice_api::documents::{
     BodyError, Documents, parse_documents, parse_policy, placement, split_documents,
 };
+use lattice_api::kinds::SharedSpec;
 
 /// The flags of `latticectl derive` besides the files.
 #[derive(Debug, Clone, Copy)]
@@ -138,33 +135,19 @@ pub struct DeriveOptions<'a> {
 struct Located {
     file: String,
     index: usize,
-    spec: Spec,
+    spec: SharedSpec,
 }
 
-/// The kinds derivation takes.
-enum Spec {
-    Service(lattice_derive::LatticeService),
-    Member(lattice_derive::LatticeMeshMember),
-}
-
-impl Spec {
+impl Located {
+    /// `<kind>/<namespace>/<name>`.
     fn key(&self) -> String {
-        let (kind, meta) = match self {
-            Spec::Service(s) => ("LatticeService", &s.metadata),
-            Spec::Member(m) => ("LatticeMeshMember", &m.metadata),
-        };
+        let meta = self.spec.metadata();
         format!(
-            "{kind}/{}/{}",
+            "{}/{}/{}",
+            self.spec.kind(),
             meta.namespace.as_deref().unwrap_or(""),
             meta.name.as_deref().unwrap_or("")
         )
-    }
-
-    fn labels(&self) -> Option<&BTreeMap<String, String>> {
-        match self {
-            Spec::Service(s) => s.metadata.labels.as_ref(),
-            Spec::Member(m) => m.metadata.labels.as_ref(),
-        }
     }
 }
 
@@ -174,21 +157,14 @@ pub fn derive_all(inputs: &[Input], options: DeriveOptions<'_>) -> Result<Value,
     let mut problems = Vec::new();
     let documents = read_documents(inputs, &mut problems);
     let peers = DeriveContext::default()
-        .with_peers(documents.iter().filter_map(|d| match &d.spec {
-            Spec::Service(s) => Some(s),
-            Spec::Member(_) => None,
-        }))
-        .with_member_peers(documents.iter().filter_map(|d| match &d.spec {
-            Spec::Member(m) => Some(m),
-            Spec::Service(_) => None,
-        }))
+        .with_peers(documents.iter().map(|d| &*d.spec))
         .peers;
 
     let mut derived: Vec<(&Located, String, Derived)> = Vec::new();
     for doc in &documents {
         let cluster = match options.cluster {
             Some(c) => c.to_string(),
-            None => placement(doc.spec.labels())
+            None => placement(doc.spec.metadata().labels.as_ref())
                 .map_or_else(|_| DeriveContext::default().cluster, |c| c.to_string()),
         };
         let ctx = DeriveContext {
@@ -197,11 +173,9 @@ pub fn derive_all(inputs: &[Input], options: DeriveOptions<'_>) -> Result<Value,
             peers: peers.clone(),
             ..DeriveContext::default()
         };
-        let result = match (&doc.spec, options.policies) {
-            (Spec::Service(s), Some(p)) => authorized_derivation(s, &ctx, p).result,
-            (Spec::Service(s), None) => derive_service(s, &ctx),
-            (Spec::Member(m), Some(p)) => authorized_derivation(m, &ctx, p).result,
-            (Spec::Member(m), None) => derive_mesh_member(m, &ctx),
+        let result = match options.policies {
+            Some(p) => doc.spec.authorized_derivation(&ctx, p).result,
+            None => doc.spec.derive(&ctx),
         };
         match result {
             Ok(d) => derived.push((doc, cluster, d)),
@@ -243,7 +217,7 @@ pub fn derive_all(inputs: &[Input], options: DeriveOptions<'_>) -> Result<Value,
     let mut items: Vec<Value> = derived
         .iter()
         .zip(&results)
-        .map(|((doc, cluster, _), d)| item(&doc.spec.key(), cluster, &d.objects))
+        .map(|((doc, cluster, _), d)| item(&doc.key(), cluster, &d.objects))
         .collect();
     items.extend(
         shared.iter().map(|(cluster, objects)| {
@@ -264,8 +238,7 @@ fn read_documents(inputs: &[Input], problems: &mut Vec<String>) -> Vec<Located> 
     for input in inputs {
         match parse_documents(&input.text) {
             Ok(Documents {
-                services,
-                members,
+                workloads,
                 policies,
                 quotas,
                 namespaces,
@@ -288,21 +261,11 @@ fn read_documents(inputs: &[Input], problems: &mut Vec<String>) -> Vec<Located> 
                             )
                         }),
                 );
-                let mut located: Vec<Located> = services
-                    .into_iter()
-                    .map(|d| Located {
-                        file: input.name.clone(),
-                        index: d.index,
-                        spec: Spec::Service(d.service),
-                    })
-                    .chain(members.into_iter().map(|d| Located {
-                        file: input.name.clone(),
-                        index: d.index,
-                        spec: Spec::Member(d.member),
-                    }))
-                    .collect();
-                located.sort_by_key(|l| l.index);
-                documents.extend(located);
+                documents.extend(workloads.into_iter().map(|d| Located {
+                    file: input.name.clone(),
+                    index: d.index,
+                    spec: d.spec,
+                }));
             }
             Err(BodyError::Invalid(errors)) => problems.extend(errors.iter().map(|e| {
                 format!(

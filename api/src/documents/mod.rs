@@ -9,10 +9,8 @@
 
 use lattice_derive::authz::policy::SourceLocation;
 use lattice_derive::quota::QUOTA_KIND;
-use lattice_derive::spec::{
-    API_VERSION, CEDAR_POLICY_KIND, CedarPolicy, MESH_MEMBER_KIND, SERVICE_KIND,
-};
-use lattice_derive::{FieldError, LatticeMeshMember, LatticeService};
+use lattice_derive::spec::{API_VERSION, CEDAR_POLICY_KIND, CedarPolicy, SERVICE_KIND};
+use lattice_derive::{FieldError, LatticeService};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
@@ -20,20 +18,27 @@ mod namespace;
 mod placement;
 mod quota;
 
+use crate::kinds::{SharedSpec, WORKLOAD_KINDS, workload_kind};
+
 pub use namespace::{NAMESPACE_API_VERSION, NAMESPACE_KIND, NamespaceDocument, parse_namespace};
 pub use placement::{CLUSTER_LABEL_FIELD, cluster_of, placement};
 pub use quota::{QuotaDocument, parse_quota};
 
-/// Kinds the cell accepts.
-pub const SUPPORTED_KINDS: &[&str] = &[
-    SERVICE_KIND,
-    MESH_MEMBER_KIND,
-    CEDAR_POLICY_KIND,
-    QUOTA_KIND,
-    NAMESPACE_KIND,
-];
+/// Kinds the cell accepts besides the workload kinds of [`WORKLOAD_KINDS`].
+const OTHER_KINDS: &[&str] = &[CEDAR_POLICY_KIND, QUOTA_KIND, NAMESPACE_KIND];
+
+/// Every kind the cell accepts: the workload kinds, then policies, quotas and namespaces.
+pub fn supported_kinds() -> Vec<&'static str> {
+    WORKLOAD_KINDS
+        .iter()
+        .map(|row| row.kind)
+        .chain(OTHER_KINDS.iter().copied())
+        .collect()
+}
+
 const TOP_LEVEL_FIELDS: &[&str] = &["apiVersion", "kind", "metadata", "spec", "status"];
-const METADATA_FIELDS: &[&str] = &["name", "namespace", "labels", "annotations"];
+/// Metadata fields of namespaced kinds (the workload kinds).
+pub const METADATA_FIELDS: &[&str] = &["name", "namespace", "labels", "annotations"];
 /// Metadata fields of cluster-scoped kinds (`CedarPolicy`, `LatticeQuota`, `Namespace`).
 pub const CLUSTER_SCOPED_METADATA_FIELDS: &[&str] = &["name", "labels", "annotations"];
 
@@ -104,22 +109,20 @@ pub struct PolicyInput {
     pub policy: CedarPolicy,
 }
 
-/// A parsed, structurally valid `LatticeMeshMember` document.
+/// A parsed, structurally valid workload document of any kind in [`WORKLOAD_KINDS`].
 #[derive(Debug, Clone)]
-pub struct MemberDocument {
+pub struct WorkloadDocument {
     /// 0-based index in the request.
     pub index: usize,
-    /// The typed member.
-    pub member: LatticeMeshMember,
+    /// The typed spec.
+    pub spec: SharedSpec,
 }
 
 /// The documents of one request, by kind, each in request order.
 #[derive(Debug, Clone, Default)]
 pub struct Documents {
-    /// `LatticeService`s.
-    pub services: Vec<ServiceDocument>,
-    /// `LatticeMeshMember`s.
-    pub members: Vec<MemberDocument>,
+    /// Workload specs of every kind in [`WORKLOAD_KINDS`] (services, mesh members).
+    pub workloads: Vec<WorkloadDocument>,
     /// `CedarPolicy`s.
     pub policies: Vec<PolicyInput>,
     /// `LatticeQuota`s (validated), with their request index.
@@ -167,16 +170,19 @@ pub fn parse_documents(body: &str) -> Result<Documents, BodyError> {
         let parsed = match kind {
             Some(CEDAR_POLICY_KIND) => parse_policy(value)
                 .map(|policy| documents.policies.push(PolicyInput { index, policy })),
-            Some(MESH_MEMBER_KIND) => parse_member(value)
-                .map(|member| documents.members.push(MemberDocument { index, member })),
             Some(QUOTA_KIND) => {
                 parse_quota(value).map(|quota| documents.quotas.push((index, quota)))
             }
             Some(NAMESPACE_KIND) => {
                 parse_namespace(value).map(|ns| documents.namespaces.push((index, ns)))
             }
-            _ => parse_service(value)
-                .map(|service| documents.services.push(ServiceDocument { index, service })),
+            // A missing or unknown kind reads as the first workload kind, whose envelope check
+            // names the problem.
+            other => {
+                let row = other.and_then(workload_kind).unwrap_or(&WORKLOAD_KINDS[0]);
+                (row.parse)(value)
+                    .map(|spec| documents.workloads.push(WorkloadDocument { index, spec }))
+            }
         };
         if let Err(field_errors) = parsed {
             errors.extend(
@@ -202,32 +208,45 @@ pub fn parse_services(body: &str) -> Result<Vec<ServiceDocument>, BodyError> {
         .map(|p| {
             (
                 p.index,
-                "a CedarPolicy is not a workload; pass policy files with --policies",
+                "a CedarPolicy is not a workload; pass policy files with --policies".to_string(),
             )
         })
         .chain(
             documents
-                .members
+                .workloads
                 .iter()
-                .map(|m| (m.index, "a LatticeMeshMember is not a LatticeService")),
+                .filter(|w| w.spec.kind() != SERVICE_KIND)
+                .map(|w| {
+                    (
+                        w.index,
+                        format!("a {} is not a LatticeService", w.spec.kind()),
+                    )
+                }),
         )
         .chain(
             documents
                 .quotas
                 .iter()
-                .map(|(i, _)| (*i, "a LatticeQuota is not a workload")),
+                .map(|(i, _)| (*i, "a LatticeQuota is not a workload".to_string())),
         )
         .chain(
             documents
                 .namespaces
                 .iter()
-                .map(|(i, _)| (*i, "a Namespace is not a workload")),
+                .map(|(i, _)| (*i, "a Namespace is not a workload".to_string())),
         );
     let mut errors: Vec<DocumentError> = not_workloads
         .map(|(index, message)| DocumentError::new(index, FieldError::new("kind", message)))
         .collect();
     if errors.is_empty() {
-        return Ok(documents.services);
+        let services = documents.workloads.iter().filter_map(|w| {
+            let service = w.spec.as_any().downcast_ref::<LatticeService>()?;
+            Some(ServiceDocument {
+                index: w.index,
+                service: service.clone(),
+            })
+        });
+        return Ok(services.collect());
     }
     errors.sort_by_key(|e| e.document);
     Err(BodyError::Invalid(errors))
@@ -235,11 +254,6 @@ pub fn parse_services(body: &str) -> Result<Vec<ServiceDocument>, BodyError> {
 
 /// Checks the envelope of one `LatticeService` document and deserializes it strictly.
 pub fn parse_service(value: Value) -> Result<LatticeService, Vec<FieldError>> {
-    parse_kind(value, METADATA_FIELDS)
-}
-
-/// Checks the envelope of one `LatticeMeshMember` document and deserializes it strictly.
-pub fn parse_member(value: Value) -> Result<LatticeMeshMember, Vec<FieldError>> {
     parse_kind(value, METADATA_FIELDS)
 }
 
@@ -300,12 +314,12 @@ pub fn envelope_errors(map: &Map<String, Value>, metadata_fields: &[&str]) -> Ve
         )),
     }
     match map.get("kind").and_then(Value::as_str) {
-        Some(kind) if SUPPORTED_KINDS.contains(&kind) => {}
+        Some(kind) if supported_kinds().contains(&kind) => {}
         Some(other) => errors.push(FieldError::new(
             "kind",
             format!(
                 "{other:?} is not supported; supported kinds: {}",
-                SUPPORTED_KINDS.join(", ")
+                supported_kinds().join(", ")
             ),
         )),
         None => errors.push(FieldError::new("kind", "is required")),
@@ -401,7 +415,7 @@ mod tests {
         let docs = parse_documents(&format!("{policy}---\n{HELLO}")).unwrap();
         assert_eq!(docs.policies.len(), 1);
         assert_eq!(docs.policies[0].index, 0);
-        assert_eq!(docs.services[0].index, 1);
+        assert_eq!(docs.workloads[0].index, 1);
         let namespaced = policy.replace("name: images", "name: images\n  namespace: demo");
         let Err(BodyError::Invalid(errors)) = parse_documents(&namespaced) else {
             panic!("a namespaced CedarPolicy was accepted");

@@ -142,8 +142,7 @@ async fn apply_documents(
     options: ApplyOptions,
 ) -> Result<ApplyReport, ApplyError> {
     let Documents {
-        services,
-        members,
+        workloads,
         policies,
         quotas,
         namespaces,
@@ -152,7 +151,7 @@ async fn apply_documents(
     if !duplicates.is_empty() {
         return Err(BodyError::Invalid(duplicates).into());
     }
-    let placed = placement::place(state, &services, &members).await?;
+    let placed = placement::place(state, &workloads).await?;
 
     let mut tx = state.store.pool().begin().await?;
     let lock = if policies.is_empty() {

@@ -2,8 +2,9 @@
 //! that releases it, so the quota reservation it writes and the release commit or roll back
 //! together. Quota admission (`crate::admission`, DESIGN §3): lock the covering quota rows in id
 //! order, sum the ledger without this spec's own reservation, check, replace the reservation.
-//! A refusal writes nothing; the previous revision stays current. Only a `LatticeService` runs
-//! pods Lattice made; a `LatticeMeshMember` or a `MeshBaseline` is admitted without a reservation.
+//! A refusal writes nothing; the previous revision stays current. Only a kind with a quota
+//! demand (`SpecKind::demand`: a `LatticeService`) is counted; a `LatticeMeshMember` or a
+//! `MeshBaseline` is admitted without a reservation.
 
 use lattice_derive::Derived;
 use lattice_derive::quota::OWNER_ANNOTATION;
@@ -51,11 +52,11 @@ pub async fn admit(
     revision: &Revision,
 ) -> Result<Admission, StoreError> {
     let spec = &input.spec;
-    let service = match &input.document {
-        Ok(SpecDocument::Service(service)) => service,
-        // A mesh member's pods are not Lattice's and a baseline has none: nothing to admit, and
-        // nothing to reserve or show back.
-        Ok(SpecDocument::Member(_) | SpecDocument::Baseline) | Err(_) => {
+    let workload = match &input.document {
+        Ok(SpecDocument::Workload(workload)) if workload.demand().is_some() => workload,
+        // A kind that asks no quota (a mesh member's pods are not Lattice's) and a baseline (it
+        // has none): nothing to admit, and nothing to reserve or show back.
+        Ok(SpecDocument::Workload(_) | SpecDocument::Baseline) | Err(_) => {
             return Ok(Admission::Admitted {
                 conditions: Vec::new(),
                 facts: None,
@@ -63,8 +64,8 @@ pub async fn admit(
             });
         }
     };
-    let owner = service
-        .metadata
+    let owner = workload
+        .metadata()
         .annotations
         .as_ref()
         .and_then(|a| a.get(OWNER_ANNOTATION))

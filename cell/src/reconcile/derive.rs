@@ -6,7 +6,7 @@
 use lattice_derive::authz::GateRequest;
 use lattice_derive::mesh::graph::asks_wildcard;
 use lattice_derive::mesh::wildcard;
-use lattice_derive::{AuthorizedDerivation, DeriveError, Derived, authorized_derivation};
+use lattice_derive::{AuthorizedDerivation, DeriveError, Derived};
 
 use super::input::{ReconcileInput, SpecDocument};
 use super::mesh::{self, MeshRecord};
@@ -34,8 +34,7 @@ pub fn run(input: &ReconcileInput) -> Attempt {
             questions: Vec::new(),
             result: Err(DeriveError::Invalid(errors.clone())),
         },
-        Ok(SpecDocument::Service(s)) => authorized_derivation(s, &input.context, policies),
-        Ok(SpecDocument::Member(m)) => authorized_derivation(m, &input.context, policies),
+        Ok(SpecDocument::Workload(spec)) => spec.authorized_derivation(&input.context, policies),
         Ok(SpecDocument::Baseline) => {
             return match mesh::baseline(input) {
                 Ok((derived, record)) => Attempt {

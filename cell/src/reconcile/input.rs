@@ -7,10 +7,8 @@
 //! [`derive_context`].
 
 use lattice_derive::membership::{MeshMembership, ServiceKey};
-use lattice_derive::mesh::peers;
 use lattice_derive::mesh::{BASELINE_KIND, MeshSettings};
-use lattice_derive::spec::{MESH_MEMBER_KIND, SERVICE_KIND};
-use lattice_derive::{DeriveContext, FieldError, LatticeMeshMember, LatticeService};
+use lattice_derive::{DeriveContext, FieldError};
 
 use crate::policies::NumberedVersion;
 use crate::spec_key::SpecKey;
@@ -18,15 +16,13 @@ use crate::state::CellState;
 use crate::store::StoreError;
 use crate::store::mesh;
 use crate::store::specs::SpecRecord;
-use lattice_api::documents::{parse_member, parse_service};
+use lattice_api::kinds::{SharedSpec, workload_kind};
 
 /// The typed spec of a reconcile.
 #[derive(Debug, Clone)]
 pub enum SpecDocument {
-    /// A `LatticeService`.
-    Service(LatticeService),
-    /// A `LatticeMeshMember`.
-    Member(LatticeMeshMember),
+    /// A workload spec of a kind in the table of kinds (`lattice_api::kinds`).
+    Workload(SharedSpec),
     /// A cluster's `MeshBaseline`: the default-deny baseline and the shared ServiceEntries.
     Baseline,
 }
@@ -85,11 +81,10 @@ pub async fn load(
     spec: SpecRecord,
     policies: NumberedVersion,
 ) -> Result<ReconcileInput, StoreError> {
-    let document = match spec.kind.as_str() {
-        SERVICE_KIND => parse_service(spec.document.clone()).map(SpecDocument::Service),
-        MESH_MEMBER_KIND => parse_member(spec.document.clone()).map(SpecDocument::Member),
-        BASELINE_KIND => Ok(SpecDocument::Baseline),
-        other => Err(vec![FieldError::new(
+    let document = match (spec.kind.as_str(), workload_kind(&spec.kind)) {
+        (BASELINE_KIND, _) => Ok(SpecDocument::Baseline),
+        (_, Some(row)) => (row.parse)(spec.document.clone()).map(SpecDocument::Workload),
+        (other, None) => Err(vec![FieldError::new(
             "kind",
             format!("{other:?} is not a kind the cell derives"),
         )]),
@@ -104,8 +99,7 @@ pub async fn load(
     // cluster's members with external endpoints.
     let loaded = match &document {
         Ok(SpecDocument::Baseline) => mesh::with_external_endpoints(tx, &spec.cluster).await?,
-        Ok(SpecDocument::Service(s)) => neighbours(tx, &key, peers::declared_by_service(s)).await?,
-        Ok(SpecDocument::Member(m)) => neighbours(tx, &key, peers::declared_by_member(m)).await?,
+        Ok(SpecDocument::Workload(w)) => neighbours(tx, &key, w.declared_peers()).await?,
         Err(_) => Vec::new(),
     };
     let mut others = Vec::new();

@@ -1,14 +1,16 @@
 //! The peers of a [`DeriveContext`], from specs of any [`SpecKind`]: each spec that is a mesh
 //! peer is known to its callers under `<namespace>/<name>` with what it offers them.
 
-use super::SpecKind;
+use super::AnySpec;
 use crate::context::DeriveContext;
 use crate::spec::LatticeMeshMember;
 
 impl DeriveContext {
-    /// Adds every spec in `specs` that is a mesh peer ([`SpecKind::mesh_peer`]) as a known peer
+    /// Adds every spec in `specs` that is a mesh peer ([`AnySpec::mesh_peer`]) as a known peer
     /// (specs without name or namespace are skipped; deriving them reports that).
-    pub fn with_peers<'a, K: SpecKind + 'a>(
+    /// Generic over [`AnySpec`], so specs of different kinds held together (`&dyn AnySpec`)
+    /// are peers as well as a slice of one kind.
+    pub fn with_peers<'a, K: AnySpec + ?Sized + 'a>(
         mut self,
         specs: impl IntoIterator<Item = &'a K>,
     ) -> Self {

@@ -7,13 +7,12 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use lattice_api::apply::{AppliedItem, ApplyQuery, ApplyResponse, RederivedItem};
+use lattice_api::apply::{AppliedItem, ApplyQuery, ApplyResponse};
 
 use super::error::ApiError;
-use super::services::render;
+use super::views::{rederived_item, spec_view};
 use crate::apply::{ApplyOptions, apply_body};
 use crate::policies::status::finding_view;
-use crate::reconcile::{Outcome, Verdict};
 use crate::state::CellState;
 
 /// `POST /v1/apply`.
@@ -51,7 +50,7 @@ pub async fn apply(
     for applied in &report.services {
         let key = &applied.stored.key;
         let status = match state.store.spec(key).await? {
-            Some(record) => render(&state, record).await?.get("status").cloned(),
+            Some(record) => spec_view(&state, record).await?.get("status").cloned(),
             None => None,
         };
         items.push((
@@ -122,23 +121,5 @@ fn result_word(created: bool, changed: bool) -> &'static str {
         (false, _) => "unchanged",
         (true, true) => "created",
         (true, false) => "configured",
-    }
-}
-
-/// A re-derived spec as the answer lists it.
-pub fn rederived_item(outcome: &Outcome) -> RederivedItem {
-    let reason = match &outcome.verdict {
-        Verdict::Denied(denial) => Some(denial.condition_reason().to_string()),
-        Verdict::Invalid(_) => Some("Invalid".to_string()),
-        Verdict::NotAdmitted(refusal) => refusal.conditions.first().map(|c| c.reason.clone()),
-        Verdict::Released { .. } => None,
-    };
-    RederivedItem {
-        kind: outcome.key.kind.clone(),
-        namespace: outcome.key.namespace.clone(),
-        name: outcome.key.name.clone(),
-        result: outcome.verdict.result().into(),
-        reason,
-        revision: outcome.current_revision.clone(),
     }
 }

@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod policies;
 pub mod quotas;
 pub mod services;
+pub mod views;
 
 use std::time::Instant;
 

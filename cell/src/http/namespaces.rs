@@ -6,13 +6,19 @@ use axum::extract::{Path, State};
 use serde_json::{Value, json};
 
 use super::error::ApiError;
+use super::views::namespace_view;
 use crate::apply::readmit;
 use crate::state::CellState;
-use crate::store::namespaces::NamespaceRecord;
 
 /// `GET /v1/namespaces`.
 pub async fn list(State(state): State<CellState>) -> Result<Json<Value>, ApiError> {
-    let items: Vec<Value> = state.store.namespaces().await?.iter().map(render).collect();
+    let items: Vec<Value> = state
+        .store
+        .namespaces()
+        .await?
+        .iter()
+        .map(namespace_view)
+        .collect();
     Ok(Json(
         json!({ "apiVersion": "v1", "kind": "NamespaceList", "items": items }),
     ))
@@ -34,17 +40,4 @@ pub async fn delete(
     Ok(Json(
         json!({ "kind": "Namespace", "name": name, "result": "deleted" }),
     ))
-}
-
-fn render(ns: &NamespaceRecord) -> Value {
-    json!({
-        "apiVersion": "v1",
-        "kind": "Namespace",
-        "metadata": {
-            "name": ns.name,
-            "labels": ns.labels,
-            "annotations": ns.annotations,
-            "creationTimestamp": ns.created_at,
-        }
-    })
 }

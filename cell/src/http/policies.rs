@@ -7,9 +7,9 @@ use axum::http::StatusCode;
 use lattice_derive::spec::API_VERSION;
 use serde_json::{Value, json};
 
-use super::apply::rederived_item;
 use super::error::ApiError;
 use super::json_body::JsonBody;
+use super::views::rederived_item;
 use crate::policies::can_i::{CanIAnswer, CanIRequest, can_i};
 use crate::policies::lifecycle;
 use crate::policies::status::render;

@@ -3,20 +3,19 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use lattice_derive::quota::quota_status;
 use lattice_derive::spec::API_VERSION;
 use serde_json::{Value, json};
 
 use super::error::ApiError;
+use super::views::quota_view;
 use crate::apply::readmit;
 use crate::state::CellState;
-use crate::store::quotas::QuotaRecord;
 
 /// `GET /v1/latticequotas`.
 pub async fn list(State(state): State<CellState>) -> Result<Json<Value>, ApiError> {
     let mut items = Vec::new();
     for record in state.store.quotas().await? {
-        items.push(render(&state, record).await?);
+        items.push(quota_view(&state, record).await?);
     }
     Ok(Json(
         json!({ "apiVersion": API_VERSION, "kind": "LatticeQuotaList", "items": items }),
@@ -33,7 +32,7 @@ pub async fn get(
         .quota(&name)
         .await?
         .ok_or_else(|| not_found(&name))?;
-    Ok(Json(render(&state, record).await?))
+    Ok(Json(quota_view(&state, record).await?))
 }
 
 /// `DELETE /v1/latticequotas/{name}`: the quota stops applying; reservations stay (they belong
@@ -50,27 +49,6 @@ pub async fn delete(
     Ok(Json(
         json!({ "kind": "LatticeQuota", "name": name, "result": "deleted" }),
     ))
-}
-
-/// The stored document with metadata and the status computed from the ledger.
-async fn render(state: &CellState, record: QuotaRecord) -> Result<Value, ApiError> {
-    let (used, count) = state
-        .store
-        .principal_usage(&record.principal_kind, &record.principal_id)
-        .await?;
-    let status = quota_status(&record.validated(), &used, count, Some(record.generation));
-    let mut document = record.document.clone();
-    if let Some(metadata) = document.get_mut("metadata").and_then(Value::as_object_mut) {
-        metadata.insert("generation".into(), json!(record.generation));
-        metadata.insert("creationTimestamp".into(), json!(record.created_at));
-    }
-    if let Some(map) = document.as_object_mut() {
-        map.insert(
-            "status".into(),
-            serde_json::to_value(status).unwrap_or_default(),
-        );
-    }
-    Ok(document)
 }
 
 fn not_found(name: &str) -> ApiError {

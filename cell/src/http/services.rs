@@ -1,20 +1,20 @@
 //! `/v1/.../latticeservices` and `/v1/.../latticemeshmembers`: list, get and delete
 //! `LatticeService` and `LatticeMeshMember` specs, shown Kubernetes-style with their computed
-//! status (apply is `super::apply`).
+//! status (apply is `super::apply`; the views are `super::views`).
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use lattice_api::KindList;
 use lattice_derive::spec::{API_VERSION, MESH_MEMBER_KIND, SERVICE_KIND};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::error::ApiError;
+use super::views::{rederived_item, spec_view};
 use crate::apply::{ApplyError, delete::delete_spec};
 use crate::spec_key::SpecKey;
 use crate::state::CellState;
-use crate::status::service_status;
-use crate::store::specs::SpecRecord;
 
 /// `?namespace=` filter of the list.
 #[derive(Debug, Deserialize)]
@@ -94,10 +94,10 @@ async fn list_in(
 ) -> Result<Json<Value>, ApiError> {
     let mut items = Vec::new();
     for record in state.store.specs(kind, namespace).await? {
-        items.push(render(state, record).await?);
+        items.push(spec_view(state, record).await?);
     }
     Ok(Json(
-        json!({ "apiVersion": API_VERSION, "kind": format!("{kind}List"), "items": items }),
+        serde_json::to_value(KindList::new(API_VERSION, kind, items)).unwrap_or_default(),
     ))
 }
 
@@ -107,7 +107,7 @@ async fn get_in(state: &CellState, key: SpecKey) -> Result<Json<Value>, ApiError
         .spec(&key)
         .await?
         .ok_or_else(|| not_found(&key))?;
-    Ok(Json(render(state, record).await?))
+    Ok(Json(spec_view(state, record).await?))
 }
 
 /// The spec is deleted, its quota reservation freed, its cluster told to remove its objects, and
@@ -120,7 +120,7 @@ async fn delete_in(state: &CellState, key: SpecKey) -> Result<(StatusCode, Json<
     let rederived: Vec<Value> = deleted
         .rederived
         .iter()
-        .map(|o| serde_json::to_value(super::apply::rederived_item(o)).unwrap_or_default())
+        .map(|o| serde_json::to_value(rederived_item(o)).unwrap_or_default())
         .collect();
     Ok((
         StatusCode::ACCEPTED,
@@ -133,24 +133,6 @@ async fn delete_in(state: &CellState, key: SpecKey) -> Result<(StatusCode, Json<
             "rederived": rederived,
         })),
     ))
-}
-
-/// The stored document with Kubernetes-style metadata and the computed status.
-pub(crate) async fn render(state: &CellState, record: SpecRecord) -> Result<Value, ApiError> {
-    let deliveries = state.store.deliveries_of(&record.key()).await?;
-    let status = service_status(&record, &deliveries);
-    let mut document = record.document.clone();
-    if let Some(metadata) = document.get_mut("metadata").and_then(Value::as_object_mut) {
-        metadata.insert("generation".into(), json!(record.generation));
-        metadata.insert("creationTimestamp".into(), json!(record.created_at));
-    }
-    if let Some(map) = document.as_object_mut() {
-        map.insert(
-            "status".into(),
-            serde_json::to_value(status).unwrap_or_default(),
-        );
-    }
-    Ok(document)
 }
 
 fn not_found(key: &SpecKey) -> ApiError {

@@ -52,6 +52,9 @@ pub struct WorkloadKind {
     pub kind: &'static str,
     /// The REST resource, e.g. `latticeservices` in `/v1/namespaces/{ns}/latticeservices`.
     pub plural: &'static str,
+    /// The singular REST resource name (the kind in lower case), e.g. `latticeservice`: an
+    /// alias of [`WorkloadKind::cli_singular`] in the CLI.
+    pub singular: &'static str,
     /// The CLI's name for a list, e.g. `services` in `latticectl get services`.
     pub cli_plural: &'static str,
     /// The CLI's name for one, e.g. `service` in `latticectl delete service NAME`.
@@ -83,17 +86,19 @@ pub static WORKLOAD_KINDS: &[WorkloadKind] = &[
     WorkloadKind {
         kind: <LatticeService as SpecKind>::KIND,
         plural: "latticeservices",
+        singular: "latticeservice",
         cli_plural: "services",
         cli_singular: "service",
-        delete_help: "A LatticeService; its cluster removes its objects.",
+        delete_help: "A LatticeService; its cluster removes its objects",
         parse: parse_workload::<LatticeService>,
     },
     WorkloadKind {
         kind: <LatticeMeshMember as SpecKind>::KIND,
         plural: "latticemeshmembers",
+        singular: "latticemeshmember",
         cli_plural: "meshmembers",
         cli_singular: "meshmember",
-        delete_help: "A LatticeMeshMember; its cluster removes its objects, and the members whose policy named it are re-derived.",
+        delete_help: "A LatticeMeshMember; its cluster removes its objects, and the members whose policy named it are re-derived",
         parse: parse_workload::<LatticeMeshMember>,
     },
 ];
@@ -116,7 +121,14 @@ mod tests {
     fn every_row_has_distinct_names_and_parses_its_own_kind() {
         let mut names = std::collections::BTreeSet::new();
         for row in WORKLOAD_KINDS {
-            for name in [row.kind, row.plural, row.cli_plural, row.cli_singular] {
+            assert_eq!(row.singular, row.kind.to_ascii_lowercase());
+            for name in [
+                row.kind,
+                row.plural,
+                row.singular,
+                row.cli_plural,
+                row.cli_singular,
+            ] {
                 assert!(names.insert(name), "{name} appears twice in the table");
             }
             assert_eq!(workload_kind(row.kind).map(|r| r.plural), Some(row.plural));

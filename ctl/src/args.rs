@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use super::output::OutputFormat;
+use super::workload_args::{WorkloadDelete, WorkloadGet};
 
 /// `latticectl`: manage a Lattice cell.
 #[derive(Debug, Parser)]
@@ -164,29 +165,9 @@ pub enum AuthCommand {
 /// `get` targets.
 #[derive(Debug, Subcommand)]
 pub enum GetCommand {
-    /// All LatticeServices (optionally in one namespace).
-    #[command(alias = "latticeservices")]
-    Services {
-        /// Only this namespace.
-        #[arg(short = 'n', long)]
-        namespace: Option<String>,
-    },
-    /// One LatticeService with its status.
-    #[command(alias = "latticeservice")]
-    Service {
-        /// Name.
-        name: String,
-        /// Namespace.
-        #[arg(short = 'n', long, default_value = "default")]
-        namespace: String,
-    },
-    /// All LatticeMeshMembers (optionally in one namespace).
-    #[command(name = "meshmembers", alias = "latticemeshmembers")]
-    MeshMembers {
-        /// Only this namespace.
-        #[arg(short = 'n', long)]
-        namespace: Option<String>,
-    },
+    /// A workload kind of the table of kinds: `services`/`service`, `meshmembers`/`meshmember`…
+    #[command(flatten)]
+    Workload(WorkloadGet),
     /// Clusters with their connection state.
     Clusters,
     /// All CedarPolicies.
@@ -215,24 +196,9 @@ pub enum GetCommand {
 /// `delete` targets.
 #[derive(Debug, Subcommand)]
 pub enum DeleteCommand {
-    /// A LatticeService; its cluster removes its objects.
-    Service {
-        /// Name.
-        name: String,
-        /// Namespace.
-        #[arg(short = 'n', long, default_value = "default")]
-        namespace: String,
-    },
-    /// A LatticeMeshMember; its cluster removes its objects, and the members whose policy named
-    /// it are re-derived.
-    #[command(name = "meshmember", alias = "latticemeshmember")]
-    MeshMember {
-        /// Name.
-        name: String,
-        /// Namespace.
-        #[arg(short = 'n', long, default_value = "default")]
-        namespace: String,
-    },
+    /// One spec of a workload kind of the table of kinds: `service`, `meshmember`…
+    #[command(flatten)]
+    Workload(WorkloadDelete),
     /// A CedarPolicy; the specs whose decisions it took part in are re-derived.
     #[command(name = "cedarpolicy")]
     CedarPolicy {

@@ -8,6 +8,7 @@ use crate::args::DeleteCommand;
 use crate::client::{ApiClient, CtlError};
 use crate::output::{self, OutputFormat, finish};
 use crate::quota;
+use crate::workload_args::WorkloadDelete;
 
 /// Runs `delete <what>`.
 pub async fn run(
@@ -18,12 +19,7 @@ pub async fn run(
     match what {
         DeleteCommand::Quota { name } => quota::delete(client, &name, format).await,
         DeleteCommand::Namespace { name } => quota::delete_namespace(client, &name, format).await,
-        DeleteCommand::Service { name, namespace } => {
-            workload(client, "latticeservice", &namespace, &name, format).await
-        }
-        DeleteCommand::MeshMember { name, namespace } => {
-            workload(client, "latticemeshmember", &namespace, &name, format).await
-        }
+        DeleteCommand::Workload(target) => workload(client, &target, format).await,
         DeleteCommand::CedarPolicy { name } => {
             let answer = client
                 .call(Method::DELETE, &format!("/v1/cedarpolicies/{name}"), None)
@@ -33,25 +29,28 @@ pub async fn run(
     }
 }
 
-/// Deletes the workload spec `resource` (`latticeservice`, `latticemeshmember`)
-/// `namespace/name`.
+/// Deletes the workload spec of `target` (any kind of the table of kinds).
 async fn workload(
     client: &ApiClient,
-    resource: &str,
-    namespace: &str,
-    name: &str,
+    target: &WorkloadDelete,
     format: OutputFormat,
 ) -> Result<String, CtlError> {
+    let WorkloadDelete {
+        kind,
+        name,
+        namespace,
+    } = target;
     let answer = client
         .call(
             Method::DELETE,
-            &format!("/v1/namespaces/{namespace}/{resource}s/{name}"),
+            &format!("/v1/namespaces/{namespace}/{}/{name}", kind.plural),
             None,
         )
         .await?;
     finish(&answer, format, || {
         format!(
-            "{resource}/{namespace}/{name} deleted; cluster {} removes its objects",
+            "{}/{namespace}/{name} deleted; cluster {} removes its objects",
+            kind.singular,
             output::text(&answer["cluster"])
         )
     })

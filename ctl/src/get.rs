@@ -5,6 +5,7 @@ use reqwest::Method;
 use crate::args::GetCommand;
 use crate::client::{ApiClient, CtlError};
 use crate::output::{self, OutputFormat, finish};
+use crate::workload_args::WorkloadGet;
 use crate::{describe, quota};
 
 /// Runs `get <what>`.
@@ -14,25 +15,22 @@ pub async fn run(
     format: OutputFormat,
 ) -> Result<String, CtlError> {
     match what {
-        GetCommand::Services { namespace } => {
+        GetCommand::Workload(WorkloadGet::List { kind, namespace }) => {
             let path = match &namespace {
-                Some(ns) => format!("/v1/namespaces/{ns}/latticeservices"),
-                None => "/v1/latticeservices".to_string(),
+                Some(ns) => format!("/v1/namespaces/{ns}/{}", kind.plural),
+                None => format!("/v1/{}", kind.plural),
             };
             specs(client, &path, format).await
         }
-        GetCommand::MeshMembers { namespace } => {
-            let path = match &namespace {
-                Some(ns) => format!("/v1/namespaces/{ns}/latticemeshmembers"),
-                None => "/v1/latticemeshmembers".to_string(),
-            };
-            specs(client, &path, format).await
-        }
-        GetCommand::Service { name, namespace } => {
+        GetCommand::Workload(WorkloadGet::One {
+            kind,
+            name,
+            namespace,
+        }) => {
             let answer = client
                 .call(
                     Method::GET,
-                    &format!("/v1/namespaces/{namespace}/latticeservices/{name}"),
+                    &format!("/v1/namespaces/{namespace}/{}/{name}", kind.plural),
                     None,
                 )
                 .await?;
@@ -69,7 +67,7 @@ pub async fn run(
     }
 }
 
-/// A list of workload specs (services or mesh members) at `path`, one row each.
+/// A list of workload specs (of any kind in the table) at `path`, one row each.
 async fn specs(client: &ApiClient, path: &str, format: OutputFormat) -> Result<String, CtlError> {
     let answer = client.call(Method::GET, path, None).await?;
     let items = answer["items"].as_array().cloned().unwrap_or_default();

@@ -13,8 +13,8 @@ pub mod namespaces;
 pub mod openapi;
 pub mod policies;
 pub mod quotas;
-pub mod services;
 pub mod views;
+pub mod workloads;
 
 use std::time::Instant;
 
@@ -23,6 +23,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{delete, get, post};
+use lattice_api::kinds::WORKLOAD_KINDS;
 use tracing::Instrument;
 
 use crate::metrics::HttpLabels;
@@ -31,8 +32,8 @@ use crate::state::CellState;
 /// Largest apply body (YAML or JSON).
 pub const MAX_APPLY_BODY: usize = 1024 * 1024;
 
-/// Every route: (method, path template, needs admin). The OpenAPI document is checked against it.
-pub const ROUTES: &[(&str, &str, bool)] = &[
+/// The routes that are not a workload kind's: (method, path template, needs admin).
+const FIXED_ROUTES: &[(&str, &str, bool)] = &[
     ("get", "/healthz", false),
     ("get", "/metrics", false),
     ("get", "/openapi.json", false),
@@ -41,30 +42,6 @@ pub const ROUTES: &[(&str, &str, bool)] = &[
     ("get", "/v1/clusters/{name}", true),
     ("post", "/v1/clusters/{name}/tokens", true),
     ("post", "/v1/apply", true),
-    ("get", "/v1/latticeservices", true),
-    ("get", "/v1/namespaces/{namespace}/latticeservices", true),
-    (
-        "get",
-        "/v1/namespaces/{namespace}/latticeservices/{name}",
-        true,
-    ),
-    (
-        "delete",
-        "/v1/namespaces/{namespace}/latticeservices/{name}",
-        true,
-    ),
-    ("get", "/v1/latticemeshmembers", true),
-    ("get", "/v1/namespaces/{namespace}/latticemeshmembers", true),
-    (
-        "get",
-        "/v1/namespaces/{namespace}/latticemeshmembers/{name}",
-        true,
-    ),
-    (
-        "delete",
-        "/v1/namespaces/{namespace}/latticemeshmembers/{name}",
-        true,
-    ),
     ("get", "/v1/cedarpolicies", true),
     ("get", "/v1/cedarpolicies/{name}", true),
     ("delete", "/v1/cedarpolicies/{name}", true),
@@ -79,31 +56,30 @@ pub const ROUTES: &[(&str, &str, bool)] = &[
     ("get", "/v1/showback", true),
 ];
 
+/// Every route: (method, path template, needs admin) — the fixed ones, then each workload
+/// kind's (`workloads::routes`, admin). The OpenAPI document is checked against it.
+pub fn routes() -> Vec<(&'static str, String, bool)> {
+    let fixed = FIXED_ROUTES
+        .iter()
+        .map(|&(method, path, admin)| (method, path.to_string(), admin));
+    let kinds = WORKLOAD_KINDS
+        .iter()
+        .flat_map(workloads::routes)
+        .map(|(method, path)| (method, path, true));
+    fixed.chain(kinds).collect()
+}
+
 /// The router of the REST API.
 pub fn router(state: CellState) -> Router {
-    let admin = Router::new()
+    let admin = WORKLOAD_KINDS
+        .iter()
+        .fold(Router::new(), |router, row| {
+            router.merge(workloads::router(row))
+        })
         .route("/v1/clusters", post(clusters::create).get(clusters::list))
         .route("/v1/clusters/{name}", get(clusters::get))
         .route("/v1/clusters/{name}/tokens", post(clusters::create_token))
         .route("/v1/apply", post(apply::apply))
-        .route("/v1/latticeservices", get(services::list))
-        .route(
-            "/v1/namespaces/{namespace}/latticeservices",
-            get(services::list_namespaced),
-        )
-        .route(
-            "/v1/namespaces/{namespace}/latticeservices/{name}",
-            get(services::get).delete(services::delete),
-        )
-        .route("/v1/latticemeshmembers", get(services::list_members))
-        .route(
-            "/v1/namespaces/{namespace}/latticemeshmembers",
-            get(services::list_members_namespaced),
-        )
-        .route(
-            "/v1/namespaces/{namespace}/latticemeshmembers/{name}",
-            get(services::get_member).delete(services::delete_member),
-        )
         .route("/v1/cedarpolicies", get(policies::list))
         .route(
             "/v1/cedarpolicies/{name}",

@@ -13,7 +13,7 @@ use lattice_derive::spec::{MESH_MEMBER_KIND, SERVICE_KIND};
 use lattice_derive::{DeriveContext, FieldError, LatticeMeshMember, LatticeService};
 
 use crate::apply::documents::{parse_member, parse_service};
-use crate::policies::NumberedVersion;
+use crate::policy_versions::NumberedVersion;
 use crate::spec_key::SpecKey;
 use crate::state::CellState;
 use crate::store::StoreError;

@@ -34,6 +34,8 @@ pub mod mesh;
 pub mod outcome;
 pub mod record;
 pub mod release;
+#[cfg(test)]
+mod status_tests;
 pub mod sweep;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -41,7 +43,7 @@ use std::collections::{BTreeMap, VecDeque};
 use lattice_derive::DeriveError;
 
 use crate::metrics::Metrics;
-use crate::policies::VersionError;
+use crate::policy_versions::VersionError;
 use crate::revision::Revision;
 use crate::spec_key::SpecKey;
 use crate::state::CellState;

@@ -26,5 +26,4 @@ pub mod state;
 pub mod status;
 pub mod status_types;
 pub mod store;
-pub mod telemetry;
 pub mod token;

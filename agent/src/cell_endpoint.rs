@@ -6,9 +6,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity, Uri};
-
-use crate::credentials::AgentCredentials;
+use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Uri};
 
 /// Time allowed for TCP + TLS connection set-up.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -60,15 +58,6 @@ impl fmt::Display for CellUrl {
 /// TLS that verifies the cell against every certificate in `ca_pems`.
 pub fn server_tls<'a>(ca_pems: impl IntoIterator<Item = &'a str>) -> ClientTlsConfig {
     ClientTlsConfig::new().ca_certificates(ca_pems.into_iter().map(Certificate::from_pem))
-}
-
-/// Mutual TLS: verify the cell with the stored CA (plus `extra_ca`) and present the agent's
-/// certificate.
-pub fn mutual_tls(creds: &AgentCredentials, extra_ca: Option<&str>) -> ClientTlsConfig {
-    server_tls(std::iter::once(creds.ca_pem()).chain(extra_ca)).identity(Identity::from_pem(
-        creds.certificate_pem(),
-        creds.private_key_pem(),
-    ))
 }
 
 /// An endpoint for `cell` with `tls` and the agent's connection timeouts.

@@ -4,10 +4,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Parser;
+use lattice_telemetry::LogFormat;
 
 use crate::cell_endpoint::CellUrl;
 use crate::enrol::EnrolmentToken;
-use crate::telemetry::LogFormat;
 
 /// The Lattice agent: enrols this cluster with the cell, keeps an outbound mutual-TLS stream to
 /// it and applies what it sends with server-side apply.

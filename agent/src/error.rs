@@ -3,9 +3,9 @@
 
 use std::net::SocketAddr;
 
-use crate::credentials::obtain::ObtainError;
 use crate::inventory::InventoryError;
 use crate::kube_client::KubeClientError;
+use crate::obtain::ObtainError;
 use crate::own_objects::NamespaceError;
 
 /// Why the agent could not start.

@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::apply::Applier;
-use crate::session::envelope::Outbox;
+use crate::outbox::Outbox;
 use crate::telemetry::AgentMetrics;
 
 /// Commands that may wait for the executor before new ones are refused.

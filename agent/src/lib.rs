@@ -14,6 +14,8 @@ pub mod inventory;
 pub mod kube_client;
 pub mod kube_error;
 pub mod object_ref;
+pub mod obtain;
+pub mod outbox;
 pub mod own_objects;
 pub mod run;
 pub mod session;

@@ -3,13 +3,13 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use lattice_agent::{AgentArgs, run, telemetry};
+use lattice_agent::{AgentArgs, run};
 use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = AgentArgs::parse();
-    let _telemetry = match telemetry::init(args.log_format) {
+    let _telemetry = match lattice_telemetry::init(args.log_format, "lattice-agent") {
         Ok(guard) => guard,
         Err(e) => {
             eprintln!("lattice-agent: {e}");

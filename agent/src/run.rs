@@ -11,12 +11,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::apply::Applier;
 use crate::cli::AgentArgs;
-use crate::credentials::obtain::{EnrolmentInput, obtain_credentials};
 use crate::error::AgentError;
 use crate::executor;
 use crate::inventory::Inventory;
 use crate::kube_client::kube_client;
 use crate::kube_error::server_message;
+use crate::obtain::{EnrolmentInput, obtain_credentials};
 use crate::own_objects::ensure_namespace;
 use crate::session::{SessionContext, run_sessions};
 use crate::telemetry::{AgentMetrics, http};

@@ -7,9 +7,11 @@ pub mod apply;
 pub mod clusters;
 pub mod documents;
 pub mod error;
-pub mod kinds;
 pub mod list;
 pub mod showback;
 
+/// The table of workload kinds (`documents::kinds`), at the top because the cell and the CLI
+/// are driven by it.
+pub use documents::kinds;
 pub use error::{ErrorBody, ErrorDetail};
 pub use list::{ItemList, KindList};

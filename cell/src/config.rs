@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
-use crate::telemetry::LogFormat;
+use lattice_telemetry::LogFormat;
 
 /// `lattice-cell`: the central service of a Lattice fleet.
 #[derive(Debug, Clone, Parser)]

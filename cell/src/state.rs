@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::ca::CertificateAuthority;
 use crate::delivery::registry::ConnectionRegistry;
 use crate::metrics::Metrics;
-use crate::policies::PolicyVersions;
+use crate::policy_versions::PolicyVersions;
 use crate::store::Store;
 use crate::token::SecretToken;
 

@@ -5,10 +5,10 @@ use reqwest::Method;
 use serde_json::Value;
 
 use crate::args::DeleteCommand;
+use crate::args::workloads::WorkloadDelete;
 use crate::client::{ApiClient, CtlError};
 use crate::output::{self, OutputFormat, finish};
 use crate::quota;
-use crate::workload_args::WorkloadDelete;
 
 /// Runs `delete <what>`.
 pub async fn run(

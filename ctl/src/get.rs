@@ -3,9 +3,9 @@
 use reqwest::Method;
 
 use crate::args::GetCommand;
+use crate::args::workloads::WorkloadGet;
 use crate::client::{ApiClient, CtlError};
 use crate::output::{self, OutputFormat, finish};
-use crate::workload_args::WorkloadGet;
 use crate::{describe, quota};
 
 /// Runs `get <what>`.

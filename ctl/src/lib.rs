@@ -17,7 +17,6 @@ pub mod inputs;
 pub mod output;
 pub mod quota;
 pub mod token;
-pub mod workload_args;
 
 pub use args::{
     AuthCommand, ClusterCommand, Command, CostBy, CostCommand, CtlArgs, DeleteCommand, GetCommand,

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::membership::MeshMembership;
-use crate::spec::Protocol;
+use crate::syntax::protocol::Protocol;
 
 /// Inputs to derivation other than the spec itself.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

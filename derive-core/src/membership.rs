@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::spec::Protocol;
+use crate::syntax::protocol::Protocol;
 
 /// The service account of a namespace-wide member that names none: any account of the
 /// namespace. Rendered in a principal it is Istio's prefix match `<td>/ns/<ns>/sa/*`.

@@ -9,6 +9,7 @@ pub mod crds;
 pub mod demo;
 mod error;
 pub mod lattice;
+pub mod module_graph;
 pub mod ports;
 pub mod process;
 pub mod wait;

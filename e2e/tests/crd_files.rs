@@ -93,3 +93,33 @@ fn lattice_crd_files_are_the_generated_ones_in_deploy() {
         );
     }
 }
+
+/// CustomResourceDefinition documents in `files` (each document's top-level `kind` line).
+fn crd_count(files: &[PathBuf]) -> anyhow::Result<usize> {
+    let mut count = 0;
+    for file in files {
+        let text = std::fs::read_to_string(file)?;
+        count += text
+            .lines()
+            .filter(|l| l.trim_end() == "kind: CustomResourceDefinition")
+            .count();
+    }
+    Ok(count)
+}
+
+#[test]
+fn the_readme_counts_the_crds_the_harness_installs() -> anyhow::Result<()> {
+    let vendored = crd_count(&vendored_crd_files())?;
+    let installed = vendored + crd_count(&lattice_crd_files())?;
+    let readme = std::fs::read_to_string(vendored_crd_dir().join("../../README.md"))?;
+    assert!(
+        readme.contains(&format!("the {vendored} vendored upstream CRDs")),
+        "README.md should say \"the {vendored} vendored upstream CRDs\""
+    );
+    assert!(
+        readme.contains(&format!("installing the {installed} CRDs")),
+        "README.md should say \"installing the {installed} CRDs\" (vendored and Lattice's own, \
+         what `lattice::install_platform_crds` installs)"
+    );
+    Ok(())
+}

@@ -3,7 +3,6 @@
 //! credentials are checked as a whole before use: the certificate names a cluster, matches the
 //! key and is signed by the CA, so a half-written or foreign Secret is caught at start.
 
-pub mod obtain;
 pub mod plan;
 pub mod secret;
 
@@ -11,8 +10,11 @@ use std::fmt;
 
 use lattice_protocol::identity::{ClusterId, IdentityError, cluster_id_from_certificate};
 use rcgen::{KeyPair, PublicKeyData};
+use tonic::transport::{ClientTlsConfig, Identity};
 use x509_parser::pem::Pem;
 use zeroize::Zeroizing;
+
+use crate::cell_endpoint::server_tls;
 
 /// Why a set of credentials is unusable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -137,6 +139,15 @@ impl AgentCredentials {
     /// True when the certificate is no longer valid at `now_unix`.
     pub fn is_expired_at(&self, now_unix: i64) -> bool {
         now_unix >= self.not_after_unix
+    }
+
+    /// Mutual TLS for the session: verify the cell with the stored CA (plus `extra_ca`) and
+    /// present this certificate.
+    pub fn mutual_tls(&self, extra_ca: Option<&str>) -> ClientTlsConfig {
+        server_tls(std::iter::once(self.ca_pem()).chain(extra_ca)).identity(Identity::from_pem(
+            self.certificate_pem(),
+            self.private_key_pem(),
+        ))
     }
 }
 

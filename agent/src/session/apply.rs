@@ -5,20 +5,21 @@
 use lattice_protocol::v1::agent_message::Payload;
 use lattice_protocol::v1::{Apply, ApplyResult};
 
-use crate::executor::{Command, Job};
-use crate::session::connection::Connection;
+use crate::executor::{Command, ExecutorHandle, Job};
+use crate::outbox::Outbox;
 
-/// Queues `apply` (carried by message `command_id`).
-pub fn handle(command_id: &str, apply: Apply, conn: &Connection) {
+/// Queues `apply` (carried by message `command_id`) on `executor`; its result, or the refusal
+/// when the queue is full, goes to `outbox`.
+pub fn handle(command_id: &str, apply: Apply, outbox: &Outbox, executor: &ExecutorHandle) {
     tracing::info!(command = %command_id, spec = %apply.spec_key, revision = %apply.revision_id, "apply received");
     let spec_key = apply.spec_key.clone();
     let revision_id = apply.revision_id.clone();
     let job = Job {
         command_id: command_id.to_string(),
         command: Command::Apply(apply),
-        outbox: conn.outbox.clone(),
+        outbox: outbox.clone(),
     };
-    if let Err(e) = conn.executor.submit(job) {
+    if let Err(e) = executor.submit(job) {
         let refused = ApplyResult {
             spec_key,
             revision_id,
@@ -26,8 +27,7 @@ pub fn handle(command_id: &str, apply: Apply, conn: &Connection) {
             objects: Vec::new(),
             error: format!("not applied: {e}; the cell should retry"),
         };
-        if conn
-            .outbox
+        if outbox
             .try_send(Some(command_id), Payload::ApplyResult(refused))
             .is_err()
         {

@@ -1,6 +1,9 @@
 //! One session: dial the cell with mutual TLS, send `Hello` first, require `Welcome`, then
-//! heartbeat on a timer and hand cell messages to their handlers until the stream ends. A cell
-//! that stays silent for three heartbeat intervals is treated as gone.
+//! heartbeat on a timer and route cell messages to their handlers (one file per message) until
+//! the stream ends. A cell that stays silent for three heartbeat intervals is treated as gone.
+//!
+//! The [`Connection`] sits above its handlers: each gets only the parts it needs (the outbox and
+//! the executor, or the heartbeat tracker and the metrics), so no handler knows the connection.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -8,21 +11,21 @@ use std::time::{Duration, Instant};
 use lattice_protocol::v1::CellMessage;
 use lattice_protocol::v1::agent_message::Payload;
 use lattice_protocol::v1::agent_service_client::AgentServiceClient;
+use lattice_protocol::v1::cell_message::Payload as CellPayload;
 use tokio::sync::mpsc;
 use tokio::time::{MissedTickBehavior, interval_at, timeout};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 
-use crate::cell_endpoint::{endpoint, mutual_tls};
+use crate::cell_endpoint::endpoint;
 use crate::enrol::error_chain;
 use crate::executor::ExecutorHandle;
-use crate::session::SessionContext;
-use crate::session::dispatch::dispatch;
+use crate::outbox::{OUTBOX_CAPACITY, Outbox};
 use crate::session::ended::SessionEnd;
-use crate::session::envelope::{OUTBOX_CAPACITY, Outbox};
 use crate::session::heartbeat::HeartbeatTracker;
 use crate::session::hello::hello;
 use crate::session::welcome;
+use crate::session::{SessionContext, apply, heartbeat_ack, remove};
 use crate::telemetry::AgentMetrics;
 
 /// Time the cell has to answer `Hello`.
@@ -42,13 +45,36 @@ pub struct Connection {
     pub metrics: Arc<AgentMetrics>,
 }
 
+impl Connection {
+    /// Routes one message received after the session was established to its handler. Unknown
+    /// payloads (a newer cell) are logged and ignored; a second `Welcome` is harmless and ignored.
+    pub fn dispatch(&mut self, msg: CellMessage) {
+        if msg.id.is_empty() {
+            tracing::warn!("cell message without an id; its answer cannot be correlated");
+        }
+        match msg.payload {
+            Some(CellPayload::Apply(a)) => apply::handle(&msg.id, a, &self.outbox, &self.executor),
+            Some(CellPayload::Remove(r)) => {
+                remove::handle(&msg.id, r, &self.outbox, &self.executor);
+            }
+            Some(CellPayload::HeartbeatAck(ack)) => {
+                heartbeat_ack::handle(&ack, &mut self.heartbeats, &self.metrics);
+            }
+            Some(CellPayload::Welcome(_)) => {
+                tracing::warn!(id = %msg.id, "second Welcome on an established session; ignored");
+            }
+            None => tracing::warn!(id = %msg.id, "cell message with an unknown payload; ignored"),
+        }
+    }
+}
+
 /// Runs one session; sets `established` when `Welcome` was accepted.
 pub async fn run(
     ctx: &SessionContext,
     cancel: &CancellationToken,
     established: &mut Option<Instant>,
 ) -> SessionEnd {
-    let tls = mutual_tls(&ctx.credentials, ctx.extra_ca.as_deref());
+    let tls = ctx.credentials.mutual_tls(ctx.extra_ca.as_deref());
     let endpoint = match endpoint(&ctx.cell, tls) {
         Ok(e) => e,
         Err(e) => return SessionEnd::Unreachable(error_chain(&e)),
@@ -134,7 +160,7 @@ pub async fn run(
             msg = inbound.message() => match msg {
                 Ok(Some(msg)) => {
                     last_heard = Instant::now();
-                    dispatch(msg, &mut conn);
+                    conn.dispatch(msg);
                 }
                 Ok(None) => return SessionEnd::ClosedByCell,
                 Err(status) => return SessionEnd::from_status(&status),

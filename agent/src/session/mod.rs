@@ -4,9 +4,7 @@
 
 pub mod apply;
 pub mod connection;
-pub mod dispatch;
 pub mod ended;
-pub mod envelope;
 pub mod heartbeat;
 pub mod heartbeat_ack;
 pub mod hello;

@@ -4,27 +4,27 @@
 use lattice_protocol::v1::agent_message::Payload;
 use lattice_protocol::v1::{Remove, RemoveResult};
 
-use crate::executor::{Command, Job};
-use crate::session::connection::Connection;
+use crate::executor::{Command, ExecutorHandle, Job};
+use crate::outbox::Outbox;
 
-/// Queues `remove` (carried by message `command_id`).
-pub fn handle(command_id: &str, remove: Remove, conn: &Connection) {
+/// Queues `remove` (carried by message `command_id`) on `executor`; its result, or the refusal
+/// when the queue is full, goes to `outbox`.
+pub fn handle(command_id: &str, remove: Remove, outbox: &Outbox, executor: &ExecutorHandle) {
     tracing::info!(command = %command_id, spec = %remove.spec_key, "remove received");
     let spec_key = remove.spec_key.clone();
     let job = Job {
         command_id: command_id.to_string(),
         command: Command::Remove(remove),
-        outbox: conn.outbox.clone(),
+        outbox: outbox.clone(),
     };
-    if let Err(e) = conn.executor.submit(job) {
+    if let Err(e) = executor.submit(job) {
         let refused = RemoveResult {
             spec_key,
             success: false,
             objects: Vec::new(),
             error: format!("not removed: {e}; the cell should retry"),
         };
-        if conn
-            .outbox
+        if outbox
             .try_send(Some(command_id), Payload::RemoveResult(refused))
             .is_err()
         {

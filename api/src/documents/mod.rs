@@ -14,11 +14,12 @@ use lattice_derive::{FieldError, LatticeService};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+pub mod kinds;
 mod namespace;
 mod placement;
 mod quota;
 
-use crate::kinds::{SharedSpec, WORKLOAD_KINDS, workload_kind};
+use kinds::{SharedSpec, WORKLOAD_KINDS, workload_kind};
 
 pub use namespace::{NAMESPACE_API_VERSION, NAMESPACE_KIND, NamespaceDocument, parse_namespace};
 pub use placement::{CLUSTER_LABEL_FIELD, cluster_of, placement};

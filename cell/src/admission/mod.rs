@@ -31,9 +31,7 @@ use crate::store::StoreError;
 use crate::store::ledger::{self, Reservation, to_i64};
 use crate::store::quotas::{self, QuotaRecord, principals_of};
 use crate::store::{cost_rates, namespaces};
-pub use outcome::{
-    AdmissionFacts, AdmissionOutcome, CostView, Decision, QuotaRefusal, RequestedResources,
-};
+pub use outcome::{AdmissionFacts, AdmissionOutcome, Decision, QuotaRefusal};
 
 /// One revision of one workload to admit.
 #[derive(Debug, Clone)]

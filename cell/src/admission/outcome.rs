@@ -3,11 +3,10 @@
 
 use lattice_derive::ResourceDemand;
 use lattice_derive::cost::{CostError, CostEstimate};
-use lattice_derive::quota::format::quantity;
-use lattice_derive::quota::{QuotaDenial, QuotaResource};
+use lattice_derive::quota::QuotaDenial;
 use serde::{Deserialize, Serialize};
 
-use crate::status::Condition;
+use crate::status_types::{Condition, CostView, RequestedResources};
 
 /// Why quota admission refused a revision.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -58,56 +57,6 @@ pub enum Decision {
     },
     /// Refused; nothing was written.
     Refused(QuotaRefusal),
-}
-
-/// What a revision requests, as the service status shows it (`status.resources`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RequestedResources {
-    /// Replicas counted (`maxReplicas` when autoscaled).
-    pub replicas: u32,
-    /// CPU over all replicas (`1500m`).
-    pub cpu: String,
-    /// Memory over all replicas (`3Gi`).
-    pub memory: String,
-    /// GPUs over all replicas.
-    #[serde(rename = "nvidia.com/gpu")]
-    pub gpu: String,
-}
-
-impl RequestedResources {
-    /// The totals of `demand`.
-    pub fn of(demand: &ResourceDemand) -> Self {
-        Self {
-            replicas: demand.replicas,
-            cpu: quantity(QuotaResource::Cpu, demand.cpu_millicores),
-            memory: quantity(QuotaResource::Memory, demand.memory_bytes),
-            gpu: quantity(QuotaResource::Gpu, demand.gpus),
-        }
-    }
-}
-
-/// The hourly cost estimate of a revision, or why there is none (`status.cost`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum CostView {
-    /// `{currency, hourly, breakdown{cpu, memory, gpu}}`.
-    Estimate(CostEstimate),
-    /// `{error}`.
-    Unknown {
-        /// Why there is no estimate.
-        error: String,
-    },
-}
-
-impl From<&Result<CostEstimate, CostError>> for CostView {
-    fn from(cost: &Result<CostEstimate, CostError>) -> Self {
-        match cost {
-            Ok(estimate) => CostView::Estimate(estimate.clone()),
-            Err(e) => CostView::Unknown {
-                error: e.to_string(),
-            },
-        }
-    }
 }
 
 /// What admission found out about a revision, recorded in the service's status whatever the
@@ -178,7 +127,7 @@ impl AdmissionOutcome {
 mod tests {
     use super::*;
     use lattice_derive::PodDemand;
-    use lattice_derive::quota::QuotaDenial;
+    use lattice_derive::quota::{QuotaDenial, QuotaResource};
 
     fn outcome(decision: Decision) -> AdmissionOutcome {
         AdmissionOutcome {

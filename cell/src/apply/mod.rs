@@ -26,12 +26,10 @@ use crate::state::CellState;
 use crate::store::StoreError;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::policies::{PolicyLock, lock_policy_set};
+use crate::store::retry::{AbortedByPostgres, retry_aborted};
 use crate::store::specs::{self, SpecWrite, StoredSpec};
 use lattice_api::documents::{BodyError, DocumentError, Documents, parse_documents};
 use quota_writes::{AppliedNamespace, AppliedQuota, ServiceSubject};
-
-/// Attempts of one apply when Postgres aborts it (deadlock detected, serialization failure).
-const ATTEMPTS: usize = 5;
 
 /// Why an apply was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -106,33 +104,25 @@ pub async fn apply_body(
     actor: &str,
     options: ApplyOptions,
 ) -> Result<ApplyReport, ApplyError> {
-    let mut attempt = 1;
-    let result = loop {
-        match apply_documents(state, body, actor, options).await {
-            Err(e) if is_retryable(&e) && attempt < ATTEMPTS => {
-                tracing::warn!(attempt, error = %e, "apply aborted by Postgres; retrying");
-                attempt += 1;
-            }
-            other => break other,
-        }
-    };
+    let result = retry_aborted(
+        || apply_documents(state, body, actor, options),
+        |attempt, e| tracing::warn!(attempt, error = %e, "apply aborted by Postgres; retrying"),
+    )
+    .await;
     if let Err(ApplyError::Body(BodyError::Invalid(_))) = &result {
         state.metrics.derive_errors.inc();
     }
     result
 }
 
-/// Whether Postgres aborted the transaction and a retry may succeed: deadlock detected (40P01)
-/// or serialization failure (40001). Nothing was committed.
-fn is_retryable(e: &ApplyError) -> bool {
-    let db = match e {
-        ApplyError::Store(StoreError::Database(e))
-        | ApplyError::Reconcile(ReconcileError::Store(StoreError::Database(e))) => e,
-        _ => return false,
-    };
-    db.as_database_error()
-        .and_then(|d| d.code())
-        .is_some_and(|code| code == "40P01" || code == "40001")
+impl AbortedByPostgres for ApplyError {
+    fn database_error(&self) -> Option<&sqlx::Error> {
+        match self {
+            ApplyError::Store(e) => e.database_error(),
+            ApplyError::Reconcile(e) => e.database_error(),
+            ApplyError::Body(_) => None,
+        }
+    }
 }
 
 async fn apply_documents(

@@ -6,12 +6,11 @@ use std::process::ExitCode;
 use clap::Parser;
 use lattice_cell::config::CellArgs;
 use lattice_cell::server;
-use lattice_cell::telemetry;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = CellArgs::parse();
-    let _telemetry = match telemetry::init(args.log_format, "lattice-cell") {
+    let _telemetry = match lattice_telemetry::init(args.log_format, "lattice-cell") {
         Ok(guard) => guard,
         Err(e) => {
             eprintln!("lattice-cell: {e}");

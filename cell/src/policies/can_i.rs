@@ -6,7 +6,7 @@ use lattice_derive::authz::{
     Decision, Gate, GateRequest, Principal, ResourceRef, ServicePrincipal, UserPrincipal, decide,
 };
 
-use super::versions::NumberedVersion;
+use crate::policy_versions::NumberedVersion;
 
 /// A question as the API receives it.
 #[derive(Debug, Clone, serde::Deserialize)]

@@ -13,7 +13,7 @@ use lattice_derive::authz::{
 use serde_json::json;
 
 use super::status::policy_status;
-use super::versions::{NumberedVersion, PolicyVersions, VersionError};
+use crate::policy_versions::{NumberedVersion, PolicyVersions, VersionError};
 use crate::store::StoreError;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::policies::{self, NewVersion, PolicyWrite};

@@ -12,7 +12,7 @@ use lattice_derive::quota::OWNER_ANNOTATION;
 use super::input::{ReconcileInput, SpecDocument};
 use crate::admission::{self, AdmissionFacts, AdmissionInput};
 use crate::revision::Revision;
-use crate::status::Condition;
+use crate::status_types::Condition;
 use crate::store::StoreError;
 
 /// Why admission refused a revision.

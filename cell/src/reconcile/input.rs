@@ -10,7 +10,7 @@ use lattice_derive::membership::{MeshMembership, ServiceKey};
 use lattice_derive::mesh::{BASELINE_KIND, MeshSettings};
 use lattice_derive::{DeriveContext, FieldError};
 
-use crate::policies::NumberedVersion;
+use crate::policy_versions::NumberedVersion;
 use crate::spec_key::SpecKey;
 use crate::state::CellState;
 use crate::store::StoreError;

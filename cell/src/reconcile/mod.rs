@@ -34,6 +34,8 @@ pub mod mesh;
 pub mod outcome;
 pub mod record;
 pub mod release;
+#[cfg(test)]
+mod status_tests;
 pub mod sweep;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -41,13 +43,14 @@ use std::collections::{BTreeMap, VecDeque};
 use lattice_derive::DeriveError;
 
 use crate::metrics::Metrics;
-use crate::policies::VersionError;
+use crate::policy_versions::VersionError;
 use crate::revision::Revision;
 use crate::spec_key::SpecKey;
 use crate::state::CellState;
 use crate::store::StoreError;
 use crate::store::attempts;
 use crate::store::policies::{PolicyLock, lock_policy_set};
+use crate::store::retry::{AbortedByPostgres, retry_aborted};
 use admit::Admission;
 pub use outcome::{Outcome, Verdict};
 
@@ -112,16 +115,12 @@ pub enum ReconcileError {
     Policies(#[from] VersionError),
 }
 
-impl ReconcileError {
-    /// Whether Postgres aborted the transaction and a retry may succeed: deadlock detected
-    /// (40P01) or serialization failure (40001). Nothing was committed.
-    pub fn is_retryable(&self) -> bool {
-        let ReconcileError::Store(StoreError::Database(e)) = self else {
-            return false;
-        };
-        e.as_database_error()
-            .and_then(|d| d.code())
-            .is_some_and(|code| code == "40P01" || code == "40001")
+impl AbortedByPostgres for ReconcileError {
+    fn database_error(&self) -> Option<&sqlx::Error> {
+        match self {
+            ReconcileError::Store(e) => e.database_error(),
+            ReconcileError::Policies(_) => None,
+        }
     }
 }
 
@@ -197,9 +196,6 @@ pub async fn reconcile_in(
     }))
 }
 
-/// Attempts of one reconcile when Postgres aborts it (deadlock detected, serialization failure).
-const ATTEMPTS: usize = 5;
-
 /// Reconciles `key` in a transaction of its own, then nudges delivery if its revision changed. A
 /// transaction Postgres aborts (a deadlock it detected, e.g. with a concurrent apply) changed
 /// nothing and is tried again.
@@ -208,16 +204,13 @@ pub async fn reconcile(
     key: &SpecKey,
     trigger: &Trigger,
 ) -> Result<Option<Outcome>, ReconcileError> {
-    let mut attempt = 1;
-    loop {
-        match reconcile_once(state, key, trigger).await {
-            Err(e) if e.is_retryable() && attempt < ATTEMPTS => {
-                tracing::warn!(spec = %key, attempt, error = %e, "reconcile aborted by Postgres; retrying");
-                attempt += 1;
-            }
-            other => return other,
-        }
-    }
+    retry_aborted(
+        || reconcile_once(state, key, trigger),
+        |attempt, e| {
+            tracing::warn!(spec = %key, attempt, error = %e, "reconcile aborted by Postgres; retrying");
+        },
+    )
+    .await
 }
 
 async fn reconcile_once(

@@ -6,7 +6,7 @@ use lattice_derive::authz::Denial;
 use super::admit::Refusal;
 use crate::admission::AdmissionFacts;
 use crate::spec_key::SpecKey;
-use crate::status::Condition;
+use crate::status_types::Condition;
 
 /// The decision of one reconcile attempt.
 #[derive(Debug, Clone)]

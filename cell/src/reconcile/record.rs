@@ -4,46 +4,16 @@
 //! else: the current revision stays what the cluster already has.
 
 use chrono::{DateTime, Utc};
-use lattice_derive::FieldError;
 use lattice_derive::authz::GateRequest;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::Trigger;
 use super::input::ReconcileInput;
 use super::outcome::Verdict;
-use crate::admission::{CostView, RequestedResources};
-use crate::policies::NumberedVersion;
-use crate::status::Condition;
+use crate::policy_versions::NumberedVersion;
+use crate::status_types::{AttemptStatus, Condition};
 use crate::store::audit::{self, AuditEntry};
 use crate::store::{StoreError, attempts, mesh};
-
-/// The record of the last attempt, stored as the spec's `status`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AttemptStatus {
-    /// The generation the attempt reconciled.
-    pub observed_generation: i64,
-    /// `Released`, `Invalid`, `Denied` or `NotAdmitted`.
-    pub result: String,
-    /// `Derived`, `PolicyAuthorized` and any admission conditions.
-    pub conditions: Vec<Condition>,
-    /// The policy set version it was decided under.
-    pub policy_set_version: i64,
-    /// That version's fingerprint.
-    pub policy_fingerprint: String,
-    /// How many Cedar questions the spec raised.
-    pub gate_questions: usize,
-    /// The field problems of an invalid spec.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub field_errors: Vec<FieldError>,
-    /// What the derived revision requests (from quota admission; absent when it did not run).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resources: Option<RequestedResources>,
-    /// Its estimated hourly cost with the breakdown, or why there is none.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cost: Option<CostView>,
-}
 
 /// The status of an attempt (pure). Conditions keep their `lastTransitionTime` from `previous`
 /// while their status stays the same.
@@ -277,6 +247,7 @@ async fn audit_attempt(
 mod tests {
     use std::sync::Arc;
 
+    use lattice_derive::FieldError;
     use lattice_derive::authz::PolicySetVersion;
 
     use super::*;

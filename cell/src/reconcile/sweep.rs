@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use lattice_derive::authz::{AffectedGates, GateRequest, affected_gates};
 
 use super::{Outcome, ReconcileError, Trigger, reconcile_all};
-use crate::policies::NumberedVersion;
+use crate::policy_versions::NumberedVersion;
 use crate::spec_key::SpecKey;
 use crate::state::CellState;
 use crate::store::attempts::{self, SweepCandidate};

@@ -310,7 +310,7 @@ fn spawn_postgres(
         .stdin(Stdio::null())
         .stdout(log_file)
         .stderr(log_err);
-    parent_death::spawn_from_lasting_thread(cmd).map_err(|source| io(data, source))
+    lattice_process::spawn_from_lasting_thread(cmd).map_err(|source| io(data, source))
 }
 
 /// A command for `program`, run as `user` when given (via `setpriv`, which execs, so the child's

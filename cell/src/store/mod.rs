@@ -14,6 +14,7 @@ pub mod mesh;
 pub mod namespaces;
 pub mod policies;
 pub mod quotas;
+pub mod retry;
 pub mod revisions;
 pub mod specs;
 pub mod tokens;

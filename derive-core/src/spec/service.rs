@@ -11,6 +11,9 @@ use super::container::ContainerSpec;
 use super::exposure::{IngressSpec, ObservabilitySpec, RuntimeSpec};
 use super::resource::ResourceDeclaration;
 use super::scaling::AutoscalingSpec;
+/// The protocol of a port; it sits low in `syntax` so the context and the mesh record can name it
+/// without depending on the spec types.
+pub use crate::syntax::protocol::Protocol;
 
 /// Desired state of a `LatticeService`.
 #[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
@@ -93,41 +96,6 @@ impl PortSpec {
     /// The transport protocol.
     pub fn protocol(&self) -> Protocol {
         self.protocol.unwrap_or_default()
-    }
-}
-
-/// Transport protocol of a port.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    JsonSchema,
-    Default,
-)]
-pub enum Protocol {
-    /// TCP.
-    #[default]
-    #[serde(rename = "TCP")]
-    Tcp,
-    /// UDP.
-    #[serde(rename = "UDP")]
-    Udp,
-}
-
-impl Protocol {
-    /// The Kubernetes spelling, `TCP` or `UDP`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Protocol::Tcp => "TCP",
-            Protocol::Udp => "UDP",
-        }
     }
 }
 

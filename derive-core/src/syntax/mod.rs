@@ -8,5 +8,6 @@ pub mod endpoint;
 pub mod image;
 pub mod labels;
 pub mod names;
+pub mod protocol;
 pub mod quantity;
 pub mod reference;

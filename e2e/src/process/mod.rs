@@ -2,7 +2,6 @@
 //! (even when the test panics), and killed by the kernel if the test process itself dies.
 
 mod log;
-mod spawner;
 
 use std::ffi::{OsStr, OsString};
 use std::fs::{File, OpenOptions};
@@ -316,7 +315,11 @@ fn start(spec: &ProcessSpec) -> Result<(Child, u64), HarnessError> {
         .metadata()
         .map_err(|e| HarnessError::io(log_context(), e))?
         .len();
-    let child = spawner::spawn_tied_to_this_process(spec.command(&log)?).map_err(|source| {
+    // `Drop` covers normal exits and panics; for a test process killed outright (SIGKILL, an OOM
+    // kill, a CI timeout) the kernel kills the child (`lattice-process`).
+    let mut command = spec.command(&log)?;
+    lattice_process::kill_when_parent_dies(&mut command);
+    let child = lattice_process::spawn_from_lasting_thread(command).map_err(|source| {
         HarnessError::Spawn {
             program: spec.program.clone(),
             source,

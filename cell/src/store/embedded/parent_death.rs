@@ -4,15 +4,11 @@
 //! the signal on itself (after changing user, when it does) and execs Postgres, which keeps it.
 //!
 //! Linux sends the parent-death signal when the *thread* that forked the child exits, not the
-//! process, and async runtimes and test harnesses end threads freely. So the server is forked from
-//! one dedicated thread that lives as long as the process (its sender sits in a static and is
-//! never dropped).
+//! process, so the server is forked from one thread that lives as long as the process
+//! (`lattice_process::spawn_from_lasting_thread`, shared with the e2e harness).
 
-use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender, sync_channel};
-use std::sync::{Mutex, OnceLock};
+use std::process::Command;
 
 use super::system_user::SystemUser;
 
@@ -43,48 +39,6 @@ pub fn server_command(user: Option<&SystemUser>, program: &Path) -> Command {
     }
     cmd.arg("--").arg(program);
     cmd
-}
-
-/// Spawns `command` from the long-lived spawner thread, so its parent thread is never one that
-/// ends before the process does.
-pub fn spawn_from_lasting_thread(command: Command) -> io::Result<Child> {
-    let (reply, response) = sync_channel(1);
-    spawner()?
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .send(SpawnRequest { command, reply })
-        .map_err(|_| io::Error::other("the Postgres spawner thread has stopped"))?;
-    response
-        .recv()
-        .map_err(|_| io::Error::other("the Postgres spawner thread has stopped"))?
-}
-
-struct SpawnRequest {
-    command: Command,
-    reply: SyncSender<io::Result<Child>>,
-}
-
-fn spawner() -> io::Result<&'static Mutex<Sender<SpawnRequest>>> {
-    static SPAWNER: OnceLock<Mutex<Sender<SpawnRequest>>> = OnceLock::new();
-    if let Some(sender) = SPAWNER.get() {
-        return Ok(sender);
-    }
-    let (sender, requests) = mpsc::channel::<SpawnRequest>();
-    std::thread::Builder::new()
-        .name("lattice-postgres-spawner".to_owned())
-        .spawn(move || serve(requests))?;
-    // If another thread won the race, its spawner is used and ours ends when `sender` drops.
-    Ok(SPAWNER.get_or_init(|| Mutex::new(sender)))
-}
-
-fn serve(requests: Receiver<SpawnRequest>) {
-    for SpawnRequest { mut command, reply } in requests {
-        // If the requester is gone, do not leave an unowned server running.
-        if let Err(mpsc::SendError(Ok(mut child))) = reply.send(command.spawn()) {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
 }
 
 fn find_on_path(name: &str) -> Option<PathBuf> {

@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::documents::{METADATA_FIELDS, parse_kind};
+use super::{METADATA_FIELDS, parse_kind};
 
 /// A parsed workload spec of any kind in the table: what the cell and the CLI hold when specs of
 /// different kinds sit together. Every [`SpecKind`] that serializes is one.

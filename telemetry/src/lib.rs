@@ -1,7 +1,14 @@
-//! Logs and traces: `tracing` with human or JSON output (filter from `RUST_LOG`, default
-//! `info`), plus an OpenTelemetry OTLP trace exporter (gRPC) only when the standard
-//! `OTEL_EXPORTER_OTLP_ENDPOINT` / `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` variables are set; every
-//! other `OTEL_*` variable is read by the exporter itself.
+//! Logs and traces of a Lattice process (`lattice-cell`, `lattice-agent`), set up one way:
+//!
+//! - `tracing` to stderr, filtered by `RUST_LOG` (default `info`); human lines (coloured only
+//!   when stderr is a terminal) or one flat JSON object per line with the current span;
+//! - an OpenTelemetry OTLP trace exporter (gRPC) only when `OTEL_EXPORTER_OTLP_ENDPOINT` or
+//!   `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set; every other `OTEL_*` variable is read by the
+//!   exporter itself. Exported spans pass the same filter as the logs.
+//!
+//! [`init`] returns a [`TelemetryGuard`] that flushes the exporter when dropped.
+
+use std::io::IsTerminal;
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig as _;
@@ -11,13 +18,19 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
-/// Log output format.
+/// The variables that switch trace export on (either one, non-empty).
+pub const OTLP_ENDPOINT_VARS: [&str; 2] = [
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+];
+
+/// Log line format (`--log-format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
 pub enum LogFormat {
-    /// Human-readable lines.
+    /// Readable single lines.
     #[default]
     Human,
-    /// One JSON object per line.
+    /// One JSON object per line, for log pipelines.
     Json,
 }
 
@@ -32,9 +45,10 @@ pub enum TelemetryError {
     Install(#[from] tracing_subscriber::util::TryInitError),
 }
 
-/// Flushes and stops the trace exporter when dropped.
+/// Keeps the trace exporter alive; flushes pending spans and stops it when dropped.
 #[derive(Debug)]
 pub struct TelemetryGuard {
+    service: &'static str,
     provider: Option<SdkTracerProvider>,
 }
 
@@ -43,30 +57,33 @@ impl Drop for TelemetryGuard {
         if let Some(provider) = self.provider.take()
             && let Err(e) = provider.shutdown()
         {
-            eprintln!("trace exporter shutdown: {e}");
+            // The subscriber may be gone by now; stderr is all that is left.
+            eprintln!("{}: flushing traces failed: {e}", self.service);
         }
     }
 }
 
 /// True when the standard OTLP endpoint variables ask for trace export.
 pub fn otlp_requested() -> bool {
-    [
-        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-        "OTEL_EXPORTER_OTLP_ENDPOINT",
-    ]
-    .iter()
-    .any(|v| std::env::var(v).is_ok_and(|s| !s.trim().is_empty()))
+    OTLP_ENDPOINT_VARS
+        .iter()
+        .any(|v| std::env::var(v).is_ok_and(|s| !s.trim().is_empty()))
 }
 
-/// Installs the global subscriber for `service` (e.g. `lattice-cell`).
+/// Installs the global subscriber for `service` (`lattice-cell`, `lattice-agent`: the OTLP
+/// service name). Must run inside the Tokio runtime when trace export is on (the exporter uses
+/// it).
 pub fn init(format: LogFormat, service: &'static str) -> Result<TelemetryGuard, TelemetryError> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let fmt = match format {
         LogFormat::Human => tracing_subscriber::fmt::layer()
+            .with_ansi(std::io::stderr().is_terminal())
             .with_writer(std::io::stderr)
             .boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
+            .flatten_event(true)
+            .with_current_span(true)
             .with_writer(std::io::stderr)
             .boxed(),
     };
@@ -96,5 +113,5 @@ pub fn init(format: LogFormat, service: &'static str) -> Result<TelemetryGuard, 
     if provider.is_some() {
         tracing::info!("exporting traces over OTLP/gRPC");
     }
-    Ok(TelemetryGuard { provider })
+    Ok(TelemetryGuard { service, provider })
 }

@@ -1,8 +1,8 @@
 //! The `get` and `delete` targets of the workload kinds, built from the table of kinds
 //! (`lattice_api::kinds`) instead of one clap variant per kind: for each row, `get <cli_plural>`
 //! (alias the REST plural) lists, `get <cli_singular> NAME` (alias the singular) shows one, and
-//! `delete <cli_singular> NAME` deletes one. Flattened into [`crate::args::GetCommand`] and
-//! [`crate::args::DeleteCommand`].
+//! `delete <cli_singular> NAME` deletes one. Flattened into [`super::GetCommand`] and
+//! [`super::DeleteCommand`].
 
 use clap::error::ErrorKind;
 use clap::{Arg, ArgMatches, Command, FromArgMatches, Subcommand};

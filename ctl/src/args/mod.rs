@@ -4,8 +4,11 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use super::output::OutputFormat;
-use super::workload_args::{WorkloadDelete, WorkloadGet};
+use crate::output::OutputFormat;
+
+pub mod workloads;
+
+use workloads::{WorkloadDelete, WorkloadGet};
 
 /// `latticectl`: manage a Lattice cell.
 #[derive(Debug, Parser)]

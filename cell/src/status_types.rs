@@ -1,0 +1,119 @@
+//! The vocabulary a spec's status is made of, shared low so that admission (which produces the
+//! quota condition, requests and cost), the derivation loop's record stage (which stores the
+//! attempt) and the status view (which reads it back) depend on it and not on each other.
+
+use chrono::{DateTime, Utc};
+use lattice_derive::FieldError;
+use lattice_derive::ResourceDemand;
+use lattice_derive::cost::{CostError, CostEstimate};
+use lattice_derive::quota::QuotaResource;
+use lattice_derive::quota::format::quantity;
+use serde::{Deserialize, Serialize};
+
+/// A Kubernetes-style condition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Condition {
+    /// Condition type (`Derived`, `PolicyAuthorized`, `Delivered`, …).
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// `True`, `False` or `Unknown`.
+    pub status: String,
+    /// CamelCase reason.
+    pub reason: String,
+    /// For people.
+    pub message: String,
+    /// When `status` last changed (set by the derivation loop on the conditions it records).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_transition_time: Option<DateTime<Utc>>,
+}
+
+impl Condition {
+    /// A condition with no transition time yet.
+    pub fn new(type_: &str, status: &str, reason: &str, message: impl Into<String>) -> Self {
+        Self {
+            type_: type_.to_string(),
+            status: status.to_string(),
+            reason: reason.to_string(),
+            message: message.into(),
+            last_transition_time: None,
+        }
+    }
+}
+
+/// The record of the last attempt, stored as the spec's `status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttemptStatus {
+    /// The generation the attempt reconciled.
+    pub observed_generation: i64,
+    /// `Released`, `Invalid`, `Denied` or `NotAdmitted`.
+    pub result: String,
+    /// `Derived`, `PolicyAuthorized` and any admission conditions.
+    pub conditions: Vec<Condition>,
+    /// The policy set version it was decided under.
+    pub policy_set_version: i64,
+    /// That version's fingerprint.
+    pub policy_fingerprint: String,
+    /// How many Cedar questions the spec raised.
+    pub gate_questions: usize,
+    /// The field problems of an invalid spec.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub field_errors: Vec<FieldError>,
+    /// What the derived revision requests (from quota admission; absent when it did not run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<RequestedResources>,
+    /// Its estimated hourly cost with the breakdown, or why there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<CostView>,
+}
+
+/// What a revision requests, as the service status shows it (`status.resources`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestedResources {
+    /// Replicas counted (`maxReplicas` when autoscaled).
+    pub replicas: u32,
+    /// CPU over all replicas (`1500m`).
+    pub cpu: String,
+    /// Memory over all replicas (`3Gi`).
+    pub memory: String,
+    /// GPUs over all replicas.
+    #[serde(rename = "nvidia.com/gpu")]
+    pub gpu: String,
+}
+
+impl RequestedResources {
+    /// The totals of `demand`.
+    pub fn of(demand: &ResourceDemand) -> Self {
+        Self {
+            replicas: demand.replicas,
+            cpu: quantity(QuotaResource::Cpu, demand.cpu_millicores),
+            memory: quantity(QuotaResource::Memory, demand.memory_bytes),
+            gpu: quantity(QuotaResource::Gpu, demand.gpus),
+        }
+    }
+}
+
+/// The hourly cost estimate of a revision, or why there is none (`status.cost`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum CostView {
+    /// `{currency, hourly, breakdown{cpu, memory, gpu}}`.
+    Estimate(CostEstimate),
+    /// `{error}`.
+    Unknown {
+        /// Why there is no estimate.
+        error: String,
+    },
+}
+
+impl From<&Result<CostEstimate, CostError>> for CostView {
+    fn from(cost: &Result<CostEstimate, CostError>) -> Self {
+        match cost {
+            Ok(estimate) => CostView::Estimate(estimate.clone()),
+            Err(e) => CostView::Unknown {
+                error: e.to_string(),
+            },
+        }
+    }
+}

@@ -1,6 +1,6 @@
 //! Load driver: quota admissions per second at 1, 8 and 64 concurrent writers against a real
 //! Postgres (the embedded one of an in-process cell this program starts and stops). Each
-//! admission is one `apply::apply_body` call, the path of `POST /v1/apply` without HTTP: parse,
+//! admission is one `apply_body` call, the path of `POST /v1/apply` without HTTP: parse,
 //! one transaction that writes the spec row, derives and authorizes it (Cedar), locks the
 //! covering quotas, sums the ledger, checks, writes the reservation, releases the revision and
 //! audits.
@@ -15,11 +15,7 @@
 
 use std::time::{Duration, Instant};
 
-use lattice_cell::apply::{ApplyOptions, apply_body};
-use lattice_cell::config::CellArgs;
-use lattice_cell::reconcile::Verdict;
-use lattice_cell::server;
-use lattice_cell::state::CellState;
+use lattice_cell::{ApplyOptions, CellArgs, CellState, Verdict, apply_body};
 
 /// Workloads each writer cycles through (each admission re-derives one with a new size).
 const WORKLOADS_PER_WRITER: usize = 50;
@@ -53,7 +49,7 @@ async fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
     let dir = tempfile::tempdir().unwrap();
-    let cell = server::start(&CellArgs::dev_on_free_ports(dir.path()))
+    let cell = lattice_cell::start(&CellArgs::dev_on_free_ports(dir.path()))
         .await
         .unwrap();
     let mut state = cell.state.clone();

@@ -2,26 +2,72 @@
 //! outbound mTLS session), the Postgres store, the CA, and level-triggered delivery of derived
 //! revisions to agents. (`latticectl` is its own crate, `ctl/`.)
 //!
-//! Pure decisions live in small modules ([`delivery::plan`], [`status`], [`revision`],
-//! and `lattice_api::documents`); the rest is a thin I/O shell around them.
+//! Pure decisions live in small modules (`delivery::plan`, `status`, `revision`, and
+//! `lattice_api::documents`); the rest is a thin I/O shell around them.
+//!
+//! Modules are crate-private. What other crates (the `lattice-cell` binary, the e2e harness) and
+//! the cell's own integration tests and benches use is re-exported here, at the crate root.
 
-pub mod admission;
-pub mod apply;
-pub mod ca;
-pub mod config;
-pub mod cost;
-pub mod delivery;
-pub mod grpc;
-pub mod http;
-pub mod metrics;
-pub mod policies;
-pub mod policy_versions;
-pub mod reconcile;
-pub mod revision;
-pub mod server;
-pub mod spec_key;
-pub mod state;
-pub mod status;
-pub mod status_types;
-pub mod store;
-pub mod token;
+pub(crate) mod admission;
+pub(crate) mod apply;
+pub(crate) mod ca;
+pub(crate) mod config;
+pub(crate) mod cost;
+pub(crate) mod delivery;
+pub(crate) mod grpc;
+pub(crate) mod http;
+pub(crate) mod metrics;
+pub(crate) mod policies;
+pub(crate) mod policy_versions;
+pub(crate) mod reconcile;
+pub(crate) mod revision;
+pub(crate) mod server;
+pub(crate) mod spec_key;
+pub(crate) mod state;
+pub(crate) mod status;
+pub(crate) mod status_types;
+pub(crate) mod store;
+pub(crate) mod token;
+
+/// Running a cell: its flags, starting it, the running handle, and the state its handlers share.
+pub use crate::{
+    config::CellArgs,
+    server::{RunningCell, StartError, start},
+    state::CellState,
+};
+
+/// The Postgres store, the embedded Postgres the dev mode and the tests run, and its errors.
+pub use crate::store::{
+    Store, StoreError,
+    embedded::{EmbeddedPostgres, EmbeddedPostgresError, find_postgres_bin_dir},
+};
+
+/// Row-level store access the store tests seed and read state with (spec, revision, delivery).
+pub use crate::store::{
+    attempts::set_current_revision,
+    deliveries::{DeliveryResult, SentCommand},
+    revisions::insert as insert_revision,
+    specs::{SpecWrite, StoredSpec, upsert as upsert_spec},
+};
+
+/// The policy-set lock that a policy write (exclusive) and a reconcile (shared) take first.
+pub use crate::store::policies::{PolicyLock, lock_policy_set};
+
+/// A spec's key, and the revision derived for it.
+pub use crate::{
+    revision::{Revision, RevisionLayer},
+    spec_key::SpecKey,
+};
+
+/// Admission, policy writes and reconciles without HTTP (one spec, or the sweep of stale ones).
+pub use crate::{
+    apply::{ApplyOptions, apply_body},
+    policies::write::apply as write_policies,
+    reconcile::{Trigger, Verdict, reconcile, reconcile_in, sweep::sweep as sweep_stale_specs},
+};
+
+/// The cell's CA (its key, errors) and reading a certificate's serial number.
+pub use crate::ca::{CaError, CaKey, CertificateAuthority, issue::serial_of};
+
+/// Every REST route (method, path template, needs admin), which the OpenAPI document must match.
+pub use crate::http::routes;

@@ -10,7 +10,7 @@ mod common;
 use common::{
     AgentStream, HELLO_YAML, TEST_IMAGE, TestCell, enrolled, hello, policy_yaml, service_yaml,
 };
-use lattice_cell::spec_key::SpecKey;
+use lattice_cell::SpecKey;
 use lattice_protocol::PROTOCOL_VERSION;
 use lattice_protocol::v1::agent_message::Payload as Agent;
 use lattice_protocol::v1::cell_message::Payload as Cell;

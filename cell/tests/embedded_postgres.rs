@@ -11,10 +11,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use lattice_cell::store::Store;
-use lattice_cell::store::embedded::{
-    EmbeddedPostgres, EmbeddedPostgresError, find_postgres_bin_dir,
-};
+use lattice_cell::{EmbeddedPostgres, EmbeddedPostgresError, Store, find_postgres_bin_dir};
 
 /// Upper bound on waiting for a process to exit; turns a hang into a failure, times nothing.
 const EXIT_LIMIT: Duration = Duration::from_secs(60);

@@ -177,7 +177,7 @@ async fn a_revoked_certificate_is_refused() {
             agent.cert_pem.as_ref().unwrap().as_bytes(),
         )
         .unwrap();
-    let serial = lattice_cell::ca::issue::serial_of(&der).unwrap();
+    let serial = lattice_cell::serial_of(&der).unwrap();
     assert!(
         cell.cell()
             .state

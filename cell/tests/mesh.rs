@@ -10,9 +10,10 @@
 mod common;
 
 use common::{ANY_IMAGE, TestCell, policy_yaml, service_yaml};
-use lattice_cell::reconcile::{self, Trigger, Verdict};
-use lattice_cell::spec_key::SpecKey;
-use lattice_cell::store::policies::{PolicyLock, lock_policy_set};
+use lattice_cell::{
+    PolicyLock, SpecKey, Trigger, Verdict, lock_policy_set, reconcile, reconcile_in,
+    sweep_stale_specs,
+};
 use serde_json::Value;
 
 /// `api` calls `backend` (outbound declaration only).
@@ -393,7 +394,7 @@ async fn follow_ups_cut_short_by_a_crash_are_finished_by_the_startup_sweep() {
     .execute(&mut *tx)
     .await
     .unwrap();
-    let outcome = reconcile::reconcile_in(&mut tx, &state, &service("backend"), &Trigger::Startup)
+    let outcome = reconcile_in(&mut tx, &state, &service("backend"), &Trigger::Startup)
         .await
         .unwrap()
         .unwrap();
@@ -411,7 +412,7 @@ async fn follow_ups_cut_short_by_a_crash_are_finished_by_the_startup_sweep() {
 
     let cell = cell.restart().await;
     // The cell runs the sweep before it serves; a second sweep finds nothing left.
-    let outcomes = reconcile::sweep::sweep(&cell.cell().state, &Trigger::Startup)
+    let outcomes = sweep_stale_specs(&cell.cell().state, &Trigger::Startup)
         .await
         .unwrap();
     assert!(
@@ -460,7 +461,7 @@ async fn concurrent_applies_of_both_sides_settle_on_the_agreement() {
         for body in [caller, callee] {
             let state = state.clone();
             tasks.push(tokio::spawn(async move {
-                lattice_cell::apply::apply_body(&state, &body, "test", Default::default())
+                lattice_cell::apply_body(&state, &body, "test", Default::default())
                     .await
                     .map(|_| ())
             }));
@@ -497,7 +498,7 @@ async fn concurrent_applies_of_both_sides_settle_on_the_agreement() {
         .chain([key("MeshBaseline", "-", "edge-1")])
         .collect();
     for key in keys {
-        let outcome = reconcile::reconcile(&state, &key, &Trigger::Startup)
+        let outcome = reconcile(&state, &key, &Trigger::Startup)
             .await
             .unwrap()
             .unwrap();

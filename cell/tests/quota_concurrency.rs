@@ -10,9 +10,7 @@ mod common;
 use std::sync::Arc;
 
 use common::{ANY_IMAGE, TEST_IMAGE, TestCell, policy_yaml};
-use lattice_cell::apply::{ApplyOptions, apply_body};
-use lattice_cell::reconcile::Verdict;
-use lattice_cell::state::CellState;
+use lattice_cell::{ApplyOptions, CellState, Verdict, apply_body};
 use tokio::sync::Barrier;
 
 const WORKLOADS: usize = 64;

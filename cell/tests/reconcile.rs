@@ -9,10 +9,9 @@ mod common;
 
 use common::{ANY_IMAGE, TestCell, policy_yaml, service_yaml};
 use lattice_api::documents::parse_documents;
-use lattice_cell::policies::write as policy_write;
-use lattice_cell::reconcile::{self, Trigger, Verdict};
-use lattice_cell::spec_key::SpecKey;
-use lattice_cell::store::policies::{PolicyLock, lock_policy_set};
+use lattice_cell::{
+    PolicyLock, SpecKey, Trigger, Verdict, lock_policy_set, reconcile, reconcile_in, write_policies,
+};
 use lattice_derive::authz::Strictness;
 use serde_json::Value;
 
@@ -48,7 +47,7 @@ async fn concurrent_reconciles_and_a_policy_change_settle_on_the_live_policy_set
     for _ in 0..6 {
         let state = state.clone();
         tasks.push(tokio::spawn(async move {
-            reconcile::reconcile(&state, &reader(), &Trigger::Startup)
+            reconcile(&state, &reader(), &Trigger::Startup)
                 .await
                 .map(|_| ())
         }));
@@ -76,7 +75,7 @@ async fn concurrent_reconciles_and_a_policy_change_settle_on_the_live_policy_set
     .unwrap();
     assert_eq!(revisions, 1, "one content, one revision");
     // Reconciling again is idempotent: same revision, nothing newly released.
-    let again = reconcile::reconcile(&state, &reader(), &Trigger::Startup)
+    let again = reconcile(&state, &reader(), &Trigger::Startup)
         .await
         .unwrap()
         .unwrap();
@@ -103,7 +102,7 @@ async fn a_reconcile_that_never_commits_leaves_no_trace() {
     lock_policy_set(&mut tx, PolicyLock::Exclusive)
         .await
         .unwrap();
-    policy_write::apply(
+    write_policies(
         &mut tx,
         &state.policies,
         &documents.policies,
@@ -117,7 +116,7 @@ async fn a_reconcile_that_never_commits_leaves_no_trace() {
     // A reconcile that gets as far as releasing, then its process dies before the commit.
     let mut tx = state.store.pool().begin().await.unwrap();
     lock_policy_set(&mut tx, PolicyLock::Shared).await.unwrap();
-    let outcome = reconcile::reconcile_in(&mut tx, &state, &reader(), &Trigger::Startup)
+    let outcome = reconcile_in(&mut tx, &state, &reader(), &Trigger::Startup)
         .await
         .unwrap()
         .unwrap();
@@ -154,7 +153,7 @@ async fn the_start_up_sweep_finishes_an_interrupted_policy_change_and_touches_no
     lock_policy_set(&mut tx, PolicyLock::Exclusive)
         .await
         .unwrap();
-    policy_write::apply(
+    write_policies(
         &mut tx,
         &state.policies,
         &documents.policies,

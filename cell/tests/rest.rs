@@ -5,7 +5,7 @@
 mod common;
 
 use common::{HELLO_YAML, TestCell};
-use lattice_cell::http::routes;
+use lattice_cell::routes;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 

@@ -6,14 +6,11 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use lattice_cell::ca::{CaError, CaKey, CertificateAuthority};
-use lattice_cell::revision::{Revision, RevisionLayer};
-use lattice_cell::spec_key::SpecKey;
-use lattice_cell::store::Store;
-use lattice_cell::store::deliveries::{DeliveryResult, SentCommand};
-use lattice_cell::store::embedded::EmbeddedPostgres;
-use lattice_cell::store::specs::{self, SpecWrite, StoredSpec};
-use lattice_cell::store::{attempts, revisions};
+use lattice_cell::{
+    CaError, CaKey, CertificateAuthority, DeliveryResult, EmbeddedPostgres, Revision,
+    RevisionLayer, SentCommand, SpecKey, SpecWrite, Store, StoreError, StoredSpec, insert_revision,
+    set_current_revision, upsert_spec,
+};
 use serde_json::json;
 
 async fn store() -> (Store, EmbeddedPostgres, tempfile::TempDir) {
@@ -148,9 +145,9 @@ async fn store_and_release(
     cluster: &str,
     document: &serde_json::Value,
     revision: &Revision,
-) -> Result<StoredSpec, lattice_cell::store::StoreError> {
+) -> Result<StoredSpec, StoreError> {
     let mut tx = store.pool().begin().await.unwrap();
-    let stored = specs::upsert(
+    let stored = upsert_spec(
         &mut tx,
         &SpecWrite {
             key,
@@ -159,8 +156,8 @@ async fn store_and_release(
         },
     )
     .await?;
-    revisions::insert(&mut tx, stored.id, stored.generation, cluster, revision).await?;
-    attempts::set_current_revision(&mut tx, stored.id, &revision.id, cluster).await?;
+    insert_revision(&mut tx, stored.id, stored.generation, cluster, revision).await?;
+    set_current_revision(&mut tx, stored.id, &revision.id, cluster).await?;
     tx.commit().await.unwrap();
     Ok(stored)
 }
@@ -232,7 +229,7 @@ async fn a_revision_released_for_another_cluster_is_not_sent_to_the_new_one() {
     // Moved to edge-2 but not released there (as after a denial): edge-2 gets nothing, and
     // edge-1 no longer holds it as desired (so its agent is told to remove it).
     let mut tx = store.pool().begin().await.unwrap();
-    specs::upsert(
+    upsert_spec(
         &mut tx,
         &SpecWrite {
             key: &key,

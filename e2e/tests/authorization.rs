@@ -11,7 +11,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Service, ServiceAccount};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::ListParams;
 use kube::{Api, Client};
-use lattice_cell::store::embedded::EmbeddedPostgres;
+use lattice_cell::EmbeddedPostgres;
 use lattice_e2e::bins::{workspace_bin, workspace_root};
 use lattice_e2e::{
     ManagedProcess, ProcessSpec, TestCluster, install_crds, vendored_crd_files, wait_until,

@@ -36,14 +36,6 @@ impl QuotaRefusal {
             QuotaRefusal::InvalidQuota { .. } => "QuotaInvalid",
         }
     }
-
-    /// The quota that refused.
-    pub fn quota(&self) -> &str {
-        match self {
-            QuotaRefusal::Quota(denial) => denial.quota(),
-            QuotaRefusal::InvalidQuota { quota, .. } => quota,
-        }
-    }
 }
 
 /// Admitted or refused.

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use lattice_derive::FieldError;
-use lattice_derive::quota::{GROUP_LABEL, OWNER_ANNOTATION};
+use lattice_derive::quota::GROUP_LABEL;
 
 use crate::spec_key::SpecKey;
 use crate::store::StoreError;
@@ -45,19 +45,6 @@ pub struct ServiceSubject<'a> {
     pub key: &'a SpecKey,
     /// Its `lattice.dev/owner` annotation.
     pub owner: Option<&'a str>,
-}
-
-impl<'a> ServiceSubject<'a> {
-    /// The subject of a service document.
-    pub fn of(key: &'a SpecKey, svc: &'a lattice_derive::LatticeService) -> Self {
-        let owner = svc
-            .metadata
-            .annotations
-            .as_ref()
-            .and_then(|a| a.get(OWNER_ANNOTATION))
-            .map(String::as_str);
-        Self { key, owner }
-    }
 }
 
 /// Two documents of one request naming the same quota or namespace.

@@ -4,8 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use lattice_cell::config::CellArgs;
-use lattice_cell::server;
+use lattice_cell::CellArgs;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -18,7 +17,7 @@ async fn main() -> ExitCode {
         }
     };
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut cell = match server::start(&args).await {
+    let mut cell = match lattice_cell::start(&args).await {
         Ok(cell) => cell,
         Err(e) => {
             tracing::error!("{e}");

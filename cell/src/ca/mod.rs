@@ -12,7 +12,7 @@ use rcgen::{
 };
 use zeroize::Zeroizing;
 
-pub use issue::{IssuedCertificate, ServerCertificate};
+pub use issue::ServerCertificate;
 pub use key::{CaKey, CaKeyError, CaKeySource, resolve_ca_key};
 
 use crate::store::ca::StoredCa;

@@ -71,16 +71,6 @@ impl ApiError {
             "internal error; see the cell's log",
         )
     }
-
-    /// The HTTP status.
-    pub fn status(&self) -> StatusCode {
-        self.status
-    }
-
-    /// The JSON body.
-    pub fn body(&self) -> &ErrorBody {
-        &self.body
-    }
 }
 
 impl IntoResponse for ApiError {

@@ -9,4 +9,4 @@ pub mod lifecycle;
 pub mod status;
 pub mod write;
 
-pub use write::{PolicyChange, PolicyWriteError, WriteResult, WrittenPolicy};
+pub use write::{PolicyChange, PolicyWriteError};

@@ -63,20 +63,6 @@ fn stored(rows: Vec<MemberRow>) -> Result<Vec<StoredMember>, StoreError> {
         .collect()
 }
 
-/// Every live spec with a released mesh record, by key (the whole graph: for tools and tests;
-/// reconciles load [`neighbours`]).
-pub async fn members(tx: &mut sqlx::PgConnection) -> Result<Vec<StoredMember>, StoreError> {
-    let sql = format!(
-        "SELECT {MEMBER_COLUMNS} FROM specs WHERE deleted_at IS NULL AND mesh IS NOT NULL \
-         ORDER BY kind, namespace, name"
-    );
-    stored(
-        sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .fetch_all(tx)
-            .await?,
-    )
-}
-
 /// The live members other than spec `key` that its mesh objects can depend on: those that
 /// declare it, those named in `peers` (`namespace/name`), and any other spec with its namespace
 /// and name (a clash the graph refuses).

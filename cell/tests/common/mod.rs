@@ -5,8 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use lattice_cell::config::CellArgs;
-use lattice_cell::server::{self, RunningCell};
+use lattice_cell::{CellArgs, RunningCell};
 use lattice_protocol::PROTOCOL_VERSION;
 use lattice_protocol::v1::agent_service_client::AgentServiceClient;
 use lattice_protocol::v1::{AgentMessage, CellMessage, EnrollRequest, EnrollResponse};
@@ -63,7 +62,7 @@ impl TestCell {
     pub async fn start() -> Self {
         install_crypto();
         let dir = tempfile::tempdir().unwrap();
-        let cell = server::start(&CellArgs::dev_on_free_ports(dir.path()))
+        let cell = lattice_cell::start(&CellArgs::dev_on_free_ports(dir.path()))
             .await
             .unwrap();
         let admin_token = std::fs::read_to_string(dir.path().join("admin-token"))
@@ -154,7 +153,7 @@ impl TestCell {
         if let Some(cell) = self.cell.take() {
             cell.shutdown().await;
         }
-        let cell = server::start(&CellArgs::dev_on_free_ports(self.dir.path()))
+        let cell = lattice_cell::start(&CellArgs::dev_on_free_ports(self.dir.path()))
             .await
             .unwrap();
         self.cell = Some(cell);

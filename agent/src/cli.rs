@@ -45,8 +45,9 @@ pub struct AgentArgs {
     #[arg(long, value_enum, default_value = "human")]
     pub log_format: LogFormat,
 
-    /// Seconds between heartbeats (the cell may ask for a shorter interval).
-    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    /// Seconds between heartbeats (the cell may ask for a shorter interval); nodes and pods are
+    /// read for the heartbeat's cluster facts at most once per interval.
+    #[arg(long, visible_alias = "heartbeat", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub heartbeat_seconds: u64,
 }
 
@@ -61,7 +62,7 @@ mod tests {
         assert_eq!(a.namespace, "lattice-system");
         assert_eq!(a.metrics_listen.to_string(), "127.0.0.1:9090");
         assert_eq!(a.log_format, LogFormat::Human);
-        assert_eq!(a.heartbeat_seconds, 30);
+        assert_eq!(a.heartbeat_seconds, 15);
         assert!(a.token.is_none() && a.cell_ca.is_none() && a.kubeconfig.is_none());
     }
 

@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::apply::Applier;
+use crate::health::{FailedSpecs, WorkloadCounts};
 use crate::outbox::Outbox;
 use crate::telemetry::AgentMetrics;
 
@@ -62,29 +63,51 @@ pub fn queue() -> (ExecutorHandle, mpsc::Receiver<Job>) {
     (ExecutorHandle { tx }, rx)
 }
 
+/// A started executor.
+pub struct Spawned {
+    /// Its queue.
+    pub handle: ExecutorHandle,
+    /// Agent state for heartbeats (`Degraded` after a failed command).
+    pub state: watch::Receiver<AgentState>,
+    /// Managed objects and failed applies for heartbeats.
+    pub workload: watch::Receiver<WorkloadCounts>,
+    /// The task; it returns the applier.
+    pub task: JoinHandle<Applier>,
+}
+
 /// Starts the executor. It stops between commands once `cancel` fires and returns the applier.
-pub fn spawn(
-    applier: Applier,
-    metrics: Arc<AgentMetrics>,
-    cancel: CancellationToken,
-) -> (
-    ExecutorHandle,
-    watch::Receiver<AgentState>,
-    JoinHandle<Applier>,
-) {
+pub fn spawn(applier: Applier, metrics: Arc<AgentMetrics>, cancel: CancellationToken) -> Spawned {
     let (handle, rx) = queue();
-    let (state_tx, state_rx) = watch::channel(AgentState::Ready);
-    let task = tokio::spawn(run(applier, rx, metrics, state_tx, cancel));
-    (handle, state_rx, task)
+    let (state_tx, state) = watch::channel(AgentState::Ready);
+    let (workload_tx, workload) =
+        watch::channel(FailedSpecs::default().counts(applier.inventory()));
+    let reports = Reports {
+        state: state_tx,
+        workload: workload_tx,
+    };
+    let task = tokio::spawn(run(applier, rx, metrics, reports, cancel));
+    Spawned {
+        handle,
+        state,
+        workload,
+        task,
+    }
+}
+
+/// What the executor publishes after each command.
+struct Reports {
+    state: watch::Sender<AgentState>,
+    workload: watch::Sender<WorkloadCounts>,
 }
 
 async fn run(
     mut applier: Applier,
     mut rx: mpsc::Receiver<Job>,
     metrics: Arc<AgentMetrics>,
-    state: watch::Sender<AgentState>,
+    reports: Reports,
     cancel: CancellationToken,
 ) -> Applier {
+    let mut failed = FailedSpecs::default();
     loop {
         let job = tokio::select! {
             biased;
@@ -95,7 +118,14 @@ async fn run(
             },
         };
         let (payload, success) = execute(&mut applier, &job.command, &metrics).await;
-        state.send_replace(if success {
+        match &job.command {
+            Command::Apply(apply) => failed.applied(&apply.spec_key, success),
+            Command::Remove(remove) => failed.removed(&remove.spec_key, success),
+        }
+        reports
+            .workload
+            .send_replace(failed.counts(applier.inventory()));
+        reports.state.send_replace(if success {
             AgentState::Ready
         } else {
             AgentState::Degraded

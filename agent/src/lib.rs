@@ -10,6 +10,7 @@ pub mod credentials;
 pub mod enrol;
 pub mod error;
 pub mod executor;
+pub mod health;
 pub mod inventory;
 pub mod kube_client;
 pub mod kube_error;

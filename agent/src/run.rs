@@ -13,6 +13,7 @@ use crate::apply::Applier;
 use crate::cli::AgentArgs;
 use crate::error::AgentError;
 use crate::executor;
+use crate::health::{self, HealthSources};
 use crate::inventory::Inventory;
 use crate::kube_client::kube_client;
 use crate::kube_error::server_message;
@@ -76,9 +77,11 @@ pub async fn run(args: AgentArgs, cancel: CancellationToken) -> Result<(), Agent
         "inventory loaded"
     );
     let held = inventory.subscribe();
+    let heartbeat_interval = Duration::from_secs(args.heartbeat_seconds);
+    let facts = health::gather::spawn(client.clone(), heartbeat_interval, cancel.clone());
     let applier = Applier::new(client, inventory);
-    let (executor, state, executor_task) =
-        executor::spawn(applier, metrics.clone(), cancel.clone());
+    let executor = executor::spawn(applier, metrics.clone(), cancel.clone());
+    let executor_task = executor.task;
 
     let ctx = SessionContext {
         cell: args.cell.clone(),
@@ -86,10 +89,14 @@ pub async fn run(args: AgentArgs, cancel: CancellationToken) -> Result<(), Agent
         extra_ca,
         agent_version: AGENT_VERSION.to_string(),
         kubernetes_version,
-        heartbeat_interval: Duration::from_secs(args.heartbeat_seconds),
+        heartbeat_interval,
         held,
-        state,
-        executor,
+        state: executor.state,
+        health: HealthSources {
+            facts,
+            workload: executor.workload,
+        },
+        executor: executor.handle,
         metrics,
         started,
         backoff: Backoff::default(),

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use lattice_agent::credentials::AgentCredentials;
 use lattice_agent::executor::{self, Job};
+use lattice_agent::health::{HealthSources, WorkloadCounts};
 use lattice_agent::session::{SessionContext, SessionEnd, connection, run_sessions};
 use lattice_agent::telemetry::AgentMetrics;
 use lattice_protocol::PROTOCOL_VERSION;
@@ -50,6 +51,7 @@ fn harness(cell: &TestCell, credentials: AgentCredentials) -> Harness {
             heartbeat_interval: Duration::from_secs(30),
             held: held_rx,
             state: state_rx,
+            health: HealthSources::fixed(None, WorkloadCounts::default()),
             executor,
             metrics: Arc::new(AgentMetrics::new()),
             started: Instant::now(),

@@ -126,6 +126,7 @@ async fn sync(stream: &mut AgentStream, sequence: u64) {
             sequence,
             uptime_seconds: 1,
             state: 1,
+            ..Default::default()
         }))
         .await;
     let ack = stream.next().await.unwrap().unwrap();

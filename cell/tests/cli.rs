@@ -314,8 +314,20 @@ fn an_operator_session_with_latticectl() {
     assert_eq!(value["status"]["phase"], "Pending");
     let clusters = stdout(&ctl(&cell.http, token, &["get", "clusters"]));
     assert!(
-        clusters.contains("edge-1") && clusters.contains("no"),
+        clusters.contains("edge-1") && clusters.contains("Disconnected"),
         "{clusters}"
+    );
+    assert!(
+        clusters.starts_with("NAME")
+            && clusters.contains("LAST SEEN")
+            && clusters.contains("NODES"),
+        "{clusters}"
+    );
+    let described = stdout(&ctl(&cell.http, token, &["describe", "cluster", "edge-1"]));
+    assert!(
+        described.contains("Status:          Disconnected")
+            && described.contains("no heartbeat received yet"),
+        "{described}"
     );
 
     let bad = dir.path().join("bad.yaml");

@@ -36,6 +36,7 @@ async fn a_message_claiming_another_cluster_ends_the_stream() {
                 sequence: 1,
                 uptime_seconds: 1,
                 state: 1,
+                ..Default::default()
             }),
             "",
         )
@@ -101,6 +102,7 @@ async fn the_first_message_must_be_hello() {
             sequence: 1,
             uptime_seconds: 1,
             state: 1,
+            ..Default::default()
         }))
         .await;
     let err = stream.next().await.unwrap_err();
@@ -176,6 +178,7 @@ async fn hello_then_apply_of_the_revision_then_result_recorded_and_replays_harml
             sequence: 7,
             uptime_seconds: 3,
             state: 1,
+            ..Default::default()
         }))
         .await;
     let ack = stream.next().await.unwrap().unwrap();
@@ -199,6 +202,7 @@ async fn hello_then_apply_of_the_revision_then_result_recorded_and_replays_harml
             sequence: 8,
             uptime_seconds: 4,
             state: 1,
+            ..Default::default()
         }))
         .await;
     let ack = stream.next().await.unwrap().unwrap();
@@ -253,6 +257,7 @@ async fn delivery_is_level_triggered_on_reconnect_and_pushes_new_revisions_and_r
             sequence: 1,
             uptime_seconds: 1,
             state: 1,
+            ..Default::default()
         }))
         .await;
     assert!(
@@ -322,6 +327,7 @@ async fn delivery_is_level_triggered_on_reconnect_and_pushes_new_revisions_and_r
             sequence: 2,
             uptime_seconds: 2,
             state: 1,
+            ..Default::default()
         }))
         .await;
     assert!(matches!(
@@ -389,6 +395,7 @@ async fn a_failed_apply_is_reported_in_the_status() {
             sequence: 1,
             uptime_seconds: 1,
             state: 1,
+            ..Default::default()
         }))
         .await;
     assert!(
@@ -431,6 +438,7 @@ async fn a_newer_session_supersedes_an_older_one() {
         sequence: 1,
         uptime_seconds: 1,
         state: 1,
+        ..Default::default()
     }))
     .await;
     assert!(matches!(

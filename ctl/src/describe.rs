@@ -1,8 +1,93 @@
-//! `latticectl get service NAME` and `get cedarpolicy NAME`: kubectl-describe-style text.
+//! kubectl-describe-style text: `latticectl describe cluster NAME` (the verb), and the detail
+//! views of `get service NAME` and `get cedarpolicy NAME`.
 
+use chrono::Utc;
+use reqwest::Method;
 use serde_json::Value;
 
-use super::output::text;
+use super::output::{age, finish, text};
+use crate::args::DescribeCommand;
+use crate::client::{ApiClient, CtlError};
+use crate::output::OutputFormat;
+
+/// Runs `describe <what>`.
+pub async fn run(
+    client: &ApiClient,
+    what: DescribeCommand,
+    format: OutputFormat,
+) -> Result<String, CtlError> {
+    let DescribeCommand::Cluster { name } = what;
+    let answer = client
+        .call(Method::GET, &format!("/v1/clusters/{name}"), None)
+        .await?;
+    finish(&answer, format, || cluster(&answer))
+}
+
+/// A cluster with its status, versions and the health of its agent's last heartbeat.
+pub fn cluster(c: &Value) -> String {
+    let now = Utc::now();
+    let health = &c["health"];
+    let mut lines = vec![
+        format!("Name:            {}", text(&c["name"])),
+        format!("Status:          {}", text(&c["status"])),
+        format!(
+            "Last seen:       {} ({})",
+            text(&c["lastHeartbeat"]),
+            age(&c["lastHeartbeat"], now)
+        ),
+        format!("Connected since: {}", text(&c["connectedSince"])),
+        format!("Agent version:   {}", text(&c["agentVersion"])),
+        format!("Kubernetes:      {}", text(&c["kubernetesVersion"])),
+        format!("Protocol:        {}", text(&c["protocolVersion"])),
+    ];
+    if health.is_null() {
+        lines.push("Health:          no heartbeat received yet".to_string());
+        return lines.join("\n");
+    }
+    lines.extend([
+        format!(
+            "Agent state:     {} (up {}s)",
+            text(&health["state"]),
+            text(&health["uptimeSeconds"])
+        ),
+        format!("Managed objects: {}", text(&health["managedObjects"])),
+        format!("Failed applies:  {}", text(&health["failedApplies"])),
+    ]);
+    let r = &health["resources"];
+    if r.is_null() {
+        lines.push("Nodes:           - (the agent could not read them yet)".to_string());
+        return lines.join("\n");
+    }
+    lines.push(format!(
+        "Nodes:           {} (read {})",
+        text(&r["nodeCount"]),
+        age(&r["observedAt"], now)
+    ));
+    lines.push("Resources:       requested / allocatable".to_string());
+    let (req, alloc) = (&r["requested"], &r["allocatable"]);
+    let n = |v: &Value| v.as_u64().unwrap_or(0);
+    lines.push(format!(
+        "  cpu            {}m / {}m",
+        n(&req["cpuMillicores"]),
+        n(&alloc["cpuMillicores"])
+    ));
+    lines.push(format!(
+        "  memory         {} / {}",
+        mebibytes(n(&req["memoryBytes"])),
+        mebibytes(n(&alloc["memoryBytes"]))
+    ));
+    lines.push(format!(
+        "  nvidia.com/gpu {} / {}",
+        n(&req["gpus"]),
+        n(&alloc["gpus"])
+    ));
+    lines.join("\n")
+}
+
+/// Bytes as whole mebibytes (`1536Mi`), the unit kubectl shows memory in.
+fn mebibytes(bytes: u64) -> String {
+    format!("{}Mi", bytes.div_ceil(1 << 20))
+}
 
 /// A service with its status, conditions and per-object delivery results.
 pub fn service(s: &Value) -> String {
@@ -110,4 +195,43 @@ pub fn cedar_policy(p: &Value) -> String {
             .map(|l| format!("  {l}")),
     );
     lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_cluster_shows_versions_counts_and_requested_over_allocatable() {
+        let c = json!({
+            "name": "edge-1", "status": "Connected", "lastHeartbeat": "2026-01-01T00:00:00Z",
+            "agentVersion": "0.1.0", "kubernetesVersion": "v1.35.0", "protocolVersion": 1,
+            "health": {
+                "reportedAt": "2026-01-01T00:00:00Z", "state": "Ready", "uptimeSeconds": 30,
+                "managedObjects": 12, "failedApplies": 1,
+                "resources": {
+                    "observedAt": "2026-01-01T00:00:00Z", "nodeCount": 2,
+                    "allocatable": {"cpuMillicores": 8000, "memoryBytes": 17179869184_u64, "gpus": 2},
+                    "requested": {"cpuMillicores": 750, "memoryBytes": 1610612736, "gpus": 1}
+                }
+            }
+        });
+        let out = cluster(&c);
+        for line in [
+            "Status:          Connected",
+            "Agent version:   0.1.0",
+            "Kubernetes:      v1.35.0",
+            "Managed objects: 12",
+            "Failed applies:  1",
+            "Nodes:           2",
+            "  cpu            750m / 8000m",
+            "  memory         1536Mi / 16384Mi",
+            "  nvidia.com/gpu 1 / 2",
+        ] {
+            assert!(out.contains(line), "{line:?} missing from\n{out}");
+        }
+        let bare = cluster(&json!({"name": "edge-2", "status": "Disconnected"}));
+        assert!(bare.contains("no heartbeat received yet"), "{bare}");
+    }
 }

@@ -61,7 +61,10 @@ pub async fn run(
             let answer = client.call(Method::GET, "/v1/clusters", None).await?;
             let items = answer["items"].as_array().cloned().unwrap_or_default();
             finish(&answer, format, || {
-                output::table(output::CLUSTER_HEADERS, output::cluster_rows(&items))
+                output::table(
+                    output::CLUSTER_HEADERS,
+                    output::cluster_rows(&items, chrono::Utc::now()),
+                )
             })
         }
     }

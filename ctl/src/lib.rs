@@ -1,5 +1,5 @@
 //! `latticectl`: the CLI of the cell's REST API, plus offline derivation. One module per verb
-//! (`apply`, `get`, `delete`, `cluster`, `token`, `auth`, `cost`, `derive`); [`run`] only
+//! (`apply`, `get`, `describe`, `delete`, `cluster`, `token`, `auth`, `cost`, `derive`); [`run`] only
 //! dispatches. The REST bodies and document parsing come from `lattice-api`, derivation from
 //! `lattice-derive`; the cell's crate (and so sqlx and axum) is not linked.
 
@@ -19,8 +19,8 @@ pub mod quota;
 pub mod token;
 
 pub use args::{
-    AuthCommand, ClusterCommand, Command, CostBy, CostCommand, CtlArgs, DeleteCommand, GetCommand,
-    TokenCommand,
+    AuthCommand, ClusterCommand, Command, CostBy, CostCommand, CtlArgs, DeleteCommand,
+    DescribeCommand, GetCommand, TokenCommand,
 };
 use client::ApiClient;
 pub use client::CtlError;
@@ -32,6 +32,7 @@ pub async fn run(args: CtlArgs) -> Result<String, CtlError> {
     match args.command {
         Command::Apply { files, strict } => apply::run(&client, &files, strict, format).await,
         Command::Get { what } => get::run(&client, what, format).await,
+        Command::Describe { what } => describe::run(&client, what, format).await,
         Command::Delete { what } => delete::run(&client, what, format).await,
         Command::Cost { by, command } => cost::run(&client, by, command, format).await,
         Command::Auth { command } => auth::run(&client, command, format).await,

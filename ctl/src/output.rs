@@ -1,5 +1,6 @@
 //! Rendering answers: tables by default, or `-o yaml|json`.
 
+use chrono::{DateTime, Utc};
 use comfy_table::{ContentArrangement, Table, presets::NOTHING};
 use serde_json::Value;
 
@@ -101,37 +102,46 @@ pub const SERVICE_HEADERS: &[&str] = &[
     "revision",
 ];
 
-/// The cluster rows of a list.
-pub fn cluster_rows(items: &[Value]) -> Vec<Vec<String>> {
+/// The cluster rows of a list, ages counted at `now`.
+pub fn cluster_rows(items: &[Value], now: DateTime<Utc>) -> Vec<Vec<String>> {
     items
         .iter()
         .map(|c| {
             vec![
                 text(&c["name"]),
-                if c["connected"] == Value::Bool(true) {
-                    "yes"
-                } else {
-                    "no"
-                }
-                .to_string(),
-                text(&c["lastHeartbeat"]),
+                text(&c["status"]),
+                age(&c["lastHeartbeat"], now),
                 text(&c["agentVersion"]),
-                text(&c["kubernetesVersion"]),
-                text(&c["protocolVersion"]),
+                text(&c["health"]["resources"]["nodeCount"]),
             ]
         })
         .collect()
 }
 
 /// Headers of [`cluster_rows`].
-pub const CLUSTER_HEADERS: &[&str] = &[
-    "name",
-    "connected",
-    "last heartbeat",
-    "agent",
-    "kubernetes",
-    "protocol",
-];
+pub const CLUSTER_HEADERS: &[&str] = &["name", "status", "last seen", "version", "nodes"];
+
+/// How long before `now` the RFC 3339 time `value` was, kubectl-style (`45s`, `3m`, `5h`, `2d`
+/// ago), or `-`.
+pub fn age(value: &Value, now: DateTime<Utc>) -> String {
+    let Some(at) = value
+        .as_str()
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+    else {
+        return "-".to_string();
+    };
+    let secs = now
+        .signed_duration_since(at.with_timezone(&Utc))
+        .num_seconds()
+        .max(0);
+    let short = match secs {
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m", secs / 60),
+        3600..86400 => format!("{}h", secs / 3600),
+        _ => format!("{}d", secs / 86400),
+    };
+    format!("{short} ago")
+}
 
 /// The rows of a CedarPolicy list.
 pub fn policy_rows(items: &[Value]) -> Vec<Vec<String>> {
@@ -190,7 +200,24 @@ mod tests {
 
     #[test]
     fn missing_values_show_a_dash() {
-        let rows = cluster_rows(&[json!({"name": "edge-1", "connected": false})]);
-        assert_eq!(rows[0], vec!["edge-1", "no", "-", "-", "-", "-"]);
+        let rows = cluster_rows(&[json!({"name": "edge-1", "connected": false})], Utc::now());
+        assert_eq!(rows[0], vec!["edge-1", "-", "-", "-", "-"]);
+    }
+
+    #[test]
+    fn cluster_table_shows_status_age_version_and_nodes() {
+        let now = DateTime::parse_from_rfc3339("2026-01-01T00:02:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let items = vec![json!({
+            "name": "edge-1", "status": "Connected", "lastHeartbeat": "2026-01-01T00:01:15Z",
+            "agentVersion": "0.1.0", "health": {"resources": {"nodeCount": 3}}
+        })];
+        assert_eq!(
+            cluster_rows(&items, now)[0],
+            vec!["edge-1", "Connected", "45s ago", "0.1.0", "3"]
+        );
+        let old = json!("2025-12-29T00:00:00Z");
+        assert_eq!(age(&old, now), "3d ago");
     }
 }

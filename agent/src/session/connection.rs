@@ -170,7 +170,11 @@ pub async fn run(
                     return SessionEnd::CellSilent(silence_limit);
                 }
                 let state = *ctx.state.borrow();
-                let beat = conn.heartbeats.next(ctx.started.elapsed(), state);
+                let beat = ctx.health.fill(
+                    conn.heartbeats.next(ctx.started.elapsed(), state),
+                    &ctx.agent_version,
+                    &ctx.kubernetes_version,
+                );
                 match conn.outbox.try_send(None, Payload::Heartbeat(beat)) {
                     Ok(Some(_)) => {
                         conn.metrics.heartbeats_sent.inc();

@@ -1,5 +1,6 @@
-//! Heartbeats: numbered per session from 1, carrying uptime and the agent's state; the cell acks
-//! each with its sequence. The tracker knows what was sent so a stray ack is noticed.
+//! Heartbeats: numbered per session from 1, carrying uptime and the agent's state (the cluster's
+//! health is added by [`crate::health`]); the cell acks each with its sequence. The tracker knows
+//! what was sent so a stray ack is noticed.
 
 use std::time::Duration;
 
@@ -30,6 +31,7 @@ impl HeartbeatTracker {
             sequence: self.sent,
             uptime_seconds: uptime.as_secs(),
             state: state.into(),
+            ..Heartbeat::default()
         }
     }
 

@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use crate::cell_endpoint::CellUrl;
 use crate::credentials::AgentCredentials;
 use crate::executor::ExecutorHandle;
+use crate::health::HealthSources;
 use crate::telemetry::AgentMetrics;
 pub use ended::SessionEnd;
 
@@ -43,6 +44,8 @@ pub struct SessionContext {
     pub held: watch::Receiver<Vec<HeldRevision>>,
     /// Agent state for heartbeats, kept current by the executor.
     pub state: watch::Receiver<AgentState>,
+    /// Cluster health for heartbeats.
+    pub health: HealthSources,
     /// The command queue.
     pub executor: ExecutorHandle,
     /// Metrics.

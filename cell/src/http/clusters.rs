@@ -1,19 +1,33 @@
-//! `/v1/clusters`: register clusters, list them with their connection state, and create
+//! `/v1/clusters`: register clusters, list them with their connection state and health, and create
 //! one-time enrolment tokens.
+
+use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use lattice_api::clusters::{ClusterList, ClusterView, CreateCluster, CreateToken, TokenCreated};
+use lattice_api::clusters::{
+    ClusterHealth, ClusterList, ClusterResources, ClusterStatus, ClusterView, CreateCluster,
+    CreateToken, ResourceAmounts, TokenCreated,
+};
 use lattice_protocol::identity::ClusterId;
+
+use chrono::Utc;
 
 use super::error::ApiError;
 use super::json_body::JsonBody;
 use crate::state::CellState;
+use crate::store::cluster_health::HealthRecord;
 use crate::store::clusters::ClusterRecord;
 
-fn view(state: &CellState, record: ClusterRecord) -> ClusterView {
+fn view(state: &CellState, record: ClusterRecord, health: Option<HealthRecord>) -> ClusterView {
     let connected_since = state.registry.connected_since(&record.name);
+    let status = ClusterStatus::judge(
+        connected_since.is_some(),
+        record.last_heartbeat_at,
+        state.settings.heartbeat_interval,
+        Utc::now(),
+    );
     ClusterView {
         connected: connected_since.is_some(),
         connected_since,
@@ -25,6 +39,34 @@ fn view(state: &CellState, record: ClusterRecord) -> ClusterView {
         agent_version: record.agent_version,
         protocol_version: record.protocol_version,
         kubernetes_version: record.kubernetes_version,
+        status,
+        health: health.map(health_view),
+    }
+}
+
+fn health_view(h: HealthRecord) -> ClusterHealth {
+    let n = |v: Option<i64>| v.and_then(|v| u64::try_from(v).ok()).unwrap_or(0);
+    let resources = h.resources_at.map(|observed_at| ClusterResources {
+        observed_at,
+        node_count: n(h.node_count),
+        allocatable: ResourceAmounts {
+            cpu_millicores: n(h.allocatable_cpu_milli),
+            memory_bytes: n(h.allocatable_memory),
+            gpus: n(h.allocatable_gpus),
+        },
+        requested: ResourceAmounts {
+            cpu_millicores: n(h.requested_cpu_milli),
+            memory_bytes: n(h.requested_memory),
+            gpus: n(h.requested_gpus),
+        },
+    });
+    ClusterHealth {
+        reported_at: h.reported_at,
+        state: h.state,
+        uptime_seconds: n(Some(h.uptime_seconds)),
+        managed_objects: n(Some(h.managed_objects)),
+        failed_applies: n(Some(h.failed_applies)),
+        resources,
     }
 }
 
@@ -40,17 +82,27 @@ pub async fn create(
         .create_cluster(id.as_str(), &body.labels, "admin")
         .await?;
     tracing::info!(cluster = %id, "cluster registered");
-    Ok((StatusCode::CREATED, Json(view(&state, record))))
+    Ok((StatusCode::CREATED, Json(view(&state, record, None))))
 }
 
 /// `GET /v1/clusters`.
 pub async fn list(State(state): State<CellState>) -> Result<Json<ClusterList>, ApiError> {
+    let mut health: BTreeMap<String, HealthRecord> = state
+        .store
+        .clusters_health()
+        .await?
+        .into_iter()
+        .map(|h| (h.cluster.clone(), h))
+        .collect();
     let items = state
         .store
         .clusters()
         .await?
         .into_iter()
-        .map(|r| view(&state, r))
+        .map(|r| {
+            let h = health.remove(&r.name);
+            view(&state, r, h)
+        })
         .collect();
     Ok(Json(ClusterList { items }))
 }
@@ -65,7 +117,8 @@ pub async fn get(
         .cluster(&name)
         .await?
         .ok_or_else(|| not_found(&name))?;
-    Ok(Json(view(&state, record)))
+    let health = state.store.cluster_health(&name).await?;
+    Ok(Json(view(&state, record, health)))
 }
 
 /// `POST /v1/clusters/{name}/tokens`.

@@ -116,13 +116,4 @@ impl Store {
         .await?;
         Ok(())
     }
-
-    /// Records a heartbeat.
-    pub async fn record_heartbeat(&self, name: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE clusters SET last_heartbeat_at = now() WHERE name = $1")
-            .bind(name)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
 }

@@ -5,6 +5,7 @@ pub mod attempts;
 pub mod audit;
 pub mod ca;
 pub mod certificates;
+pub mod cluster_health;
 pub mod clusters;
 pub mod cost_rates;
 pub mod deliveries;

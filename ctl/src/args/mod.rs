@@ -56,6 +56,12 @@ pub enum Command {
         #[command(subcommand)]
         what: GetCommand,
     },
+    /// Show one resource in detail.
+    Describe {
+        /// What to describe.
+        #[command(subcommand)]
+        what: DescribeCommand,
+    },
     /// Delete resources.
     Delete {
         /// What to delete.
@@ -171,7 +177,7 @@ pub enum GetCommand {
     /// A workload kind of the table of kinds: `services`/`service`, `meshmembers`/`meshmember`…
     #[command(flatten)]
     Workload(WorkloadGet),
-    /// Clusters with their connection state.
+    /// Clusters with their status, last heartbeat, agent version and node count.
     Clusters,
     /// All CedarPolicies.
     #[command(name = "cedarpolicies", alias = "cp")]
@@ -194,6 +200,17 @@ pub enum GetCommand {
     /// Namespaces declared to the cell, with their team.
     #[command(alias = "ns")]
     Namespaces,
+}
+
+/// `describe` targets.
+#[derive(Debug, Subcommand)]
+pub enum DescribeCommand {
+    /// A cluster: status, versions, managed objects, failed applies, nodes and resources
+    /// (allocatable vs requested) from its agent's last heartbeat.
+    Cluster {
+        /// Name.
+        name: String,
+    },
 }
 
 /// `delete` targets.

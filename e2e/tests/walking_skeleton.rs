@@ -46,6 +46,29 @@ async fn hello_is_applied_to_the_cluster_end_to_end() {
             .is_some_and(|v| v.starts_with("v1.")),
         "{clusters:?}"
     );
+    // Its heartbeats carry the cluster's health: this agent's version, and node count 0 (a test
+    // cluster has an API server but no nodes).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let seen = loop {
+        let c = ctl.clusters().await.unwrap().remove(0);
+        if !c["health"]["resources"].is_null() {
+            break c;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no heartbeat with resources: {c}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
+    assert_eq!(seen["status"], "Connected", "{seen}");
+    assert_eq!(seen["agentVersion"], env!("CARGO_PKG_VERSION"), "{seen}");
+    assert_eq!(seen["health"]["resources"]["nodeCount"], 0, "{seen}");
+    let table = ctl.run_ok(&["get", "clusters"]).await.unwrap();
+    let row = table.lines().nth(1).unwrap_or_default();
+    assert!(
+        row.contains("Connected") && row.contains(env!("CARGO_PKG_VERSION")) && row.ends_with(" 0"),
+        "{table}"
+    );
     // The agent keeps its credentials in its own cluster, and never logged the token or key.
     let secret = Api::<Secret>::namespaced(client.clone(), "lattice-system")
         .get("lattice-agent-credentials")

@@ -60,8 +60,9 @@ pub struct CellArgs {
     #[arg(long, default_value_t = 3600)]
     pub token_ttl_secs: u64,
 
-    /// Interval at which agents heartbeat, in seconds.
-    #[arg(long, default_value_t = 30)]
+    /// Interval at which agents heartbeat, in seconds; a cluster without a heartbeat for three
+    /// intervals is shown Disconnected.
+    #[arg(long, default_value_t = 15)]
     pub heartbeat_interval_secs: u64,
 
     /// SPIFFE trust domain used in derivation.

@@ -32,13 +32,13 @@ pub struct Settings {
 
 impl Settings {
     /// Defaults with the given admin token: 24 h agent certificates, 1 h tokens (at most 7 days),
-    /// 30 s heartbeats, trust domain `cluster.local`.
+    /// 15 s heartbeats, trust domain `cluster.local`.
     pub fn with_admin_token(admin_token: SecretToken) -> Self {
         Self {
             agent_cert_validity: Duration::from_secs(24 * 3600),
             default_token_ttl: Duration::from_secs(3600),
             max_token_ttl: Duration::from_secs(7 * 24 * 3600),
-            heartbeat_interval: Duration::from_secs(30),
+            heartbeat_interval: Duration::from_secs(15),
             trust_domain: "cluster.local".to_string(),
             admin_token,
             agent_endpoint: String::new(),

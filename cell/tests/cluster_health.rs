@@ -152,7 +152,7 @@ async fn a_cluster_silent_for_three_heartbeat_intervals_is_disconnected() {
     );
 
     // The session is still open, but the last heartbeat is older than three intervals (the
-    // cell's --heartbeat-interval-secs, 30 s here): back-dated rather than waited for.
+    // cell's --heartbeat-interval-secs, 15 s by default): back-dated rather than waited for.
     sqlx::query("UPDATE clusters SET last_heartbeat_at = now() - interval '91 seconds'")
         .execute(cell.cell().state.store.pool())
         .await

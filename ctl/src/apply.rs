@@ -49,7 +49,7 @@ pub async fn apply(
         let answer = client
             .call(Method::POST, path, Some(Body::Yaml(input.text)))
             .await
-            .map_err(|e| in_file(&input.name, e))?;
+            .map_err(|e| e.in_file(&input.name))?;
         for item in answer["items"].as_array().into_iter().flatten() {
             lines.extend(item_lines(item));
             items.push(item.clone());
@@ -155,21 +155,6 @@ fn failed_condition(status: &Value) -> Option<String> {
                 text(&c["message"])
             )
         })
-}
-
-fn in_file(name: &str, err: CtlError) -> CtlError {
-    match err {
-        CtlError::Api {
-            status,
-            code,
-            message,
-        } => CtlError::Api {
-            status,
-            code,
-            message: format!("{name}: {message}"),
-        },
-        other => other,
-    }
 }
 
 #[cfg(test)]

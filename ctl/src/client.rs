@@ -59,6 +59,25 @@ pub enum CtlError {
     },
 }
 
+impl CtlError {
+    /// The cell's answer to a file's contents, prefixed with the file's name (other errors
+    /// already say what they are about).
+    pub fn in_file(self, name: &str) -> CtlError {
+        match self {
+            CtlError::Api {
+                status,
+                code,
+                message,
+            } => CtlError::Api {
+                status,
+                code,
+                message: format!("{name}: {message}"),
+            },
+            other => other,
+        }
+    }
+}
+
 /// A client of one cell.
 #[derive(Debug, Clone)]
 pub struct ApiClient {
@@ -165,4 +184,26 @@ fn root_cause(err: &dyn std::error::Error) -> String {
         cause = source;
     }
     cause.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CtlError;
+
+    #[test]
+    fn an_api_error_names_the_file_and_other_errors_are_left_as_they_are() {
+        let api = CtlError::Api {
+            status: 422,
+            code: "Invalid".into(),
+            message: "document 0: spec: unknown field".into(),
+        };
+        assert_eq!(
+            api.in_file("hello.yaml").to_string(),
+            "hello.yaml: document 0: spec: unknown field"
+        );
+        let other = CtlError::Unauthorized {
+            message: "bad token".into(),
+        };
+        assert!(!other.in_file("hello.yaml").to_string().contains("hello.yaml"));
+    }
 }

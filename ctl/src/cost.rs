@@ -35,18 +35,7 @@ pub async fn run(
             let answer = client
                 .call(Method::PUT, "/v1/cost/rates", Some(Body::Yaml(input.text)))
                 .await
-                .map_err(|e| match e {
-                    CtlError::Api {
-                        status,
-                        code,
-                        message,
-                    } => CtlError::Api {
-                        status,
-                        code,
-                        message: format!("{}: {message}", input.name),
-                    },
-                    other => other,
-                })?;
+                .map_err(|e| e.in_file(&input.name))?;
             render_rates(&answer, format)
         }
         Some(CostCommand::Rates { file: None }) => {

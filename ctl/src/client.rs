@@ -204,6 +204,11 @@ mod tests {
         let other = CtlError::Unauthorized {
             message: "bad token".into(),
         };
-        assert!(!other.in_file("hello.yaml").to_string().contains("hello.yaml"));
+        assert!(
+            !other
+                .in_file("hello.yaml")
+                .to_string()
+                .contains("hello.yaml")
+        );
     }
 }

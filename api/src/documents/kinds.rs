@@ -4,7 +4,6 @@
 //! all read this table, so adding a kind is its spec module and pipeline in `lattice-derive`
 //! (an `impl SpecKind`) plus one row here (decision 0032).
 
-use std::any::Any;
 use std::fmt::Debug;
 use std::sync::Arc;
 
@@ -20,8 +19,6 @@ use super::{METADATA_FIELDS, parse_kind};
 pub trait WorkloadSpec: AnySpec + Debug + Send + Sync {
     /// The document as stored: the typed spec serialized back, without `status`.
     fn document(&self) -> Value;
-    /// The spec as [`Any`], for the few callers that need one concrete kind.
-    fn as_any(&self) -> &dyn Any;
 }
 
 impl<K> WorkloadSpec for K
@@ -35,10 +32,6 @@ where
             map.remove("status");
         }
         document
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }
 
@@ -106,11 +99,6 @@ pub static WORKLOAD_KINDS: &[WorkloadKind] = &[
 /// The row of workload kind `kind`, if it is one.
 pub fn workload_kind(kind: &str) -> Option<&'static WorkloadKind> {
     WORKLOAD_KINDS.iter().find(|row| row.kind == kind)
-}
-
-/// The row of the kind whose REST resource is `plural`.
-pub fn by_plural(plural: &str) -> Option<&'static WorkloadKind> {
-    WORKLOAD_KINDS.iter().find(|row| row.plural == plural)
 }
 
 #[cfg(test)]

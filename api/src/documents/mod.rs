@@ -7,10 +7,10 @@
 //! Pure (no I/O): the cell's apply, reconcile and policies, and `latticectl derive`, read
 //! documents with the same code and the same error messages.
 
+use lattice_derive::FieldError;
 use lattice_derive::authz::policy::SourceLocation;
 use lattice_derive::quota::QUOTA_KIND;
-use lattice_derive::spec::{API_VERSION, CEDAR_POLICY_KIND, CedarPolicy, SERVICE_KIND};
-use lattice_derive::{FieldError, LatticeService};
+use lattice_derive::spec::{API_VERSION, CEDAR_POLICY_KIND, CedarPolicy};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
@@ -22,7 +22,7 @@ mod quota;
 use kinds::{SharedSpec, WORKLOAD_KINDS, workload_kind};
 
 pub use namespace::{NAMESPACE_API_VERSION, NAMESPACE_KIND, NamespaceDocument, parse_namespace};
-pub use placement::{CLUSTER_LABEL_FIELD, cluster_of, placement};
+pub use placement::{CLUSTER_LABEL_FIELD, placement};
 pub use quota::{QuotaDocument, parse_quota};
 
 /// Kinds the cell accepts besides the workload kinds of [`WORKLOAD_KINDS`].
@@ -90,15 +90,6 @@ pub enum BodyError {
     /// Some documents are invalid.
     #[error("{} invalid field(s)", .0.len())]
     Invalid(Vec<DocumentError>),
-}
-
-/// A parsed, structurally valid service document.
-#[derive(Debug, Clone)]
-pub struct ServiceDocument {
-    /// 0-based index in the request.
-    pub index: usize,
-    /// The typed service.
-    pub service: LatticeService,
 }
 
 /// A parsed `CedarPolicy` document (its Cedar text is validated later, against the policy set).
@@ -200,64 +191,6 @@ pub fn parse_documents(body: &str) -> Result<Documents, BodyError> {
     }
 }
 
-/// Reads every document of `body` as a `LatticeService`; all must be valid or none is returned.
-pub fn parse_services(body: &str) -> Result<Vec<ServiceDocument>, BodyError> {
-    let documents = parse_documents(body)?;
-    let not_workloads = documents
-        .policies
-        .iter()
-        .map(|p| {
-            (
-                p.index,
-                "a CedarPolicy is not a workload; pass policy files with --policies".to_string(),
-            )
-        })
-        .chain(
-            documents
-                .workloads
-                .iter()
-                .filter(|w| w.spec.kind() != SERVICE_KIND)
-                .map(|w| {
-                    (
-                        w.index,
-                        format!("a {} is not a LatticeService", w.spec.kind()),
-                    )
-                }),
-        )
-        .chain(
-            documents
-                .quotas
-                .iter()
-                .map(|(i, _)| (*i, "a LatticeQuota is not a workload".to_string())),
-        )
-        .chain(
-            documents
-                .namespaces
-                .iter()
-                .map(|(i, _)| (*i, "a Namespace is not a workload".to_string())),
-        );
-    let mut errors: Vec<DocumentError> = not_workloads
-        .map(|(index, message)| DocumentError::new(index, FieldError::new("kind", message)))
-        .collect();
-    if errors.is_empty() {
-        let services = documents.workloads.iter().filter_map(|w| {
-            let service = w.spec.as_any().downcast_ref::<LatticeService>()?;
-            Some(ServiceDocument {
-                index: w.index,
-                service: service.clone(),
-            })
-        });
-        return Ok(services.collect());
-    }
-    errors.sort_by_key(|e| e.document);
-    Err(BodyError::Invalid(errors))
-}
-
-/// Checks the envelope of one `LatticeService` document and deserializes it strictly.
-pub fn parse_service(value: Value) -> Result<LatticeService, Vec<FieldError>> {
-    parse_kind(value, METADATA_FIELDS)
-}
-
 /// Checks the envelope of one `CedarPolicy` document (cluster-scoped: no namespace) and
 /// deserializes it strictly.
 pub fn parse_policy(value: Value) -> Result<CedarPolicy, Vec<FieldError>> {
@@ -348,6 +281,66 @@ pub fn envelope_errors(map: &Map<String, Value>, metadata_fields: &[&str]) -> Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lattice_derive::LatticeService;
+    use lattice_derive::spec::SERVICE_KIND;
+
+    /// A parsed, structurally valid service document.
+    #[derive(Debug, Clone)]
+    pub struct ServiceDocument {
+        /// The typed service.
+        pub service: LatticeService,
+    }
+
+    /// Reads every document of `body` as a `LatticeService`; all must be valid or none is returned.
+    /// (What these tests check of `parse_documents`, for services alone.)
+    pub fn parse_services(body: &str) -> Result<Vec<ServiceDocument>, BodyError> {
+        let documents = parse_documents(body)?;
+        let not_workloads = documents
+            .policies
+            .iter()
+            .map(|p| {
+                (
+                    p.index,
+                    "a CedarPolicy is not a workload; pass policy files with --policies"
+                        .to_string(),
+                )
+            })
+            .chain(
+                documents
+                    .workloads
+                    .iter()
+                    .filter(|w| w.spec.kind() != SERVICE_KIND)
+                    .map(|w| {
+                        (
+                            w.index,
+                            format!("a {} is not a LatticeService", w.spec.kind()),
+                        )
+                    }),
+            )
+            .chain(
+                documents
+                    .quotas
+                    .iter()
+                    .map(|(i, _)| (*i, "a LatticeQuota is not a workload".to_string())),
+            )
+            .chain(
+                documents
+                    .namespaces
+                    .iter()
+                    .map(|(i, _)| (*i, "a Namespace is not a workload".to_string())),
+            );
+        let mut errors: Vec<DocumentError> = not_workloads
+            .map(|(index, message)| DocumentError::new(index, FieldError::new("kind", message)))
+            .collect();
+        if errors.is_empty() {
+            let services = documents.workloads.iter().map(|w| ServiceDocument {
+                service: serde_json::from_value(w.spec.document()).unwrap(),
+            });
+            return Ok(services.collect());
+        }
+        errors.sort_by_key(|e| e.document);
+        Err(BodyError::Invalid(errors))
+    }
 
     const HELLO: &str = include_str!("../../../examples/hello.yaml");
 

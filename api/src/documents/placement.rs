@@ -10,11 +10,6 @@ use lattice_protocol::identity::ClusterId;
 /// Field path of the placement label, as reported in errors.
 pub const CLUSTER_LABEL_FIELD: &str = "metadata.labels[lattice.dev/cluster]";
 
-/// The cluster a spec is placed on, from its `lattice.dev/cluster` label.
-pub fn cluster_of(svc: &lattice_derive::LatticeService) -> Result<ClusterId, FieldError> {
-    placement(svc.metadata.labels.as_ref())
-}
-
 /// The cluster named by the `lattice.dev/cluster` label among `labels`.
 pub fn placement(labels: Option<&BTreeMap<String, String>>) -> Result<ClusterId, FieldError> {
     let label = labels.and_then(|l| l.get(CLUSTER_LABEL)).ok_or_else(|| {

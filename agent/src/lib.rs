@@ -4,6 +4,7 @@
 //! longer contains, and keeps an inventory in the cluster so it survives restarts.
 
 pub mod apply;
+pub mod applyset;
 pub mod cell_endpoint;
 pub mod cli;
 pub mod credentials;

@@ -493,3 +493,127 @@ async fn a_missing_target_namespace_is_created_and_outlives_the_spec() -> anyhow
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn each_spec_is_an_applyset_and_prune_spares_other_sets_and_foreign_objects()
+-> anyhow::Result<()> {
+    use lattice_agent::applyset::{
+        ADDITIONAL_NAMESPACES_ANNOTATION, CONTAINS_GROUP_KINDS_ANNOTATION, ID_LABEL, PART_OF_LABEL,
+        TOOLING_ANNOTATION, config_map_parent_id,
+    };
+    let cluster = TestCluster::start("agent-applyset").await?;
+    let client = cluster.client().await?;
+    let mut applier = applier(&client).await;
+    let r1 = apply(
+        "r1",
+        &[
+            ("infrastructure", vec![namespace("shop")]),
+            (
+                "workload",
+                vec![
+                    config_map("keep", "1"),
+                    config_map("claimed", "1"),
+                    config_map("disowned", "1"),
+                    deployment("checkout"),
+                ],
+            ),
+        ],
+    );
+    assert!(applier.apply(&r1).await.success);
+
+    // The inventory ConfigMap is the ApplySet parent, with kubectl's id, tooling and group-kinds.
+    let parent_name = config_map_name(SPEC);
+    let set_id = config_map_parent_id(&parent_name, AGENT_NS);
+    let parents: Api<ConfigMap> = Api::namespaced(client.clone(), AGENT_NS);
+    let parent = parents.get(&parent_name).await?;
+    assert_eq!(parent.labels()[ID_LABEL], set_id);
+    let annotations = parent.annotations();
+    assert_eq!(annotations[TOOLING_ANNOTATION], "lattice/v1");
+    assert_eq!(
+        annotations[CONTAINS_GROUP_KINDS_ANNOTATION],
+        "ConfigMap,Deployment.apps,Namespace"
+    );
+    assert_eq!(annotations[ADDITIONAL_NAMESPACES_ANNOTATION], "shop");
+    // Every member carries `part-of`, so a label selector finds the spec's objects.
+    let members: Api<ConfigMap> = Api::namespaced(client.clone(), "shop");
+    let listed = members
+        .list(&kube::api::ListParams::default().labels(&format!("{PART_OF_LABEL}={set_id}")))
+        .await?;
+    let mut names: Vec<_> = listed.items.iter().map(|c| c.name_any()).collect();
+    names.sort();
+    assert_eq!(names, vec!["claimed", "disowned", "keep"]);
+    let deployment = get(&client, "apps/v1", "Deployment", Some("shop"), "checkout")
+        .await
+        .expect("deployment applied");
+    assert_eq!(deployment.labels()[PART_OF_LABEL], set_id);
+
+    // Another tool claims `claimed` for its own set; someone strips our labels off `disowned`.
+    // Field manager lattice still applies both (their data), but neither is the spec's to delete.
+    members
+        .patch(
+            "claimed",
+            &PatchParams::default(),
+            &Patch::Merge(
+                serde_json::json!({"metadata": {"labels": {PART_OF_LABEL: "applyset-other-v1"}}}),
+            ),
+        )
+        .await?;
+    members
+        .patch(
+            "disowned",
+            &PatchParams::default(),
+            &Patch::Json::<()>(serde_json::from_value(serde_json::json!([
+                {"op": "remove", "path": "/metadata/labels"}
+            ]))?),
+        )
+        .await?;
+
+    let r2 = apply(
+        "r2",
+        &[
+            ("infrastructure", vec![namespace("shop")]),
+            ("workload", vec![config_map("keep", "2")]),
+        ],
+    );
+    let result = applier.apply(&r2).await;
+    assert!(result.success, "{result:?}");
+    let message = |name: &str| {
+        result
+            .objects
+            .iter()
+            .find(|o| o.name == name && o.kind != "Namespace")
+            .map(|o| (o.outcome(), o.message.clone()))
+            .unwrap()
+    };
+    assert_eq!(
+        message("claimed"),
+        (
+            ObjectOutcome::Skipped,
+            "left in place: it is part of another ApplySet (applyset-other-v1)".into()
+        )
+    );
+    assert_eq!(
+        message("disowned"),
+        (
+            ObjectOutcome::Skipped,
+            "left in place: lattice did not create it (no applyset part-of or managed-by label)"
+                .into()
+        )
+    );
+    assert_eq!(message("checkout").0, ObjectOutcome::Pruned);
+    assert!(members.get_opt("claimed").await?.is_some());
+    assert!(members.get_opt("disowned").await?.is_some());
+    assert!(
+        get(&client, "apps/v1", "Deployment", Some("shop"), "checkout")
+            .await
+            .is_none(),
+        "the dropped member of this set is pruned"
+    );
+    // The parent now names only what the set may still hold.
+    let parent = parents.get(&parent_name).await?;
+    assert_eq!(
+        parent.annotations()[CONTAINS_GROUP_KINDS_ANNOTATION],
+        "ConfigMap,Namespace"
+    );
+    Ok(())
+}

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use lattice_protocol::v1;
 use serde_json::Value;
 
+use crate::applyset::label_member;
 use crate::object_ref::ObjectRef;
 
 /// One manifest of a revision: its identity and the body sent to the API server.
@@ -138,6 +139,13 @@ impl RevisionPlan {
             revision_id: apply.revision_id.clone(),
             layers,
         })
+    }
+
+    /// Labels every manifest as a member of the ApplySet `set_id` (see `crate::applyset`).
+    pub fn label_members(&mut self, set_id: &str) {
+        for manifest in self.layers.iter_mut().flat_map(|l| l.manifests.iter_mut()) {
+            label_member(&mut manifest.body, set_id);
+        }
     }
 
     /// Every object of the revision, in apply order.

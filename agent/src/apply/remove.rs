@@ -38,10 +38,11 @@ impl Applier {
             return failed(format!("nothing deleted: {e}"), Vec::new());
         }
 
+        let set_id = self.inventory.applyset_id(&remove.spec_key);
         let mut objects = Vec::new();
         let mut still_present = Vec::new();
         for object in record.objects.iter().rev() {
-            let outcome = delete_managed(&mut self.resolver, object).await;
+            let outcome = delete_managed(&mut self.resolver, object, &set_id).await;
             objects.push(outcome.result(object));
             if !outcome.is_settled() {
                 still_present.push(object.clone());

@@ -1,5 +1,5 @@
 //! The `Apply` command: check the revision, make sure its target namespaces exist, record the
-//! intended inventory, apply layer by layer, prune what the revision no longer contains, record
+//! intended inventory, label every object as a member of the spec's ApplySet, apply layer by layer, prune what the revision no longer contains, record
 //! the result. A revision the spec already holds is acknowledged again without touching the
 //! cluster.
 
@@ -23,8 +23,12 @@ impl Applier {
             objects: Vec::new(),
             error,
         };
+        let set_id = self.inventory.applyset_id(&apply.spec_key);
         let plan = match RevisionPlan::parse(apply) {
-            Ok(plan) => plan,
+            Ok(mut plan) => {
+                plan.label_members(&set_id);
+                plan
+            }
             Err(e) => return refused(format!("revision refused, nothing applied: {e}")),
         };
         let desired = plan.objects();
@@ -83,7 +87,7 @@ impl Applier {
 
         let mut still_present = Vec::new();
         for stale in stale_objects(&intent.objects, &desired) {
-            let outcome = delete_managed(&mut self.resolver, &stale).await;
+            let outcome = delete_managed(&mut self.resolver, &stale, &set_id).await;
             objects.push(outcome.result(&stale));
             if !outcome.is_settled() {
                 still_present.push(stale);

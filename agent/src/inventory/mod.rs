@@ -41,6 +41,11 @@ impl Inventory {
         self.specs.get(spec_key)
     }
 
+    /// The ApplySet id of `spec_key`'s objects (the `part-of` label they carry).
+    pub fn applyset_id(&self, spec_key: &str) -> String {
+        self.store.applyset_id(spec_key)
+    }
+
     /// Every record, ordered by spec key.
     pub fn records(&self) -> impl Iterator<Item = &SpecRecord> {
         self.specs.values()

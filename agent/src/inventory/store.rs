@@ -1,6 +1,8 @@
 //! Persistence of spec records: one ConfigMap per spec in the agent's namespace (one ConfigMap
 //! for all specs would hit the 1 MiB object limit on a busy cluster). The name is derived from a
-//! hash of the spec key, which is kept readable in an annotation and in the data.
+//! hash of the spec key, which is kept readable in an annotation and in the data. Each ConfigMap
+//! is also the spec's ApplySet parent (`crate::applyset`): the exact member list is the data, the
+//! ApplySet label and annotations let kubectl and other tools see the set.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +12,7 @@ use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use kube::{Client, ResourceExt};
 use sha2::{Digest, Sha256};
 
+use crate::applyset::{ID_LABEL, config_map_parent_id, parent_annotations};
 use crate::inventory::record::SpecRecord;
 use crate::kube_error::{is_not_found, server_message};
 use crate::own_objects::{AGENT_FIELD_MANAGER, own_labels};
@@ -88,6 +91,11 @@ impl InventoryStore {
         }
     }
 
+    /// The ApplySet id of `spec_key`'s set (its parent is the spec's inventory ConfigMap).
+    pub fn applyset_id(&self, spec_key: &str) -> String {
+        config_map_parent_id(&config_map_name(spec_key), &self.namespace)
+    }
+
     /// Every stored record.
     pub async fn load_all(&self) -> Result<Vec<SpecRecord>, InventoryError> {
         let list = self
@@ -135,15 +143,15 @@ impl InventoryStore {
         let json = serde_json::to_string(record).map_err(|e| write_error(e.to_string()))?;
         let mut labels = own_labels();
         labels.insert(INVENTORY_LABEL.to_string(), "spec".to_string());
+        labels.insert(ID_LABEL.to_string(), self.applyset_id(&record.spec_key));
+        let mut annotations = parent_annotations(&record.objects, &self.namespace);
+        annotations.insert(SPEC_KEY_ANNOTATION.to_string(), record.spec_key.clone());
         let cm = ConfigMap {
             metadata: ObjectMeta {
                 name: Some(name.clone()),
                 namespace: Some(self.namespace.clone()),
                 labels: Some(labels),
-                annotations: Some(BTreeMap::from([(
-                    SPEC_KEY_ANNOTATION.to_string(),
-                    record.spec_key.clone(),
-                )])),
+                annotations: Some(annotations),
                 ..ObjectMeta::default()
             },
             data: Some(BTreeMap::from([(DATA_KEY.to_string(), json)])),

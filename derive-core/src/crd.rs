@@ -4,7 +4,7 @@
 use kube::CustomResourceExt;
 
 use crate::quota::LatticeQuota;
-use crate::spec::{CedarPolicy, LatticeMeshMember, LatticeService};
+use crate::spec::{CedarPolicy, LatticeCluster, LatticeMeshMember, LatticeService};
 
 /// A generated CRD: the file name it is written to under `deploy/crds/` and its YAML.
 pub struct GeneratedCrd {
@@ -21,6 +21,7 @@ pub fn all_crds() -> Result<Vec<GeneratedCrd>, serde_saphyr::ser::Error> {
         LatticeMeshMember::crd(),
         CedarPolicy::crd(),
         LatticeQuota::crd(),
+        LatticeCluster::crd(),
     ];
     crds.iter()
         .map(|crd| {

@@ -6,6 +6,7 @@
 //! the same objects.
 
 pub mod authz;
+pub mod capi;
 pub mod context;
 pub mod cost;
 pub mod crd;
@@ -23,6 +24,7 @@ pub mod render;
 pub mod spec;
 pub mod syntax;
 
+pub use capi::derive_cluster;
 pub use context::DeriveContext;
 pub use demand::{PodDemand, ResourceDemand};
 pub use derived::{ApplyLayer, Derived, DerivedObject};
@@ -32,4 +34,4 @@ pub use kind::{
 };
 pub use membership::MeshMembership;
 pub use pipeline::derive_service;
-pub use spec::{LatticeMeshMember, LatticeService};
+pub use spec::{LatticeCluster, LatticeMeshMember, LatticeService};

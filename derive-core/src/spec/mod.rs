@@ -6,6 +6,7 @@
 //! as they are written in YAML; unknown fields are refused.
 
 pub mod cedar_policy;
+pub mod cluster;
 pub mod container;
 pub mod exposure;
 pub mod mesh_member;
@@ -15,6 +16,11 @@ pub mod service;
 pub mod validate;
 
 pub use cedar_policy::{CEDAR_POLICY_KIND, CedarPolicy, CedarPolicySpec};
+pub use cluster::{
+    ClusterNetworking, ClusterNodes, ClusterProvider, ControlPlaneSpec, DockerProviderConfig,
+    KubernetesDistribution, LatticeCluster, LatticeClusterSpec, NodeTaint, TaintEffect,
+    WorkerPoolSpec,
+};
 pub use container::{
     ContainerSecurity, ContainerSpec, ExecAction, FileSpec, HttpGetAction, ProbeSpec,
     ResourceQuantities, ResourceRequirements, StorageMedium, VolumeMountSpec,

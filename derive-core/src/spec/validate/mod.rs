@@ -3,6 +3,7 @@
 //! References inside values (`${resources.…}`) are checked when they are resolved
 //! (`pipeline::resolve`), which reports in the same form.
 
+mod cluster;
 mod containers;
 mod exposure;
 mod mesh_member;
@@ -14,6 +15,7 @@ use crate::context::DeriveContext;
 use crate::error::FieldError;
 use crate::spec::LatticeService;
 
+pub use cluster::{MAX_CLUSTER_NAME, MAX_POOL_NAME, PROVIDERS, validate_cluster};
 pub use mesh_member::{EGRESS_ENTITIES, RESERVED_AMBIENT_PORTS, validate_mesh_member};
 pub use metadata::is_dns1035_label;
 

@@ -138,7 +138,7 @@ fn provider(cluster: &LatticeCluster, errors: &mut Errors) {
 
 fn control_plane(cluster: &LatticeCluster, errors: &mut Errors) {
     let replicas = cluster.spec.nodes.control_plane.replicas;
-    if replicas == 0 || replicas > 7 || replicas % 2 == 0 {
+    if replicas == 0 || replicas > 7 || replicas.is_multiple_of(2) {
         errors.push(
             "spec.nodes.controlPlane.replicas",
             format!("{replicas} must be odd and between 1 and 7 (etcd needs a quorum)"),

@@ -18,6 +18,7 @@ pub mod membership;
 pub mod mesh;
 pub mod naming;
 pub mod pipeline;
+pub mod pivot;
 pub mod quota;
 pub mod render;
 pub mod spec;

@@ -1,0 +1,293 @@
+//! A discovered object as the move sees it: its identity, UID, owner references, labels and
+//! annotations, read from the plain JSON the source agent listed, and the JSON itself.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::error::{PivotError, PivotErrorKind};
+
+/// Identity of an object, independent of its API version and UID. Ordered by group, kind,
+/// namespace and name, which is the order inside a batch.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ObjectKey {
+    /// API group; empty for the core group (`Secret`, `ConfigMap`).
+    pub group: String,
+    /// Kind, e.g. `MachineDeployment`.
+    pub kind: String,
+    /// Namespace; empty for a cluster-scoped object.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+}
+
+impl ObjectKey {
+    /// The key of an object of `api_version` (`group/version` or `v1`).
+    pub fn new(
+        api_version: &str,
+        kind: impl Into<String>,
+        namespace: impl Into<String>,
+        name: impl Into<String>,
+    ) -> Self {
+        Self {
+            group: group_of(api_version).to_string(),
+            kind: kind.into(),
+            namespace: namespace.into(),
+            name: name.into(),
+        }
+    }
+}
+
+/// `Kind.group namespace/name`, `Kind namespace/name` for the core group (kubectl's spelling).
+impl fmt::Display for ObjectKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.kind)?;
+        if !self.group.is_empty() {
+            write!(f, ".{}", self.group)?;
+        }
+        f.write_str(" ")?;
+        if !self.namespace.is_empty() {
+            write!(f, "{}/", self.namespace)?;
+        }
+        f.write_str(&self.name)
+    }
+}
+
+/// The group of an `apiVersion`: the part before `/`, empty for the core `v1`.
+pub fn group_of(api_version: &str) -> &str {
+    api_version
+        .rsplit_once('/')
+        .map_or("", |(group, _version)| group)
+}
+
+/// One entry of `metadata.ownerReferences`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OwnerRef {
+    /// `apiVersion` of the owner.
+    pub api_version: String,
+    /// Kind of the owner.
+    pub kind: String,
+    /// Name of the owner (same namespace as the owned object, or cluster-scoped).
+    pub name: String,
+    /// UID of the owner; what the graph follows.
+    pub uid: String,
+    /// Whether the owner is the managing controller.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub controller: Option<bool>,
+    /// Whether the owner's foreground deletion waits for this object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_owner_deletion: Option<bool>,
+}
+
+impl fmt::Display for OwnerRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let group = group_of(&self.api_version);
+        f.write_str(&self.kind)?;
+        if !group.is_empty() {
+            write!(f, ".{group}")?;
+        }
+        write!(f, " {} (uid {})", self.name, self.uid)
+    }
+}
+
+/// An object the source agent discovered, parsed for the move and kept whole.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiscoveredObject {
+    /// Its identity.
+    pub key: ObjectKey,
+    /// Its `apiVersion`, as listed.
+    pub api_version: String,
+    /// Its UID on the source.
+    pub uid: String,
+    /// Its owner references, in their order.
+    pub owners: Vec<OwnerRef>,
+    /// `metadata.labels`.
+    pub labels: BTreeMap<String, String>,
+    /// `metadata.annotations`.
+    pub annotations: BTreeMap<String, String>,
+    /// The whole object as listed (spec, status, metadata).
+    pub value: Value,
+}
+
+impl DiscoveredObject {
+    /// Parses the object at position `index` of a discovery. `apiVersion`, `kind`,
+    /// `metadata.name` and `metadata.uid` are required; every owner reference needs
+    /// `apiVersion`, `kind`, `name` and `uid`.
+    pub fn from_value(index: usize, value: Value) -> Result<Self, PivotError> {
+        let name = value
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string();
+        let malformed = |field: &str, reason: &str| {
+            PivotError::from(PivotErrorKind::Malformed {
+                index,
+                name: name.clone(),
+                field: field.to_string(),
+                reason: reason.to_string(),
+            })
+        };
+        let text = |pointer: &str, field: &str| -> Result<String, PivotError> {
+            match value.pointer(pointer) {
+                Some(Value::String(text)) if !text.is_empty() => Ok(text.clone()),
+                Some(Value::String(_)) | None => Err(malformed(field, "required")),
+                Some(_) => Err(malformed(field, "must be a string")),
+            }
+        };
+        let api_version = text("/apiVersion", "apiVersion")?;
+        let kind = text("/kind", "kind")?;
+        let object_name = text("/metadata/name", "metadata.name")?;
+        let uid = text("/metadata/uid", "metadata.uid")?;
+        let namespace = match value.pointer("/metadata/namespace") {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(namespace)) => namespace.clone(),
+            Some(_) => return Err(malformed("metadata.namespace", "must be a string")),
+        };
+        let owners = match value.pointer("/metadata/ownerReferences") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(entries)) => entries
+                .iter()
+                .enumerate()
+                .map(|(i, entry)| {
+                    serde_json::from_value::<OwnerRef>(entry.clone())
+                        .map_err(|error| {
+                            malformed(
+                                &format!("metadata.ownerReferences[{i}]"),
+                                &error.to_string(),
+                            )
+                        })
+                        .and_then(|owner| {
+                            if owner.uid.is_empty() {
+                                Err(malformed(
+                                    &format!("metadata.ownerReferences[{i}].uid"),
+                                    "required",
+                                ))
+                            } else {
+                                Ok(owner)
+                            }
+                        })
+                })
+                .collect::<Result<_, _>>()?,
+            Some(_) => return Err(malformed("metadata.ownerReferences", "must be a list")),
+        };
+        let labels = string_map(&value, "/metadata/labels")
+            .map_err(|reason| malformed("metadata.labels", reason))?;
+        let annotations = string_map(&value, "/metadata/annotations")
+            .map_err(|reason| malformed("metadata.annotations", reason))?;
+        Ok(Self {
+            key: ObjectKey::new(&api_version, kind, namespace, object_name),
+            api_version,
+            uid,
+            owners,
+            labels,
+            annotations,
+            value,
+        })
+    }
+}
+
+fn string_map(value: &Value, pointer: &str) -> Result<BTreeMap<String, String>, &'static str> {
+    match value.pointer(pointer) {
+        None | Some(Value::Null) => Ok(BTreeMap::new()),
+        Some(Value::Object(map)) => map
+            .iter()
+            .map(|(key, value)| match value {
+                Value::String(text) => Ok((key.clone(), text.clone())),
+                _ => Err("values must be strings"),
+            })
+            .collect(),
+        Some(_) => Err("must be a map of strings"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn parses_identity_owners_labels_and_annotations() {
+        let object = DiscoveredObject::from_value(
+            0,
+            json!({
+                "apiVersion": "cluster.x-k8s.io/v1beta2",
+                "kind": "MachineSet",
+                "metadata": {
+                    "name": "w-md-0-abc", "namespace": "fleet", "uid": "u-ms",
+                    "labels": {"cluster.x-k8s.io/cluster-name": "w"},
+                    "annotations": {"a": "b"},
+                    "ownerReferences": [{
+                        "apiVersion": "cluster.x-k8s.io/v1beta2", "kind": "MachineDeployment",
+                        "name": "w-md-0", "uid": "u-md", "controller": true
+                    }]
+                }
+            }),
+        )
+        .unwrap();
+        assert_eq!(
+            object.key.to_string(),
+            "MachineSet.cluster.x-k8s.io fleet/w-md-0-abc"
+        );
+        assert_eq!(object.owners[0].uid, "u-md");
+        assert_eq!(object.owners[0].controller, Some(true));
+        assert_eq!(object.labels["cluster.x-k8s.io/cluster-name"], "w");
+        assert_eq!(object.annotations["a"], "b");
+    }
+
+    #[test]
+    fn core_objects_have_an_empty_group() {
+        let key = ObjectKey::new("v1", "Secret", "fleet", "w-ca");
+        assert_eq!(key.group, "");
+        assert_eq!(key.to_string(), "Secret fleet/w-ca");
+    }
+
+    #[test]
+    fn missing_uid_names_the_object_and_field() {
+        let error = DiscoveredObject::from_value(
+            3,
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "w-ca"}}),
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "discovered object #3 (w-ca): metadata.uid: required"
+        );
+    }
+
+    #[test]
+    fn owner_reference_without_uid_is_rejected() {
+        let error = DiscoveredObject::from_value(
+            0,
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {
+                "name": "w-ca", "uid": "u",
+                "ownerReferences": [{"apiVersion": "v1", "kind": "X", "name": "x", "uid": ""}]
+            }}),
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "discovered object #0 (w-ca): metadata.ownerReferences[0].uid: required"
+        );
+    }
+
+    #[test]
+    fn non_string_label_is_rejected() {
+        let error = DiscoveredObject::from_value(
+            0,
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {
+                "name": "w-ca", "uid": "u", "labels": {"a": 1}
+            }}),
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "discovered object #0 (w-ca): metadata.labels: values must be strings"
+        );
+    }
+}

@@ -415,7 +415,7 @@ fn the_target_objects_of_a_docker_cluster() {
     for (index, key) in plan.batches().iter().flatten().enumerate() {
         let object = graph.get(key).unwrap();
         let target = prepare_for_target(object, &uids).unwrap();
-        uids.record(&object.uid, format!("target-{index:02}"))
+        uids.record(object.uid(), format!("target-{index:02}"))
             .unwrap();
         prepared.push(target);
     }

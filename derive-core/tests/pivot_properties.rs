@@ -132,7 +132,7 @@ fn move_objects(
             let existing = target.get(key).map(|(uid, manifest)| {
                 let mut value = manifest.clone();
                 value["metadata"]["uid"] = json!(uid);
-                ExistingTarget::from_value(value).unwrap()
+                ExistingTarget::from_value(0, value).unwrap()
             });
             let target_uid = match place(&prepared, existing.as_ref()).unwrap() {
                 Placement::Create => {
@@ -143,7 +143,7 @@ fn move_objects(
                 }
                 Placement::Adopt { target_uid } => target_uid,
             };
-            uids.record(&object.uid, target_uid).unwrap();
+            uids.record(object.uid(), target_uid).unwrap();
         }
     }
     created
@@ -176,15 +176,15 @@ proptest! {
         }
         prop_assert_eq!(batch_of.len(), graph.len());
         for object in graph.objects() {
-            for owner in graph.owners_of(&object.key) {
+            for owner in graph.owners_of(object.key()) {
                 prop_assert!(
-                    batch_of[owner] < batch_of[&object.key],
+                    batch_of[owner] < batch_of[object.key()],
                     "{} (batch {}) is not after its owner {} (batch {})",
-                    object.key, batch_of[&object.key], owner, batch_of[owner]
+                    object.key(), batch_of[object.key()], owner, batch_of[owner]
                 );
             }
             // Every owner reference of the source became an edge.
-            prop_assert_eq!(graph.owners_of(&object.key).len(), object.owners.len());
+            prop_assert_eq!(graph.owners_of(object.key()).len(), object.owners().len());
         }
 
         let creation: Vec<&ObjectKey> = plan.batches().iter().flatten().collect();
@@ -210,12 +210,12 @@ proptest! {
         // An object is in the first batch after all of its owners: no batch waits needlessly.
         for object in graph.objects() {
             let expected = graph
-                .owners_of(&object.key)
+                .owners_of(object.key())
                 .iter()
                 .map(|owner| batch_of[owner] + 1)
                 .max()
                 .unwrap_or(0);
-            prop_assert_eq!(batch_of[&object.key], expected, "{}", object.key);
+            prop_assert_eq!(batch_of[object.key()], expected, "{}", object.key());
         }
     }
 
@@ -247,24 +247,24 @@ proptest! {
         prop_assert_eq!(targets.len(), graph.len());
 
         for object in graph.objects() {
-            let (_, manifest) = &target[&object.key];
+            let (_, manifest) = &target[object.key()];
             prop_assert_eq!(
                 manifest["metadata"]["annotations"][SOURCE_UID_ANNOTATION].as_str(),
-                Some(object.uid.as_str())
+                Some(object.uid())
             );
             prop_assert!(manifest["metadata"].get("uid").is_none());
             prop_assert!(manifest["metadata"].get("resourceVersion").is_none());
             prop_assert!(manifest.get("status").is_none());
             let references = manifest["metadata"]["ownerReferences"].as_array().unwrap();
-            prop_assert_eq!(references.len(), object.owners.len());
-            for (reference, owner) in references.iter().zip(&object.owners) {
+            prop_assert_eq!(references.len(), object.owners().len());
+            for (reference, owner) in references.iter().zip(object.owners()) {
                 // The reference points at the target UID of its source owner, and that is the
                 // UID the target gave the owner.
                 let expected = uids.target_of(&owner.uid).unwrap();
                 prop_assert_eq!(reference["uid"].as_str(), Some(expected));
-                let owner_key = graph.owners_of(&object.key)
+                let owner_key = graph.owners_of(object.key())
                     .iter()
-                    .find(|key| graph.get(key).unwrap().uid == owner.uid)
+                    .find(|key| graph.get(key).unwrap().uid() == owner.uid)
                     .unwrap();
                 prop_assert_eq!(&target[owner_key].0, expected);
                 prop_assert_eq!(reference["name"].as_str(), Some(owner.name.as_str()));
@@ -283,7 +283,7 @@ proptest! {
         let graph = MoveGraph::build(&cluster(), objects(&generated)).unwrap();
         for object in graph.objects() {
             let prepared = prepare_for_target(object, &UidMap::new());
-            prop_assert_eq!(prepared.is_err(), !object.owners.is_empty(), "{}", object.key);
+            prop_assert_eq!(prepared.is_err(), !object.owners().is_empty(), "{}", object.key());
         }
     }
 }

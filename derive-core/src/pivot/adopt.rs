@@ -22,9 +22,9 @@ pub struct ExistingTarget {
 }
 
 impl ExistingTarget {
-    /// Reads an object as the target agent got it (plain JSON).
-    pub fn from_value(value: Value) -> Result<Self, PivotError> {
-        let object = DiscoveredObject::from_value(0, value)?;
+    /// Reads the object at position `index` of the target agent's listing (plain JSON).
+    pub fn from_value(index: usize, value: Value) -> Result<Self, PivotError> {
+        let object = DiscoveredObject::from_value(index, value)?;
         Ok(Self {
             source_uid: object.annotations.get(SOURCE_UID_ANNOTATION).cloned(),
             key: object.key,
@@ -88,11 +88,14 @@ mod tests {
     }
 
     fn existing(annotations: Value) -> ExistingTarget {
-        ExistingTarget::from_value(json!({
-            "apiVersion": "v1", "kind": "Secret",
-            "metadata": {"name": "w1-ca", "namespace": "fleet", "uid": "tgt-ca",
-                         "annotations": annotations}
-        }))
+        ExistingTarget::from_value(
+            0,
+            json!({
+                "apiVersion": "v1", "kind": "Secret",
+                "metadata": {"name": "w1-ca", "namespace": "fleet", "uid": "tgt-ca",
+                             "annotations": annotations}
+            }),
+        )
         .unwrap()
     }
 

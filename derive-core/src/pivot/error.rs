@@ -25,10 +25,11 @@ impl From<PivotErrorKind> for PivotError {
 /// The kinds of [`PivotError`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PivotErrorKind {
-    /// A discovered object lacks a field the move needs, or has it with the wrong type.
-    #[error("discovered object #{index} ({name}): {field}: {reason}")]
+    /// A listed object (discovered on the source, or found on the target) lacks a field the move
+    /// needs, or has it with the wrong type.
+    #[error("object #{index} ({name}): {field}: {reason}")]
     Malformed {
-        /// Position of the object in the discovered list.
+        /// Position of the object in its listing.
         index: usize,
         /// `metadata.name` if it could be read, else `?`.
         name: String,

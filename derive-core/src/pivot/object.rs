@@ -93,26 +93,62 @@ impl fmt::Display for OwnerRef {
     }
 }
 
-/// An object the source agent discovered, parsed for the move and kept whole.
+/// An object the source agent discovered, parsed for the move and kept whole. Read-only: the
+/// parsed fields always agree with the JSON they were read from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DiscoveredObject {
     /// Its identity.
-    pub key: ObjectKey,
+    pub(super) key: ObjectKey,
     /// Its `apiVersion`, as listed.
-    pub api_version: String,
+    pub(super) api_version: String,
     /// Its UID on the source.
-    pub uid: String,
+    pub(super) uid: String,
     /// Its owner references, in their order.
-    pub owners: Vec<OwnerRef>,
+    pub(super) owners: Vec<OwnerRef>,
     /// `metadata.labels`.
-    pub labels: BTreeMap<String, String>,
+    pub(super) labels: BTreeMap<String, String>,
     /// `metadata.annotations`.
-    pub annotations: BTreeMap<String, String>,
+    pub(super) annotations: BTreeMap<String, String>,
     /// The whole object as listed (spec, status, metadata).
-    pub value: Value,
+    pub(super) value: Value,
 }
 
 impl DiscoveredObject {
+    /// Its identity.
+    pub fn key(&self) -> &ObjectKey {
+        &self.key
+    }
+
+    /// Its `apiVersion`, as listed.
+    pub fn api_version(&self) -> &str {
+        &self.api_version
+    }
+
+    /// Its UID on the source.
+    pub fn uid(&self) -> &str {
+        &self.uid
+    }
+
+    /// Its owner references, in their order.
+    pub fn owners(&self) -> &[OwnerRef] {
+        &self.owners
+    }
+
+    /// `metadata.labels`.
+    pub fn labels(&self) -> &BTreeMap<String, String> {
+        &self.labels
+    }
+
+    /// `metadata.annotations`.
+    pub fn annotations(&self) -> &BTreeMap<String, String> {
+        &self.annotations
+    }
+
+    /// The whole object as listed.
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+
     /// Parses the object at position `index` of a discovery. `apiVersion`, `kind`,
     /// `metadata.name` and `metadata.uid` are required; every owner reference needs
     /// `apiVersion`, `kind`, `name` and `uid`.
@@ -256,7 +292,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             error.to_string(),
-            "discovered object #3 (w-ca): metadata.uid: required"
+            "object #3 (w-ca): metadata.uid: required"
         );
     }
 
@@ -272,7 +308,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             error.to_string(),
-            "discovered object #0 (w-ca): metadata.ownerReferences[0].uid: required"
+            "object #0 (w-ca): metadata.ownerReferences[0].uid: required"
         );
     }
 
@@ -287,7 +323,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             error.to_string(),
-            "discovered object #0 (w-ca): metadata.labels: values must be strings"
+            "object #0 (w-ca): metadata.labels: values must be strings"
         );
     }
 }

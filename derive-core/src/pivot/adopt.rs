@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::error::{PivotError, PivotErrorKind};
-use super::object::{DiscoveredObject, ObjectKey};
+use super::key::ObjectKey;
+use super::object::DiscoveredObject;
 use super::remap::{SOURCE_UID_ANNOTATION, TargetObject};
 
 /// An object the target already has under the name of a moved object.

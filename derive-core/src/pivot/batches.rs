@@ -9,7 +9,7 @@ use std::num::NonZeroUsize;
 use serde::{Deserialize, Serialize};
 
 use super::graph::MoveGraph;
-use super::object::ObjectKey;
+use super::key::ObjectKey;
 
 /// The batches in which a cluster's objects are created on the target. Every object appears in
 /// exactly one batch, and each of its owners in a strictly earlier one.

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::object::ObjectKey;
+use super::key::ObjectKey;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mark {

@@ -1,7 +1,7 @@
 //! Why a pivot decision could not be made. Every error names the objects involved, so the cell
 //! can put it in the `LatticeCluster` status and the pivot history as it is.
 
-use super::object::{ObjectKey, OwnerRef};
+use super::key::{ObjectKey, OwnerRef};
 
 /// A pivot decision that cannot be made from the objects given; [`PivotError::kind`] says which
 /// and names the objects. Boxed, so a `Result` stays small on the happy path.

@@ -9,8 +9,9 @@ use serde_json::Value;
 
 use super::cycle::find_cycle;
 use super::error::{PivotError, PivotErrorKind};
+use super::key::ObjectKey;
 use super::membership::{CapiCluster, is_movable};
-use super::object::{DiscoveredObject, ObjectKey};
+use super::object::DiscoveredObject;
 
 /// The annotation with which clusterctl lets a provider hold a move back until it is removed.
 pub const BLOCK_MOVE_ANNOTATION: &str = "clusterctl.cluster.x-k8s.io/block-move";

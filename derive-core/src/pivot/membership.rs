@@ -6,7 +6,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::object::{DiscoveredObject, ObjectKey};
+use super::key::ObjectKey;
+use super::object::DiscoveredObject;
 
 /// The API groups whose objects a pivot moves (Cluster API and its providers). Core `v1`
 /// objects move only as [`MOVED_CORE_KINDS`].

@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::error::{PivotError, PivotErrorKind};
+use super::key::ObjectKey;
 use super::membership::is_capi_cluster;
-use super::object::{DiscoveredObject, ObjectKey};
+use super::object::DiscoveredObject;
 use super::pause::force_paused;
 use super::source_delete::DELETE_FOR_MOVE_ANNOTATION;
 

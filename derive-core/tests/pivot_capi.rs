@@ -421,3 +421,8 @@ fn the_target_objects_of_a_docker_cluster() {
     }
     insta::assert_yaml_snapshot!("pivot_target_objects", prepared);
 }
+
+#[test]
+fn the_docker_cluster_is_provisioned_enough_to_move() {
+    assert_eq!(lattice_derive::pivot::still_provisioning(&graph()), []);
+}

@@ -142,6 +142,7 @@ fn move_objects(
                     uid
                 }
                 Placement::Adopt { target_uid } => target_uid,
+                Placement::WaitForDeletion { .. } => unreachable!("nothing is deleted here"),
             };
             uids.record(object.uid(), target_uid).unwrap();
         }

@@ -20,13 +20,20 @@ pub struct ExistingTarget {
     pub uid: String,
     /// Its [`SOURCE_UID_ANNOTATION`], if it has one.
     pub source_uid: Option<String>,
+    /// Whether it is being deleted (`metadata.deletionTimestamp` is set).
+    pub deleting: bool,
 }
 
 impl ExistingTarget {
     /// Reads the object at position `index` of the target agent's listing (plain JSON).
     pub fn from_value(index: usize, value: Value) -> Result<Self, PivotError> {
         let object = DiscoveredObject::from_value(index, value)?;
+        let deleting = object
+            .value
+            .pointer("/metadata/deletionTimestamp")
+            .is_some_and(|stamp| !stamp.is_null());
         Ok(Self {
+            deleting,
             source_uid: object.annotations.get(SOURCE_UID_ANNOTATION).cloned(),
             key: object.key,
             uid: object.uid,
@@ -46,6 +53,12 @@ pub enum Placement {
         /// UID of the existing object on the target.
         target_uid: String,
     },
+    /// The pivot's earlier copy is being deleted (someone deleted it, or the garbage collector
+    /// did): it can be neither adopted nor created over; retry once it is gone.
+    WaitForDeletion {
+        /// UID of the object being deleted.
+        target_uid: String,
+    },
 }
 
 /// Create or adopt `object`, given `existing`, the target's object with the same key if there is
@@ -58,8 +71,11 @@ pub fn place(
         return Ok(Placement::Create);
     };
     if existing.source_uid.as_deref() == Some(object.source_uid.as_str()) {
-        Ok(Placement::Adopt {
-            target_uid: existing.uid.clone(),
+        let target_uid = existing.uid.clone();
+        Ok(if existing.deleting {
+            Placement::WaitForDeletion { target_uid }
+        } else {
+            Placement::Adopt { target_uid }
         })
     } else {
         Err(PivotError::from(PivotErrorKind::TargetNameTaken {
@@ -111,6 +127,29 @@ mod tests {
         assert_eq!(
             place(&sent(), Some(&found)).unwrap(),
             Placement::Adopt {
+                target_uid: "tgt-ca".to_string()
+            }
+        );
+    }
+
+    #[test]
+    fn an_earlier_copy_being_deleted_is_waited_for() {
+        let mut found = existing(json!({SOURCE_UID_ANNOTATION: "src-ca"}));
+        assert!(!found.deleting);
+        found = ExistingTarget::from_value(
+            0,
+            json!({
+                "apiVersion": "v1", "kind": "Secret",
+                "metadata": {"name": "w1-ca", "namespace": "fleet", "uid": "tgt-ca",
+                             "deletionTimestamp": "2026-12-07T00:00:00Z",
+                             "annotations": {SOURCE_UID_ANNOTATION: "src-ca"}}
+            }),
+        )
+        .unwrap();
+        assert!(found.deleting);
+        assert_eq!(
+            place(&sent(), Some(&found)).unwrap(),
+            Placement::WaitForDeletion {
                 target_uid: "tgt-ca".to_string()
             }
         );

@@ -4,6 +4,9 @@
 //! Nothing here performs I/O, reads a clock or draws randomness: the same spec and context always
 //! give byte-identical output, so the cell, the offline `latticectl derive` and the tests all see
 //! the same objects.
+//!
+//! `pivot` holds the pure decisions of moving a cluster's Cluster API objects to the cluster
+//! itself (which objects, in which batches, rewritten how); the cell and the agents do the I/O.
 
 pub mod authz;
 pub mod capi;
@@ -19,6 +22,7 @@ pub mod membership;
 pub mod mesh;
 pub mod naming;
 pub mod pipeline;
+pub mod pivot;
 pub mod quota;
 pub mod render;
 pub mod spec;

@@ -53,6 +53,7 @@ fn harness(cell: &TestCell, credentials: AgentCredentials) -> Harness {
             state: state_rx,
             health: HealthSources::fixed(None, WorkloadCounts::default()),
             executor,
+            drift_reports: lattice_agent::drift::DriftReports::default(),
             metrics: Arc::new(AgentMetrics::new()),
             started: Instant::now(),
             backoff: Backoff::new(

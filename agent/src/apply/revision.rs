@@ -89,20 +89,26 @@ impl Applier {
                 still_present.push(stale);
             }
         }
-        let complete = still_present.is_empty();
+        let mut complete = still_present.is_empty();
+        let mut error = String::new();
+        if let (true, Some(revisions)) = (complete, &self.revisions) {
+            // Stored before the revision is marked held: drift correction needs them after a restart.
+            if let Err(e) = revisions.hold(&plan).await {
+                complete = false;
+                error = format!("every object was applied but its manifests were not stored: {e}");
+            }
+        }
         let record = SpecRecord {
             spec_key: plan.spec_key.clone(),
             held_revision: complete.then(|| plan.revision_id.clone()),
             objects: inventory_after_prune(&desired, &still_present),
         };
-        let mut error = if complete {
-            String::new()
-        } else {
-            format!(
+        if !still_present.is_empty() {
+            error = format!(
                 "every object was applied but {} stale object(s) could not be pruned",
                 still_present.len()
-            )
-        };
+            );
+        }
         if let Err(e) = self.inventory.save(record).await {
             error = format!("every object was applied but the inventory was not recorded: {e}");
         }

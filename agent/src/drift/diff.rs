@@ -68,7 +68,7 @@ fn subset(path: &str, want: &Value, have: Option<&Value>, out: &mut Vec<String>)
                     "{path}[name={}]",
                     name.and_then(Value::as_str).unwrap_or("")
                 );
-                let live = h.iter().find(|i| i.get("name") == name);
+                let live = name.and_then(|n| named(h, n));
                 subset(&path, item, live, out);
             }
         }
@@ -99,6 +99,10 @@ fn named_items(items: &[Value]) -> bool {
         && items
             .iter()
             .all(|i| i.get("name").is_some_and(Value::is_string))
+}
+
+fn named<'a>(items: &'a [Value], name: &Value) -> Option<&'a Value> {
+    items.iter().find(|i| i.get("name") == Some(name))
 }
 
 fn is_empty(v: &Value) -> bool {
@@ -148,6 +152,18 @@ fn both(path: &str, before: Option<&Value>, after: Option<&Value>, out: &mut Vec
         (Some(Value::Object(b)), Some(Value::Object(a))) => {
             for key in keys(b, a) {
                 both(&join(path, key), b.get(key), a.get(key), out);
+            }
+        }
+        (Some(Value::Array(b)), Some(Value::Array(a))) if named_items(b) && named_items(a) => {
+            let mut names: Vec<&Value> = b.iter().filter_map(|i| i.get("name")).collect();
+            names.extend(
+                a.iter()
+                    .filter_map(|i| i.get("name"))
+                    .filter(|n| !b.iter().any(|i| i.get("name") == Some(*n))),
+            );
+            for name in names {
+                let path = format!("{path}[name={}]", name.as_str().unwrap_or(""));
+                both(&path, named(b, name), named(a, name), out);
             }
         }
         (Some(Value::Array(b)), Some(Value::Array(a))) if b.len() == a.len() => {
@@ -272,13 +288,30 @@ mod tests {
         after["spec"]["template"]["spec"]["containers"][1]["image"] = json!("web:2");
         after["metadata"]["annotations"] = json!({"a": "b"});
         after["spec"].as_object_mut().unwrap().remove("replicas");
+        after["spec"]["template"]["spec"]["containers"][0]["args"] = json!(["-v"]);
         assert_eq!(
             changed_paths(&before, &after),
             vec![
                 "metadata.annotations",
                 "spec.replicas",
-                "spec.template.spec.containers[1].image"
+                "spec.template.spec.containers[name=istio-proxy].args",
+                "spec.template.spec.containers[name=web].image"
             ]
+        );
+        // Named items are matched by name, wherever they are; one only on one side is a change.
+        let mut reordered = live();
+        reordered["spec"]["template"]["spec"]["containers"]
+            .as_array_mut()
+            .unwrap()
+            .reverse();
+        assert!(changed_paths(&before, &reordered).is_empty());
+        reordered["spec"]["template"]["spec"]["containers"]
+            .as_array_mut()
+            .unwrap()
+            .remove(0);
+        assert_eq!(
+            changed_paths(&before, &reordered),
+            vec!["spec.template.spec.containers[name=web]"]
         );
     }
 }

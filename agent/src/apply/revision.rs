@@ -12,6 +12,7 @@ use crate::apply::namespaces::{ensure_target_namespaces, target_namespaces};
 use crate::apply::plan::RevisionPlan;
 use crate::apply::prune::{inventory_after_prune, inventory_before_apply, stale_objects};
 use crate::inventory::SpecRecord;
+use crate::revisions::{StoredObject, StoredRevision};
 
 impl Applier {
     /// Applies one revision and reports per object.
@@ -93,7 +94,7 @@ impl Applier {
         let mut error = String::new();
         if let (true, Some(revisions)) = (complete, &self.revisions) {
             // Stored before the revision is marked held: drift correction needs them after a restart.
-            if let Err(e) = revisions.hold(&plan).await {
+            if let Err(e) = revisions.hold(stored_revision(&plan)).await {
                 complete = false;
                 error = format!("every object was applied but its manifests were not stored: {e}");
             }
@@ -119,5 +120,22 @@ impl Applier {
             objects,
             error,
         }
+    }
+}
+
+/// The objects of `plan` as drift correction stores them.
+fn stored_revision(plan: &RevisionPlan) -> StoredRevision {
+    StoredRevision {
+        spec_key: plan.spec_key.clone(),
+        revision_id: plan.revision_id.clone(),
+        objects: plan
+            .layers
+            .iter()
+            .flat_map(|l| &l.manifests)
+            .map(|m| StoredObject {
+                object: m.object.clone(),
+                manifest: m.body.clone(),
+            })
+            .collect(),
     }
 }

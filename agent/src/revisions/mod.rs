@@ -12,10 +12,9 @@ use kube::Client;
 use serde_json::Value;
 use tokio::sync::watch;
 
-use crate::apply::plan::{Manifest, RevisionPlan, parse_manifest};
 use crate::inventory::Inventory;
 use crate::object_ref::ObjectRef;
-pub use store::{ManifestStore, ManifestStoreError, StoredRevision, secret_name};
+pub use store::{ManifestStore, ManifestStoreError, StoredObject, StoredRevision, secret_name};
 
 /// The desired state of one object: its manifest and the held revision it belongs to.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,7 +70,7 @@ impl DesiredObjects {
     }
 
     /// Makes `manifests` the desired objects of `spec_key` at `revision_id`.
-    pub fn hold(&self, spec_key: &str, revision_id: &str, manifests: &[Manifest]) {
+    pub fn hold(&self, spec_key: &str, revision_id: &str, manifests: &[StoredObject]) {
         {
             let mut objects = self.write();
             objects.retain(|_, d| d.spec_key != spec_key);
@@ -81,7 +80,7 @@ impl DesiredObjects {
                     DesiredObject {
                         spec_key: spec_key.to_string(),
                         revision_id: revision_id.to_string(),
-                        body: Arc::new(m.body.clone()),
+                        body: Arc::new(m.manifest.clone()),
                     },
                 );
             }
@@ -127,14 +126,8 @@ impl Revisions {
             let held = inventory
                 .record(&stored.spec_key)
                 .is_some_and(|r| r.holds(&stored.revision_id));
-            if !held {
-                continue;
-            }
-            match manifests(&stored) {
-                Ok(manifests) => desired.hold(&stored.spec_key, &stored.revision_id, &manifests),
-                Err(cause) => {
-                    tracing::warn!(spec = %stored.spec_key, %cause, "stored manifests unreadable; drift of that spec is not corrected until its next revision");
-                }
+            if held {
+                desired.hold(&stored.spec_key, &stored.revision_id, &stored.objects);
             }
         }
         Ok(Self { store, desired })
@@ -145,23 +138,12 @@ impl Revisions {
         &self.desired
     }
 
-    /// Persists the manifests of `plan`, then indexes them; called before the revision is marked
-    /// held.
-    pub async fn hold(&self, plan: &RevisionPlan) -> Result<(), ManifestStoreError> {
-        let manifests: Vec<Manifest> = plan
-            .layers
-            .iter()
-            .flat_map(|l| l.manifests.iter().cloned())
-            .collect();
-        self.store
-            .save(&StoredRevision {
-                spec_key: plan.spec_key.clone(),
-                revision_id: plan.revision_id.clone(),
-                manifests: manifests.iter().map(|m| m.body.clone()).collect(),
-            })
-            .await?;
+    /// Persists the objects of a revision, then indexes them; called before the revision is
+    /// marked held.
+    pub async fn hold(&self, revision: StoredRevision) -> Result<(), ManifestStoreError> {
+        self.store.save(&revision).await?;
         self.desired
-            .hold(&plan.spec_key, &plan.revision_id, &manifests);
+            .hold(&revision.spec_key, &revision.revision_id, &revision.objects);
         Ok(())
     }
 
@@ -177,27 +159,22 @@ impl Revisions {
     }
 }
 
-fn manifests(stored: &StoredRevision) -> Result<Vec<Manifest>, String> {
-    stored
-        .manifests
-        .iter()
-        .enumerate()
-        .map(|(i, body)| {
-            let bytes = serde_json::to_vec(body).map_err(|e| format!("manifests[{i}]: {e}"))?;
-            parse_manifest(&bytes).map_err(|e| format!("manifests[{i}]: {e}"))
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
 
-    fn manifest(kind: &str, name: &str) -> Manifest {
-        let body = json!({"apiVersion": "v1", "kind": kind,
-                          "metadata": {"name": name, "namespace": "shop"}});
-        parse_manifest(&serde_json::to_vec(&body).unwrap()).unwrap()
+    fn manifest(kind: &str, name: &str) -> StoredObject {
+        StoredObject {
+            object: ObjectRef {
+                api_version: "v1".into(),
+                kind: kind.into(),
+                namespace: Some("shop".into()),
+                name: name.into(),
+            },
+            manifest: json!({"apiVersion": "v1", "kind": kind,
+                             "metadata": {"name": name, "namespace": "shop"}}),
+        }
     }
 
     #[test]
@@ -226,18 +203,5 @@ mod tests {
         desired.release("S/shop/a");
         assert!(changes.has_changed().unwrap());
         assert_eq!(desired.objects(), vec![manifest("Service", "b").object]);
-    }
-
-    #[test]
-    fn stored_manifests_must_parse() {
-        let stored = StoredRevision {
-            spec_key: "S/shop/a".into(),
-            revision_id: "r1".into(),
-            manifests: vec![json!({"kind": "Service"})],
-        };
-        assert_eq!(
-            manifests(&stored).unwrap_err(),
-            "manifests[0]: missing field apiVersion"
-        );
     }
 }

@@ -15,6 +15,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::kube_error::{is_not_found, server_message};
+use crate::object_ref::ObjectRef;
 use crate::own_objects::{AGENT_FIELD_MANAGER, own_labels};
 
 /// Label marking the agent's manifest Secrets.
@@ -24,6 +25,15 @@ pub const SPEC_KEY_ANNOTATION: &str = "lattice.dev/spec-key";
 /// Data key holding the JSON revision.
 pub const DATA_KEY: &str = "revision.json";
 
+/// One manifest of a held revision with its identity (as the applier checked it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredObject {
+    /// apiVersion, kind, namespace and name.
+    pub object: ObjectRef,
+    /// The manifest as the cell sent it.
+    pub manifest: Value,
+}
+
 /// The desired manifests of one held revision, as persisted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -32,8 +42,8 @@ pub struct StoredRevision {
     pub spec_key: String,
     /// The revision these manifests belong to.
     pub revision_id: String,
-    /// Every manifest of the revision, in apply order.
-    pub manifests: Vec<Value>,
+    /// Every object of the revision, in apply order.
+    pub objects: Vec<StoredObject>,
 }
 
 /// Why stored manifests could not be read or written.
@@ -222,7 +232,15 @@ mod tests {
         let stored = StoredRevision {
             spec_key: "LatticeService/shop/a".into(),
             revision_id: "r1".into(),
-            manifests: vec![json!({"apiVersion": "v1", "kind": "Service"})],
+            objects: vec![StoredObject {
+                object: ObjectRef {
+                    api_version: "v1".into(),
+                    kind: "Service".into(),
+                    namespace: Some("shop".into()),
+                    name: "a".into(),
+                },
+                manifest: json!({"apiVersion": "v1", "kind": "Service"}),
+            }],
         };
         let bytes = serde_json::to_vec(&stored).unwrap();
         let name = secret_name("LatticeService/shop/a");

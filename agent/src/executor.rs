@@ -2,6 +2,8 @@
 //! session: an Apply that is under way when the stream drops still finishes (nothing is left
 //! half-applied because of a network blip), and its result goes back on the session that asked
 //! if that session is still open. Otherwise the cell learns the outcome from the next `Hello`.
+//! Between commands it also checks objects queued for drift (`crate::drift`), so a correction
+//! never runs during an apply, a prune or a remove.
 
 use std::sync::Arc;
 

@@ -1,7 +1,8 @@
 //! The Lattice agent: runs in a workload cluster, enrols with the cell (key and CSR made here,
 //! credentials kept in a Secret), keeps one outbound mutual-TLS gRPC stream to the cell, applies
 //! the revisions it receives with server-side apply layer by layer, prunes what a revision no
-//! longer contains, and keeps an inventory in the cluster so it survives restarts.
+//! longer contains, keeps an inventory in the cluster so it survives restarts, and puts back
+//! objects of held revisions that are edited or deleted on the cluster (drift correction).
 
 pub mod apply;
 pub mod cell_endpoint;

@@ -2,11 +2,13 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Parser;
 use lattice_telemetry::LogFormat;
 
 use crate::cell_endpoint::CellUrl;
+use crate::drift::resync::parse_period;
 use crate::enrol::EnrolmentToken;
 
 /// The Lattice agent: enrols this cluster with the cell, keeps an outbound mutual-TLS stream to
@@ -49,6 +51,12 @@ pub struct AgentArgs {
     /// read for the heartbeat's cluster facts at most once per interval.
     #[arg(long, visible_alias = "heartbeat", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub heartbeat_seconds: u64,
+
+    /// Period of the full drift resync: every object of a held revision is checked against its
+    /// manifest (and put back if it drifted) even without a watch event. Whole seconds (300) or
+    /// a duration with units s, m, h (90s, 5m, 1h30m).
+    #[arg(long, default_value = "5m", value_parser = parse_period)]
+    pub resync_period: Duration,
 }
 
 #[cfg(test)]
@@ -63,6 +71,7 @@ mod tests {
         assert_eq!(a.metrics_listen.to_string(), "127.0.0.1:9090");
         assert_eq!(a.log_format, LogFormat::Human);
         assert_eq!(a.heartbeat_seconds, 15);
+        assert_eq!(a.resync_period, Duration::from_secs(300));
         assert!(a.token.is_none() && a.cell_ca.is_none() && a.kubeconfig.is_none());
     }
 
@@ -80,6 +89,16 @@ mod tests {
         ])
         .unwrap_err();
         assert!(e.to_string().contains("--heartbeat-seconds"), "{e}");
+        let e = AgentArgs::try_parse_from([
+            "lattice-agent",
+            "--cell",
+            "https://cell:8443",
+            "--resync-period",
+            "5x",
+        ])
+        .unwrap_err();
+        assert!(e.to_string().contains("--resync-period"), "{e}");
+        assert!(e.to_string().contains("is not a period"), "{e}");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use crate::inventory::InventoryError;
 use crate::kube_client::KubeClientError;
 use crate::obtain::ObtainError;
 use crate::own_objects::NamespaceError;
+use crate::revisions::ManifestStoreError;
 
 /// Why the agent could not start.
 #[derive(Debug, thiserror::Error)]
@@ -34,4 +35,7 @@ pub enum AgentError {
     /// The inventory could not be loaded.
     #[error(transparent)]
     Inventory(#[from] InventoryError),
+    /// The stored manifests of held revisions could not be listed.
+    #[error(transparent)]
+    Manifests(#[from] ManifestStoreError),
 }

@@ -2,6 +2,8 @@
 //! session: an Apply that is under way when the stream drops still finishes (nothing is left
 //! half-applied because of a network blip), and its result goes back on the session that asked
 //! if that session is still open. Otherwise the cell learns the outcome from the next `Hello`.
+//! Between commands it also checks objects queued for drift (`crate::drift`), so a correction
+//! never runs during an apply, a prune or a remove.
 
 use std::sync::Arc;
 
@@ -12,6 +14,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::apply::Applier;
+use crate::drift::Drift;
 use crate::health::{FailedSpecs, WorkloadCounts};
 use crate::outbox::Outbox;
 use crate::telemetry::AgentMetrics;
@@ -76,7 +79,14 @@ pub struct Spawned {
 }
 
 /// Starts the executor. It stops between commands once `cancel` fires and returns the applier.
-pub fn spawn(applier: Applier, metrics: Arc<AgentMetrics>, cancel: CancellationToken) -> Spawned {
+/// With `drift`, it also checks (and corrects) queued objects between commands; commands go
+/// first.
+pub fn spawn(
+    applier: Applier,
+    drift: Option<Drift>,
+    metrics: Arc<AgentMetrics>,
+    cancel: CancellationToken,
+) -> Spawned {
     let (handle, rx) = queue();
     let (state_tx, state) = watch::channel(AgentState::Ready);
     let (workload_tx, workload) =
@@ -85,7 +95,7 @@ pub fn spawn(applier: Applier, metrics: Arc<AgentMetrics>, cancel: CancellationT
         state: state_tx,
         workload: workload_tx,
     };
-    let task = tokio::spawn(run(applier, rx, metrics, reports, cancel));
+    let task = tokio::spawn(run(applier, rx, drift, metrics, reports, cancel));
     Spawned {
         handle,
         state,
@@ -103,6 +113,7 @@ struct Reports {
 async fn run(
     mut applier: Applier,
     mut rx: mpsc::Receiver<Job>,
+    drift: Option<Drift>,
     metrics: Arc<AgentMetrics>,
     reports: Reports,
     cancel: CancellationToken,
@@ -116,6 +127,10 @@ async fn run(
                 Some(job) => job,
                 None => break,
             },
+            (drift, object) = next_check(drift.as_ref()) => {
+                drift.check(&mut applier, &metrics, &object).await;
+                continue;
+            }
         };
         let (payload, success) = execute(&mut applier, &job.command, &metrics).await;
         match &job.command {
@@ -140,6 +155,14 @@ async fn run(
         }
     }
     applier
+}
+
+/// The next object to check for drift; never resolves without drift correction.
+async fn next_check(drift: Option<&Drift>) -> (&Drift, crate::object_ref::ObjectRef) {
+    match drift {
+        Some(drift) => (drift, drift.queue.next().await),
+        None => std::future::pending().await,
+    }
 }
 
 /// Runs one command; returns the result payload and whether it succeeded.

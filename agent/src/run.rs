@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::apply::Applier;
 use crate::cli::AgentArgs;
+use crate::drift::{self, Drift, DriftQueue, DriftReports};
 use crate::error::AgentError;
 use crate::executor;
 use crate::health::{self, HealthSources};
@@ -19,6 +20,7 @@ use crate::kube_client::kube_client;
 use crate::kube_error::server_message;
 use crate::obtain::{EnrolmentInput, obtain_credentials};
 use crate::own_objects::ensure_namespace;
+use crate::revisions::Revisions;
 use crate::session::{SessionContext, run_sessions};
 use crate::telemetry::{AgentMetrics, http};
 
@@ -76,11 +78,28 @@ pub async fn run(args: AgentArgs, cancel: CancellationToken) -> Result<(), Agent
         held = inventory.held_revisions().len(),
         "inventory loaded"
     );
+    let revisions = Revisions::load(client.clone(), &args.namespace, &inventory).await?;
+    tracing::info!(
+        objects = revisions.desired().objects().len(),
+        "desired manifests of held revisions loaded"
+    );
     let held = inventory.subscribe();
     let heartbeat_interval = Duration::from_secs(args.heartbeat_seconds);
     let facts = health::gather::spawn(client.clone(), heartbeat_interval, cancel.clone());
-    let applier = Applier::new(client, inventory);
-    let executor = executor::spawn(applier, metrics.clone(), cancel.clone());
+    let drift = Drift {
+        desired: revisions.desired().clone(),
+        queue: DriftQueue::default(),
+        reports: DriftReports::default(),
+    };
+    let watch_task = drift::watch::spawn(client.clone(), drift.clone(), cancel.clone());
+    let resync_task = drift::resync::spawn(drift.clone(), args.resync_period, cancel.clone());
+    let applier = Applier::new(client, inventory).with_revisions(revisions);
+    let executor = executor::spawn(
+        applier,
+        Some(drift.clone()),
+        metrics.clone(),
+        cancel.clone(),
+    );
     let executor_task = executor.task;
 
     let ctx = SessionContext {
@@ -97,6 +116,7 @@ pub async fn run(args: AgentArgs, cancel: CancellationToken) -> Result<(), Agent
             workload: executor.workload,
         },
         executor: executor.handle,
+        drift_reports: drift.reports,
         metrics,
         started,
         backoff: Backoff::default(),
@@ -107,6 +127,8 @@ pub async fn run(args: AgentArgs, cancel: CancellationToken) -> Result<(), Agent
     if let Err(e) = executor_task.await {
         tracing::error!(error = %e, "command executor failed");
     }
+    let _ = watch_task.await;
+    let _ = resync_task.await;
     let _ = metrics_task.await;
     tracing::info!("stopped");
     Ok(())

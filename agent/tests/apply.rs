@@ -617,3 +617,114 @@ async fn each_spec_is_an_applyset_and_prune_spares_other_sets_and_foreign_object
     );
     Ok(())
 }
+
+/// Drift correction on the applier (as the executor runs it between commands): the manifests of
+/// a held revision are stored and reloaded; an edited field the manifest sets is restored (and
+/// reported), a field another manager added is left alone, a deleted object is recreated; an
+/// object pruned by a newer revision or deleted by Remove is never brought back.
+#[tokio::test]
+async fn drift_of_a_held_revision_is_corrected_but_pruned_and_removed_objects_stay_gone()
+-> anyhow::Result<()> {
+    use lattice_agent::drift::{Drift, DriftQueue, DriftReports};
+    use lattice_agent::object_ref::ObjectRef;
+    use lattice_agent::revisions::{Revisions, secret_name};
+    use lattice_agent::telemetry::AgentMetrics;
+
+    let cluster = TestCluster::start("agent-drift").await?;
+    let client = cluster.client().await?;
+    let base = applier(&client).await;
+    let revisions = Revisions::load(client.clone(), AGENT_NS, base.inventory()).await?;
+    let mut applier = base.with_revisions(revisions.clone());
+    let drift = Drift {
+        desired: revisions.desired().clone(),
+        queue: DriftQueue::default(),
+        reports: DriftReports::default(),
+    };
+    let metrics = AgentMetrics::new();
+    let two = |revision: &str, with_b: bool| {
+        let mut objects = vec![config_map("a", "1")];
+        if with_b {
+            objects.push(config_map("b", "1"));
+        }
+        apply(
+            revision,
+            &[
+                ("infrastructure", vec![namespace("shop")]),
+                ("workload", objects),
+            ],
+        )
+    };
+    assert!(applier.apply(&two("r1", true)).await.success);
+    let cm = |name: &str| ObjectRef {
+        api_version: "v1".into(),
+        kind: "ConfigMap".into(),
+        namespace: Some("shop".into()),
+        name: name.into(),
+    };
+    let secrets = Api::<k8s_openapi::api::core::v1::Secret>::namespaced(client.clone(), AGENT_NS);
+    assert!(secrets.get_opt(&secret_name(SPEC)).await?.is_some());
+    // What a restarted agent loads.
+    let reloaded = Inventory::load(client.clone(), AGENT_NS).await?;
+    let loaded = Revisions::load(client.clone(), AGENT_NS, &reloaded).await?;
+    let a = loaded
+        .desired()
+        .get(&cm("a"))
+        .expect("stored manifest of a");
+    assert_eq!((a.spec_key.as_str(), a.revision_id.as_str()), (SPEC, "r1"));
+
+    // Edited (a field the manifest sets) and extended by another manager.
+    let configmaps = Api::<ConfigMap>::namespaced(client.clone(), "shop");
+    let edit = serde_json::json!({"data": {"value": "edited", "extra": "theirs"}});
+    configmaps
+        .patch("a", &PatchParams::default(), &Patch::Merge(&edit))
+        .await?;
+    drift.check(&mut applier, &metrics, &cm("a")).await;
+    let data = configmaps.get("a").await?.data.unwrap();
+    assert_eq!(data["value"], "1", "restored");
+    assert_eq!(
+        data["extra"], "theirs",
+        "another manager's field is left alone"
+    );
+    let event = drift.reports.take().expect("a reported correction");
+    assert_eq!(
+        (event.kind.as_str(), event.name.as_str(), event.deleted),
+        ("ConfigMap", "a", false)
+    );
+    assert_eq!(event.fields, vec!["data.value"]);
+    assert_eq!(event.revision_id, "r1");
+    // Checking again finds nothing to do.
+    drift.check(&mut applier, &metrics, &cm("a")).await;
+    assert!(drift.reports.take().is_none());
+
+    // Deleted: recreated.
+    configmaps.delete("b", &DeleteParams::default()).await?;
+    drift.check(&mut applier, &metrics, &cm("b")).await;
+    assert!(configmaps.get_opt("b").await?.is_some());
+    let event = drift.reports.take().unwrap();
+    assert!(event.deleted && event.fields.is_empty(), "{event:?}");
+
+    // Pruned by r2: a check queued for it before (or after) does not bring it back.
+    assert!(applier.apply(&two("r2", false)).await.success);
+    assert!(configmaps.get_opt("b").await?.is_none());
+    drift.check(&mut applier, &metrics, &cm("b")).await;
+    assert!(
+        configmaps.get_opt("b").await?.is_none(),
+        "pruned stays pruned"
+    );
+    let a = drift.desired.get(&cm("a")).unwrap();
+    assert_eq!(a.revision_id, "r2");
+
+    // Removed: the manifests are forgotten (in memory and stored) and nothing comes back.
+    assert!(applier.remove(&remove()).await.success);
+    drift.check(&mut applier, &metrics, &cm("a")).await;
+    assert!(configmaps.get_opt("a").await?.is_none());
+    assert!(drift.desired.objects().is_empty());
+    assert!(secrets.get_opt(&secret_name(SPEC)).await?.is_none());
+    assert!(drift.reports.take().is_none());
+    let text = metrics.encode()?;
+    assert!(
+        text.contains("lattice_agent_drift_corrections_total{kind=\"ConfigMap\"} 2"),
+        "{text}"
+    );
+    Ok(())
+}

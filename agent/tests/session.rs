@@ -53,6 +53,7 @@ fn harness(cell: &TestCell, credentials: AgentCredentials) -> Harness {
             state: state_rx,
             health: HealthSources::fixed(None, WorkloadCounts::default()),
             executor,
+            drift_reports: lattice_agent::drift::DriftReports::default(),
             metrics: Arc::new(AgentMetrics::new()),
             started: Instant::now(),
             backoff: Backoff::new(
@@ -280,4 +281,58 @@ async fn an_agent_certificate_from_another_ca_is_refused_by_the_cell() {
     let h = harness(&cell, cell.pki.agent_credentials("edge-1"));
     connection::run(&h.ctx, &CancellationToken::new(), &mut None).await;
     assert_eq!(expect_opened(&mut cell).await, "edge-1");
+}
+
+#[tokio::test]
+async fn drift_corrections_made_without_a_session_are_sent_when_it_opens_and_new_ones_at_once() {
+    use lattice_protocol::v1::DriftCorrected;
+    let mut cell = TestCell::start().await;
+    cell.plan(Plan::Welcome {
+        version: PROTOCOL_VERSION,
+        heartbeat_secs: 30,
+        ack_heartbeats: true,
+        close_after: None,
+    });
+    let h = harness(&cell, cell.pki.agent_credentials("edge-1"));
+    let reports = h.ctx.drift_reports.clone();
+    let event = |name: &str| DriftCorrected {
+        spec_key: "LatticeService/shop/checkout".into(),
+        revision_id: "rev-4".into(),
+        api_version: "v1".into(),
+        kind: "Service".into(),
+        namespace: "shop".into(),
+        name: name.into(),
+        deleted: true,
+        ..DriftCorrected::default()
+    };
+    // Corrected while the stream was down.
+    reports.push(event("before"));
+    let cancel = CancellationToken::new();
+    let agent = tokio::spawn({
+        let cancel = cancel.clone();
+        async move { run_sessions(&h.ctx, &cancel).await }
+    });
+    assert_eq!(expect_opened(&mut cell).await, "edge-1");
+    let hello = cell.next_non_heartbeat().await;
+    assert!(
+        matches!(hello.payload, Some(Payload::Hello(_))),
+        "{hello:?}"
+    );
+    let first = cell.next_non_heartbeat().await;
+    let Some(Payload::DriftCorrected(sent)) = &first.payload else {
+        panic!("expected the buffered DriftCorrected, got {first:?}")
+    };
+    assert_eq!(sent.name, "before");
+    assert_eq!(first.cluster_id, "edge-1");
+    assert!(first.reply_to.is_empty(), "unsolicited");
+    // Corrected during the session: sent without waiting for a heartbeat.
+    reports.push(event("during"));
+    let next = cell.next_non_heartbeat().await;
+    assert!(
+        matches!(&next.payload, Some(Payload::DriftCorrected(e)) if e.name == "during"),
+        "{next:?}"
+    );
+    assert!(reports.is_empty());
+    cancel.cancel();
+    agent.await.unwrap();
 }

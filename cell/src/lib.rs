@@ -46,6 +46,7 @@ pub use crate::store::{
 pub use crate::store::{
     attempts::set_current_revision,
     deliveries::{DeliveryResult, SentCommand},
+    drift::KEPT_EVENTS as DRIFT_EVENTS_KEPT,
     revisions::insert as insert_revision,
     specs::{SpecWrite, StoredSpec, upsert as upsert_spec},
 };

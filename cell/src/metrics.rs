@@ -26,6 +26,15 @@ pub struct OutcomeLabels {
     pub outcome: String,
 }
 
+/// Labels of the drift correction counter.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DriftLabels {
+    /// The cluster whose agent corrected the object.
+    pub cluster: String,
+    /// Kind of the object.
+    pub kind: String,
+}
+
 /// The cell's metrics. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Metrics {
@@ -46,6 +55,8 @@ pub struct Metrics {
     pub enrolments: Family<OutcomeLabels, Counter>,
     /// HTTP requests by method, route and status.
     pub http_requests: Family<HttpLabels, Counter>,
+    /// Drift corrections reported by agents, by cluster and kind.
+    pub drift_corrections: Family<DriftLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -66,6 +77,7 @@ impl Metrics {
         let reconciles = Family::default();
         let enrolments = Family::default();
         let http_requests = Family::default();
+        let drift_corrections = Family::default();
         registry.register(
             "connected_agents",
             "Agents with a live session",
@@ -98,6 +110,11 @@ impl Metrics {
             "HTTP requests by method, route and status",
             http_requests.clone(),
         );
+        registry.register(
+            "drift_corrections",
+            "Objects agents put back after they drifted (edited or deleted), by cluster and kind",
+            drift_corrections.clone(),
+        );
         Self {
             registry: Arc::new(registry),
             connected_agents,
@@ -108,6 +125,7 @@ impl Metrics {
             reconciles,
             enrolments,
             http_requests,
+            drift_corrections,
         }
     }
 
@@ -138,6 +156,20 @@ mod tests {
         let metrics = Metrics::new();
         metrics.heartbeats.inc();
         Metrics::count(&metrics.applies, "sent");
+        metrics
+            .drift_corrections
+            .get_or_create(&DriftLabels {
+                cluster: "edge-1".into(),
+                kind: "Deployment".into(),
+            })
+            .inc_by(2);
+        assert!(
+            metrics.encode().contains(
+                "lattice_cell_drift_corrections_total{cluster=\"edge-1\",kind=\"Deployment\"} 2"
+            ),
+            "{}",
+            metrics.encode()
+        );
         let text = metrics.encode();
         assert!(text.contains("lattice_cell_heartbeats_total 1"), "{text}");
         assert!(

@@ -454,3 +454,146 @@ async fn a_newer_session_supersedes_an_older_one() {
     );
     cell.stop().await;
 }
+
+fn drift_event(kind: &str, fields: &[&str], dropped_before: u64) -> Agent {
+    Agent::DriftCorrected(lattice_protocol::v1::DriftCorrected {
+        spec_key: "LatticeService/demo/hello".into(),
+        revision_id: "rev-1".into(),
+        api_version: if kind == "Deployment" {
+            "apps/v1"
+        } else {
+            "v1"
+        }
+        .into(),
+        kind: kind.into(),
+        namespace: "demo".into(),
+        name: "hello".into(),
+        deleted: fields.is_empty(),
+        fields: fields.iter().map(|f| f.to_string()).collect(),
+        corrected_at_unix: 1_800_000_000,
+        dropped_before,
+    })
+}
+
+/// Sends a heartbeat and waits for its ack: every message sent before it has been handled.
+async fn settle(stream: &mut common::AgentStream, sequence: u64) {
+    stream
+        .send(Agent::Heartbeat(Heartbeat {
+            sequence,
+            uptime_seconds: 1,
+            state: 1,
+            ..Default::default()
+        }))
+        .await;
+    loop {
+        match stream.next().await.unwrap().unwrap().payload {
+            Some(Cell::HeartbeatAck(ack)) if ack.sequence == sequence => return,
+            _ => continue,
+        }
+    }
+}
+
+#[tokio::test]
+async fn drift_corrections_are_stored_counted_and_shown_with_the_service_and_a_false_claim_is_refused()
+ {
+    let cell = TestCell::start().await;
+    let agent = enrolled(&cell, "edge-1").await;
+    cell.allow_examples().await;
+    cell.apply_ok(HELLO_YAML).await;
+    let mut stream = agent.session(&cell).await.unwrap();
+    stream.send(hello(PROTOCOL_VERSION, vec![])).await;
+    assert!(matches!(
+        stream.next().await.unwrap().unwrap().payload,
+        Some(Cell::Welcome(_))
+    ));
+    let view = cell.service("demo", "hello").await;
+    assert!(view["status"]["driftCorrections"].is_null(), "{view}");
+
+    stream
+        .send(drift_event(
+            "Deployment",
+            &["spec.template.spec.containers[name=main].image"],
+            0,
+        ))
+        .await;
+    // Two more were dropped by the agent's buffer before this one: counted, not detailed.
+    stream.send(drift_event("Service", &[], 2)).await;
+    settle(&mut stream, 1).await;
+
+    let drift = &cell.service("demo", "hello").await["status"]["driftCorrections"];
+    assert_eq!(drift["total"], 4, "{drift}");
+    assert_eq!(drift["clusters"][0]["cluster"], "edge-1", "{drift}");
+    assert_eq!(drift["clusters"][0]["total"], 4, "{drift}");
+    let latest = drift["latest"].as_array().unwrap();
+    assert_eq!(latest.len(), 2, "{drift}");
+    assert_eq!(latest[0]["kind"], "Service", "newest first: {drift}");
+    assert_eq!(latest[0]["deleted"], true, "{drift}");
+    assert_eq!(latest[1]["kind"], "Deployment", "{drift}");
+    assert_eq!(
+        latest[1]["fields"][0],
+        "spec.template.spec.containers[name=main].image"
+    );
+    assert_eq!(latest[1]["correctedAt"], "2027-01-15T08:00:00Z", "{drift}");
+    let metrics = reqwest::get(cell.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            "lattice_cell_drift_corrections_total{cluster=\"edge-1\",kind=\"Service\"} 3"
+        ),
+        "{metrics}"
+    );
+
+    // History is bounded; the total keeps counting.
+    for _ in 0..25 {
+        stream.send(drift_event("Deployment", &["spec.x"], 0)).await;
+    }
+    settle(&mut stream, 2).await;
+    let stored: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM drift_corrections WHERE spec_key = 'LatticeService/demo/hello'",
+    )
+    .fetch_one(cell.cell().state.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(stored, lattice_cell::DRIFT_EVENTS_KEPT);
+    let drift = &cell.service("demo", "hello").await["status"]["driftCorrections"];
+    assert_eq!(drift["total"], 29, "{drift}");
+    assert_eq!(drift["latest"].as_array().unwrap().len(), 10, "{drift}");
+
+    // An event claiming another cluster ends the session and is not stored.
+    cell.cluster_with_token("edge-2").await;
+    stream
+        .send_as("edge-2", drift_event("Service", &[], 0), "")
+        .await;
+    let err = stream.next().await.unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err}");
+    let drift = &cell.service("demo", "hello").await["status"]["driftCorrections"];
+    assert_eq!(drift["total"], 29, "{drift}");
+    assert_eq!(drift["clusters"].as_array().unwrap().len(), 1, "{drift}");
+    cell.stop().await;
+}
+
+#[tokio::test]
+async fn a_drift_event_without_a_spec_key_ends_the_session_naming_the_field() {
+    let cell = TestCell::start().await;
+    let agent = enrolled(&cell, "edge-1").await;
+    cell.allow_examples().await;
+    let mut stream = agent.session(&cell).await.unwrap();
+    stream.send(hello(PROTOCOL_VERSION, vec![])).await;
+    assert!(matches!(
+        stream.next().await.unwrap().unwrap().payload,
+        Some(Cell::Welcome(_))
+    ));
+    let Agent::DriftCorrected(mut event) = drift_event("Service", &[], 0) else {
+        unreachable!()
+    };
+    event.spec_key = "hello".into();
+    stream.send(Agent::DriftCorrected(event)).await;
+    let err = stream.next().await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument, "{err}");
+    assert!(err.message().contains("DriftCorrected.spec_key"), "{err}");
+    cell.stop().await;
+}

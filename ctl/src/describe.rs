@@ -16,11 +16,26 @@ pub async fn run(
     what: DescribeCommand,
     format: OutputFormat,
 ) -> Result<String, CtlError> {
-    let DescribeCommand::Cluster { name } = what;
-    let answer = client
-        .call(Method::GET, &format!("/v1/clusters/{name}"), None)
-        .await?;
-    finish(&answer, format, || cluster(&answer))
+    match what {
+        DescribeCommand::Cluster { name } => {
+            let answer = client
+                .call(Method::GET, &format!("/v1/clusters/{name}"), None)
+                .await?;
+            finish(&answer, format, || cluster(&answer))
+        }
+        DescribeCommand::Service {
+            target: (namespace, name),
+        } => {
+            let answer = client
+                .call(
+                    Method::GET,
+                    &format!("/v1/namespaces/{namespace}/latticeservices/{name}"),
+                    None,
+                )
+                .await?;
+            finish(&answer, format, || service(&answer))
+        }
+    }
 }
 
 /// A cluster with its status, versions and the health of its agent's last heartbeat.
@@ -146,7 +161,53 @@ pub fn service(s: &Value) -> String {
             ));
         }
     }
+    lines.extend(drift_corrections(&status["driftCorrections"]));
     lines.join("\n")
+}
+
+/// The "Drift corrections" section: the count per cluster and the latest events (none shown
+/// when no agent ever corrected an object of the spec).
+fn drift_corrections(drift: &Value) -> Vec<String> {
+    if drift.is_null() {
+        return vec!["Drift corrections: 0".to_string()];
+    }
+    let per_cluster: Vec<String> = drift["clusters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| format!("{} {}", text(&c["cluster"]), text(&c["total"])))
+        .collect();
+    let mut lines = vec![format!(
+        "Drift corrections: {} ({})",
+        text(&drift["total"]),
+        per_cluster.join(", ")
+    )];
+    for e in drift["latest"].as_array().into_iter().flatten() {
+        let fields: Vec<&str> = e["fields"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let what = if e["deleted"].as_bool() == Some(true) {
+            "recreated (was deleted)".to_string()
+        } else {
+            format!("restored {}", fields.join(", "))
+        };
+        lines.push(format!(
+            "  {}  {}  {} {}/{}: {}",
+            text(&e["correctedAt"]),
+            text(&e["cluster"]),
+            text(&e["kind"]),
+            e["namespace"]
+                .as_str()
+                .filter(|n| !n.is_empty())
+                .unwrap_or("-"),
+            text(&e["name"]),
+            what
+        ));
+    }
+    lines
 }
 
 /// A policy with its settings, policy ids and analysis findings.
@@ -201,6 +262,41 @@ pub fn cedar_policy(p: &Value) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_service_shows_its_drift_corrections_with_time_cluster_object_and_fields() {
+        let s = json!({
+            "metadata": {"name": "web", "namespace": "shop"},
+            "status": {"driftCorrections": {
+                "total": 3,
+                "clusters": [{"cluster": "edge-1", "total": 3}],
+                "latest": [
+                    {"correctedAt": "2026-12-07T01:00:02Z", "cluster": "edge-1",
+                     "kind": "Service", "namespace": "shop", "name": "web",
+                     "deleted": true, "fields": []},
+                    {"correctedAt": "2026-12-07T01:00:01Z", "cluster": "edge-1",
+                     "kind": "Deployment", "namespace": "shop", "name": "web", "deleted": false,
+                     "fields": ["spec.template.spec.containers[0].image"]}
+                ]
+            }}
+        });
+        let out = service(&s);
+        assert!(out.contains("Drift corrections: 3 (edge-1 3)"), "{out}");
+        assert!(
+            out.contains(
+                "  2026-12-07T01:00:02Z  edge-1  Service shop/web: recreated (was deleted)"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "  2026-12-07T01:00:01Z  edge-1  Deployment shop/web: restored spec.template.spec.containers[0].image"
+            ),
+            "{out}"
+        );
+        let none = service(&json!({"metadata": {"name": "web"}, "status": {}}));
+        assert!(none.ends_with("Drift corrections: 0"), "{none}");
+    }
 
     #[test]
     fn a_cluster_shows_versions_counts_and_requested_over_allocatable() {

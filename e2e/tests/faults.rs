@@ -1,7 +1,8 @@
 //! Faults end to end, every part a separate process: the agent and the cell are killed with
 //! SIGKILL (no shutdown code runs) and started again. Delivery is level-triggered: whatever was
 //! missed is delivered after the restart, what the agent holds is not sent again, nothing is lost
-//! and nothing is created twice.
+//! and nothing is created twice. Drift on the cluster (objects edited or deleted behind the
+//! agent's back) is put back by the agent, also across its restart.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -9,6 +10,7 @@ mod support;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Service, ServiceAccount};
 use kube::Client;
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use lattice_e2e::lattice::pids::wait_gone_blocking;
 use lattice_e2e::lattice::{Agent, AgentOptions, Cell, Ctl};
 use lattice_e2e::wait_until;
@@ -246,5 +248,161 @@ async fn a_killed_cell_restarts_on_its_data_and_agents_reconnect_to_it() {
     assert_eq!(applies_received(&agent), 2, "{}", agent.log());
     assert_eq!(deployment_replicas(&client).await, Some(3));
     assert_eq!(hello_uids(&client).await, uids);
+    assert_no_duplicates(&client).await;
+}
+
+/// The `demo/hello` Deployment's first container: its name and image.
+async fn hello_container(client: &Client) -> (String, String) {
+    let deployment = HelloObjects::read(client).await.deployment.unwrap();
+    let container = &deployment.spec.unwrap().template.spec.unwrap().containers[0];
+    (container.name.clone(), container.image.clone().unwrap())
+}
+
+/// Drift: objects of a held revision edited or deleted on the cluster are put back by the agent
+/// (on the watch event, and after a restart from the manifests it stored), while a field another
+/// field manager owns (the replica count an HPA writes) is left alone; the corrections show in
+/// `latticectl describe service`.
+#[tokio::test]
+async fn drifted_objects_are_put_back_but_fields_of_other_managers_are_left_alone() {
+    let cluster = workload_cluster(CLUSTER).await;
+    let cell = Cell::start().await.unwrap();
+    let ctl = cell.ctl().unwrap();
+    permit_the_examples(&ctl).await;
+    let mut agent = Agent::register(&cell, &cluster, AgentOptions::default())
+        .await
+        .unwrap();
+    let client = cluster.client().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let autoscaled = hello_variant(
+        dir.path(),
+        "hello-autoscaled.yaml",
+        "  replicas: 2\n",
+        "  autoscaling:\n    minReplicas: 2\n    maxReplicas: 4\n    metrics:\n      - type: cpu\n        target: 70\n",
+    );
+    ctl.apply(&autoscaled).await.unwrap();
+    wait_ready(&ctl).await;
+    let objects = wait_for_hello_objects(&client).await;
+    let (container, image) = hello_container(&client).await;
+    let service_uid = objects.service.unwrap().metadata.uid;
+
+    // The HPA scales the Deployment (an update by another field manager), then someone edits the
+    // image. The image is put back; the replica count is not lattice's and stays.
+    let deployments = Api::<Deployment>::namespaced(client.clone(), NAMESPACE);
+    let scale = serde_json::json!({"spec": {"replicas": 3}});
+    deployments
+        .patch(
+            NAME,
+            &PatchParams {
+                field_manager: Some("kube-controller-manager".into()),
+                ..PatchParams::default()
+            },
+            &Patch::Merge(&scale),
+        )
+        .await
+        .unwrap();
+    let edit = serde_json::json!({"spec": {"template": {"spec": {"containers": [
+        {"name": container, "image": "registry.example/evil:1"}]}}}});
+    deployments
+        .patch(
+            NAME,
+            &PatchParams {
+                field_manager: Some("kubectl-edit".into()),
+                ..PatchParams::default()
+            },
+            &Patch::Strategic(&edit),
+        )
+        .await
+        .unwrap();
+    wait_until("the edited image to be put back", SETTLE, || async {
+        Ok((hello_container(&client).await.1 == image).then_some(()))
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        deployment_replicas(&client).await,
+        Some(3),
+        "the replica count another manager owns is left alone"
+    );
+
+    // A deleted Service is recreated.
+    Api::<Service>::namespaced(client.clone(), NAMESPACE)
+        .delete(NAME, &DeleteParams::default())
+        .await
+        .unwrap();
+    wait_until("the deleted Service to be recreated", SETTLE, || async {
+        let service = HelloObjects::read(&client).await.service;
+        Ok(service
+            .filter(|s| s.metadata.uid != service_uid)
+            .map(|_| ()))
+    })
+    .await
+    .unwrap();
+
+    // The cell stored both corrections and shows them with the service.
+    let image_field = format!("spec.template.spec.containers[name={container}].image");
+    let describe = wait_until("describe service to show 2 corrections", SETTLE, || async {
+        let out = ctl
+            .run_ok(&["describe", "service", &format!("{NAMESPACE}/{NAME}")])
+            .await?;
+        Ok(out
+            .contains(&format!("Drift corrections: 2 ({CLUSTER} 2)"))
+            .then_some(out))
+    })
+    .await
+    .unwrap();
+    assert!(
+        describe.contains(&format!(
+            "{CLUSTER}  Deployment {NAMESPACE}/{NAME}: restored {image_field}\n"
+        )) || describe.ends_with(&format!(
+            "{CLUSTER}  Deployment {NAMESPACE}/{NAME}: restored {image_field}"
+        )),
+        "only the image was restored:\n{describe}"
+    );
+    assert!(
+        describe.contains(&format!(
+            "{CLUSTER}  Service {NAMESPACE}/{NAME}: recreated (was deleted)"
+        )),
+        "{describe}"
+    );
+    let metrics = reqwest::get(format!("{}/metrics", ctl.server()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(&format!(
+            "lattice_cell_drift_corrections_total{{cluster=\"{CLUSTER}\",kind=\"Service\"}} 1"
+        )),
+        "{metrics}"
+    );
+
+    // Deleted while the agent is down: the restarted agent has the manifests it stored (the cell
+    // does not resend a held revision) and puts the Service back on its first resync.
+    agent.kill().unwrap();
+    wait_connected(&ctl, false).await;
+    let uid_before = HelloObjects::read(&client)
+        .await
+        .service
+        .unwrap()
+        .metadata
+        .uid;
+    Api::<Service>::namespaced(client.clone(), NAMESPACE)
+        .delete(NAME, &DeleteParams::default())
+        .await
+        .unwrap();
+    agent.restart().unwrap();
+    wait_until(
+        "the Service deleted during the restart to be recreated",
+        SETTLE,
+        || async {
+            let service = HelloObjects::read(&client).await.service;
+            Ok(service.filter(|s| s.metadata.uid != uid_before).map(|_| ()))
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(applies_received(&agent), 0, "{}", agent.current_log());
+    assert_eq!(deployment_replicas(&client).await, Some(3));
     assert_no_duplicates(&client).await;
 }

@@ -15,6 +15,7 @@ pub mod server_side;
 use kube::Client;
 
 use crate::inventory::Inventory;
+use crate::revisions::Revisions;
 pub use resolver::ApiResolver;
 
 /// Applies and removes specs in one cluster, keeping the inventory up to date.
@@ -22,6 +23,8 @@ pub struct Applier {
     client: Client,
     resolver: ApiResolver,
     inventory: Inventory,
+    /// Desired manifests of held revisions, for drift correction (absent in tests of apply alone).
+    revisions: Option<Revisions>,
 }
 
 impl Applier {
@@ -31,7 +34,20 @@ impl Applier {
             resolver: ApiResolver::new(client.clone()),
             client,
             inventory,
+            revisions: None,
         }
+    }
+
+    /// Also persists the manifests of every revision before marking it held, and releases them
+    /// when a spec is removed (drift correction re-applies them).
+    pub fn with_revisions(mut self, revisions: Revisions) -> Self {
+        self.revisions = Some(revisions);
+        self
+    }
+
+    /// The resolver, for drift correction (which runs on the executor, between commands).
+    pub fn resolver_mut(&mut self) -> &mut ApiResolver {
+        &mut self.resolver
     }
 
     /// The inventory (read-only; it changes only through commands).

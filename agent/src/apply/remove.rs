@@ -29,6 +29,10 @@ impl Applier {
                 error: String::new(),
             };
         };
+        // Its objects are about to be deleted: drift correction must not bring them back.
+        if let Some(revisions) = &self.revisions {
+            revisions.release(&remove.spec_key);
+        }
         // Write ahead: from here on the spec no longer holds a complete revision.
         let removing = SpecRecord {
             held_revision: None,
@@ -49,6 +53,12 @@ impl Applier {
             }
         }
         if still_present.is_empty() {
+            if let Some(revisions) = &self.revisions
+                && let Err(e) = revisions.forget(&remove.spec_key).await
+            {
+                // Harmless: stored manifests of a revision the inventory does not hold are ignored.
+                tracing::warn!(spec = %remove.spec_key, error = %e, "stored manifests not deleted");
+            }
             return match self.inventory.forget(&remove.spec_key).await {
                 Ok(()) => v1::RemoveResult {
                     spec_key: remove.spec_key.clone(),

@@ -12,6 +12,7 @@ use crate::apply::namespaces::{ensure_target_namespaces, target_namespaces};
 use crate::apply::plan::RevisionPlan;
 use crate::apply::prune::{inventory_after_prune, inventory_before_apply, stale_objects};
 use crate::inventory::SpecRecord;
+use crate::revisions::{StoredObject, StoredRevision};
 
 impl Applier {
     /// Applies one revision and reports per object.
@@ -93,20 +94,26 @@ impl Applier {
                 still_present.push(stale);
             }
         }
-        let complete = still_present.is_empty();
+        let mut complete = still_present.is_empty();
+        let mut error = String::new();
+        if let (true, Some(revisions)) = (complete, &self.revisions) {
+            // Stored before the revision is marked held: drift correction needs them after a restart.
+            if let Err(e) = revisions.hold(stored_revision(&plan)).await {
+                complete = false;
+                error = format!("every object was applied but its manifests were not stored: {e}");
+            }
+        }
         let record = SpecRecord {
             spec_key: plan.spec_key.clone(),
             held_revision: complete.then(|| plan.revision_id.clone()),
             objects: inventory_after_prune(&desired, &still_present),
         };
-        let mut error = if complete {
-            String::new()
-        } else {
-            format!(
+        if !still_present.is_empty() {
+            error = format!(
                 "every object was applied but {} stale object(s) could not be pruned",
                 still_present.len()
-            )
-        };
+            );
+        }
         if let Err(e) = self.inventory.save(record).await {
             error = format!("every object was applied but the inventory was not recorded: {e}");
         }
@@ -117,5 +124,22 @@ impl Applier {
             objects,
             error,
         }
+    }
+}
+
+/// The objects of `plan` as drift correction stores them.
+fn stored_revision(plan: &RevisionPlan) -> StoredRevision {
+    StoredRevision {
+        spec_key: plan.spec_key.clone(),
+        revision_id: plan.revision_id.clone(),
+        objects: plan
+            .layers
+            .iter()
+            .flat_map(|l| &l.manifests)
+            .map(|m| StoredObject {
+                object: m.object.clone(),
+                manifest: m.body.clone(),
+            })
+            .collect(),
     }
 }

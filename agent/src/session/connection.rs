@@ -25,7 +25,7 @@ use crate::session::ended::SessionEnd;
 use crate::session::heartbeat::HeartbeatTracker;
 use crate::session::hello::hello;
 use crate::session::welcome;
-use crate::session::{SessionContext, apply, heartbeat_ack, remove};
+use crate::session::{SessionContext, apply, drift, heartbeat_ack, remove};
 use crate::telemetry::AgentMetrics;
 
 /// Time the cell has to answer `Hello`.
@@ -154,9 +154,18 @@ pub async fn run(
     let mut ticker = interval_at(tokio::time::Instant::now() + period, period);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut last_heard = Instant::now();
+    // Corrections made while there was no session go first.
+    if drift::flush(&ctx.drift_reports, &conn.outbox).is_err() {
+        return SessionEnd::ClosedByCell;
+    }
     loop {
         tokio::select! {
             () = cancel.cancelled() => return SessionEnd::Shutdown,
+            () = ctx.drift_reports.pushed() => {
+                if drift::flush(&ctx.drift_reports, &conn.outbox).is_err() {
+                    return SessionEnd::ClosedByCell;
+                }
+            }
             msg = inbound.message() => match msg {
                 Ok(Some(msg)) => {
                     last_heard = Instant::now();
@@ -168,6 +177,10 @@ pub async fn run(
             _ = ticker.tick() => {
                 if last_heard.elapsed() >= silence_limit {
                     return SessionEnd::CellSilent(silence_limit);
+                }
+                // Retries what did not fit in the outbox at the last push.
+                if drift::flush(&ctx.drift_reports, &conn.outbox).is_err() {
+                    return SessionEnd::ClosedByCell;
                 }
                 let state = *ctx.state.borrow();
                 let beat = ctx.health.fill(

@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod connection;
+pub mod drift;
 pub mod ended;
 pub mod heartbeat;
 pub mod heartbeat_ack;
@@ -21,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cell_endpoint::CellUrl;
 use crate::credentials::AgentCredentials;
+use crate::drift::DriftReports;
 use crate::executor::ExecutorHandle;
 use crate::health::HealthSources;
 use crate::telemetry::AgentMetrics;
@@ -48,6 +50,8 @@ pub struct SessionContext {
     pub health: HealthSources,
     /// The command queue.
     pub executor: ExecutorHandle,
+    /// Drift corrections waiting to be sent (outlives sessions).
+    pub drift_reports: DriftReports,
     /// Metrics.
     pub metrics: Arc<AgentMetrics>,
     /// Process start, for uptime.

@@ -21,6 +21,13 @@ pub struct OutcomeLabel {
     pub outcome: String,
 }
 
+/// Label set `{kind}` of the drift counters.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabel {
+    /// Kind of the object, e.g. `Deployment`.
+    pub kind: String,
+}
+
 /// Every metric the agent exports, with its registry.
 pub struct AgentMetrics {
     registry: Registry,
@@ -38,6 +45,10 @@ pub struct AgentMetrics {
     pub removes: Family<ResultLabel, Counter>,
     /// Objects by outcome (applied, failed, pruned, skipped).
     pub objects: Family<OutcomeLabel, Counter>,
+    /// Objects put back after they drifted (edited or deleted), by kind.
+    pub drift_corrections: Family<KindLabel, Counter>,
+    /// Drift checks or corrections that failed (retried on the next event or resync), by kind.
+    pub drift_failures: Family<KindLabel, Counter>,
 }
 
 impl Default for AgentMetrics {
@@ -84,6 +95,18 @@ impl AgentMetrics {
             "Objects handled by Apply and Remove commands, by outcome",
             objects.clone(),
         );
+        let drift_corrections = Family::<KindLabel, Counter>::default();
+        registry.register(
+            "drift_corrections",
+            "Objects of held revisions put back after they were edited or deleted, by kind",
+            drift_corrections.clone(),
+        );
+        let drift_failures = Family::<KindLabel, Counter>::default();
+        registry.register(
+            "drift_failures",
+            "Drift checks or corrections that failed and wait for the next event or resync, by kind",
+            drift_failures.clone(),
+        );
         Self {
             registry,
             connected,
@@ -93,7 +116,27 @@ impl AgentMetrics {
             applies,
             removes,
             objects,
+            drift_corrections,
+            drift_failures,
         }
+    }
+
+    /// Counts one drift correction of an object of `kind`.
+    pub fn count_drift_correction(&self, kind: &str) {
+        self.drift_corrections
+            .get_or_create(&KindLabel {
+                kind: kind.to_string(),
+            })
+            .inc();
+    }
+
+    /// Counts one failed drift check or correction of an object of `kind`.
+    pub fn count_drift_failure(&self, kind: &str) {
+        self.drift_failures
+            .get_or_create(&KindLabel {
+                kind: kind.to_string(),
+            })
+            .inc();
     }
 
     /// Counts one command of `family` with `result`.
@@ -155,6 +198,7 @@ mod tests {
             obj.result(ObjectOutcome::Applied, ""),
             obj.result(ObjectOutcome::Failed, "x"),
         ]);
+        m.count_drift_correction("Deployment");
         let text = m.encode().unwrap();
         for line in [
             "lattice_agent_connected 1",
@@ -163,6 +207,7 @@ mod tests {
             "lattice_agent_applies_total{result=\"success\"} 1",
             "lattice_agent_objects_total{outcome=\"applied\"} 2",
             "lattice_agent_objects_total{outcome=\"failed\"} 1",
+            "lattice_agent_drift_corrections_total{kind=\"Deployment\"} 1",
         ] {
             assert!(text.contains(line), "missing {line:?} in\n{text}");
         }

@@ -13,6 +13,7 @@ use super::error::ApiError;
 use crate::reconcile::{Outcome, Verdict};
 use crate::state::CellState;
 use crate::status::service_status;
+use crate::store::drift::DriftSummary;
 use crate::store::namespaces::NamespaceRecord;
 use crate::store::quotas::QuotaRecord;
 use crate::store::specs::SpecRecord;
@@ -21,13 +22,45 @@ use crate::store::specs::SpecRecord;
 /// deliveries.
 pub async fn spec_view(state: &CellState, record: SpecRecord) -> Result<Value, ApiError> {
     let deliveries = state.store.deliveries_of(&record.key()).await?;
-    let status = service_status(&record, &deliveries);
+    let mut status = serde_json::to_value(service_status(&record, &deliveries)).unwrap_or_default();
+    let drift = state
+        .store
+        .drift_corrections(&record.key().to_string(), DRIFT_EVENTS_SHOWN)
+        .await?;
+    if let (Some(map), false) = (status.as_object_mut(), drift.totals.is_empty()) {
+        map.insert("driftCorrections".into(), drift_view(&drift));
+    }
     Ok(with_status(
         record.document,
         record.generation,
         record.created_at,
         &status,
     ))
+}
+
+/// Drift corrections shown with a spec (the latest of every cluster together).
+pub const DRIFT_EVENTS_SHOWN: i64 = 10;
+
+/// `status.driftCorrections`: the total, the total per cluster and the latest events.
+pub fn drift_view(drift: &DriftSummary) -> Value {
+    json!({
+        "total": drift.total(),
+        "clusters": drift.totals.iter().map(|(cluster, total)| json!({
+            "cluster": cluster,
+            "total": total,
+        })).collect::<Vec<_>>(),
+        "latest": drift.latest.iter().map(|e| json!({
+            "correctedAt": e.corrected_at,
+            "cluster": e.cluster,
+            "revision": e.revision_id,
+            "apiVersion": e.api_version,
+            "kind": e.kind,
+            "namespace": e.namespace,
+            "name": e.name,
+            "deleted": e.deleted,
+            "fields": e.fields,
+        })).collect::<Vec<_>>(),
+    })
 }
 
 /// A stored `LatticeQuota` with its status computed from the ledger.

@@ -9,6 +9,7 @@ pub mod cluster_health;
 pub mod clusters;
 pub mod cost_rates;
 pub mod deliveries;
+pub mod drift;
 pub mod embedded;
 pub mod ledger;
 pub mod mesh;

@@ -211,6 +211,24 @@ pub enum DescribeCommand {
         /// Name.
         name: String,
     },
+    /// A LatticeService: status, conditions, delivery per cluster and the drift corrections its
+    /// clusters' agents made (count and latest events).
+    #[command(alias = "latticeservice")]
+    Service {
+        /// `NAMESPACE/NAME`.
+        #[arg(value_parser = parse_namespaced)]
+        target: (String, String),
+    },
+}
+
+/// Reads `NAMESPACE/NAME`.
+fn parse_namespaced(text: &str) -> Result<(String, String), String> {
+    match text.split_once('/') {
+        Some((ns, name)) if !ns.is_empty() && !name.is_empty() && !name.contains('/') => {
+            Ok((ns.to_string(), name.to_string()))
+        }
+        _ => Err(format!("{text:?} is not NAMESPACE/NAME")),
+    }
 }
 
 /// `delete` targets.

@@ -5,6 +5,7 @@
 //! desired state changes (a nudge) or a result arrives, it plans and sends what is missing.
 
 pub mod apply_result;
+pub mod drift_corrected;
 pub mod heartbeat;
 pub mod hello;
 pub mod object_results;
@@ -185,6 +186,9 @@ async fn dispatch(
         Some(AgentPayload::RemoveResult(result)) => {
             remove_result::handle(state, session, &message.reply_to, result).await?;
             reconcile(state, session, outbound).await
+        }
+        Some(AgentPayload::DriftCorrected(event)) => {
+            drift_corrected::handle(state, session, &message.id, event).await
         }
         Some(AgentPayload::Hello(_)) => Err(Status::failed_precondition(
             "Hello was already received on this session",

@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::apply::Applier;
 use crate::cli::AgentArgs;
+use crate::credentials::secret::CredentialStore;
 use crate::error::AgentError;
 use crate::executor;
 use crate::health::{self, HealthSources};
@@ -69,6 +70,7 @@ pub async fn run(args: AgentArgs, cancel: CancellationToken) -> Result<(), Agent
         .and_then(|p| fs::read_to_string(p).ok())
         .filter(|ca| ca != credentials.ca_pem());
 
+    let credential_store = CredentialStore::new(client.clone(), &args.namespace);
     ensure_namespace(&client, &args.namespace).await?;
     let inventory = Inventory::load(client.clone(), &args.namespace).await?;
     tracing::info!(
@@ -85,7 +87,8 @@ pub async fn run(args: AgentArgs, cancel: CancellationToken) -> Result<(), Agent
 
     let ctx = SessionContext {
         cell: args.cell.clone(),
-        credentials,
+        credentials: tokio::sync::watch::Sender::new(credentials),
+        credential_store: Some(credential_store),
         extra_ca,
         agent_version: AGENT_VERSION.to_string(),
         kubernetes_version,

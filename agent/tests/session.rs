@@ -44,7 +44,8 @@ fn harness(cell: &TestCell, credentials: AgentCredentials) -> Harness {
     Harness {
         ctx: SessionContext {
             cell: cell.url.clone(),
-            credentials,
+            credentials: watch::Sender::new(credentials),
+            credential_store: None,
             extra_ca: None,
             agent_version: "0.1.0-test".into(),
             kubernetes_version: "v1.35.0-test".into(),

@@ -60,6 +60,26 @@ pub async fn authenticate(
     })
 }
 
+/// Checks the stored record of a session's certificate again: it may have been revoked since the
+/// session was authenticated (used when the session registers and before a renewal is signed).
+pub async fn recheck(state: &CellState, identity: &AgentIdentity) -> Result<(), Status> {
+    let record = state
+        .store
+        .certificate(&identity.serial)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "certificate lookup failed");
+            Status::unavailable("the cell cannot reach its database; reconnect later")
+        })?
+        .ok_or_else(|| {
+            Status::permission_denied(format!(
+                "client certificate serial {} is no longer known to this cell",
+                identity.serial
+            ))
+        })?;
+    check_record(&identity.cluster, &identity.serial, &record, Utc::now())
+}
+
 /// Checks the stored record of a presented certificate (`serial`, naming `cluster`) at `now`.
 pub fn check_record(
     cluster: &ClusterId,

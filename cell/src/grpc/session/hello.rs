@@ -10,7 +10,7 @@ use tonic::Status;
 use super::Session;
 use super::outbound::Outbound;
 use crate::delivery::plan::AgentView;
-use crate::grpc::identity::AgentIdentity;
+use crate::grpc::identity::{AgentIdentity, recheck};
 use crate::spec_key::SpecKey;
 use crate::state::CellState;
 use crate::store::clusters::AgentFacts;
@@ -49,6 +49,15 @@ pub async fn handle(
         .await
         .map_err(super::unavailable)?;
     let registration = state.registry.register(cluster.as_str());
+    // A revocation committed after `authenticate` but before this registration found no session
+    // to cut; reading the certificate's record again now that the session is registered closes
+    // that window (the revoke cuts what is registered after its commit).
+    if let Err(status) = recheck(state, &identity).await {
+        state
+            .registry
+            .unregister(cluster.as_str(), registration.generation);
+        return Err(status);
+    }
     state
         .metrics
         .connected_agents

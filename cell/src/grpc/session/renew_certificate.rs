@@ -5,7 +5,6 @@
 //! is answered with a refusal naming the field, and the session goes on (the current certificate
 //! is still valid). A signed certificate is recorded for the cluster before it is sent.
 
-use chrono::Utc;
 use lattice_protocol::v1::cell_message::Payload;
 use lattice_protocol::v1::{CertificateIssued, RenewCertificate};
 use tonic::Status;
@@ -13,7 +12,7 @@ use tonic::Status;
 use super::Session;
 use super::outbound::Outbound;
 use crate::ca::issue::IssuedCertificate;
-use crate::grpc::identity::check_record;
+use crate::grpc::identity::recheck;
 use crate::state::CellState;
 use crate::store::StoreError;
 use crate::store::audit::{self, AuditEntry};
@@ -29,18 +28,7 @@ pub async fn handle(
 ) -> Result<(), Status> {
     let identity = &session.identity;
     let cluster = &identity.cluster;
-    let record = state
-        .store
-        .certificate(&identity.serial)
-        .await
-        .map_err(super::unavailable)?
-        .ok_or_else(|| {
-            Status::permission_denied(format!(
-                "certificate serial {} is no longer known to this cell",
-                identity.serial
-            ))
-        })?;
-    check_record(cluster, &identity.serial, &record, Utc::now()).inspect_err(|status| {
+    recheck(state, identity).await.inspect_err(|status| {
         tracing::warn!(%cluster, serial = %identity.serial, reason = %status.message(), "certificate renewal refused; ending the session");
     })?;
     let answer = if request.csr_pem.trim().is_empty() {

@@ -105,13 +105,16 @@ pub enum EnrolError {
     },
 }
 
-/// A new ECDSA P-256 key and a CSR for it. The subject is a placeholder: the cell decides the
-/// identity from the token and writes it into the certificate.
-pub fn certificate_request() -> Result<CertificateRequest, rcgen::Error> {
+/// CN of the enrolment CSR: a placeholder, since the cell decides the identity from the token.
+pub const ENROLMENT_COMMON_NAME: &str = "lattice-agent";
+
+/// A new ECDSA P-256 key and a CSR for it with CN `common_name` (a placeholder at enrolment, the
+/// cluster id at renewal) and no extensions: the cell writes subject and extensions itself.
+pub fn certificate_request(common_name: &str) -> Result<CertificateRequest, rcgen::Error> {
     let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
     let mut params = CertificateParams::default();
     let mut dn = DistinguishedName::new();
-    dn.push(DnType::CommonName, "lattice-agent");
+    dn.push(DnType::CommonName, common_name);
     dn.push(DnType::OrganizationName, AGENT_ORGANIZATION);
     params.distinguished_name = dn;
     let csr = params.serialize_request(&key)?;
@@ -130,7 +133,7 @@ pub async fn enrol(
     if pem_certificates(cell_ca_pem).map_or(true, |c| c.is_empty()) {
         return Err(EnrolError::BadCellCa);
     }
-    let request = certificate_request()?;
+    let request = certificate_request(ENROLMENT_COMMON_NAME)?;
     let unreachable = |e: &dyn std::error::Error| EnrolError::Unreachable {
         cell: cell.to_string(),
         cause: error_chain(e),
@@ -208,7 +211,7 @@ mod tests {
 
     #[test]
     fn csr_is_ecdsa_p256_self_signed_and_matches_the_key() {
-        let req = certificate_request().unwrap();
+        let req = certificate_request(ENROLMENT_COMMON_NAME).unwrap();
         let der = pem_der(&req.csr_pem, "CERTIFICATE REQUEST");
         let (_, csr) = X509CertificationRequest::from_der(&der).unwrap();
         csr.verify_signature().unwrap();
@@ -233,8 +236,8 @@ mod tests {
 
     #[test]
     fn every_request_has_a_fresh_key() {
-        let a = certificate_request().unwrap();
-        let b = certificate_request().unwrap();
+        let a = certificate_request(ENROLMENT_COMMON_NAME).unwrap();
+        let b = certificate_request(ENROLMENT_COMMON_NAME).unwrap();
         assert_ne!(*a.private_key_pem, *b.private_key_pem);
     }
 

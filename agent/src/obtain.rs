@@ -66,8 +66,17 @@ pub async fn obtain_credentials(
 ) -> Result<AgentCredentials, ObtainError> {
     let store = CredentialStore::new(client.clone(), input.namespace);
     let stored = store.load().await?;
-    if let StoredCredentials::Invalid(cause) = &stored {
-        tracing::warn!(error = %cause, "stored credentials are unusable");
+    match &stored {
+        StoredCredentials::Invalid(cause) => {
+            tracing::warn!(error = %cause, "stored credentials are unusable");
+        }
+        StoredCredentials::Refused {
+            credentials,
+            reason,
+        } => {
+            tracing::warn!(cluster = %credentials.cluster_id(), serial = %credentials.serial(), %reason, "the cell refused the stored certificate");
+        }
+        StoredCredentials::Absent | StoredCredentials::Valid(_) => {}
     }
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::apply::Applier;
 use crate::cli::AgentArgs;
 use crate::drift::{self, Drift, DriftQueue, DriftReports};
+use crate::credentials::secret::CredentialStore;
 use crate::error::AgentError;
 use crate::executor;
 use crate::health::{self, HealthSources};
@@ -71,6 +72,7 @@ pub async fn run(args: AgentArgs, cancel: CancellationToken) -> Result<(), Agent
         .and_then(|p| fs::read_to_string(p).ok())
         .filter(|ca| ca != credentials.ca_pem());
 
+    let credential_store = CredentialStore::new(client.clone(), &args.namespace);
     ensure_namespace(&client, &args.namespace).await?;
     let inventory = Inventory::load(client.clone(), &args.namespace).await?;
     tracing::info!(
@@ -104,7 +106,8 @@ pub async fn run(args: AgentArgs, cancel: CancellationToken) -> Result<(), Agent
 
     let ctx = SessionContext {
         cell: args.cell.clone(),
-        credentials,
+        credentials: tokio::sync::watch::Sender::new(credentials),
+        credential_store: Some(credential_store),
         extra_ca,
         agent_version: AGENT_VERSION.to_string(),
         kubernetes_version,

@@ -17,7 +17,8 @@ use lattice_agent::telemetry::AgentMetrics;
 use lattice_protocol::PROTOCOL_VERSION;
 use lattice_protocol::backoff::Backoff;
 use lattice_protocol::v1::agent_message::Payload;
-use lattice_protocol::v1::{AgentState, HeldRevision};
+use lattice_protocol::v1::cell_message::Payload as CellPayload;
+use lattice_protocol::v1::{AgentState, CertificateIssued, HeldRevision};
 use support::cell::{Event, Plan, TestCell};
 use support::pki::TestPki;
 use tokio::sync::{mpsc, watch};
@@ -44,7 +45,8 @@ fn harness(cell: &TestCell, credentials: AgentCredentials) -> Harness {
     Harness {
         ctx: SessionContext {
             cell: cell.url.clone(),
-            credentials,
+            credentials: watch::Sender::new(credentials),
+            credential_store: None,
             extra_ca: None,
             agent_version: "0.1.0-test".into(),
             kubernetes_version: "v1.35.0-test".into(),
@@ -281,6 +283,87 @@ async fn an_agent_certificate_from_another_ca_is_refused_by_the_cell() {
     let h = harness(&cell, cell.pki.agent_credentials("edge-1"));
     connection::run(&h.ctx, &CancellationToken::new(), &mut None).await;
     assert_eq!(expect_opened(&mut cell).await, "edge-1");
+}
+
+#[tokio::test]
+async fn a_due_certificate_is_renewed_over_the_stream_and_the_next_session_uses_it() {
+    let mut cell = TestCell::start().await;
+    cell.plan(Plan::welcome());
+    cell.plan(Plan::welcome());
+    let now = lattice_agent::credentials::now_unix();
+    // 90 s of life, 60 s of it gone: due now, 30 s left (a refusal is retried after 5 s).
+    let old = cell
+        .pki
+        .agent_credentials_valid("edge-1", now - 60, now + 30);
+    let h = harness(&cell, old.clone());
+    let credentials = h.ctx.credentials.subscribe();
+    let cancel = CancellationToken::new();
+    let agent = tokio::spawn({
+        let cancel = cancel.clone();
+        async move { run_sessions(&h.ctx, &cancel).await }
+    });
+
+    expect_opened(&mut cell).await;
+    let hello = cell.next_non_heartbeat().await;
+    assert!(matches!(hello.payload, Some(Payload::Hello(_))));
+    let request = cell.next_non_heartbeat().await;
+    let Some(Payload::RenewCertificate(renew)) = &request.payload else {
+        panic!("expected RenewCertificate, got {request:?}")
+    };
+    assert_eq!(request.cluster_id, "edge-1");
+    assert!(!renew.csr_pem.contains("PRIVATE KEY"));
+
+    // Refused: the agent keeps its certificate and the session, and asks again later with a new key.
+    cell.send_reply(
+        CellPayload::CertificateIssued(CertificateIssued {
+            refused_reason: "the CSR asks for extended key usage serverAuth".into(),
+            ..CertificateIssued::default()
+        }),
+        &request.id,
+    )
+    .await;
+    let again = cell.next_non_heartbeat().await;
+    let Some(Payload::RenewCertificate(renew_again)) = &again.payload else {
+        panic!("expected a second RenewCertificate, got {again:?}")
+    };
+    assert_ne!(renew_again.csr_pem, renew.csr_pem, "a new key each time");
+    assert_eq!(credentials.borrow().serial(), old.serial());
+
+    // An answer to another request is ignored; the right one is stored and used at once.
+    let signed = cell.pki.sign_csr(&renew_again.csr_pem, "edge-1").unwrap();
+    cell.send_reply(
+        CellPayload::CertificateIssued(CertificateIssued {
+            certificate_pem: signed.clone(),
+            ..CertificateIssued::default()
+        }),
+        &request.id,
+    )
+    .await;
+    cell.send_reply(
+        CellPayload::CertificateIssued(CertificateIssued {
+            certificate_pem: signed,
+            ..CertificateIssued::default()
+        }),
+        &again.id,
+    )
+    .await;
+    loop {
+        if matches!(cell.next_event().await, Event::Closed) {
+            break;
+        }
+    }
+    expect_opened(&mut cell).await;
+    let hello = cell.next_non_heartbeat().await;
+    assert!(matches!(hello.payload, Some(Payload::Hello(_))));
+    let renewed = credentials.borrow().clone();
+    assert_ne!(renewed.serial(), old.serial());
+    assert_eq!(renewed.cluster_id().as_str(), "edge-1");
+    assert!(
+        renewed.renewal_due_unix() > now,
+        "the new certificate is not due yet"
+    );
+    cancel.cancel();
+    agent.await.unwrap();
 }
 
 #[tokio::test]

@@ -152,6 +152,18 @@ pub struct TokenCreated {
     pub agent_endpoint: String,
 }
 
+/// Answer of `POST /v1/clusters/{name}/revoke`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterRevoked {
+    /// The cluster.
+    pub cluster: String,
+    /// Serials revoked by this call (certificates revoked earlier are not repeated).
+    pub revoked_serials: Vec<String>,
+    /// Whether a live session of the cluster was cut.
+    pub session_ended: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

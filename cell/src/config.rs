@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Parser;
 
@@ -52,9 +53,15 @@ pub struct CellArgs {
     #[arg(long)]
     pub dev: bool,
 
-    /// Validity of agent certificates, in seconds.
-    #[arg(long, default_value_t = 24 * 3600)]
-    pub agent_cert_validity_secs: u64,
+    /// Validity of agent certificates: a duration such as `24h`, `90m` or `20s` (a bare number is
+    /// seconds). Agents renew at two thirds of it. At least 10 s.
+    #[arg(
+        long = "agent-cert-ttl",
+        alias = "agent-cert-validity-secs",
+        default_value = "24h",
+        value_parser = parse_agent_cert_ttl
+    )]
+    pub agent_cert_ttl: Duration,
 
     /// Default lifetime of enrolment tokens, in seconds.
     #[arg(long, default_value_t = 3600)]
@@ -99,9 +106,85 @@ impl CellArgs {
     }
 }
 
+/// Shortest agent certificate lifetime accepted: renewal at two thirds must leave the agent time
+/// to reconnect before the old certificate expires.
+pub const MIN_AGENT_CERT_TTL: Duration = Duration::from_secs(10);
+
+/// Parses `--agent-cert-ttl`: a whole number followed by `s`, `m`, `h` or `d`, or a bare number of
+/// seconds (the old `--agent-cert-validity-secs` form).
+pub fn parse_agent_cert_ttl(text: &str) -> Result<Duration, String> {
+    let ttl = parse_duration(text)?;
+    if ttl < MIN_AGENT_CERT_TTL {
+        return Err(format!(
+            "{text:?} is shorter than the minimum of {}s",
+            MIN_AGENT_CERT_TTL.as_secs()
+        ));
+    }
+    Ok(ttl)
+}
+
+/// `20s`, `90m`, `24h`, `7d`, or bare seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration such as 24h, 90m or 20s"))?;
+    let unit_secs = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 24 * 3600,
+        other => {
+            return Err(format!(
+                "{text:?}: unknown unit {other:?}; use s, m, h or d (e.g. 24h)"
+            ));
+        }
+    };
+    number
+        .checked_mul(unit_secs)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("{text:?} is too long"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn agent_cert_ttl_takes_durations_and_the_old_seconds_flag() {
+        let ttl = |args: &[&str]| {
+            let mut all = vec!["lattice-cell"];
+            all.extend_from_slice(args);
+            CellArgs::try_parse_from(all).map(|a| a.agent_cert_ttl)
+        };
+        assert_eq!(ttl(&[]).unwrap(), Duration::from_secs(24 * 3600));
+        assert_eq!(
+            ttl(&["--agent-cert-ttl", "20s"]).unwrap(),
+            Duration::from_secs(20)
+        );
+        assert_eq!(
+            ttl(&["--agent-cert-ttl", "90m"]).unwrap(),
+            Duration::from_secs(5400)
+        );
+        assert_eq!(
+            ttl(&["--agent-cert-ttl", "2d"]).unwrap(),
+            Duration::from_secs(172_800)
+        );
+        assert_eq!(
+            ttl(&["--agent-cert-validity-secs", "3600"]).unwrap(),
+            Duration::from_secs(3600)
+        );
+        let e = ttl(&["--agent-cert-ttl", "5s"]).unwrap_err().to_string();
+        assert!(e.contains("minimum of 10s"), "{e}");
+        let e = ttl(&["--agent-cert-ttl", "1w"]).unwrap_err().to_string();
+        assert!(e.contains("unknown unit"), "{e}");
+        let e = ttl(&["--agent-cert-ttl", "soon"]).unwrap_err().to_string();
+        assert!(e.contains("not a duration"), "{e}");
+    }
 
     #[test]
     fn defaults_listen_on_loopback() {

@@ -4,6 +4,7 @@
 //! key and is signed by the CA, so a half-written or foreign Secret is caught at start.
 
 pub mod plan;
+pub mod renewal;
 pub mod secret;
 
 use std::fmt;
@@ -37,6 +38,14 @@ pub enum CredentialError {
     /// No CA in the bundle signed the certificate.
     #[error("the agent certificate is not signed by the cell CA")]
     NotSignedByCa,
+    /// A renewed certificate names another cluster than the current one.
+    #[error("the renewed certificate names cluster {renewed:?} but this agent is {current:?}")]
+    RenewedForAnotherCluster {
+        /// Cluster of the current certificate.
+        current: String,
+        /// Cluster of the renewed one.
+        renewed: String,
+    },
     /// The stored cluster annotation disagrees with the certificate.
     #[error(
         "the credentials are annotated for cluster {annotated:?} but the certificate names {certificate:?}"
@@ -56,6 +65,8 @@ pub struct AgentCredentials {
     certificate_pem: String,
     private_key_pem: Zeroizing<String>,
     ca_pem: String,
+    serial: String,
+    not_before_unix: i64,
     not_after_unix: i64,
 }
 
@@ -63,6 +74,7 @@ impl fmt::Debug for AgentCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AgentCredentials")
             .field("cluster_id", &self.cluster_id)
+            .field("serial", &self.serial)
             .field("not_after_unix", &self.not_after_unix)
             .field("private_key_pem", &"<redacted>")
             .finish_non_exhaustive()
@@ -102,13 +114,44 @@ impl AgentCredentials {
             return Err(CredentialError::NotSignedByCa);
         }
         let not_after_unix = leaf.validity().not_after.timestamp();
+        let not_before_unix = leaf.validity().not_before.timestamp();
+        let serial = hex::encode(leaf.raw_serial());
         Ok(Self {
             cluster_id,
             certificate_pem,
             private_key_pem,
             ca_pem,
+            serial,
+            not_before_unix,
             not_after_unix,
         })
+    }
+
+    /// The credentials after a renewal: `certificate_pem` (from the cell) for the new key, under
+    /// the same CA and for the same cluster, checked like any other set.
+    pub fn renewed(
+        &self,
+        certificate_pem: String,
+        private_key_pem: Zeroizing<String>,
+    ) -> Result<Self, CredentialError> {
+        let renewed = Self::from_pem(certificate_pem, private_key_pem, self.ca_pem.clone())?;
+        if renewed.cluster_id != self.cluster_id {
+            return Err(CredentialError::RenewedForAnotherCluster {
+                current: self.cluster_id.to_string(),
+                renewed: renewed.cluster_id.to_string(),
+            });
+        }
+        Ok(renewed)
+    }
+
+    /// Serial of the certificate, lowercase hex (as the cell records it).
+    pub fn serial(&self) -> &str {
+        &self.serial
+    }
+
+    /// The Unix second at which this certificate is due for renewal (two thirds of its life).
+    pub fn renewal_due_unix(&self) -> i64 {
+        renewal::renewal_due(self.not_before_unix, self.not_after_unix)
     }
 
     /// The cluster this agent is, as its certificate says.
@@ -151,6 +194,13 @@ impl AgentCredentials {
     }
 }
 
+/// The current time in Unix seconds.
+pub fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 /// The DER of every CERTIFICATE block in `pem`.
 pub fn pem_certificates(pem: &str) -> Result<Vec<Vec<u8>>, String> {
     let mut out = Vec::new();
@@ -179,6 +229,28 @@ mod tests {
         assert_eq!(creds.cluster_id().as_str(), "edge-1");
         assert!(!creds.is_expired_at(0));
         assert!(creds.is_expired_at(creds.not_after_unix()));
+    }
+
+    #[test]
+    fn a_renewal_must_keep_the_cluster_and_match_its_new_key() {
+        let ca = TestCa::new();
+        let (cert, key) = ca.agent("edge-1");
+        let creds = AgentCredentials::from_pem(cert, key, ca.pem()).unwrap();
+        let (cert2, key2) = ca.agent("edge-1");
+        let renewed = creds.renewed(cert2.clone(), key2).unwrap();
+        assert_eq!(renewed.cluster_id().as_str(), "edge-1");
+        assert_ne!(renewed.serial(), creds.serial());
+        assert_eq!(renewed.ca_pem(), creds.ca_pem());
+        let (_, other_key) = ca.agent("edge-1");
+        assert_eq!(
+            creds.renewed(cert2, other_key).unwrap_err(),
+            CredentialError::KeyMismatch
+        );
+        let (cert3, key3) = ca.agent("edge-2");
+        assert!(matches!(
+            creds.renewed(cert3, key3),
+            Err(CredentialError::RenewedForAnotherCluster { .. })
+        ));
     }
 
     #[test]

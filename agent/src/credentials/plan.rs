@@ -42,6 +42,16 @@ pub enum StartupError {
         /// Its expiry.
         not_after_unix: i64,
     },
+    /// The cell refused the stored certificate and no token.
+    #[error(
+        "the cell refused the certificate of cluster {cluster} ({reason}): create a new token with `latticectl token create --cluster {cluster}` and restart the agent with --token and --cell-ca"
+    )]
+    Refused {
+        /// Cluster id of the refused certificate.
+        cluster: String,
+        /// The cell's reason.
+        reason: String,
+    },
     /// Stored credentials unusable and no token.
     #[error(
         "Secret {namespace}/{CREDENTIALS_SECRET} holds unusable credentials ({cause}): create a new token with `latticectl token create --cluster <name>` and restart the agent with --token and --cell-ca to enrol again"
@@ -79,6 +89,16 @@ pub fn plan(
         StoredCredentials::Valid(creds) => Err(StartupError::Expired {
             cluster: creds.cluster_id().to_string(),
             not_after_unix: creds.not_after_unix(),
+        }),
+        StoredCredentials::Refused { .. } if token_given => need_enrolment(
+            "the cell refused the stored certificate; enrolling again with the token given",
+        ),
+        StoredCredentials::Refused {
+            credentials,
+            reason,
+        } => Err(StartupError::Refused {
+            cluster: credentials.cluster_id().to_string(),
+            reason,
         }),
         StoredCredentials::Absent if token_given => need_enrolment("first start: enrolling"),
         StoredCredentials::Absent => Err(StartupError::NotEnrolled {
@@ -148,6 +168,30 @@ mod tests {
         assert!(err.to_string().contains("--cluster edge-1"));
         assert!(matches!(
             plan(valid(), true, true, FAR_FUTURE, "ns"),
+            Ok(CredentialPlan::Enrol { .. })
+        ));
+    }
+
+    #[test]
+    fn a_refused_certificate_needs_a_new_token() {
+        let refused = || {
+            let StoredCredentials::Valid(credentials) = valid() else {
+                unreachable!()
+            };
+            StoredCredentials::Refused {
+                credentials,
+                reason: "serial ab of cluster edge-1 was revoked".into(),
+            }
+        };
+        let err = plan(refused(), false, true, NOW, "ns").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("revoked"), "{text}");
+        assert!(
+            text.contains("latticectl token create --cluster edge-1"),
+            "{text}"
+        );
+        assert!(matches!(
+            plan(refused(), true, true, NOW, "ns"),
             Ok(CredentialPlan::Enrol { .. })
         ));
     }

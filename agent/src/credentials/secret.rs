@@ -1,6 +1,9 @@
 //! Credentials persisted in the agent's own cluster: Secret `<namespace>/lattice-agent-credentials`
 //! of type `kubernetes.io/tls` (`tls.crt`, `tls.key`, `ca.crt`), annotated with the cluster id.
-//! Stored once after enrolment and read on every later start, so no token is needed again.
+//! Stored after enrolment and after each renewal (one write of the whole Secret, so a crash leaves
+//! either the old pair or the new one, never half of each), and read on every later start, so no
+//! token is needed again. When the cell refuses the certificate (revoked, expired, unknown), the
+//! refused serial is noted on the Secret, so a restart with `--token` enrols again.
 
 use std::collections::BTreeMap;
 
@@ -19,6 +22,13 @@ use crate::own_objects::{AGENT_FIELD_MANAGER, NamespaceError, ensure_namespace, 
 pub const CREDENTIALS_SECRET: &str = "lattice-agent-credentials";
 /// Annotation holding the cluster id the credentials identify.
 pub const CLUSTER_ID_ANNOTATION: &str = "lattice.dev/cluster-id";
+/// Annotation holding the serial of a certificate the cell refused (the credentials are kept, for
+/// the record, but not used again).
+pub const REFUSED_SERIAL_ANNOTATION: &str = "lattice.dev/refused-serial";
+/// Annotation holding why the cell refused it.
+pub const REFUSED_REASON_ANNOTATION: &str = "lattice.dev/refused-reason";
+/// Longest refusal reason kept on the Secret.
+const MAX_REASON: usize = 512;
 /// Secret type of the credentials.
 pub const TLS_SECRET_TYPE: &str = "kubernetes.io/tls";
 
@@ -31,6 +41,13 @@ pub enum StoredCredentials {
     Valid(AgentCredentials),
     /// A Secret whose content is unusable, and why.
     Invalid(CredentialError),
+    /// Credentials whose certificate the cell refused (noted on the Secret), and why.
+    Refused {
+        /// The refused credentials.
+        credentials: AgentCredentials,
+        /// The cell's reason, as noted.
+        reason: String,
+    },
 }
 
 /// The Secret could not be read or written.
@@ -89,7 +106,13 @@ impl CredentialStore {
         Ok(match secret {
             None => StoredCredentials::Absent,
             Some(secret) => match decode(&secret) {
-                Ok(creds) => StoredCredentials::Valid(creds),
+                Ok(creds) => match refusal(&secret, &creds) {
+                    Some(reason) => StoredCredentials::Refused {
+                        credentials: creds,
+                        reason,
+                    },
+                    None => StoredCredentials::Valid(creds),
+                },
                 Err(e) => StoredCredentials::Invalid(e),
             },
         })
@@ -112,6 +135,48 @@ impl CredentialStore {
                 message: server_message(&e),
             })
     }
+}
+
+impl CredentialStore {
+    /// Notes on the Secret that the cell refused the certificate of `creds` and why, so the next
+    /// start does not use it again (a merge patch of two annotations; the credentials stay).
+    pub async fn mark_refused(
+        &self,
+        creds: &AgentCredentials,
+        reason: &str,
+    ) -> Result<(), SecretStoreError> {
+        let reason: String = reason.chars().take(MAX_REASON).collect();
+        let patch = serde_json::json!({
+            "metadata": { "annotations": {
+                REFUSED_SERIAL_ANNOTATION: creds.serial(),
+                REFUSED_REASON_ANNOTATION: reason,
+            }}
+        });
+        self.api()
+            .patch(
+                CREDENTIALS_SECRET,
+                &PatchParams::default(),
+                &Patch::Merge(&patch),
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| SecretStoreError::Write {
+                namespace: self.namespace.clone(),
+                message: server_message(&e),
+            })
+    }
+}
+
+/// The noted refusal of `creds`, if the Secret notes one for its serial (a note about an earlier
+/// certificate is stale and ignored).
+pub fn refusal(secret: &Secret, creds: &AgentCredentials) -> Option<String> {
+    let annotations = secret.metadata.annotations.as_ref()?;
+    (annotations.get(REFUSED_SERIAL_ANNOTATION)? == creds.serial()).then(|| {
+        annotations
+            .get(REFUSED_REASON_ANNOTATION)
+            .cloned()
+            .unwrap_or_default()
+    })
 }
 
 /// The Secret holding `creds`.
@@ -202,6 +267,23 @@ mod tests {
         assert_eq!(back.cluster_id(), c.cluster_id());
         assert_eq!(back.certificate_pem(), c.certificate_pem());
         assert_eq!(back.private_key_pem(), c.private_key_pem());
+    }
+
+    #[test]
+    fn a_refusal_counts_only_for_the_serial_it_names() {
+        let c = creds();
+        let mut secret = encode(&c, "lattice-system");
+        assert_eq!(refusal(&secret, &c), None);
+        let annotations = secret.metadata.annotations.as_mut().unwrap();
+        annotations.insert(REFUSED_SERIAL_ANNOTATION.into(), c.serial().to_string());
+        annotations.insert(REFUSED_REASON_ANNOTATION.into(), "revoked".into());
+        assert_eq!(refusal(&secret, &c).as_deref(), Some("revoked"));
+        let renewed = creds();
+        assert_eq!(
+            refusal(&secret, &renewed),
+            None,
+            "a note about another serial is stale"
+        );
     }
 
     #[test]

@@ -8,10 +8,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lattice_protocol::v1::CellMessage;
 use lattice_protocol::v1::agent_message::Payload;
 use lattice_protocol::v1::agent_service_client::AgentServiceClient;
 use lattice_protocol::v1::cell_message::Payload as CellPayload;
+use lattice_protocol::v1::{CellMessage, CertificateIssued};
 use tokio::sync::mpsc;
 use tokio::time::{MissedTickBehavior, interval_at, timeout};
 use tokio_stream::wrappers::ReceiverStream;
@@ -21,9 +21,11 @@ use crate::cell_endpoint::endpoint;
 use crate::enrol::error_chain;
 use crate::executor::ExecutorHandle;
 use crate::outbox::{OUTBOX_CAPACITY, Outbox};
+use crate::session::certificate_issued::{self, Outcome};
 use crate::session::ended::SessionEnd;
 use crate::session::heartbeat::HeartbeatTracker;
 use crate::session::hello::hello;
+use crate::session::renew::Renewal;
 use crate::session::welcome;
 use crate::session::{SessionContext, apply, drift, heartbeat_ack, remove};
 use crate::telemetry::AgentMetrics;
@@ -48,7 +50,9 @@ pub struct Connection {
 impl Connection {
     /// Routes one message received after the session was established to its handler. Unknown
     /// payloads (a newer cell) are logged and ignored; a second `Welcome` is harmless and ignored.
-    pub fn dispatch(&mut self, msg: CellMessage) {
+    /// A `CertificateIssued` is returned with the id it answers: storing the new certificate
+    /// awaits the Kubernetes API, which the session loop does (see [`certificate_issued`]).
+    pub fn dispatch(&mut self, msg: CellMessage) -> Option<(String, CertificateIssued)> {
         if msg.id.is_empty() {
             tracing::warn!("cell message without an id; its answer cannot be correlated");
         }
@@ -60,11 +64,13 @@ impl Connection {
             Some(CellPayload::HeartbeatAck(ack)) => {
                 heartbeat_ack::handle(&ack, &mut self.heartbeats, &self.metrics);
             }
+            Some(CellPayload::CertificateIssued(issued)) => return Some((msg.reply_to, issued)),
             Some(CellPayload::Welcome(_)) => {
                 tracing::warn!(id = %msg.id, "second Welcome on an established session; ignored");
             }
             None => tracing::warn!(id = %msg.id, "cell message with an unknown payload; ignored"),
         }
+        None
     }
 }
 
@@ -74,7 +80,9 @@ pub async fn run(
     cancel: &CancellationToken,
     established: &mut Option<Instant>,
 ) -> SessionEnd {
-    let tls = ctx.credentials.mutual_tls(ctx.extra_ca.as_deref());
+    // The credentials of this connection: a renewal replaces them in `ctx` for the next one.
+    let credentials = ctx.credentials.borrow().clone();
+    let tls = credentials.mutual_tls(ctx.extra_ca.as_deref());
     let endpoint = match endpoint(&ctx.cell, tls) {
         Ok(e) => e,
         Err(e) => return SessionEnd::Unreachable(error_chain(&e)),
@@ -88,7 +96,7 @@ pub async fn run(
     };
 
     let (tx, rx) = mpsc::channel(OUTBOX_CAPACITY);
-    let outbox = Outbox::new(ctx.credentials.cluster_id().clone(), tx);
+    let outbox = Outbox::new(credentials.cluster_id().clone(), tx);
     let held = ctx.held.borrow().clone();
     let held_count = held.len();
     // Hello is queued before the call so it is the first message the cell reads. The channel
@@ -126,7 +134,7 @@ pub async fn run(
     let accepted = match welcome::accept(
         &first,
         &hello_id,
-        ctx.credentials.cluster_id(),
+        credentials.cluster_id(),
         ctx.heartbeat_interval,
     ) {
         Ok(a) => a,
@@ -136,7 +144,8 @@ pub async fn run(
     ctx.metrics.connected.set(1);
     tracing::info!(
         cell = %ctx.cell,
-        cluster = %ctx.credentials.cluster_id(),
+        cluster = %credentials.cluster_id(),
+        serial = %credentials.serial(),
         protocol_version = accepted.protocol_version,
         heartbeat_seconds = accepted.heartbeat_interval.as_secs_f64(),
         held = held_count,
@@ -158,6 +167,7 @@ pub async fn run(
     if drift::flush(&ctx.drift_reports, &conn.outbox).is_err() {
         return SessionEnd::ClosedByCell;
     }
+    let mut renewal = Renewal::new(&credentials);
     loop {
         tokio::select! {
             () = cancel.cancelled() => return SessionEnd::Shutdown,
@@ -169,11 +179,28 @@ pub async fn run(
             msg = inbound.message() => match msg {
                 Ok(Some(msg)) => {
                     last_heard = Instant::now();
-                    conn.dispatch(msg);
+                    let Some((reply_to, issued)) = conn.dispatch(msg) else { continue };
+                    let outcome = certificate_issued::handle(
+                        &reply_to,
+                        issued,
+                        &mut renewal,
+                        &credentials,
+                        ctx.credential_store.as_ref(),
+                    )
+                    .await;
+                    if let Outcome::Renewed(renewed) = outcome {
+                        ctx.credentials.send_replace(renewed);
+                        return SessionEnd::Renewed;
+                    }
                 }
                 Ok(None) => return SessionEnd::ClosedByCell,
                 Err(status) => return SessionEnd::from_status(&status),
             },
+            () = tokio::time::sleep_until(renewal.next_attempt()) => {
+                if renewal.request(&credentials, &conn.outbox).is_err() {
+                    return SessionEnd::ClosedByCell;
+                }
+            }
             _ = ticker.tick() => {
                 if last_heard.elapsed() >= silence_limit {
                     return SessionEnd::CellSilent(silence_limit);

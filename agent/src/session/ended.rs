@@ -15,12 +15,15 @@ pub enum SessionEnd {
     /// The agent is shutting down.
     #[error("the agent is shutting down")]
     Shutdown,
+    /// The certificate was renewed and stored; the next connection uses it.
+    #[error("the certificate was renewed; reconnecting with it")]
+    Renewed,
     /// No connection could be made (DNS, refused, TLS handshake).
     #[error("cannot reach the cell: {0}")]
     Unreachable(String),
     /// The cell refused the agent's certificate or identity.
     #[error(
-        "the cell refused this agent's identity: {0}. If the cluster was deleted or its certificate revoked, delete Secret {CREDENTIALS_SECRET} in the agent namespace, create a token with `latticectl token create --cluster <name>` and restart the agent with --token and --cell-ca"
+        "the cell refused this agent's identity: {0}. If the cluster's certificates were revoked or expired, create a token with `latticectl token create --cluster <name>` and restart the agent with --token and --cell-ca (the refusal is noted on Secret {CREDENTIALS_SECRET}, so the restart enrols again); the agent keeps retrying meanwhile"
     )]
     IdentityRefused(String),
     /// The cell refused the protocol version.

@@ -3,6 +3,7 @@
 //! certificate is refused right after the handshake keeps backing off).
 
 pub mod apply;
+pub mod certificate_issued;
 pub mod connection;
 pub mod drift;
 pub mod ended;
@@ -10,6 +11,7 @@ pub mod heartbeat;
 pub mod heartbeat_ack;
 pub mod hello;
 pub mod remove;
+pub mod renew;
 pub mod welcome;
 
 use std::sync::Arc;
@@ -23,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 use crate::cell_endpoint::CellUrl;
 use crate::credentials::AgentCredentials;
 use crate::drift::DriftReports;
+use crate::credentials::secret::CredentialStore;
 use crate::executor::ExecutorHandle;
 use crate::health::HealthSources;
 use crate::telemetry::AgentMetrics;
@@ -32,8 +35,11 @@ pub use ended::SessionEnd;
 pub struct SessionContext {
     /// The cell.
     pub cell: CellUrl,
-    /// The agent's identity.
-    pub credentials: AgentCredentials,
+    /// The agent's identity; a renewal replaces it (each connection uses the latest).
+    pub credentials: watch::Sender<AgentCredentials>,
+    /// Where renewed credentials are stored and a refusal is noted (the credentials Secret).
+    /// `None` keeps them in memory only (the protocol tests, which run without a cluster).
+    pub credential_store: Option<CredentialStore>,
     /// An additional CA to trust for the cell (from `--cell-ca`), besides the stored one.
     pub extra_ca: Option<String>,
     /// Version of this agent build.
@@ -72,9 +78,18 @@ pub async fn run_sessions(ctx: &SessionContext, cancel: &CancellationToken) {
         let mut established = None;
         let end = connection::run(ctx, cancel, &mut established).await;
         ctx.metrics.connected.set(0);
-        if end == SessionEnd::Shutdown {
-            tracing::info!("session closed for shutdown");
-            return;
+        match &end {
+            SessionEnd::Shutdown => {
+                tracing::info!("session closed for shutdown");
+                return;
+            }
+            // A stream never runs on a certificate older than the newest: reconnect at once.
+            SessionEnd::Renewed => {
+                tracing::info!("reconnecting with the renewed certificate");
+                continue;
+            }
+            SessionEnd::IdentityRefused(reason) => note_refusal(ctx, reason).await,
+            _ => {}
         }
         let delay = delay_after(
             &mut backoff,
@@ -90,6 +105,19 @@ pub async fn run_sessions(ctx: &SessionContext, cancel: &CancellationToken) {
             () = cancel.cancelled() => return,
             () = tokio::time::sleep(delay) => {}
         }
+    }
+}
+
+/// Notes on the credentials Secret that the cell refused the current certificate, so a restart
+/// with `--token` enrols again instead of presenting it once more. The agent keeps retrying (a
+/// refusal by a misconfigured cell can heal); the error logged says what the operator must do.
+async fn note_refusal(ctx: &SessionContext, reason: &str) {
+    let Some(store) = &ctx.credential_store else {
+        return;
+    };
+    let credentials = ctx.credentials.borrow().clone();
+    if let Err(e) = store.mark_refused(&credentials, reason).await {
+        tracing::warn!(error = %e, "could not note the refusal on the credentials Secret");
     }
 }
 

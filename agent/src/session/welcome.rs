@@ -64,6 +64,7 @@ pub fn payload_name(payload: Option<&Payload>) -> &'static str {
         Some(Payload::Apply(_)) => "Apply",
         Some(Payload::Remove(_)) => "Remove",
         Some(Payload::HeartbeatAck(_)) => "HeartbeatAck",
+        Some(Payload::CertificateIssued(_)) => "CertificateIssued",
         None => "a message without a known payload",
     }
 }

@@ -157,6 +157,11 @@ impl TestCell {
 
     /// Sends `payload` on the current session; returns the message id.
     pub async fn send(&self, payload: CellPayload) -> String {
+        self.send_reply(payload, "").await
+    }
+
+    /// Sends `payload` answering message `reply_to` on the current session; returns its id.
+    pub async fn send_reply(&self, payload: CellPayload, reply_to: &str) -> String {
         let id = new_message_id();
         let tx = self
             .shared
@@ -168,7 +173,7 @@ impl TestCell {
             .expect("no open session");
         tx.send(Ok(CellMessage {
             id: id.clone(),
-            reply_to: String::new(),
+            reply_to: reply_to.to_string(),
             payload: Some(payload),
         }))
         .await

@@ -55,6 +55,26 @@ impl TestPki {
         .unwrap()
     }
 
+    /// An agent certificate for `cluster` valid from `not_before` to `not_after` (Unix seconds).
+    pub fn agent_credentials_valid(
+        &self,
+        cluster: &str,
+        not_before: i64,
+        not_after: i64,
+    ) -> AgentCredentials {
+        let key = KeyPair::generate().unwrap();
+        let mut params = agent_params(cluster);
+        params.not_before = time::OffsetDateTime::from_unix_timestamp(not_before).unwrap();
+        params.not_after = time::OffsetDateTime::from_unix_timestamp(not_after).unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        AgentCredentials::from_pem(
+            cert.pem(),
+            Zeroizing::new(key.serialize_pem()),
+            self.ca_pem.clone(),
+        )
+        .unwrap()
+    }
+
     /// Signs a CSR as an agent certificate for `cluster`, ignoring the requested subject.
     pub fn sign_csr(&self, csr_pem: &str, cluster: &str) -> Result<String, rcgen::Error> {
         let mut csr = CertificateSigningRequestParams::from_pem(csr_pem)?;

@@ -14,9 +14,12 @@ use rcgen::{
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
+use super::request::check_renewal_request;
 use super::{CaError, CertificateAuthority};
 
-/// Clock skew tolerated between the cell and its peers: certificates start this long ago.
+/// Clock skew tolerated between the cell and its peers: certificates start this long ago (a
+/// quarter of the validity for very short-lived certificates, so that "two thirds of its life",
+/// counted from `notBefore`, stays well after issuance).
 const BACKDATE: Duration = Duration::from_secs(300);
 /// Validity of the cell's server certificate (re-issued on every start).
 const SERVER_CERT_VALIDITY: Duration = Duration::from_secs(90 * 24 * 3600);
@@ -51,8 +54,30 @@ impl CertificateAuthority {
         cluster: &ClusterId,
         validity: Duration,
     ) -> Result<IssuedCertificate, CaError> {
-        let csr = CertificateSigningRequestParams::from_pem(csr_pem)
-            .map_err(|e| CaError::BadCsr(csr_error_text(&e)))?;
+        let csr = parse_csr(csr_pem)?;
+        self.sign_agent_key(&csr, cluster, validity)
+    }
+
+    /// Signs a renewal CSR for `cluster` (the session's), valid for `validity`: like enrolment,
+    /// but a CSR asking for more than an agent certificate has is refused
+    /// ([`check_renewal_request`]).
+    pub fn sign_renewal_csr(
+        &self,
+        csr_pem: &str,
+        cluster: &ClusterId,
+        validity: Duration,
+    ) -> Result<IssuedCertificate, CaError> {
+        let csr = parse_csr(csr_pem)?;
+        check_renewal_request(&csr.params, cluster).map_err(|e| CaError::BadCsr(e.to_string()))?;
+        self.sign_agent_key(&csr, cluster, validity)
+    }
+
+    fn sign_agent_key(
+        &self,
+        csr: &CertificateSigningRequestParams,
+        cluster: &ClusterId,
+        validity: Duration,
+    ) -> Result<IssuedCertificate, CaError> {
         check_key_algorithm(csr.public_key.algorithm())?;
         let mut params = CertificateParams::default();
         let mut dn = DistinguishedName::new();
@@ -110,6 +135,11 @@ impl CertificateAuthority {
     }
 }
 
+fn parse_csr(csr_pem: &str) -> Result<CertificateSigningRequestParams, CaError> {
+    CertificateSigningRequestParams::from_pem(csr_pem)
+        .map_err(|e| CaError::BadCsr(csr_error_text(&e)))
+}
+
 /// Only modern key types are accepted for agent keys.
 fn check_key_algorithm(alg: &SignatureAlgorithm) -> Result<(), CaError> {
     let allowed = [
@@ -136,10 +166,11 @@ fn csr_error_text(err: &rcgen::Error) -> String {
     }
 }
 
-/// `(now - BACKDATE, now + validity)`.
+/// `(now - backdate, now + validity)`, the backdate being [`BACKDATE`] or a quarter of
+/// `validity` if that is shorter.
 pub(crate) fn validity_window(validity: Duration) -> (OffsetDateTime, OffsetDateTime) {
     let now = OffsetDateTime::now_utc();
-    (now - BACKDATE, now + validity)
+    (now - BACKDATE.min(validity / 4), now + validity)
 }
 
 /// A random positive 128-bit serial and its lowercase hex (as x509 parsers report it).

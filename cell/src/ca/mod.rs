@@ -4,6 +4,7 @@
 
 pub mod issue;
 pub mod key;
+pub mod request;
 pub mod sealing;
 
 use rcgen::{

@@ -15,6 +15,7 @@ struct Entry {
     generation: u64,
     nudge: Arc<Notify>,
     superseded: CancellationToken,
+    revoked: CancellationToken,
     connected_at: DateTime<Utc>,
 }
 
@@ -29,6 +30,8 @@ pub struct Registration {
     pub nudge: Arc<Notify>,
     /// Cancelled when a newer session of the same cluster registers.
     pub superseded: CancellationToken,
+    /// Cancelled when the cluster's certificates are revoked: the session must end at once.
+    pub revoked: CancellationToken,
 }
 
 /// The registry of live sessions. Cheap to clone.
@@ -64,6 +67,7 @@ impl ConnectionRegistry {
             generation: inner.next_generation,
             nudge: Arc::new(Notify::new()),
             superseded: CancellationToken::new(),
+            revoked: CancellationToken::new(),
             connected_at: Utc::now(),
         };
         if let Some(old) = inner.sessions.insert(cluster.to_string(), entry.clone()) {
@@ -74,6 +78,19 @@ impl ConnectionRegistry {
             generation: entry.generation,
             nudge: entry.nudge,
             superseded: entry.superseded,
+            revoked: entry.revoked,
+        }
+    }
+
+    /// Ends the live session of `cluster`, if any, because its certificates were revoked;
+    /// returns whether one was live.
+    pub fn revoke(&self, cluster: &str) -> bool {
+        match self.lock().sessions.get(cluster) {
+            Some(entry) => {
+                entry.revoked.cancel();
+                true
+            }
+            None => false,
         }
     }
 
@@ -125,6 +142,17 @@ mod tests {
         assert!(registry.connected_since("edge-1").is_some());
         assert!(registry.unregister("edge-1", new.generation));
         assert_eq!(registry.connected_count(), 0);
+    }
+
+    #[test]
+    fn revoking_ends_only_the_session_of_that_cluster() {
+        let registry = ConnectionRegistry::new();
+        let one = registry.register("edge-1");
+        let two = registry.register("edge-2");
+        assert!(registry.revoke("edge-1"));
+        assert!(one.revoked.is_cancelled());
+        assert!(!two.revoked.is_cancelled());
+        assert!(!registry.revoke("edge-3"));
     }
 
     #[tokio::test]

@@ -7,8 +7,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use lattice_api::clusters::{
-    ClusterHealth, ClusterList, ClusterResources, ClusterStatus, ClusterView, CreateCluster,
-    CreateToken, ResourceAmounts, TokenCreated,
+    ClusterHealth, ClusterList, ClusterResources, ClusterRevoked, ClusterStatus, ClusterView,
+    CreateCluster, CreateToken, ResourceAmounts, TokenCreated,
 };
 use lattice_protocol::identity::ClusterId;
 
@@ -155,6 +155,28 @@ pub async fn create_token(
             agent_endpoint: state.settings.agent_endpoint.clone(),
         }),
     ))
+}
+
+/// `POST /v1/clusters/{name}/revoke`: revokes every certificate of the cluster and cuts its live
+/// session; the agent needs a new enrolment token to come back.
+pub async fn revoke(
+    State(state): State<CellState>,
+    Path(name): Path<String>,
+) -> Result<Json<ClusterRevoked>, ApiError> {
+    let revoked = state
+        .store
+        .revoke_cluster_certificates(&name, "admin")
+        .await?
+        .ok_or_else(|| not_found(&name))?;
+    // After the commit: a session opened from now on is refused by the store check, and the live
+    // one is ended here.
+    let session_ended = state.registry.revoke(&name);
+    tracing::warn!(cluster = %name, serials = ?revoked, session_ended, "cluster certificates revoked");
+    Ok(Json(ClusterRevoked {
+        cluster: name,
+        revoked_serials: revoked,
+        session_ended,
+    }))
 }
 
 fn not_found(name: &str) -> ApiError {

@@ -41,6 +41,7 @@ const FIXED_ROUTES: &[(&str, &str, bool)] = &[
     ("get", "/v1/clusters", true),
     ("get", "/v1/clusters/{name}", true),
     ("post", "/v1/clusters/{name}/tokens", true),
+    ("post", "/v1/clusters/{name}/revoke", true),
     ("post", "/v1/apply", true),
     ("get", "/v1/cedarpolicies", true),
     ("get", "/v1/cedarpolicies/{name}", true),
@@ -79,6 +80,7 @@ pub fn router(state: CellState) -> Router {
         .route("/v1/clusters", post(clusters::create).get(clusters::list))
         .route("/v1/clusters/{name}", get(clusters::get))
         .route("/v1/clusters/{name}/tokens", post(clusters::create_token))
+        .route("/v1/clusters/{name}/revoke", post(clusters::revoke))
         .route("/v1/apply", post(apply::apply))
         .route("/v1/cedarpolicies", get(policies::list))
         .route(

@@ -175,7 +175,7 @@ pub async fn start(args: &CellArgs) -> Result<RunningCell, StartError> {
         .await?;
 
     let mut settings = Settings::with_admin_token(admin_token);
-    settings.agent_cert_validity = Duration::from_secs(args.agent_cert_validity_secs.max(60));
+    settings.agent_cert_validity = args.agent_cert_ttl;
     settings.default_token_ttl = Duration::from_secs(args.token_ttl_secs.max(1));
     settings.heartbeat_interval = Duration::from_secs(args.heartbeat_interval_secs.max(1));
     settings.trust_domain = args.trust_domain.clone();

@@ -98,6 +98,45 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Revokes every certificate issued to `cluster` (and records it in the audit log) in one
+    /// transaction; returns the serials revoked now (already revoked ones are left as they were),
+    /// or `None` if the cluster does not exist.
+    pub async fn revoke_cluster_certificates(
+        &self,
+        cluster: &str,
+        actor: &str,
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let exists: Option<String> =
+            sqlx::query_scalar("SELECT name FROM clusters WHERE name = $1 FOR UPDATE")
+                .bind(cluster)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if exists.is_none() {
+            return Ok(None);
+        }
+        let serials: Vec<String> = sqlx::query_scalar(
+            "UPDATE certificates SET revoked_at = now() \
+             WHERE cluster = $1 AND purpose = 'agent' AND revoked_at IS NULL \
+             RETURNING serial",
+        )
+        .bind(cluster)
+        .fetch_all(&mut *tx)
+        .await?;
+        super::audit::record(
+            &mut *tx,
+            super::audit::AuditEntry {
+                actor,
+                action: "cluster.revoke",
+                target: cluster,
+                details: serde_json::json!({ "revokedSerials": serials }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(serials))
+    }
+
     /// Marks a cluster as enrolled (first certificate issued).
     pub async fn mark_enrolled<'e, E>(executor: E, cluster: &str) -> Result<(), StoreError>
     where

@@ -60,11 +60,16 @@ pub struct TestCell {
 
 impl TestCell {
     pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// A cell whose arguments `adjust` changes first (e.g. a short agent certificate lifetime).
+    pub async fn start_with(adjust: impl FnOnce(&mut CellArgs)) -> Self {
         install_crypto();
         let dir = tempfile::tempdir().unwrap();
-        let cell = lattice_cell::start(&CellArgs::dev_on_free_ports(dir.path()))
-            .await
-            .unwrap();
+        let mut args = CellArgs::dev_on_free_ports(dir.path());
+        adjust(&mut args);
+        let cell = lattice_cell::start(&args).await.unwrap();
         let admin_token = std::fs::read_to_string(dir.path().join("admin-token"))
             .unwrap()
             .trim()

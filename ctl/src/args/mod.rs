@@ -267,6 +267,12 @@ pub enum ClusterCommand {
         #[arg(long = "label", value_parser = parse_label)]
         labels: Vec<(String, String)>,
     },
+    /// Revoke every certificate of a cluster and cut its agent's stream; the agent needs a new
+    /// enrolment token (`latticectl token create`) to come back.
+    Revoke {
+        /// Cluster id.
+        name: String,
+    },
 }
 
 /// `token` commands.

@@ -35,6 +35,8 @@ pub struct CellOptions {
     pub heartbeat_interval_secs: u64,
     /// `RUST_LOG` of the cell.
     pub log_filter: String,
+    /// `--agent-cert-ttl` (e.g. `20s`); the cell's default (24 h) when `None`.
+    pub agent_cert_ttl: Option<String>,
 }
 
 impl Default for CellOptions {
@@ -42,6 +44,7 @@ impl Default for CellOptions {
         Self {
             heartbeat_interval_secs: 5,
             log_filter: "info".to_owned(),
+            agent_cert_ttl: None,
         }
     }
 }
@@ -252,22 +255,26 @@ fn spec(
     http: SocketAddr,
     grpc: SocketAddr,
 ) -> Result<ProcessSpec, HarnessError> {
-    Ok(ProcessSpec::new(
+    let mut spec = ProcessSpec::new(
         "lattice-cell",
         workspace_bin("lattice-cell")?,
         dir.join("logs").join("lattice-cell.log"),
-    )
-    .arg("--dev")
-    .arg("--data-dir")
-    .arg(dir.join("data"))
-    .args(["--http-listen", &http.to_string()])
-    .args(["--grpc-listen", &grpc.to_string()])
-    .args([
-        "--heartbeat-interval-secs",
-        &options.heartbeat_interval_secs.to_string(),
-    ])
-    .env("RUST_LOG", &options.log_filter)
-    .env("NO_COLOR", "1"))
+    );
+    if let Some(ttl) = &options.agent_cert_ttl {
+        spec = spec.args(["--agent-cert-ttl", ttl.as_str()]);
+    }
+    Ok(spec
+        .arg("--dev")
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .args(["--http-listen", &http.to_string()])
+        .args(["--grpc-listen", &grpc.to_string()])
+        .args([
+            "--heartbeat-interval-secs",
+            &options.heartbeat_interval_secs.to_string(),
+        ])
+        .env("RUST_LOG", &options.log_filter)
+        .env("NO_COLOR", "1"))
 }
 
 /// Waits for the ready line of the current run and parses its addresses.

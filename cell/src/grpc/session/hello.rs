@@ -3,7 +3,6 @@
 //! sent. What the agent says it holds seeds level-triggered delivery.
 
 use lattice_protocol::check_protocol_version;
-use lattice_protocol::identity::ClusterId;
 use lattice_protocol::v1::cell_message::Payload;
 use lattice_protocol::v1::{Hello, Welcome};
 use tonic::Status;
@@ -11,18 +10,20 @@ use tonic::Status;
 use super::Session;
 use super::outbound::Outbound;
 use crate::delivery::plan::AgentView;
+use crate::grpc::identity::{AgentIdentity, recheck};
 use crate::spec_key::SpecKey;
 use crate::state::CellState;
 use crate::store::clusters::AgentFacts;
 
-/// Accepts `hello` (message `message_id`) from `cluster` and starts the session.
+/// Accepts `hello` (message `message_id`) from the agent of `identity` and starts the session.
 pub async fn handle(
     state: &CellState,
-    cluster: &ClusterId,
+    identity: AgentIdentity,
     message_id: &str,
     hello: Hello,
     outbound: &Outbound,
 ) -> Result<Session, Status> {
+    let cluster = identity.cluster.clone();
     let version = check_protocol_version(hello.protocol_version)
         .map_err(|e| Status::failed_precondition(e.to_string()))?;
     let mut held = Vec::new();
@@ -48,6 +49,15 @@ pub async fn handle(
         .await
         .map_err(super::unavailable)?;
     let registration = state.registry.register(cluster.as_str());
+    // A revocation committed after `authenticate` but before this registration found no session
+    // to cut; reading the certificate's record again now that the session is registered closes
+    // that window (the revoke cuts what is registered after its commit).
+    if let Err(status) = recheck(state, &identity).await {
+        state
+            .registry
+            .unregister(cluster.as_str(), registration.generation);
+        return Err(status);
+    }
     state
         .metrics
         .connected_agents
@@ -60,6 +70,7 @@ pub async fn handle(
     };
     let session = Session {
         cluster: cluster.clone(),
+        identity,
         registration,
         view: AgentView::from_hello(held),
     };

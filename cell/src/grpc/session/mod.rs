@@ -11,6 +11,7 @@ pub mod hello;
 pub mod object_results;
 pub mod outbound;
 pub mod remove_result;
+pub mod renew_certificate;
 
 use std::collections::BTreeMap;
 use std::pin::Pin;
@@ -27,7 +28,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Status, Streaming};
 use tracing::Instrument;
 
-use super::identity::authenticate;
+use super::identity::{AgentIdentity, authenticate};
 use crate::delivery::plan::{AgentView, Command, plan};
 use crate::delivery::registry::Registration;
 use crate::metrics::Metrics;
@@ -49,6 +50,8 @@ const MISSED_HEARTBEATS: u32 = 3;
 pub struct Session {
     /// The authenticated cluster.
     pub cluster: ClusterId,
+    /// The certificate the session was opened with (serial, expiry).
+    pub identity: AgentIdentity,
     /// Its registration in the connection registry.
     pub registration: Registration,
     /// What the cell knows the agent holds and was sent.
@@ -60,21 +63,21 @@ pub async fn open(
     state: CellState,
     request: Request<Streaming<AgentMessage>>,
 ) -> Result<SessionStream, Status> {
-    let cluster = authenticate(&state, request.peer_certs())
+    let identity = authenticate(&state, request.peer_certs())
         .await
         .inspect_err(|status| {
             tracing::warn!(reason = %status.message(), "session refused");
         })?;
     let inbound = request.into_inner();
     let (tx, rx) = mpsc::channel(64);
-    let span = tracing::info_span!("agent_session", cluster = %cluster);
-    tokio::spawn(run(state, cluster, inbound, Outbound::new(tx)).instrument(span));
+    let span = tracing::info_span!("agent_session", cluster = %identity.cluster);
+    tokio::spawn(run(state, identity, inbound, Outbound::new(tx)).instrument(span));
     Ok(Box::pin(ReceiverStream::new(rx)))
 }
 
 async fn run(
     state: CellState,
-    cluster: ClusterId,
+    identity: AgentIdentity,
     mut inbound: Streaming<AgentMessage>,
     outbound: Outbound,
 ) {
@@ -90,7 +93,8 @@ async fn run(
             return;
         }
     };
-    let started = match start(&state, &cluster, first, &outbound).await {
+    let cluster = identity.cluster.clone();
+    let started = match start(&state, identity, first, &outbound).await {
         Ok(session) => session,
         Err(status) => {
             tracing::warn!(%cluster, reason = %status.message(), "session refused");
@@ -117,17 +121,17 @@ async fn run(
 
 async fn start(
     state: &CellState,
-    cluster: &ClusterId,
+    identity: AgentIdentity,
     first: AgentMessage,
     outbound: &Outbound,
 ) -> Result<Session, Status> {
-    check_claim(cluster, &first)?;
+    check_claim(&identity.cluster, &first)?;
     let Some(AgentPayload::Hello(hello)) = first.payload else {
         return Err(Status::failed_precondition(
             "the first message of a session must be Hello",
         ));
     };
-    let mut session = hello::handle(state, cluster, &first.id, hello, outbound).await?;
+    let mut session = hello::handle(state, identity, &first.id, hello, outbound).await?;
     reconcile(state, &mut session, outbound).await?;
     Ok(session)
 }
@@ -143,6 +147,8 @@ async fn serve(
     let mut deadline = Instant::now() + silence_limit;
     let nudge = session.registration.nudge.clone();
     let superseded = session.registration.superseded.clone();
+    let revoked = session.registration.revoked.clone();
+    let expires = certificate_expiry(session.identity.not_after);
     loop {
         tokio::select! {
             message = inbound.message() => match message {
@@ -159,6 +165,22 @@ async fn serve(
             () = nudge.notified() => reconcile(state, session, outbound).await?,
             () = superseded.cancelled() => {
                 return Err(Status::aborted("superseded by a newer session of the same cluster"));
+            }
+            () = revoked.cancelled() => {
+                let identity = &session.identity;
+                tracing::warn!(cluster = %identity.cluster, serial = %identity.serial, "certificates of the cluster revoked; ending its session");
+                return Err(Status::permission_denied(format!(
+                    "the certificates of cluster {} were revoked (this session's serial {}); enrol again with a new token (`latticectl token create --cluster {}`)",
+                    identity.cluster, identity.serial, identity.cluster
+                )));
+            }
+            () = sleep_until(expires) => {
+                let identity = &session.identity;
+                tracing::info!(cluster = %identity.cluster, serial = %identity.serial, not_after = %identity.not_after, "session certificate expired; ending the session");
+                return Err(Status::unauthenticated(format!(
+                    "this session's certificate (serial {}) expired at {}; reconnect with the renewed certificate",
+                    identity.serial, identity.not_after
+                )));
             }
             () = sleep_until(deadline) => {
                 return Err(Status::unavailable(format!("no message from the agent for {silence_limit:?}; reconnect")));
@@ -190,11 +212,23 @@ async fn dispatch(
         Some(AgentPayload::DriftCorrected(event)) => {
             drift_corrected::handle(state, session, &message.id, event).await
         }
+        Some(AgentPayload::RenewCertificate(renew)) => {
+            renew_certificate::handle(state, session, &message.id, renew, outbound).await
+        }
         Some(AgentPayload::Hello(_)) => Err(Status::failed_precondition(
             "Hello was already received on this session",
         )),
         None => Err(Status::invalid_argument("message has no payload")),
     }
+}
+
+/// The instant the session's certificate expires (now, if it already has): a stream does not
+/// outlive the identity that opened it.
+fn certificate_expiry(not_after: chrono::DateTime<chrono::Utc>) -> Instant {
+    let left = (not_after - chrono::Utc::now())
+        .to_std()
+        .unwrap_or(Duration::ZERO);
+    Instant::now() + left
 }
 
 /// A message claiming another cluster than the certificate's ends the session.

@@ -19,6 +19,7 @@ pub mod retry;
 pub mod revisions;
 pub mod specs;
 pub mod tokens;
+pub mod unavailable;
 
 use std::time::Duration;
 

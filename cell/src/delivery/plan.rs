@@ -4,7 +4,7 @@
 //! session lasts (a failed apply is retried on reconnect or when a newer revision exists), so a
 //! failing object cannot turn into a hot loop.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::spec_key::SpecKey;
 
@@ -41,6 +41,11 @@ pub struct AgentView {
     pub held: BTreeMap<SpecKey, String>,
     /// Commands sent in this session, by spec.
     pub attempted: BTreeMap<SpecKey, Attempt>,
+    /// Specs whose held revision (from Hello) the cell never recorded a successful result for:
+    /// the agent applied it but the result was lost (the cell died, the stream broke). The
+    /// revision is sent again; the agent re-applies it idempotently and answers with per-object
+    /// results, so the delivery is recorded instead of staying "sent" forever.
+    pub unconfirmed: BTreeSet<SpecKey>,
 }
 
 impl AgentView {
@@ -49,7 +54,25 @@ impl AgentView {
         Self {
             held: held.into_iter().collect(),
             attempted: BTreeMap::new(),
+            unconfirmed: BTreeSet::new(),
         }
+    }
+
+    /// The view at the start of a session, from the `held` list of Hello and the revisions whose
+    /// successful result the cell has recorded for this cluster (`acknowledged`). A held revision
+    /// without a recorded result is [`AgentView::unconfirmed`].
+    pub fn from_hello_and_records(
+        held: impl IntoIterator<Item = (SpecKey, String)>,
+        acknowledged: &BTreeMap<SpecKey, String>,
+    ) -> Self {
+        let mut view = Self::from_hello(held);
+        view.unconfirmed = view
+            .held
+            .iter()
+            .filter(|(key, revision)| acknowledged.get(*key) != Some(*revision))
+            .map(|(key, _)| key.clone())
+            .collect();
+        view
     }
 
     /// Notes a command as sent.
@@ -70,6 +93,7 @@ impl AgentView {
     pub fn apply_result(&mut self, key: &SpecKey, revision: &str, success: bool) {
         if success {
             self.held.insert(key.clone(), revision.to_string());
+            self.unconfirmed.remove(key);
             if self.attempted.get(key) == Some(&Attempt::Apply(revision.to_string())) {
                 self.attempted.remove(key);
             }
@@ -91,7 +115,7 @@ impl AgentView {
 /// key order, then removals of what it holds but should not.
 pub fn plan(desired: &BTreeMap<SpecKey, String>, view: &AgentView) -> Vec<Command> {
     let applies = desired.iter().filter_map(|(key, revision)| {
-        let holds_it = view.held.get(key) == Some(revision);
+        let holds_it = view.held.get(key) == Some(revision) && !view.unconfirmed.contains(key);
         let sent_it = view.attempted.get(key) == Some(&Attempt::Apply(revision.clone()));
         (!holds_it && !sent_it).then(|| Command::Apply {
             key: key.clone(),
@@ -178,6 +202,40 @@ mod tests {
         view.apply_result(&key("a"), "r1", true);
         assert_eq!(view, settled);
         assert!(plan(&want, &view).is_empty());
+    }
+
+    #[test]
+    fn a_held_revision_whose_result_the_cell_never_recorded_is_sent_again_once() {
+        // The cell died after sending r2 and before recording the agent's result for it.
+        let acknowledged = desired(&[("a", "r1"), ("b", "r1")]);
+        let mut view = AgentView::from_hello_and_records(
+            [(key("a"), "r2".to_string()), (key("b"), "r1".to_string())],
+            &acknowledged,
+        );
+        let want = desired(&[("a", "r2"), ("b", "r1")]);
+        let commands = plan(&want, &view);
+        assert_eq!(
+            commands,
+            vec![Command::Apply {
+                key: key("a"),
+                revision: "r2".into()
+            }]
+        );
+        view.sent(&commands[0]);
+        assert!(plan(&want, &view).is_empty(), "not sent twice in a session");
+        view.apply_result(&key("a"), "r2", true);
+        assert!(view.unconfirmed.is_empty());
+        assert!(plan(&want, &view).is_empty());
+    }
+
+    #[test]
+    fn an_unconfirmed_held_spec_that_is_no_longer_desired_is_removed() {
+        let view =
+            AgentView::from_hello_and_records([(key("gone"), "r1".to_string())], &BTreeMap::new());
+        assert_eq!(
+            plan(&BTreeMap::new(), &view),
+            vec![Command::Remove { key: key("gone") }]
+        );
     }
 
     proptest! {

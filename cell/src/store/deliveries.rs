@@ -151,6 +151,21 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// For `cluster`, the revision of every spec whose latest `Apply` the agent acknowledged with
+    /// success (what the cell knows the agent holds, as opposed to what its Hello claims).
+    pub async fn acknowledged_revisions(
+        &self,
+        cluster: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT spec_key, result_revision FROM deliveries WHERE cluster = $1 \
+             AND sent_action = 'apply' AND success AND result_revision = sent_revision",
+        )
+        .bind(cluster)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// Every recorded delivery of `key`, by cluster.
     pub async fn deliveries_of(&self, key: &SpecKey) -> Result<Vec<DeliveryRecord>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM deliveries WHERE spec_key = $1 ORDER BY cluster");

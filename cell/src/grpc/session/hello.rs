@@ -1,6 +1,7 @@
 //! `Hello`, the first message of every session: the protocol version is checked, the agent's facts
 //! recorded, the session registered (superseding an older one of the same cluster) and `Welcome`
-//! sent. What the agent says it holds seeds level-triggered delivery.
+//! sent. What the agent says it holds seeds level-triggered delivery; a held revision whose result
+//! the cell never recorded (lost when the cell died) is sent again to be acknowledged.
 
 use lattice_protocol::check_protocol_version;
 use lattice_protocol::identity::ClusterId;
@@ -47,6 +48,14 @@ pub async fn handle(
         )
         .await
         .map_err(super::unavailable)?;
+    let acknowledged = state
+        .store
+        .acknowledged_revisions(cluster.as_str())
+        .await
+        .map_err(super::unavailable)?
+        .into_iter()
+        .filter_map(|(key, revision)| Some((SpecKey::parse(&key)?, revision)))
+        .collect();
     let registration = state.registry.register(cluster.as_str());
     state
         .metrics
@@ -61,7 +70,7 @@ pub async fn handle(
     let session = Session {
         cluster: cluster.clone(),
         registration,
-        view: AgentView::from_hello(held),
+        view: AgentView::from_hello_and_records(held, &acknowledged),
     };
     outbound
         .send(Payload::Welcome(welcome), message_id)
@@ -73,6 +82,7 @@ pub async fn handle(
         kubernetes_version = %hello.kubernetes_version,
         protocol_version = version,
         held = session.view.held.len(),
+        unconfirmed = session.view.unconfirmed.len(),
         "agent session started"
     );
     Ok(session)

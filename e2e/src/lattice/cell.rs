@@ -35,6 +35,9 @@ pub struct CellOptions {
     pub heartbeat_interval_secs: u64,
     /// `RUST_LOG` of the cell.
     pub log_filter: String,
+    /// `--database-url`: a Postgres the test controls (to stop and start it under the cell);
+    /// `None` runs the cell's embedded Postgres in its data directory.
+    pub database_url: Option<String>,
 }
 
 impl Default for CellOptions {
@@ -42,6 +45,7 @@ impl Default for CellOptions {
         Self {
             heartbeat_interval_secs: 5,
             log_filter: "info".to_owned(),
+            database_url: None,
         }
     }
 }
@@ -252,22 +256,27 @@ fn spec(
     http: SocketAddr,
     grpc: SocketAddr,
 ) -> Result<ProcessSpec, HarnessError> {
-    Ok(ProcessSpec::new(
+    let mut spec = ProcessSpec::new(
         "lattice-cell",
         workspace_bin("lattice-cell")?,
         dir.join("logs").join("lattice-cell.log"),
-    )
-    .arg("--dev")
-    .arg("--data-dir")
-    .arg(dir.join("data"))
-    .args(["--http-listen", &http.to_string()])
-    .args(["--grpc-listen", &grpc.to_string()])
-    .args([
-        "--heartbeat-interval-secs",
-        &options.heartbeat_interval_secs.to_string(),
-    ])
-    .env("RUST_LOG", &options.log_filter)
-    .env("NO_COLOR", "1"))
+    );
+    if let Some(url) = &options.database_url {
+        // In the environment, not on the command line: the URL may carry a password.
+        spec = spec.env("DATABASE_URL", url);
+    }
+    Ok(spec
+        .arg("--dev")
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .args(["--http-listen", &http.to_string()])
+        .args(["--grpc-listen", &grpc.to_string()])
+        .args([
+            "--heartbeat-interval-secs",
+            &options.heartbeat_interval_secs.to_string(),
+        ])
+        .env("RUST_LOG", &options.log_filter)
+        .env("NO_COLOR", "1"))
 }
 
 /// Waits for the ready line of the current run and parses its addresses.

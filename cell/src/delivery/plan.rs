@@ -41,8 +41,8 @@ pub struct AgentView {
     pub held: BTreeMap<SpecKey, String>,
     /// Commands sent in this session, by spec.
     pub attempted: BTreeMap<SpecKey, Attempt>,
-    /// Specs whose held revision (from Hello) the cell never recorded a successful result for:
-    /// the agent applied it but the result was lost (the cell died, the stream broke). The
+    /// Specs whose held revision (from Hello) is the cell's last send without a recorded successful
+    /// result: the agent applied it but the result was lost (the cell died, the stream broke). The
     /// revision is sent again; the agent re-applies it idempotently and answers with per-object
     /// results, so the delivery is recorded instead of staying "sent" forever.
     pub unconfirmed: BTreeSet<SpecKey>,
@@ -58,18 +58,19 @@ impl AgentView {
         }
     }
 
-    /// The view at the start of a session, from the `held` list of Hello and the revisions whose
-    /// successful result the cell has recorded for this cluster (`acknowledged`). A held revision
-    /// without a recorded result is [`AgentView::unconfirmed`].
+    /// The view at the start of a session, from the `held` list of Hello and, per spec, the
+    /// revision the cell last sent to this cluster without recording a successful result for it
+    /// (`unacknowledged`). A held revision that is such a send is [`AgentView::unconfirmed`]; a
+    /// held revision the cell has no unanswered send of is trusted as before.
     pub fn from_hello_and_records(
         held: impl IntoIterator<Item = (SpecKey, String)>,
-        acknowledged: &BTreeMap<SpecKey, String>,
+        unacknowledged: &BTreeMap<SpecKey, String>,
     ) -> Self {
         let mut view = Self::from_hello(held);
         view.unconfirmed = view
             .held
             .iter()
-            .filter(|(key, revision)| acknowledged.get(*key) != Some(*revision))
+            .filter(|(key, revision)| unacknowledged.get(*key) == Some(*revision))
             .map(|(key, _)| key.clone())
             .collect();
         view
@@ -206,13 +207,18 @@ mod tests {
 
     #[test]
     fn a_held_revision_whose_result_the_cell_never_recorded_is_sent_again_once() {
-        // The cell died after sending r2 and before recording the agent's result for it.
-        let acknowledged = desired(&[("a", "r1"), ("b", "r1")]);
+        // The cell died after sending a@r2 and before recording the agent's result for it; b@r1
+        // was sent and acknowledged; c@r1 was never sent by this cell's records (trusted).
+        let unacknowledged = desired(&[("a", "r2")]);
         let mut view = AgentView::from_hello_and_records(
-            [(key("a"), "r2".to_string()), (key("b"), "r1".to_string())],
-            &acknowledged,
+            [
+                (key("a"), "r2".to_string()),
+                (key("b"), "r1".to_string()),
+                (key("c"), "r1".to_string()),
+            ],
+            &unacknowledged,
         );
-        let want = desired(&[("a", "r2"), ("b", "r1")]);
+        let want = desired(&[("a", "r2"), ("b", "r1"), ("c", "r1")]);
         let commands = plan(&want, &view);
         assert_eq!(
             commands,
@@ -229,9 +235,23 @@ mod tests {
     }
 
     #[test]
+    fn a_held_revision_older_than_the_unanswered_send_is_simply_outdated() {
+        // Sent r2, no result; the agent holds r1 (it died before applying r2): r2 is sent, as
+        // for any outdated revision.
+        let view = AgentView::from_hello_and_records(
+            [(key("a"), "r1".to_string())],
+            &desired(&[("a", "r2")]),
+        );
+        assert!(view.unconfirmed.is_empty());
+        assert_eq!(plan(&desired(&[("a", "r2")]), &view).len(), 1);
+    }
+
+    #[test]
     fn an_unconfirmed_held_spec_that_is_no_longer_desired_is_removed() {
-        let view =
-            AgentView::from_hello_and_records([(key("gone"), "r1".to_string())], &BTreeMap::new());
+        let view = AgentView::from_hello_and_records(
+            [(key("gone"), "r1".to_string())],
+            &desired(&[("gone", "r1")]),
+        );
         assert_eq!(
             plan(&BTreeMap::new(), &view),
             vec![Command::Remove { key: key("gone") }]

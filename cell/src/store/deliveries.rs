@@ -151,15 +151,16 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// For `cluster`, the revision of every spec whose latest `Apply` the agent acknowledged with
-    /// success (what the cell knows the agent holds, as opposed to what its Hello claims).
-    pub async fn acknowledged_revisions(
+    /// For `cluster`, every spec whose latest command is an `Apply` without a recorded successful
+    /// result for its revision, with that revision: sent, and not (or not successfully) answered.
+    pub async fn unacknowledged_applies(
         &self,
         cluster: &str,
     ) -> Result<Vec<(String, String)>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT spec_key, result_revision FROM deliveries WHERE cluster = $1 \
-             AND sent_action = 'apply' AND success AND result_revision = sent_revision",
+            "SELECT spec_key, sent_revision FROM deliveries WHERE cluster = $1 \
+             AND sent_action = 'apply' AND sent_revision IS NOT NULL \
+             AND NOT (COALESCE(success, false) AND result_revision IS NOT DISTINCT FROM sent_revision)",
         )
         .bind(cluster)
         .fetch_all(&self.pool)

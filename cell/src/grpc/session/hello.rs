@@ -1,7 +1,8 @@
 //! `Hello`, the first message of every session: the protocol version is checked, the agent's facts
 //! recorded, the session registered (superseding an older one of the same cluster) and `Welcome`
-//! sent. What the agent says it holds seeds level-triggered delivery; a held revision whose result
-//! the cell never recorded (lost when the cell died) is sent again to be acknowledged.
+//! sent. What the agent says it holds seeds level-triggered delivery; a held revision that the cell
+//! sent and never recorded a successful result for (lost when the cell died) is sent again, to be
+//! acknowledged.
 
 use lattice_protocol::check_protocol_version;
 use lattice_protocol::identity::ClusterId;
@@ -48,9 +49,9 @@ pub async fn handle(
         )
         .await
         .map_err(super::unavailable)?;
-    let acknowledged = state
+    let unacknowledged = state
         .store
-        .acknowledged_revisions(cluster.as_str())
+        .unacknowledged_applies(cluster.as_str())
         .await
         .map_err(super::unavailable)?
         .into_iter()
@@ -70,7 +71,7 @@ pub async fn handle(
     let session = Session {
         cluster: cluster.clone(),
         registration,
-        view: AgentView::from_hello_and_records(held, &acknowledged),
+        view: AgentView::from_hello_and_records(held, &unacknowledged),
     };
     outbound
         .send(Payload::Welcome(welcome), message_id)

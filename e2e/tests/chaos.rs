@@ -627,6 +627,7 @@ async fn a_link_cut_for_a_minute_is_reconnected_with_backoff_and_the_spec_applie
     assert!(proxy.accepted() > accepted_at_heal);
     wait_connected(&ctl, CUT_CLUSTER, true).await;
 
+    println!("reconnect waits during the cut (s): {delays:?}");
     // Jittered exponential backoff (lattice-protocol's Backoff: 1 s doubling to 30 s, up to
     // 25 % jitter on top): attempt k waits in [min(2^k, 30), 1.25 × min(2^k, 30)] s.
     assert!(delays.len() >= 5, "attempts during a 60 s cut: {delays:?}");

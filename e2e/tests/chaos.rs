@@ -21,6 +21,7 @@ use kube::discovery::pinned_kind;
 use kube::{Client, Resource};
 use lattice_cell::EmbeddedPostgres;
 use lattice_e2e::lattice::objects::ObjectRef;
+use lattice_e2e::lattice::pids::{postmaster_pid, wait_gone_blocking};
 use lattice_e2e::lattice::{
     Agent, AgentOptions, Cell, CellOptions, Ctl, SESSION_ESTABLISHED, ServiceView, wait_for_phase,
 };
@@ -672,6 +673,63 @@ struct Write {
     stderr: String,
 }
 
+/// How Postgres is stopped under the cell.
+#[derive(Debug, Clone, Copy)]
+enum Shutdown {
+    /// `pg_ctl stop -m fast`.
+    Fast,
+    /// SIGQUIT to the postmaster (`pg_ctl stop -m immediate`): no checkpoint, crash recovery on
+    /// the next start.
+    Immediate,
+}
+
+/// Stops `postgres` the `shutdown` way, checks that a write during the outage is refused with
+/// the clear error (file `during-outage-ROUND`), and starts Postgres again on the same directory.
+async fn outage(
+    postgres: EmbeddedPostgres,
+    pg_dir: &Path,
+    shutdown: Shutdown,
+    ctl: &Ctl,
+    dir: &Path,
+    round: usize,
+) -> EmbeddedPostgres {
+    match shutdown {
+        Shutdown::Fast => postgres.stop().await.unwrap(),
+        Shutdown::Immediate => {
+            let pid = postmaster_pid(&pg_dir.join("data")).unwrap();
+            let target = rustix::process::Pid::from_raw(pid).unwrap();
+            rustix::process::kill_process(target, rustix::process::Signal::QUIT).unwrap();
+            let gone = tokio::task::spawn_blocking(move || wait_gone_blocking(pid, SETTLE))
+                .await
+                .unwrap();
+            assert!(gone, "the postmaster (pid {pid}) did not stop on SIGQUIT");
+            // Reaps the exited server.
+            drop(postgres);
+        }
+    }
+    let name = format!("during-outage-{round}");
+    let file = write_documents(
+        dir,
+        &format!("{name}.yaml"),
+        &[hello_on(&name, PG_CLUSTER, 1)],
+    );
+    let refused = ctl
+        .run(&["apply", "-f", file.to_str().unwrap()])
+        .await
+        .unwrap();
+    assert!(!refused.success(), "{refused:?}");
+    println!(
+        "apply during the {shutdown:?} outage: {}",
+        refused.stderr.trim()
+    );
+    assert!(
+        refused.stderr.contains(UNAVAILABLE),
+        "the error names the cause: {}",
+        refused.stderr
+    );
+    EmbeddedPostgres::start(pg_dir).await.unwrap()
+}
+
 #[tokio::test]
 async fn postgres_restarted_under_the_cell_loses_no_acknowledged_write_and_the_cell_carries_on() {
     let started = Instant::now();
@@ -722,34 +780,38 @@ async fn postgres_restarted_under_the_cell_loses_no_acknowledged_write_and_the_c
             writes
         })
     };
-    // Let some writes succeed, then stop Postgres (fast shutdown: sessions are terminated,
-    // open transactions rolled back) while the writer keeps going.
-    wait_until("the first writes to succeed", SETTLE, || async {
-        Ok(ctl.services().await.map(|s| s.len() >= 3)?.then_some(()))
-    })
-    .await
-    .unwrap();
-    postgres.stop().await.unwrap();
-
-    // During the outage REST writes fail with a clear error.
-    let outage = write_documents(
-        dir.path(),
-        "outage.yaml",
-        &[hello_on("during-outage", PG_CLUSTER, 1)],
-    );
-    let refused = ctl
-        .run(&["apply", "-f", outage.to_str().unwrap()])
+    // Two outages while the writer keeps going: a fast shutdown (sessions terminated, open
+    // transactions rolled back, a checkpoint written), then an immediate one (SIGQUIT: no
+    // checkpoint, the restart recovers from the WAL, as after a crash).
+    let mut postgres = postgres;
+    for (round, shutdown) in [Shutdown::Fast, Shutdown::Immediate]
+        .into_iter()
+        .enumerate()
+    {
+        let stored = ctl.services().await.unwrap().len();
+        wait_until("more writes to succeed", SETTLE, || async {
+            Ok(ctl
+                .services()
+                .await
+                .map(|s| s.len() >= stored + 2)?
+                .then_some(()))
+        })
         .await
         .unwrap();
-    assert!(!refused.success(), "{refused:?}");
-    println!("apply during the outage: {}", refused.stderr.trim());
-    assert!(
-        refused.stderr.contains(UNAVAILABLE),
-        "the error names the cause: {}",
-        refused.stderr
-    );
+        postgres = outage(postgres, &pg_dir, shutdown, &ctl, dir.path(), round).await;
 
-    let postgres = EmbeddedPostgres::start(&pg_dir).await.unwrap();
+        // The cell carries on: a later apply succeeds and is delivered.
+        let name = format!("after-restart-{round}");
+        let later = write_documents(
+            dir.path(),
+            &format!("{name}.yaml"),
+            &[hello_on(&name, PG_CLUSTER, 2)],
+        );
+        ctl.apply(&later).await.unwrap();
+        wait_held(&ctl, &client, NAMESPACE, &name).await;
+        assert_eq!(replicas_of(&client, &name).await, Some(2));
+    }
+
     stop_tx.send(true).unwrap();
     let writes = writer.await.unwrap();
     let succeeded: Vec<&Write> = writes.iter().filter(|w| w.succeeded).collect();
@@ -760,7 +822,7 @@ async fn postgres_restarted_under_the_cell_loses_no_acknowledged_write_and_the_c
         succeeded.len(),
         failed.len()
     );
-    assert!(succeeded.len() >= 3, "{writes:?}");
+    assert!(succeeded.len() >= 4, "{writes:?}");
     for write in &failed {
         assert!(
             write.stderr.contains(UNAVAILABLE),
@@ -770,17 +832,8 @@ async fn postgres_restarted_under_the_cell_loses_no_acknowledged_write_and_the_c
         );
     }
 
-    // The cell carries on: a later apply succeeds and is delivered.
-    let later = write_documents(
-        dir.path(),
-        "later.yaml",
-        &[hello_on("after-restart", PG_CLUSTER, 2)],
-    );
-    ctl.apply(&later).await.unwrap();
-    wait_held(&ctl, &client, NAMESPACE, "after-restart").await;
-    assert_eq!(replicas_of(&client, "after-restart").await, Some(2));
-
-    // Every write that returned success is there (read back through the API).
+    // Every write that returned success is there (read back through the API); the writes
+    // refused during the outages are not.
     let present: BTreeSet<String> = ctl
         .services()
         .await
@@ -795,7 +848,12 @@ async fn postgres_restarted_under_the_cell_loses_no_acknowledged_write_and_the_c
             write.name
         );
     }
-    assert!(!present.contains("during-outage"), "{present:?}");
+    for round in 0..2 {
+        assert!(
+            !present.contains(&format!("during-outage-{round}")),
+            "{present:?}"
+        );
+    }
     drop(cell);
     postgres.stop().await.unwrap();
     println!("postgres_restarted_under_the_cell: {:?}", started.elapsed());

@@ -287,8 +287,11 @@ async fn a_cell_killed_while_three_clusters_change_converges_them_all_to_the_lat
         before.push((view, uids_of(client, &name).await));
     }
 
-    // The change: a new revision for every cluster, accepted by the cell, then SIGKILL at once
-    // (the cell may have derived, stored, sent or half-sent any of them).
+    // The change: a new revision for every cluster, accepted by the cell. The cell is frozen
+    // (SIGSTOP) the moment one agent has received its new revision, that agent finishes applying
+    // it (a frozen cell cannot record its result), and the cell is SIGKILLed: the revision is on
+    // the cluster, the cell's record says "sent, not acknowledged". The other agents are wherever
+    // the freeze found them (not sent, in flight, applying).
     let second: Vec<String> = THREE
         .iter()
         .map(|c| hello_on(&service_name(c), c, 3))
@@ -298,6 +301,49 @@ async fn a_cell_killed_while_three_clusters_change_converges_them_all_to_the_lat
         .await
         .unwrap();
     assert_eq!(applied.len(), 3, "{applied:?}");
+    let latest: BTreeMap<String, String> = applied
+        .iter()
+        .map(|item| {
+            (
+                item["name"].as_str().unwrap().to_owned(),
+                item["revision"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let received_latest = |i: usize| {
+        let name = service_name(THREE[i]);
+        revisions_received(&agents[i].log(), &format!("{NAMESPACE}/{name}"))
+            .contains(&latest[&name])
+    };
+    // A tight loop, not `wait_until`: an agent applies these seven objects in ~100–200 ms.
+    let deadline = Instant::now() + SETTLE;
+    let caught = loop {
+        if let Some(i) = (0..THREE.len()).find(|&i| received_latest(i)) {
+            break i;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no agent received its new revision"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    cell.process()
+        .signal(rustix::process::Signal::STOP)
+        .unwrap();
+    let caught_name = service_name(THREE[caught]);
+    wait_until(
+        "the caught agent to finish applying its new revision",
+        SETTLE,
+        || async {
+            Ok(agents[caught]
+                .log()
+                .lines()
+                .any(|l| l.contains("revision applied") && l.contains(&latest[&caught_name]))
+                .then_some(()))
+        },
+    )
+    .await
+    .unwrap();
     cell.kill().unwrap();
     cell.restart().await.unwrap();
 
@@ -331,6 +377,26 @@ async fn a_cell_killed_while_three_clusters_change_converges_them_all_to_the_lat
         // The agent never restarted: it reconnected to the new cell run by itself.
         assert_eq!(agent.log().matches("using stored credentials").count(), 0);
     }
+    // The caught cluster: its Hello held the new revision the cell had no result for; the cell
+    // sent that same revision once more (re-applied in place, same uids, checked above) and
+    // recorded the answer.
+    let caught_cluster = THREE[caught];
+    let cell_log = std::fs::read_to_string(cell.log_path()).unwrap();
+    assert!(
+        cell_log.lines().any(|l| l.contains("agent session started")
+            && l.contains(&format!("cluster={caught_cluster} "))
+            && l.contains("unconfirmed=1")),
+        "{caught_cluster}: the restarted cell saw its held revision as unconfirmed:\n{cell_log}"
+    );
+    let received = revisions_received(&agents[caught].log(), &format!("{NAMESPACE}/{caught_name}"));
+    assert_eq!(
+        received
+            .iter()
+            .filter(|r| **r == latest[&caught_name])
+            .count(),
+        2,
+        "{caught_cluster}: the unacknowledged revision is sent again exactly once: {received:?}"
+    );
     println!(
         "a_cell_killed_while_three_clusters_change: {:?}",
         started.elapsed()

@@ -38,7 +38,7 @@ impl From<&DocumentError> for ErrorDetail {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ErrorBody {
     /// Machine-readable code: `Unauthorized`, `NotFound`, `AlreadyExists`, `Invalid`, `BadRequest`,
-    /// `Internal`.
+    /// `Unavailable` (the cell cannot reach its database), `Internal`.
     #[serde(default)]
     pub code: String,
     /// For people: what is wrong and what to do.

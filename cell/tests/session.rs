@@ -597,3 +597,120 @@ async fn a_drift_event_without_a_spec_key_ends_the_session_naming_the_field() {
     assert!(err.message().contains("DriftCorrected.spec_key"), "{err}");
     cell.stop().await;
 }
+
+/// The cell died (or the stream broke) after sending an `Apply` and before recording its
+/// result, while the agent applied it: the agent's next Hello holds the revision, yet the cell
+/// has no result for it. The cell sends it once more so the agent re-acknowledges it with its
+/// per-object results; without that the service would wait for an acknowledgement forever.
+#[tokio::test]
+async fn a_held_revision_whose_result_was_lost_is_sent_again_and_then_recorded() {
+    let cell = TestCell::start().await;
+    let agent = enrolled(&cell, "edge-1").await;
+    cell.allow_examples().await;
+    let applied: Value = cell.apply_yaml(HELLO_YAML).await.json().await.unwrap();
+    let revision = applied["items"][0]["revision"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let key = "LatticeService/demo/hello".to_string();
+
+    // First session: the Apply is sent; the agent applies it but its result never arrives.
+    let mut first = agent.session(&cell).await.unwrap();
+    first.send(hello(PROTOCOL_VERSION, vec![])).await;
+    assert!(matches!(
+        first.next().await.unwrap().unwrap().payload,
+        Some(Cell::Welcome(_))
+    ));
+    let command = first.next().await.unwrap().unwrap();
+    let Some(Cell::Apply(apply)) = command.payload else {
+        panic!("expected Apply, got {command:?}")
+    };
+    assert_eq!(
+        (apply.spec_key.as_str(), apply.revision_id.as_str()),
+        (key.as_str(), revision.as_str())
+    );
+    drop(first);
+
+    // Next session: the agent holds the revision; the cell sends it again, once.
+    let mut second = agent.session(&cell).await.unwrap();
+    second
+        .send(hello(
+            PROTOCOL_VERSION,
+            vec![HeldRevision {
+                spec_key: key.clone(),
+                revision_id: revision.clone(),
+            }],
+        ))
+        .await;
+    assert!(matches!(
+        second.next().await.unwrap().unwrap().payload,
+        Some(Cell::Welcome(_))
+    ));
+    let command = second.next().await.unwrap().unwrap();
+    let Some(Cell::Apply(again)) = command.payload else {
+        panic!("expected the unacknowledged Apply again, got {command:?}")
+    };
+    assert_eq!(again.revision_id, revision);
+    let result = Agent::ApplyResult(ApplyResult {
+        spec_key: key.clone(),
+        revision_id: revision.clone(),
+        success: true,
+        objects: vec![ObjectResult {
+            api_version: "apps/v1".into(),
+            kind: "Deployment".into(),
+            namespace: "demo".into(),
+            name: "hello".into(),
+            outcome: ObjectOutcome::Applied as i32,
+            message: String::new(),
+        }],
+        error: String::new(),
+    });
+    second.send_as("edge-1", result, &command.id).await;
+    second
+        .send(Agent::Heartbeat(Heartbeat {
+            sequence: 1,
+            uptime_seconds: 1,
+            state: 1,
+            ..Default::default()
+        }))
+        .await;
+    let ack = second.next().await.unwrap().unwrap();
+    assert!(
+        matches!(ack.payload, Some(Cell::HeartbeatAck(ref a)) if a.sequence == 1),
+        "nothing else is sent: {ack:?}"
+    );
+    let status = cell.service("demo", "hello").await["status"].clone();
+    assert_eq!(status["phase"], "Ready", "{status}");
+    assert_eq!(status["clusters"][0]["objects"][0]["outcome"], "Applied");
+    drop(second);
+
+    // Once recorded, the held revision is trusted again: a third session gets nothing.
+    let mut third = agent.session(&cell).await.unwrap();
+    third
+        .send(hello(
+            PROTOCOL_VERSION,
+            vec![HeldRevision {
+                spec_key: key,
+                revision_id: revision,
+            }],
+        ))
+        .await;
+    assert!(matches!(
+        third.next().await.unwrap().unwrap().payload,
+        Some(Cell::Welcome(_))
+    ));
+    third
+        .send(Agent::Heartbeat(Heartbeat {
+            sequence: 1,
+            uptime_seconds: 1,
+            state: 1,
+            ..Default::default()
+        }))
+        .await;
+    let ack = third.next().await.unwrap().unwrap();
+    assert!(
+        matches!(ack.payload, Some(Cell::HeartbeatAck(_))),
+        "a recorded held revision is not sent again: {ack:?}"
+    );
+    cell.stop().await;
+}

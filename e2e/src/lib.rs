@@ -12,6 +12,7 @@ pub mod lattice;
 pub mod module_graph;
 pub mod ports;
 pub mod process;
+pub mod tcp_proxy;
 pub mod wait;
 
 pub use cluster::{ClusterOptions, TestCluster};
@@ -19,4 +20,5 @@ pub use crds::{install_crds, lattice_crd_files, vendored_crd_files, vendored_pro
 pub use error::HarnessError;
 pub use ports::free_port;
 pub use process::{ManagedProcess, ProcessSpec};
+pub use tcp_proxy::TcpProxy;
 pub use wait::wait_until;

@@ -4,7 +4,7 @@
 //! session lasts (a failed apply is retried on reconnect or when a newer revision exists), so a
 //! failing object cannot turn into a hot loop.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::spec_key::SpecKey;
 
@@ -41,6 +41,11 @@ pub struct AgentView {
     pub held: BTreeMap<SpecKey, String>,
     /// Commands sent in this session, by spec.
     pub attempted: BTreeMap<SpecKey, Attempt>,
+    /// Specs whose held revision (from Hello) is the cell's last send without a recorded successful
+    /// result: the agent applied it but the result was lost (the cell died, the stream broke). The
+    /// revision is sent again; the agent re-applies it idempotently and answers with per-object
+    /// results, so the delivery is recorded instead of staying "sent" forever.
+    pub unconfirmed: BTreeSet<SpecKey>,
 }
 
 impl AgentView {
@@ -49,7 +54,26 @@ impl AgentView {
         Self {
             held: held.into_iter().collect(),
             attempted: BTreeMap::new(),
+            unconfirmed: BTreeSet::new(),
         }
+    }
+
+    /// The view at the start of a session, from the `held` list of Hello and, per spec, the
+    /// revision the cell last sent to this cluster without recording a successful result for it
+    /// (`unacknowledged`). A held revision that is such a send is [`AgentView::unconfirmed`]; a
+    /// held revision the cell has no unanswered send of is trusted as before.
+    pub fn from_hello_and_records(
+        held: impl IntoIterator<Item = (SpecKey, String)>,
+        unacknowledged: &BTreeMap<SpecKey, String>,
+    ) -> Self {
+        let mut view = Self::from_hello(held);
+        view.unconfirmed = view
+            .held
+            .iter()
+            .filter(|(key, revision)| unacknowledged.get(*key) == Some(*revision))
+            .map(|(key, _)| key.clone())
+            .collect();
+        view
     }
 
     /// Notes a command as sent.
@@ -70,6 +94,7 @@ impl AgentView {
     pub fn apply_result(&mut self, key: &SpecKey, revision: &str, success: bool) {
         if success {
             self.held.insert(key.clone(), revision.to_string());
+            self.unconfirmed.remove(key);
             if self.attempted.get(key) == Some(&Attempt::Apply(revision.to_string())) {
                 self.attempted.remove(key);
             }
@@ -91,7 +116,7 @@ impl AgentView {
 /// key order, then removals of what it holds but should not.
 pub fn plan(desired: &BTreeMap<SpecKey, String>, view: &AgentView) -> Vec<Command> {
     let applies = desired.iter().filter_map(|(key, revision)| {
-        let holds_it = view.held.get(key) == Some(revision);
+        let holds_it = view.held.get(key) == Some(revision) && !view.unconfirmed.contains(key);
         let sent_it = view.attempted.get(key) == Some(&Attempt::Apply(revision.clone()));
         (!holds_it && !sent_it).then(|| Command::Apply {
             key: key.clone(),
@@ -178,6 +203,59 @@ mod tests {
         view.apply_result(&key("a"), "r1", true);
         assert_eq!(view, settled);
         assert!(plan(&want, &view).is_empty());
+    }
+
+    #[test]
+    fn a_held_revision_whose_result_the_cell_never_recorded_is_sent_again_once() {
+        // The cell died after sending a@r2 and before recording the agent's result for it; b@r1
+        // was sent and acknowledged; c@r1 was never sent by this cell's records (trusted).
+        let unacknowledged = desired(&[("a", "r2")]);
+        let mut view = AgentView::from_hello_and_records(
+            [
+                (key("a"), "r2".to_string()),
+                (key("b"), "r1".to_string()),
+                (key("c"), "r1".to_string()),
+            ],
+            &unacknowledged,
+        );
+        let want = desired(&[("a", "r2"), ("b", "r1"), ("c", "r1")]);
+        let commands = plan(&want, &view);
+        assert_eq!(
+            commands,
+            vec![Command::Apply {
+                key: key("a"),
+                revision: "r2".into()
+            }]
+        );
+        view.sent(&commands[0]);
+        assert!(plan(&want, &view).is_empty(), "not sent twice in a session");
+        view.apply_result(&key("a"), "r2", true);
+        assert!(view.unconfirmed.is_empty());
+        assert!(plan(&want, &view).is_empty());
+    }
+
+    #[test]
+    fn a_held_revision_older_than_the_unanswered_send_is_simply_outdated() {
+        // Sent r2, no result; the agent holds r1 (it died before applying r2): r2 is sent, as
+        // for any outdated revision.
+        let view = AgentView::from_hello_and_records(
+            [(key("a"), "r1".to_string())],
+            &desired(&[("a", "r2")]),
+        );
+        assert!(view.unconfirmed.is_empty());
+        assert_eq!(plan(&desired(&[("a", "r2")]), &view).len(), 1);
+    }
+
+    #[test]
+    fn an_unconfirmed_held_spec_that_is_no_longer_desired_is_removed() {
+        let view = AgentView::from_hello_and_records(
+            [(key("gone"), "r1".to_string())],
+            &desired(&[("gone", "r1")]),
+        );
+        assert_eq!(
+            plan(&BTreeMap::new(), &view),
+            vec![Command::Remove { key: key("gone") }]
+        );
     }
 
     proptest! {

@@ -9,7 +9,11 @@ use lattice_api::ErrorBody;
 use lattice_api::documents::{BodyError, DocumentError};
 
 use crate::apply::ApplyError;
+use crate::reconcile::ReconcileError;
 use crate::store::StoreError;
+
+/// The message of a request refused because the cell cannot reach its database.
+pub const DATABASE_UNAVAILABLE: &str = "the cell cannot reach its database; the request was not stored (or not confirmed as stored); retry later";
 
 /// An error answer of the REST API: its status and its body.
 #[derive(Debug, Clone)]
@@ -62,6 +66,17 @@ impl ApiError {
         }
     }
 
+    /// 503: the cell cannot reach its database. The cause is logged; the answer says the request
+    /// was not confirmed as stored, so a client retries instead of assuming success.
+    pub fn database_unavailable(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "request failed: the database is unavailable");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Unavailable",
+            DATABASE_UNAVAILABLE,
+        )
+    }
+
     /// 500; the cause is logged, not returned.
     pub fn internal(cause: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "request failed");
@@ -83,6 +98,7 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match &err {
             StoreError::AlreadyExists { .. } => Self::already_exists(err.to_string()),
+            _ if err.is_unavailable() => Self::database_unavailable(&err),
             _ => Self::internal(&err),
         }
     }
@@ -93,8 +109,33 @@ impl From<ApplyError> for ApiError {
         match err {
             ApplyError::Body(BodyError::Invalid(errors)) => Self::invalid_documents(&errors),
             ApplyError::Body(other) => Self::bad_request(other.to_string()),
-            ApplyError::Store(store) => store.into(),
+            ApplyError::Store(store) | ApplyError::Reconcile(ReconcileError::Store(store)) => {
+                store.into()
+            }
             ApplyError::Reconcile(e) => Self::internal(&e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_database_is_a_503_saying_so() {
+        let err: ApiError = StoreError::Database(sqlx::Error::PoolTimedOut).into();
+        assert_eq!(err.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(err.body.message, DATABASE_UNAVAILABLE);
+        let via_reconcile: ApiError = ApplyError::Reconcile(ReconcileError::Store(
+            StoreError::Database(sqlx::Error::PoolClosed),
+        ))
+        .into();
+        assert_eq!(via_reconcile.status, StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    #[test]
+    fn other_store_failures_stay_internal() {
+        let err: ApiError = StoreError::Database(sqlx::Error::RowNotFound).into();
+        assert_eq!(err.status, StatusCode::INTERNAL_SERVER_ERROR);
     }
 }

@@ -151,6 +151,22 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// For `cluster`, every spec whose latest command is an `Apply` without a recorded successful
+    /// result for its revision, with that revision: sent, and not (or not successfully) answered.
+    pub async fn unacknowledged_applies(
+        &self,
+        cluster: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT spec_key, sent_revision FROM deliveries WHERE cluster = $1 \
+             AND sent_action = 'apply' AND sent_revision IS NOT NULL \
+             AND NOT (COALESCE(success, false) AND result_revision IS NOT DISTINCT FROM sent_revision)",
+        )
+        .bind(cluster)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// Every recorded delivery of `key`, by cluster.
     pub async fn deliveries_of(&self, key: &SpecKey) -> Result<Vec<DeliveryRecord>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM deliveries WHERE spec_key = $1 ORDER BY cluster");

@@ -20,6 +20,7 @@ pub mod retry;
 pub mod revisions;
 pub mod specs;
 pub mod tokens;
+pub mod unavailable;
 
 use std::time::Duration;
 

@@ -94,12 +94,24 @@ impl Agent {
         cluster: &TestCluster,
         options: AgentOptions,
     ) -> Result<Self, HarnessError> {
+        Self::register_via(cell, &cell.agent_url(), cluster, options).await
+    }
+
+    /// Like [`Agent::register`], with the agent dialling `cell_url` instead of the cell's own
+    /// address (a proxy in front of the cell; its address must be one the cell's certificate
+    /// names, e.g. `127.0.0.1`).
+    pub async fn register_via(
+        cell: &Cell,
+        cell_url: &str,
+        cluster: &TestCluster,
+        options: AgentOptions,
+    ) -> Result<Self, HarnessError> {
         let ctl = cell.ctl()?;
         ctl.create_cluster(cluster.name()).await?;
         let token = ctl
             .create_token(cluster.name(), &cluster.dir().join("cell-ca.pem"), None)
             .await?;
-        let agent = Self::enrol(cluster, &cell.agent_url(), &token, options)?;
+        let agent = Self::enrol(cluster, cell_url, &token, options)?;
         agent.wait_for_session().await?;
         Ok(agent)
     }

@@ -37,6 +37,9 @@ pub struct CellOptions {
     pub log_filter: String,
     /// `--agent-cert-ttl` (e.g. `20s`); the cell's default (24 h) when `None`.
     pub agent_cert_ttl: Option<String>,
+    /// `--database-url`: a Postgres the test controls (to stop and start it under the cell);
+    /// `None` runs the cell's embedded Postgres in its data directory.
+    pub database_url: Option<String>,
 }
 
 impl Default for CellOptions {
@@ -45,6 +48,7 @@ impl Default for CellOptions {
             heartbeat_interval_secs: 5,
             log_filter: "info".to_owned(),
             agent_cert_ttl: None,
+            database_url: None,
         }
     }
 }
@@ -262,6 +266,10 @@ fn spec(
     );
     if let Some(ttl) = &options.agent_cert_ttl {
         spec = spec.args(["--agent-cert-ttl", ttl.as_str()]);
+    }
+    if let Some(url) = &options.database_url {
+        // In the environment, not on the command line: the URL may carry a password.
+        spec = spec.env("DATABASE_URL", url);
     }
     Ok(spec
         .arg("--dev")

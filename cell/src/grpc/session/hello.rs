@@ -1,6 +1,8 @@
 //! `Hello`, the first message of every session: the protocol version is checked, the agent's facts
 //! recorded, the session registered (superseding an older one of the same cluster) and `Welcome`
-//! sent. What the agent says it holds seeds level-triggered delivery.
+//! sent. What the agent says it holds seeds level-triggered delivery; a held revision that the cell
+//! sent and never recorded a successful result for (lost when the cell died) is sent again, to be
+//! acknowledged.
 
 use lattice_protocol::check_protocol_version;
 use lattice_protocol::v1::cell_message::Payload;
@@ -48,6 +50,14 @@ pub async fn handle(
         )
         .await
         .map_err(super::unavailable)?;
+    let unacknowledged = state
+        .store
+        .unacknowledged_applies(cluster.as_str())
+        .await
+        .map_err(super::unavailable)?
+        .into_iter()
+        .filter_map(|(key, revision)| Some((SpecKey::parse(&key)?, revision)))
+        .collect();
     let registration = state.registry.register(cluster.as_str());
     // A revocation committed after `authenticate` but before this registration found no session
     // to cut; reading the certificate's record again now that the session is registered closes
@@ -72,7 +82,7 @@ pub async fn handle(
         cluster: cluster.clone(),
         identity,
         registration,
-        view: AgentView::from_hello(held),
+        view: AgentView::from_hello_and_records(held, &unacknowledged),
     };
     outbound
         .send(Payload::Welcome(welcome), message_id)
@@ -84,6 +94,7 @@ pub async fn handle(
         kubernetes_version = %hello.kubernetes_version,
         protocol_version = version,
         held = session.view.held.len(),
+        unconfirmed = session.view.unconfirmed.len(),
         "agent session started"
     );
     Ok(session)

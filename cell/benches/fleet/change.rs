@@ -5,15 +5,16 @@
 //! is the closest honest equivalent: one `LatticeService` per cluster (`fleet/svc-<i>`, like a
 //! platform component every cluster runs), all re-deployed at once with a new replica count by
 //! `POST /v1/apply` — one request (one transaction) up to [`DOCUMENTS_PER_APPLY`] clusters, the
-//! largest the 1 MiB body limit takes, and consecutive requests beyond.
+//! most one request may hold (1,024 documents), and consecutive requests beyond.
 
 use std::time::{Duration, Instant};
 
 use super::cell_process::CellProcess;
 use super::enrolment::cluster_name;
 
-/// Documents per apply request (about 0.45 KiB each, under the 1 MiB body limit).
-pub const DOCUMENTS_PER_APPLY: usize = 2000;
+/// Documents per apply request: the YAML reader of `POST /v1/apply` takes at most 1,024
+/// documents (about 0.45 KiB each here, also well under the 1 MiB body limit).
+pub const DOCUMENTS_PER_APPLY: usize = 1000;
 
 /// Every image may be deployed.
 const ANY_IMAGE_POLICY: &str = "apiVersion: lattice.dev/v1alpha1\nkind: CedarPolicy\nmetadata:\n  name: any-image\nspec:\n  policies: |\n    permit (principal, action == Lattice::Action::\"DeployImage\", resource);\n";

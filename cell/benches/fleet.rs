@@ -10,7 +10,8 @@
 //!
 //! Run: `cargo bench -p lattice-cell --bench fleet`. Environment: `FLEET_SIZES` (default
 //! `100,1000,10000`), `FLEET_IDLE_SECS` (30), `FLEET_HEARTBEAT_SECS` (the cell's default, 15),
-//! `FLEET_ENROL_CONCURRENCY` (16), `FLEET_DIAL_CONCURRENCY` (64). Nothing is asserted.
+//! `FLEET_ENROL_CONCURRENCY` (16), `FLEET_DIAL_CONCURRENCY` (64), `FLEET_CHANGE` (1; 0 skips
+//! the specs and the change). Nothing is asserted.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -62,6 +63,7 @@ async fn main() {
         heartbeat_secs: env_or("FLEET_HEARTBEAT_SECS", 15),
         enrol_concurrency: env_or("FLEET_ENROL_CONCURRENCY", 16),
         dial_concurrency: env_or("FLEET_DIAL_CONCURRENCY", 64),
+        change: env_or("FLEET_CHANGE", 1) != 0,
     };
     println!(
         "fleet load driver: sizes {sizes:?}, heartbeat {} s, idle window {} s, open-file limit {fd_limit} (driver and cell)",
@@ -77,6 +79,9 @@ struct Settings {
     heartbeat_secs: u64,
     enrol_concurrency: usize,
     dial_concurrency: usize,
+    /// Deliver a spec to every cluster and measure the fleet-wide change (`FLEET_CHANGE=0`
+    /// measures enrolment, streams, memory and idle CPU only).
+    change: bool,
 }
 
 /// Waits until `done` holds (checked every 50 ms) or the phase times out; returns the wait.
@@ -123,16 +128,18 @@ async fn run(n: usize, settings: &Settings) -> Figures {
     .await;
     eprintln!("fleet: streams up in {:?}", figures.connect_time);
 
-    let started = Instant::now();
-    change::apply_services(&cell, n, 1).await;
-    wait_for("the first delivery", || {
-        fleet.acks_of("LatticeService/") >= n
-    })
-    .await;
-    figures.initial_delivery = started.elapsed();
-    // Baselines follow their cluster's first member (follow-up reconciles after the commit).
-    wait_for("the mesh baselines", || fleet.acks_of("MeshBaseline/") >= n).await;
-    eprintln!("fleet: first delivery in {:?}", figures.initial_delivery);
+    if settings.change {
+        let started = Instant::now();
+        change::apply_services(&cell, n, 1).await;
+        wait_for("the first delivery", || {
+            fleet.acks_of("LatticeService/") >= n
+        })
+        .await;
+        figures.initial_delivery = started.elapsed();
+        // Baselines follow their cluster's first member (follow-up reconciles after the commit).
+        wait_for("the mesh baselines", || fleet.acks_of("MeshBaseline/") >= n).await;
+        eprintln!("fleet: first delivery in {:?}", figures.initial_delivery);
+    }
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     let idle = Duration::from_secs(settings.idle_secs);
@@ -149,9 +156,25 @@ async fn run(n: usize, settings: &Settings) -> Figures {
     figures.cell_rss = measure::memory(cell.pid).rss;
     figures.postgres_rss = measure::descendants_rss(cell.pid);
 
+    if settings.change {
+        measure_change(&cell, n, &fleet, &mut figures).await;
+    }
+    figures.cell_rss_peak = measure::memory(cell.pid).peak;
+    figures.sessions_ended = fleet.ended.load(std::sync::atomic::Ordering::Relaxed);
+    figures.streams_held =
+        fleet.welcomed.load(std::sync::atomic::Ordering::Relaxed) - figures.sessions_ended;
+    fleet
+        .stopping
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    cell.stop().await;
+    figures
+}
+
+/// Re-deploys every cluster's service and measures commit -> ack.
+async fn measure_change(cell: &CellProcess, n: usize, fleet: &Fleet, figures: &mut Figures) {
     fleet.take_acks();
     let change_started = Instant::now();
-    figures.change_applies = change::apply_services(&cell, n, 2).await;
+    figures.change_applies = change::apply_services(cell, n, 2).await;
     wait_for("the fleet-wide change", || {
         fleet.acks_of("LatticeService/") >= n
     })
@@ -170,16 +193,6 @@ async fn run(n: usize, settings: &Settings) -> Figures {
     let mut latencies = measure_from_commit(&acks);
     (figures.change_p50, figures.change_p99, figures.change_max) =
         measure::percentiles(&mut latencies);
-
-    figures.cell_rss_peak = measure::memory(cell.pid).peak;
-    figures.sessions_ended = fleet.ended.load(std::sync::atomic::Ordering::Relaxed);
-    figures.streams_held =
-        fleet.welcomed.load(std::sync::atomic::Ordering::Relaxed) - figures.sessions_ended;
-    fleet
-        .stopping
-        .store(true, std::sync::atomic::Ordering::Relaxed);
-    cell.stop().await;
-    figures
 }
 
 /// Commit -> ack of each cluster. The commit of each apply request is taken as the moment the

@@ -67,6 +67,9 @@ impl Figures {
             self.idle_cell_cpu.as_secs_f64() / secs * 100.0,
             self.idle_postgres_cpu.as_secs_f64() / secs * 100.0
         );
+        if self.change_applies.is_empty() {
+            return;
+        }
         println!(
             "first delivery of one spec per cluster (apply to last ack): {:.1} s",
             self.initial_delivery.as_secs_f64()

@@ -204,7 +204,7 @@ pub async fn dependents(
         .collect();
     clusters.sort_unstable();
     clusters.dedup();
-    let baselines = mesh::baselines(tx).await?;
+    let baselines = mesh::baselines(tx, &clusters).await?;
     for cluster in clusters {
         let key = mesh::baseline_key(cluster);
         let current = baseline_digest(tx, scope, cluster).await?;

@@ -87,36 +87,31 @@ const COLUMNS: &str = "cluster, reported_at, state, uptime_seconds, managed_obje
 
 impl Store {
     /// Records a heartbeat of `cluster`: its last-heartbeat time and reported versions on the
-    /// cluster, and its health row replaced, in one transaction.
+    /// cluster, and its health row replaced — one statement (atomic on its own), so one round
+    /// trip and one commit per heartbeat: at 10,000 agents every 15 s that is ~670 a second,
+    /// and a transaction of two statements cost four round trips each.
     pub async fn record_heartbeat_facts(
         &self,
         cluster: &str,
         facts: &HeartbeatFacts<'_>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE clusters SET last_heartbeat_at = now(), \
-             agent_version = COALESCE(NULLIF($2, ''), agent_version), \
-             kubernetes_version = COALESCE(NULLIF($3, ''), kubernetes_version) WHERE name = $1",
-        )
-        .bind(cluster)
-        .bind(facts.agent_version)
-        .bind(facts.kubernetes_version)
-        .execute(&mut *tx)
-        .await?;
         let r = facts.resources;
         let has = r.is_some();
         let r = r.unwrap_or_default();
         sqlx::query(
-            "INSERT INTO cluster_health (cluster, reported_at, sequence, uptime_seconds, state, \
+            "WITH touched AS (UPDATE clusters SET last_heartbeat_at = now(), \
+               agent_version = COALESCE(NULLIF($15, ''), agent_version), \
+               kubernetes_version = COALESCE(NULLIF($16, ''), kubernetes_version) \
+               WHERE name = $1 RETURNING name) \
+             INSERT INTO cluster_health (cluster, reported_at, sequence, uptime_seconds, state, \
                managed_objects, failed_applies, resources_at, node_count, allocatable_cpu_milli, \
                allocatable_memory, allocatable_gpus, requested_cpu_milli, requested_memory, requested_gpus) \
-             SELECT $1, now(), $2, $3, $4, $5, $6, CASE WHEN $7 THEN now() END, \
+             SELECT name, now(), $2, $3, $4, $5, $6, CASE WHEN $7 THEN now() END, \
                CASE WHEN $7 THEN $8::BIGINT END, CASE WHEN $7 THEN $9::BIGINT END, \
                CASE WHEN $7 THEN $10::BIGINT END, CASE WHEN $7 THEN $11::BIGINT END, \
                CASE WHEN $7 THEN $12::BIGINT END, CASE WHEN $7 THEN $13::BIGINT END, \
                CASE WHEN $7 THEN $14::BIGINT END \
-             WHERE EXISTS (SELECT 1 FROM clusters WHERE name = $1) \
+             FROM touched \
              ON CONFLICT (cluster) DO UPDATE SET reported_at = now(), sequence = EXCLUDED.sequence, \
                uptime_seconds = EXCLUDED.uptime_seconds, state = EXCLUDED.state, \
                managed_objects = EXCLUDED.managed_objects, failed_applies = EXCLUDED.failed_applies, \
@@ -143,9 +138,10 @@ impl Store {
         .bind(r.requested.cpu_millicores)
         .bind(r.requested.memory_bytes)
         .bind(r.requested.gpus)
-        .execute(&mut *tx)
+        .bind(facts.agent_version)
+        .bind(facts.kubernetes_version)
+        .execute(&self.pool)
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 

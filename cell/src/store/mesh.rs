@@ -153,12 +153,20 @@ pub async fn membership_of(
         .transpose()
 }
 
-/// Every live `MeshBaseline` spec, by cluster.
-pub async fn baselines(tx: &mut sqlx::PgConnection) -> Result<Vec<StoredBaseline>, StoreError> {
+/// The live `MeshBaseline` specs of `clusters`, by cluster. Only the clusters a change touches
+/// are read: reading every baseline for each new mesh member made creating N members cost
+/// O(N²) rows (a fleet of 10,000 clusters slowed to ~5 new services a second).
+pub async fn baselines(
+    tx: &mut sqlx::PgConnection,
+    clusters: &[&str],
+) -> Result<Vec<StoredBaseline>, StoreError> {
     let rows: Vec<(String, Option<String>)> = sqlx::query_as(
-        "SELECT name, mesh_digest FROM specs WHERE kind = $1 AND deleted_at IS NULL ORDER BY name",
+        "SELECT name, mesh_digest FROM specs WHERE kind = $1 AND namespace = $2 \
+         AND name = ANY($3) AND deleted_at IS NULL ORDER BY name",
     )
     .bind(BASELINE_KIND)
+    .bind(BASELINE_NAMESPACE)
+    .bind(clusters)
     .fetch_all(tx)
     .await?;
     Ok(rows

@@ -1,0 +1,89 @@
+//! The figures of one fleet size, and how they are printed.
+
+use std::time::Duration;
+
+/// Everything measured for one fleet size.
+#[derive(Debug, Default, Clone)]
+pub struct Figures {
+    pub agents: usize,
+    pub enrol_time: Duration,
+    pub connect_time: Duration,
+    pub streams_held: usize,
+    pub sessions_ended: usize,
+    pub cell_rss_before: u64,
+    pub cell_rss: u64,
+    pub cell_rss_peak: u64,
+    pub postgres_rss: u64,
+    pub idle_secs: u64,
+    pub idle_cell_cpu: Duration,
+    pub idle_postgres_cpu: Duration,
+    pub idle_heartbeats: u64,
+    pub initial_delivery: Duration,
+    pub change_applies: Vec<Duration>,
+    pub change_acked: usize,
+    pub change_p50: Duration,
+    pub change_p99: Duration,
+    pub change_max: Duration,
+    pub change_end_to_end: Duration,
+}
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+fn ms(d: Duration) -> String {
+    format!("{:.0} ms", d.as_secs_f64() * 1000.0)
+}
+
+impl Figures {
+    /// The figures of this size, one per line.
+    pub fn print(&self) {
+        let n = self.agents;
+        let per_stream =
+            (self.cell_rss.saturating_sub(self.cell_rss_before)) as f64 / n.max(1) as f64;
+        println!("== {n} agents");
+        println!(
+            "enrolment: {n} in {:.1} s = {:.0}/s (cluster create + token via REST, key pair + CSR + Enroll RPC)",
+            self.enrol_time.as_secs_f64(),
+            n as f64 / self.enrol_time.as_secs_f64()
+        );
+        println!(
+            "streams held: {} of {n} (ended: {}); all connected in {:.1} s",
+            self.streams_held,
+            self.sessions_ended,
+            self.connect_time.as_secs_f64()
+        );
+        println!(
+            "cell RSS: {:.0} MiB before agents, {:.0} MiB with {n} streams (peak {:.0} MiB): {:.1} KiB per stream; Postgres RSS (sum of its processes): {:.0} MiB",
+            self.cell_rss_before as f64 / MIB,
+            self.cell_rss as f64 / MIB,
+            self.cell_rss_peak as f64 / MIB,
+            per_stream / 1024.0,
+            self.postgres_rss as f64 / MIB
+        );
+        let secs = self.idle_secs as f64;
+        println!(
+            "idle with heartbeats over {secs:.0} s ({} heartbeats, {:.0}/s): cell CPU {:.1} % of one core, Postgres {:.1} %",
+            self.idle_heartbeats,
+            self.idle_heartbeats as f64 / secs,
+            self.idle_cell_cpu.as_secs_f64() / secs * 100.0,
+            self.idle_postgres_cpu.as_secs_f64() / secs * 100.0
+        );
+        if self.change_applies.is_empty() {
+            return;
+        }
+        println!(
+            "first delivery of one spec per cluster (apply to last ack): {:.1} s",
+            self.initial_delivery.as_secs_f64()
+        );
+        let applies: Vec<String> = self.change_applies.iter().map(|d| ms(*d)).collect();
+        println!(
+            "fleet-wide change: {} apply request(s) taking [{}]; acknowledged by {} of {n}: commit->ack p50 {}, p99 {}, max {}; first request sent -> last ack {}",
+            self.change_applies.len(),
+            applies.join(", "),
+            self.change_acked,
+            ms(self.change_p50),
+            ms(self.change_p99),
+            ms(self.change_max),
+            ms(self.change_end_to_end)
+        );
+    }
+}

@@ -11,8 +11,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::apply::Applier;
 use crate::cli::AgentArgs;
-use crate::drift::{self, Drift, DriftQueue, DriftReports};
 use crate::credentials::secret::CredentialStore;
+use crate::drift::{self, Drift, DriftQueue, DriftReports};
 use crate::error::AgentError;
 use crate::executor;
 use crate::health::{self, HealthSources};

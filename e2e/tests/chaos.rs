@@ -265,11 +265,18 @@ async fn a_link_cut_for_a_minute_is_reconnected_with_backoff_and_the_spec_applie
     // hand comes back (a new object, from the agent's stored manifests) while the link is down.
     let services: Api<Service> = Api::namespaced(client.clone(), NAMESPACE);
     let deleted_uid = services.get(name).await.unwrap().metadata.uid;
-    services.delete(name, &DeleteParams::default()).await.unwrap();
-    wait_until("the agent to recreate the deleted Service during the cut", SETTLE, || async {
-        let live = services.get_opt(name).await?;
-        Ok(live.filter(|s| s.metadata.uid != deleted_uid).map(|_| ()))
-    })
+    services
+        .delete(name, &DeleteParams::default())
+        .await
+        .unwrap();
+    wait_until(
+        "the agent to recreate the deleted Service during the cut",
+        SETTLE,
+        || async {
+            let live = services.get_opt(name).await?;
+            Ok(live.filter(|s| s.metadata.uid != deleted_uid).map(|_| ()))
+        },
+    )
     .await
     .unwrap();
     assert_eq!(

@@ -24,8 +24,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cell_endpoint::CellUrl;
 use crate::credentials::AgentCredentials;
-use crate::drift::DriftReports;
 use crate::credentials::secret::CredentialStore;
+use crate::drift::DriftReports;
 use crate::executor::ExecutorHandle;
 use crate::health::HealthSources;
 use crate::telemetry::AgentMetrics;

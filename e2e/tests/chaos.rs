@@ -249,7 +249,6 @@ async fn a_link_cut_for_a_minute_is_reconnected_with_backoff_and_the_spec_applie
     let two = write_documents(dir.path(), "two.yaml", &[hello_on(name, CUT_CLUSTER, 2)]);
     ctl.apply(&two).await.unwrap();
     let before = wait_held(&ctl, &client, NAMESPACE, name).await;
-    let uids = uids_of(&client, name).await;
 
     proxy.cut().await;
     let cut_at = tokio::time::Instant::now();
@@ -284,6 +283,9 @@ async fn a_link_cut_for_a_minute_is_reconnected_with_backoff_and_the_spec_applie
         1,
         "corrected without a session"
     );
+    // The objects as they are before the heal (the recreated Service is a new one): the spec
+    // applied during the cut must converge on these, not on copies.
+    let uids = uids_of(&client, name).await;
 
     // The fault lasts CUT; this wait is the scenario, not an assertion.
     tokio::time::sleep_until(cut_at + CUT).await;

@@ -122,5 +122,6 @@ pub async fn gather(fleet: &Fleet, applied: ApplyOutcome) -> Result<Report, Demo
         services,
         clusters,
         others: applied.others,
+        drift: None,
     })
 }

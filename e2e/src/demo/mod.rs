@@ -5,6 +5,7 @@
 //! as the examples expect. See `docs/testing.md` ("The demo").
 
 mod apply;
+mod drift;
 mod examples;
 mod fleet;
 mod gather;
@@ -13,6 +14,7 @@ mod report;
 use std::path::{Path, PathBuf};
 
 pub use apply::{Applied, ApplyOutcome, OtherDocument, ServiceEntry};
+pub use drift::DriftShown;
 pub use examples::{ExampleDoc, ExampleFile, Expectation, parse_example, read_examples};
 pub use fleet::{Fleet, Progress};
 pub use report::{ClusterSection, ObjectLine, Report, ServiceSection};
@@ -119,7 +121,9 @@ pub async fn run(options: &DemoOptions, progress: &Progress) -> Result<(Report, 
     if !pending.is_empty() {
         progress.step(format!("still not settled: {}", pending.join(", ")));
     }
-    let report = gather::gather(&fleet, applied).await?;
+    let mut report = gather::gather(&fleet, applied).await?;
+    progress.step("deleting a Service by hand to show the agent's drift correction");
+    report.drift = drift::show_drift_correction(&fleet, &report).await?;
     Ok((report, fleet))
 }
 

@@ -5,6 +5,7 @@
 use serde_json::Value;
 
 use super::apply::{Applied, OtherDocument, ServiceEntry};
+use super::drift::DriftShown;
 use super::examples::Expectation;
 use crate::lattice::ServiceView;
 use crate::lattice::objects::ObjectRef;
@@ -75,6 +76,8 @@ pub struct Report {
     pub clusters: Vec<ClusterSection>,
     /// Documents of other kinds.
     pub others: Vec<OtherDocument>,
+    /// The drift step (a Service deleted by hand and put back by its agent), if it ran.
+    pub drift: Option<DriftShown>,
 }
 
 /// Whether a service ended as its example expects; `Ok` says how, `Err` what went wrong.
@@ -138,7 +141,9 @@ pub fn judge(
 impl Report {
     /// Whether every service and document ended as expected.
     pub fn all_as_expected(&self) -> bool {
-        self.services.iter().all(|s| s.verdict.is_ok()) && self.others.iter().all(|o| o.acceptable)
+        self.services.iter().all(|s| s.verdict.is_ok())
+            && self.others.iter().all(|o| o.acceptable)
+            && self.drift.as_ref().is_none_or(|d| d.outcome.is_ok())
     }
 
     /// The report as text for people.
@@ -190,6 +195,14 @@ impl Report {
         for cluster in &self.clusters {
             out.push(String::new());
             render_cluster(cluster, &mut out);
+        }
+        if let Some(drift) = &self.drift {
+            out.push(String::new());
+            out.push("Drift correction (the agent keeps its cluster at the intent)".to_owned());
+            match &drift.outcome {
+                Ok(what) => out.push(format!("  ✓ {}: {what}", drift.service)),
+                Err(why) => out.push(format!("  ✗ {} on {}: {why}", drift.service, drift.cluster)),
+            }
         }
         out.push(String::new());
         out.push(self.summary());

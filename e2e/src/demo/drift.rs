@@ -9,22 +9,11 @@ use kube::api::{Api, DeleteParams};
 
 use super::DemoError;
 use super::fleet::Fleet;
-use super::report::Report;
+use super::report::{DriftShown, Report};
 use crate::wait::wait_until;
 
 /// How long the agent may take to put the object back before the report marks it ✗.
 const LIMIT: Duration = Duration::from_secs(60);
-
-/// What the drift step did and how it ended.
-#[derive(Debug, Clone)]
-pub struct DriftShown {
-    /// The service whose object was deleted (`namespace/name`).
-    pub service: String,
-    /// The cluster it runs on.
-    pub cluster: String,
-    /// `Ok` with what happened, or what did not.
-    pub outcome: Result<String, String>,
-}
 
 /// Deletes the `Service` object of the first Ready service that has one and waits until the
 /// agent recreates it and the cell has counted the correction. `None` if no service qualifies.

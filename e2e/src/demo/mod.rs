@@ -14,10 +14,9 @@ mod report;
 use std::path::{Path, PathBuf};
 
 pub use apply::{Applied, ApplyOutcome, OtherDocument, ServiceEntry};
-pub use drift::DriftShown;
 pub use examples::{ExampleDoc, ExampleFile, Expectation, parse_example, read_examples};
 pub use fleet::{Fleet, Progress};
-pub use report::{ClusterSection, ObjectLine, Report, ServiceSection};
+pub use report::{ClusterSection, DriftShown, ObjectLine, Report, ServiceSection};
 
 use crate::HarnessError;
 use crate::bins::{workspace_bin, workspace_root};

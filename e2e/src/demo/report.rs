@@ -5,7 +5,6 @@
 use serde_json::Value;
 
 use super::apply::{Applied, OtherDocument, ServiceEntry};
-use super::drift::DriftShown;
 use super::examples::Expectation;
 use crate::lattice::ServiceView;
 use crate::lattice::objects::ObjectRef;
@@ -57,6 +56,17 @@ pub struct ServiceSection {
     pub view: Option<ServiceView>,
     /// `Ok` if it ended as expected, else why not.
     pub verdict: Result<String, String>,
+}
+
+/// What the drift step did and how it ended.
+#[derive(Debug, Clone)]
+pub struct DriftShown {
+    /// The service whose object was deleted (`namespace/name`).
+    pub service: String,
+    /// The cluster it runs on.
+    pub cluster: String,
+    /// `Ok` with what happened, or what did not.
+    pub outcome: Result<String, String>,
 }
 
 /// The whole report.

@@ -196,16 +196,9 @@ async fn deleting_the_service_removes_its_objects_from_the_cluster() {
     let answer = ctl.delete_service(NAMESPACE, NAME).await.unwrap();
     assert_eq!(answer["cluster"], CLUSTER, "{answer}");
     wait_for_hello_objects_gone(&client).await;
-    for reference in &reported {
-        assert!(
-            lattice_e2e::lattice::objects::get_object(&client, reference)
-                .await
-                .unwrap()
-                .is_none(),
-            "{reference:?} is still in the cluster"
-        );
-    }
-    // Once the agent confirmed the removal the cell forgets the service.
+    // The cell forgets the service only once the agent confirmed the removal, i.e. after every
+    // delete was accepted; the agent deletes newest first, so the Deployment, Service and
+    // ServiceAccount above may go before the policies applied ahead of them.
     lattice_e2e::wait_until(
         "the deleted service to leave `get services`",
         SETTLE,
@@ -213,6 +206,15 @@ async fn deleting_the_service_removes_its_objects_from_the_cluster() {
     )
     .await
     .unwrap();
+    for reference in &reported {
+        assert!(
+            lattice_e2e::lattice::objects::get_object(&client, reference)
+                .await
+                .unwrap()
+                .is_none(),
+            "{reference:?} is still in the cluster after the agent confirmed the removal"
+        );
+    }
     let output = ctl
         .run(&["get", "service", NAME, "-n", NAMESPACE])
         .await

@@ -65,6 +65,7 @@ pub fn payload_name(payload: Option<&Payload>) -> &'static str {
         Some(Payload::Remove(_)) => "Remove",
         Some(Payload::HeartbeatAck(_)) => "HeartbeatAck",
         Some(Payload::CertificateIssued(_)) => "CertificateIssued",
+        Some(Payload::PivotCommand(_)) => "PivotCommand",
         None => "a message without a known payload",
     }
 }

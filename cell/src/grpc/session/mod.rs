@@ -215,6 +215,12 @@ async fn dispatch(
         Some(AgentPayload::RenewCertificate(renew)) => {
             renew_certificate::handle(state, session, &message.id, renew, outbound).await
         }
+        Some(AgentPayload::PivotStepResult(result)) => {
+            // No pivot runs yet (issue #12 adds the state machine that sends PivotCommand).
+            tracing::warn!(cluster = %session.cluster, pivot = %result.pivot_id,
+                "pivot step result for a pivot this cell does not run; ignored");
+            Ok(())
+        }
         Some(AgentPayload::Hello(_)) => Err(Status::failed_precondition(
             "Hello was already received on this session",
         )),

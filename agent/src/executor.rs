@@ -3,7 +3,7 @@
 //! half-applied because of a network blip), and its result goes back on the session that asked
 //! if that session is still open. Otherwise the cell learns the outcome from the next `Hello`.
 //! Between commands it also checks objects queued for drift (`crate::drift`), so a correction
-//! never runs during an apply, a prune or a remove.
+//! never runs during an apply, a prune, a remove or a pivot step.
 
 use std::sync::Arc;
 
@@ -29,6 +29,8 @@ pub enum Command {
     Apply(v1::Apply),
     /// Remove a spec.
     Remove(v1::Remove),
+    /// Carry out one step of a pivot (`crate::pivot`).
+    Pivot(v1::PivotCommand),
 }
 
 /// A command with where to send its result.
@@ -133,18 +135,34 @@ async fn run(
             }
         };
         let (payload, success) = execute(&mut applier, &job.command, &metrics).await;
-        match &job.command {
-            Command::Apply(apply) => failed.applied(&apply.spec_key, success),
-            Command::Remove(remove) => failed.removed(&remove.spec_key, success),
-        }
+        let commanded_state = match &job.command {
+            Command::Apply(apply) => {
+                failed.applied(&apply.spec_key, success);
+                true
+            }
+            Command::Remove(remove) => {
+                failed.removed(&remove.spec_key, success);
+                true
+            }
+            // A failed pivot step is the pivot's failure, answered to the cell, not the
+            // agent's: the state stays what the last apply or remove made it.
+            Command::Pivot(command) => {
+                if let Some(released) = released_spec(command) {
+                    failed.removed(released, success);
+                }
+                false
+            }
+        };
         reports
             .workload
             .send_replace(failed.counts(applier.inventory()));
-        reports.state.send_replace(if success {
-            AgentState::Ready
-        } else {
-            AgentState::Degraded
-        });
+        if commanded_state {
+            reports.state.send_replace(if success {
+                AgentState::Ready
+            } else {
+                AgentState::Degraded
+            });
+        }
         if job
             .outbox
             .send(Some(&job.command_id), payload)
@@ -155,6 +173,16 @@ async fn run(
         }
     }
     applier
+}
+
+/// The spec a pivot step releases, if any.
+fn released_spec(command: &v1::PivotCommand) -> Option<&str> {
+    match &command.step {
+        Some(v1::pivot_command::Step::DeleteBatch(batch)) if !batch.release_spec_key.is_empty() => {
+            Some(&batch.release_spec_key)
+        }
+        _ => None,
+    }
 }
 
 /// The next object to check for drift; never resolves without drift correction.
@@ -205,6 +233,11 @@ pub async fn execute(
             }
             let success = result.success;
             (Payload::RemoveResult(result), success)
+        }
+        Command::Pivot(command) => {
+            let result = applier.pivot(command).await;
+            let success = result.success;
+            (Payload::PivotStepResult(result), success)
         }
     }
 }

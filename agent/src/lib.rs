@@ -21,6 +21,7 @@ pub mod object_ref;
 pub mod obtain;
 pub mod outbox;
 pub mod own_objects;
+pub mod pivot;
 pub mod revisions;
 pub mod run;
 pub mod session;

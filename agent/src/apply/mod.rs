@@ -7,6 +7,7 @@ pub mod layers;
 pub mod namespaces;
 pub mod plan;
 pub mod prune;
+pub mod release;
 pub mod remove;
 pub mod resolver;
 pub mod revision;
@@ -43,6 +44,11 @@ impl Applier {
     pub fn with_revisions(mut self, revisions: Revisions) -> Self {
         self.revisions = Some(revisions);
         self
+    }
+
+    /// The client of this cluster (the pivot steps list, create and delete through it).
+    pub fn client(&self) -> &Client {
+        &self.client
     }
 
     /// The resolver, for drift correction (which runs on the executor, between commands).

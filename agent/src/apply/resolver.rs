@@ -19,6 +19,9 @@ pub struct Resolved {
     pub resource: ApiResource,
     /// True for namespaced kinds.
     pub namespaced: bool,
+    /// True when the kind has a `status` subresource (a create or update then ignores
+    /// `status`; it is written through `/status`).
+    pub status_subresource: bool,
 }
 
 /// Why an object cannot be addressed on this cluster.
@@ -75,6 +78,11 @@ impl ApiResolver {
         }
     }
 
+    /// The client it asks.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// The resource serving `api_version`/`kind`.
     pub async fn resolve(
         &mut self,
@@ -107,6 +115,10 @@ impl ApiResolver {
         let resolved = Resolved {
             resource,
             namespaced: caps.scope == Scope::Namespaced,
+            status_subresource: caps
+                .subresources
+                .iter()
+                .any(|(sub, _)| sub.plural == "status"),
         };
         self.cache.insert(key, resolved.clone());
         Ok(resolved)
@@ -117,14 +129,24 @@ impl ApiResolver {
         &mut self,
         object: &ObjectRef,
     ) -> Result<Api<DynamicObject>, ResolveError> {
+        self.api_and_kind_for(object).await.map(|(api, _)| api)
+    }
+
+    /// Like [`Self::api_for`], also returning what discovery says about the kind.
+    pub async fn api_and_kind_for(
+        &mut self,
+        object: &ObjectRef,
+    ) -> Result<(Api<DynamicObject>, Resolved), ResolveError> {
         let resolved = self.resolve(&object.api_version, &object.kind).await?;
         match (resolved.namespaced, &object.namespace) {
-            (true, Some(ns)) => Ok(Api::namespaced_with(
-                self.client.clone(),
-                ns,
-                &resolved.resource,
+            (true, Some(ns)) => Ok((
+                Api::namespaced_with(self.client.clone(), ns, &resolved.resource),
+                resolved,
             )),
-            (false, None) => Ok(Api::all_with(self.client.clone(), &resolved.resource)),
+            (false, None) => Ok((
+                Api::all_with(self.client.clone(), &resolved.resource),
+                resolved,
+            )),
             (true, None) => Err(ResolveError::MissingNamespace {
                 kind: object.kind.clone(),
             }),

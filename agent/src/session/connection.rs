@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use lattice_protocol::v1::agent_message::Payload;
 use lattice_protocol::v1::agent_service_client::AgentServiceClient;
 use lattice_protocol::v1::cell_message::Payload as CellPayload;
-use lattice_protocol::v1::{CellMessage, CertificateIssued, PivotStepResult};
+use lattice_protocol::v1::{CellMessage, CertificateIssued};
 use tokio::sync::mpsc;
 use tokio::time::{MissedTickBehavior, interval_at, timeout};
 use tokio_stream::wrappers::ReceiverStream;
@@ -27,7 +27,7 @@ use crate::session::heartbeat::HeartbeatTracker;
 use crate::session::hello::hello;
 use crate::session::renew::Renewal;
 use crate::session::welcome;
-use crate::session::{SessionContext, apply, drift, heartbeat_ack, remove};
+use crate::session::{SessionContext, apply, drift, heartbeat_ack, pivot, remove};
 use crate::telemetry::AgentMetrics;
 
 /// Time the cell has to answer `Hello`.
@@ -66,19 +66,7 @@ impl Connection {
             }
             Some(CellPayload::CertificateIssued(issued)) => return Some((msg.reply_to, issued)),
             Some(CellPayload::PivotCommand(command)) => {
-                // Refused, truthfully, until the pivot executor exists (issue #12).
-                let refused = PivotStepResult {
-                    pivot_id: command.pivot_id,
-                    success: false,
-                    error: "this agent does not carry out pivot steps".into(),
-                    detail: None,
-                };
-                if let Err(e) = self
-                    .outbox
-                    .try_send(Some(&msg.id), Payload::PivotStepResult(refused))
-                {
-                    tracing::warn!(error = %e, "pivot refusal not sent");
-                }
+                pivot::handle(&msg.id, command, &self.outbox, &self.executor);
             }
             Some(CellPayload::Welcome(_)) => {
                 tracing::warn!(id = %msg.id, "second Welcome on an established session; ignored");

@@ -10,6 +10,7 @@ pub mod ended;
 pub mod heartbeat;
 pub mod heartbeat_ack;
 pub mod hello;
+pub mod pivot;
 pub mod remove;
 pub mod renew;
 pub mod welcome;

@@ -1,0 +1,241 @@
+//! `PivotCreateBatch`, on the target: for each object, in the batch's order, read what this
+//! cluster holds under its name and let `lattice_derive::pivot::place` decide — create it, adopt
+//! the copy an earlier attempt made (same `lattice.dev/source-uid`), wait for that copy to finish
+//! being deleted, or refuse because the name is taken by an object the pivot did not make
+//! (nothing overwritten). Then the source's status is written (through the status subresource
+//! where the kind has one), also on adoption, since a crash may have come between create and
+//! status. Answers the target UID of every object, in order.
+//!
+//! Fault points: `pivot:mid-batch:<i>` once the first object of batch `i` is on the cluster,
+//! `pivot:after-batch:<i>` when the whole batch is, before answering.
+
+use std::time::{Duration, Instant};
+
+use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
+use lattice_derive::pivot::{
+    ExistingTarget, Placement, SOURCE_UID_ANNOTATION, TargetObject, place,
+};
+use lattice_protocol::v1::{PivotBatchCreated, PivotCreateBatch, PivotCreatedObject, PivotObject};
+use serde_json::{Value, json};
+
+use crate::apply::resolver::ApiResolver;
+use crate::kube_error::is_not_found;
+use crate::pivot::FIELD_MANAGER;
+use crate::pivot::error::StepError;
+use crate::pivot::namespace::ensure_namespaces;
+use crate::pivot::object::{Named, named};
+
+/// How long a step waits for the pivot's earlier copy of an object to be deleted before it
+/// fails (the cell resends the batch later).
+pub const WAIT_FOR_DELETION: Duration = Duration::from_secs(30);
+/// How often the step looks again while it waits.
+const POLL: Duration = Duration::from_millis(200);
+
+/// Creates or adopts every object of `batch`; answers their target UIDs in the batch's order.
+pub async fn create_batch(
+    resolver: &mut ApiResolver,
+    batch: &PivotCreateBatch,
+) -> Result<PivotBatchCreated, StepError> {
+    let sent: Vec<(Named, TargetObject)> = batch
+        .objects
+        .iter()
+        .enumerate()
+        .map(|(index, sent)| read_sent(index, sent))
+        .collect::<Result<_, _>>()?;
+    let namespaces = sent
+        .iter()
+        .filter_map(|(named, _)| named.object.namespace.clone())
+        .collect();
+    ensure_namespaces(resolver.client(), &namespaces).await?;
+    let mut created = Vec::with_capacity(sent.len());
+    for (index, (named, target)) in sent.into_iter().enumerate() {
+        let (api, resolved) = resolver
+            .api_and_kind_for(&named.object)
+            .await
+            .map_err(|source| StepError::Resolve {
+                object: named.key.to_string(),
+                source,
+            })?;
+        let (target_uid, adopted) = create_or_adopt(&api, index, &named, &target).await?;
+        if let Some(status) = &target.status {
+            write_status(
+                &api,
+                resolved.status_subresource,
+                &named,
+                &target_uid,
+                status,
+            )
+            .await?;
+        }
+        created.push(PivotCreatedObject {
+            source_uid: target.source_uid,
+            target_uid,
+            adopted,
+        });
+        if index == 0 {
+            lattice_fault::point_at("pivot:mid-batch", batch.batch_index);
+        }
+    }
+    let adopted = created.iter().filter(|o| o.adopted).count();
+    tracing::info!(
+        batch = batch.batch_index,
+        of = batch.batch_count,
+        objects = created.len(),
+        adopted,
+        "pivot batch on the cluster"
+    );
+    lattice_fault::point_at("pivot:after-batch", batch.batch_index);
+    Ok(PivotBatchCreated {
+        batch_index: batch.batch_index,
+        objects: created,
+    })
+}
+
+/// Reads one sent object: its identity (a movable kind), its manifest and status, and checks
+/// that the manifest carries its source UID annotation (what makes a resend adoptable).
+fn read_sent(index: usize, sent: &PivotObject) -> Result<(Named, TargetObject), StepError> {
+    let bad = |reason: String| StepError::BadObject { index, reason };
+    let manifest: Value = serde_json::from_slice(&sent.manifest)
+        .map_err(|e| bad(format!("manifest is not JSON: {e}")))?;
+    let text = |pointer: &str| {
+        manifest
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    };
+    let named = named(
+        index,
+        text("/apiVersion"),
+        text("/kind"),
+        text("/metadata/namespace"),
+        text("/metadata/name"),
+    )?;
+    if sent.source_uid.is_empty() {
+        return Err(bad(format!("{}: source_uid is required", named.key)));
+    }
+    let annotation = manifest
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(SOURCE_UID_ANNOTATION))
+        .and_then(Value::as_str);
+    if annotation != Some(sent.source_uid.as_str()) {
+        return Err(bad(format!(
+            "{}: the manifest's {SOURCE_UID_ANNOTATION} annotation is {annotation:?}, not the source uid {}",
+            named.key, sent.source_uid
+        )));
+    }
+    let status = if sent.status.is_empty() {
+        None
+    } else {
+        Some(
+            serde_json::from_slice::<Value>(&sent.status)
+                .map_err(|e| bad(format!("{}: status is not JSON: {e}", named.key)))?,
+        )
+    };
+    let target = TargetObject {
+        key: named.key.clone(),
+        source_uid: sent.source_uid.clone(),
+        manifest,
+        status,
+    };
+    Ok((named, target))
+}
+
+/// Creates `target` or adopts the pivot's earlier copy; returns its UID on this cluster and
+/// whether it was adopted.
+async fn create_or_adopt(
+    api: &Api<DynamicObject>,
+    index: usize,
+    named: &Named,
+    target: &TargetObject,
+) -> Result<(String, bool), StepError> {
+    let started = Instant::now();
+    loop {
+        let existing = read_existing(api, index, named).await?;
+        match place(target, existing.as_ref())? {
+            Placement::Adopt { target_uid } => return Ok((target_uid, true)),
+            Placement::WaitForDeletion { target_uid } => {
+                if started.elapsed() >= WAIT_FOR_DELETION {
+                    return Err(StepError::StillDeleting {
+                        object: named.key.to_string(),
+                        uid: target_uid,
+                        seconds: WAIT_FOR_DELETION.as_secs(),
+                    });
+                }
+                tokio::time::sleep(POLL).await;
+            }
+            Placement::Create => {
+                let object: DynamicObject = serde_json::from_value(target.manifest.clone())
+                    .map_err(|e| StepError::BadObject {
+                        index,
+                        reason: format!("{}: {e}", named.key),
+                    })?;
+                let params = PostParams {
+                    field_manager: Some(FIELD_MANAGER.to_string()),
+                    ..PostParams::default()
+                };
+                match api.create(&params, &object).await {
+                    Ok(made) => {
+                        let uid = made.metadata.uid.unwrap_or_default();
+                        return Ok((uid, false));
+                    }
+                    // Someone created it between the read and the create: decide again.
+                    Err(kube::Error::Api(status))
+                        if status.reason == "AlreadyExists"
+                            && started.elapsed() < WAIT_FOR_DELETION =>
+                    {
+                        continue;
+                    }
+                    Err(e) => return Err(StepError::api("creating", &named.key, &e)),
+                }
+            }
+        }
+    }
+}
+
+/// The object this cluster holds under `named`'s name, if any.
+async fn read_existing(
+    api: &Api<DynamicObject>,
+    index: usize,
+    named: &Named,
+) -> Result<Option<ExistingTarget>, StepError> {
+    let found = match api.get(&named.object.name).await {
+        Ok(found) => found,
+        Err(e) if is_not_found(&e) => return Ok(None),
+        Err(e) => return Err(StepError::api("reading", &named.key, &e)),
+    };
+    let mut value = serde_json::to_value(&found).map_err(|e| StepError::Api {
+        action: "reading",
+        object: named.key.to_string(),
+        message: e.to_string(),
+    })?;
+    // The identity is the one asked for; a GET may omit apiVersion and kind for built-in kinds.
+    value["apiVersion"] = json!(named.object.api_version);
+    value["kind"] = json!(named.object.kind);
+    Ok(Some(ExistingTarget::from_value(index, value)?))
+}
+
+/// Writes the source's `status` onto the object `uid` (a merge patch, so a resend writes the
+/// same again): through `/status` when the kind has that subresource, else on the object. The
+/// UID in the body is a precondition: an object replaced meanwhile is not written.
+async fn write_status(
+    api: &Api<DynamicObject>,
+    status_subresource: bool,
+    named: &Named,
+    uid: &str,
+    status: &Value,
+) -> Result<(), StepError> {
+    let body = json!({"metadata": {"uid": uid}, "status": status});
+    let params = PatchParams {
+        field_manager: Some(FIELD_MANAGER.to_string()),
+        ..PatchParams::default()
+    };
+    let name = &named.object.name;
+    let written = if status_subresource {
+        api.patch_status(name, &params, &Patch::Merge(&body)).await
+    } else {
+        api.patch(name, &params, &Patch::Merge(&body)).await
+    };
+    written
+        .map(|_| ())
+        .map_err(|e| StepError::api("writing the status of", &named.key, &e))
+}

@@ -1,0 +1,165 @@
+//! `PivotDeleteBatch`, on the source, once everything is on the target: for each object, in the
+//! batch's order (dependants before owners), as clusterctl's `deleteSourceObject` does — the
+//! delete-for-move annotation (CAPI and provider controllers then leave the real infrastructure
+//! alone), the delete, then the removal of its finalizers if it has any. Every write is
+//! conditional on the UID the pivot moved: an object that was replaced by another of the same
+//! name is left alone and reported in `left_alone`, counted neither deleted nor absent.
+//! (Releasing `release_spec_key` happens before, in [`crate::apply::release`].)
+//!
+//! Fault point: `pivot:mid-delete:<i>` once the first object of batch `i` is deleted.
+
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions};
+use lattice_derive::pivot::source_delete::{
+    DELETE_FOR_MOVE_ANNOTATION, delete_for_move_patch, finalizer_removal_patch,
+};
+use lattice_protocol::v1::{PivotBatchDeleted, PivotDeleteBatch, PivotObjectRef};
+use serde_json::{Value, json};
+
+use crate::apply::resolver::ApiResolver;
+use crate::kube_error::is_not_found;
+use crate::pivot::FIELD_MANAGER;
+use crate::pivot::error::StepError;
+use crate::pivot::object::{Named, named};
+
+/// What happened to one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Deleted {
+    /// It was deleted now (or its unfinished delete was finished).
+    Now,
+    /// It was already gone.
+    AlreadyAbsent,
+    /// Its name holds an object with another UID, not touched.
+    LeftAlone(String),
+}
+
+/// Deletes every object of `batch` that still has its moved UID.
+pub async fn delete_batch(
+    resolver: &mut ApiResolver,
+    batch: &PivotDeleteBatch,
+) -> Result<PivotBatchDeleted, StepError> {
+    let mut result = PivotBatchDeleted {
+        batch_index: batch.batch_index,
+        ..PivotBatchDeleted::default()
+    };
+    for (index, moved) in batch.objects.iter().enumerate() {
+        let named = named(
+            index,
+            &moved.api_version,
+            &moved.kind,
+            &moved.namespace,
+            &moved.name,
+        )?;
+        if moved.uid.is_empty() {
+            return Err(StepError::BadObject {
+                index,
+                reason: format!("{}: uid is required", named.key),
+            });
+        }
+        let api = resolver
+            .api_for(&named.object)
+            .await
+            .map_err(|source| StepError::Resolve {
+                object: named.key.to_string(),
+                source,
+            })?;
+        match delete_moved(&api, &named, moved).await? {
+            Deleted::Now => result.deleted += 1,
+            Deleted::AlreadyAbsent => result.already_absent += 1,
+            Deleted::LeftAlone(why) => {
+                tracing::warn!(object = %named.key, %why, "not deleted: the name holds another object");
+                result.left_alone.push(why);
+            }
+        }
+        if index == 0 {
+            lattice_fault::point_at("pivot:mid-delete", batch.batch_index);
+        }
+    }
+    tracing::info!(
+        batch = batch.batch_index,
+        of = batch.batch_count,
+        deleted = result.deleted,
+        already_absent = result.already_absent,
+        left_alone = result.left_alone.len(),
+        "pivot batch deleted from the cluster"
+    );
+    Ok(result)
+}
+
+/// Annotates, deletes and unfinalizes one object, if it still has the moved UID.
+async fn delete_moved(
+    api: &Api<DynamicObject>,
+    named: &Named,
+    moved: &PivotObjectRef,
+) -> Result<Deleted, StepError> {
+    let name = &named.object.name;
+    let replaced = |found: &str| {
+        Deleted::LeftAlone(format!(
+            "{} has uid {found}, not the moved {}",
+            named.key, moved.uid
+        ))
+    };
+    let found = match api.get(name).await {
+        Ok(found) => found,
+        Err(e) if is_not_found(&e) => return Ok(Deleted::AlreadyAbsent),
+        Err(e) => return Err(StepError::api("reading", &named.key, &e)),
+    };
+    let found_uid = found.metadata.uid.clone().unwrap_or_default();
+    if found_uid != moved.uid {
+        return Ok(replaced(&found_uid));
+    }
+    let annotated = found
+        .metadata
+        .annotations
+        .as_ref()
+        .is_some_and(|a| a.contains_key(DELETE_FOR_MOVE_ANNOTATION));
+    let params = PatchParams {
+        field_manager: Some(FIELD_MANAGER.to_string()),
+        ..PatchParams::default()
+    };
+    // The UID in a patch body is a precondition: a replaced object answers 409 Conflict.
+    let guarded = |mut patch: Value| {
+        patch["metadata"]["uid"] = json!(moved.uid);
+        patch
+    };
+    if !annotated {
+        match api
+            .patch(
+                name,
+                &params,
+                &Patch::Merge(&guarded(delete_for_move_patch())),
+            )
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if is_not_found(&e) => return Ok(Deleted::AlreadyAbsent),
+            Err(kube::Error::Api(s)) if s.code == 409 => return Ok(replaced("another")),
+            Err(e) => return Err(StepError::api("annotating for deletion", &named.key, &e)),
+        }
+    }
+    let delete = DeleteParams {
+        preconditions: Some(Preconditions {
+            uid: Some(moved.uid.clone()),
+            resource_version: None,
+        }),
+        ..DeleteParams::default()
+    };
+    match api.delete(name, &delete).await {
+        Ok(_) => {}
+        Err(e) if is_not_found(&e) => return Ok(Deleted::AlreadyAbsent),
+        Err(kube::Error::Api(s)) if s.code == 409 => return Ok(replaced("another")),
+        Err(e) => return Err(StepError::api("deleting", &named.key, &e)),
+    }
+    let value = serde_json::to_value(&found).unwrap_or(Value::Null);
+    if let Some(patch) = finalizer_removal_patch(&value) {
+        match api
+            .patch(name, &params, &Patch::Merge(&guarded(patch)))
+            .await
+        {
+            // Gone once its finalizers are (the usual answer), or already gone.
+            Ok(_) => {}
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(StepError::api("removing the finalizers of", &named.key, &e)),
+        }
+    }
+    Ok(Deleted::Now)
+}

@@ -421,6 +421,66 @@ async fn a_provisioned_docker_cluster_moves_to_its_target_exactly_once() -> anyh
     assert_eq!(taken_over["spec"]["controlPlaneEndpoint"]["port"], 6443);
     assert_eq!(taken_over["status"]["phase"], "Provisioned");
     assert!(taken_over["spec"]["paused"].is_null());
+    let managers: Vec<(&str, &str)> = taken_over["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["manager"].as_str().unwrap(),
+                e["subresource"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert!(managers.contains(&("lattice", "")), "{managers:?}");
+    assert!(
+        !managers.contains(&("lattice-pivot", "")),
+        "the pivot no longer owns fields of the object: {managers:?}"
+    );
+
+    // So a field a later revision drops is removed, and what only CAPI had set stays.
+    let mut derived_r3 = derived.clone();
+    let cluster_manifest = derived_r3
+        .objects
+        .iter_mut()
+        .find(|o| o.kind() == "Cluster")
+        .unwrap();
+    cluster_manifest.object["spec"]["clusterNetwork"]
+        .as_object_mut()
+        .unwrap()
+        .remove("services");
+    let applied = target_agent
+        .apply(&fixture::revision(&derived_r3, "r3"))
+        .await;
+    assert!(applied.success, "{applied:?}");
+    let after_r3 = fixture::get(&target, CAPI, "Cluster", CLUSTER)
+        .await
+        .unwrap();
+    assert!(
+        after_r3["spec"]["clusterNetwork"]["services"].is_null(),
+        "a field the revision dropped is removed: {}",
+        after_r3["spec"]["clusterNetwork"]
+    );
+    assert_eq!(
+        after_r3["spec"]["clusterNetwork"]["pods"]["cidrBlocks"][0],
+        "192.168.0.0/16"
+    );
+    assert_eq!(
+        after_r3["spec"]["controlPlaneEndpoint"]["host"],
+        "172.18.0.3"
+    );
+    assert_eq!(
+        after_r3["metadata"]["finalizers"][0],
+        "cluster.cluster.x-k8s.io"
+    );
+    let docker_cluster = fixture::get(&target, INFRA, "DockerCluster", CLUSTER)
+        .await
+        .unwrap();
+    assert_eq!(
+        docker_cluster["metadata"]["ownerReferences"][0]["uid"],
+        json!(uid(&after_r3)),
+        "owner references the pivot wrote stay"
+    );
     Ok(())
 }
 

@@ -12,6 +12,7 @@ pub mod remove;
 pub mod resolver;
 pub mod revision;
 pub mod server_side;
+pub mod takeover;
 
 use kube::Client;
 

@@ -1,12 +1,15 @@
 //! Server-side apply of one manifest: field manager `lattice`, conflicts forced (the cell is the
 //! source of truth for the fields it sets), and `fieldValidation=Strict`, so an unknown or
-//! duplicated field is an error from the API server instead of being silently dropped.
+//! duplicated field is an error from the API server instead of being silently dropped. An object
+//! a pivot created is taken over from the pivot's field manager after its first apply
+//! ([`crate::apply::takeover`]).
 
 use kube::api::{Patch, PatchParams};
 
 use crate::apply::layers::{ApplyObject, ObjectFailure};
 use crate::apply::plan::Manifest;
 use crate::apply::resolver::ApiResolver;
+use crate::apply::takeover::take_over_from_pivot;
 use crate::kube_error::server_message;
 
 /// Field manager of every object the agent applies.
@@ -30,16 +33,22 @@ pub async fn server_side_apply(
         .map_err(|e| ObjectFailure {
             message: e.to_string(),
         })?;
-    api.patch(
-        &manifest.object.name,
-        &apply_params(),
-        &Patch::Apply(&manifest.body),
-    )
-    .await
-    .map(|_| ())
-    .map_err(|e| ObjectFailure {
-        message: server_message(&e),
-    })
+    let applied = api
+        .patch(
+            &manifest.object.name,
+            &apply_params(),
+            &Patch::Apply(&manifest.body),
+        )
+        .await
+        .map_err(|e| ObjectFailure {
+            message: server_message(&e),
+        })?;
+    // An object a pivot created becomes `lattice`'s alone (decision 0041). The apply itself
+    // succeeded; if this fails, the next apply tries again.
+    if let Err(e) = take_over_from_pivot(&api, &applied).await {
+        tracing::warn!(object = %manifest.object, error = %server_message(&e), "could not drop the pivot's field ownership; retried at the next apply");
+    }
+    Ok(())
 }
 
 impl ApplyObject for ApiResolver {

@@ -126,6 +126,57 @@ async fn the_agent_enrols_applies_and_restarts_from_its_secret() -> anyhow::Resu
             .is_some()
     );
 
+    // Pivot steps go through the executor and are answered: discovery of the agent's own
+    // namespace lists nothing (its credentials, inventory and manifests are never listed), and a
+    // pause without the Cluster API says so.
+    let pivot = |namespace: &str, step| {
+        CellPayload::PivotCommand(lattice_protocol::v1::PivotCommand {
+            pivot_id: "p-1".into(),
+            cluster_namespace: namespace.into(),
+            cluster_name: "w1".into(),
+            step: Some(step),
+        })
+    };
+    use lattice_protocol::v1::pivot_command::Step;
+    let discover_id = cell
+        .send(pivot(
+            AGENT_NS,
+            Step::Discover(lattice_protocol::v1::PivotDiscover {}),
+        ))
+        .await;
+    let answer = cell.next_non_heartbeat().await;
+    assert_eq!(answer.reply_to, discover_id);
+    let Some(AgentPayload::PivotStepResult(result)) = &answer.payload else {
+        panic!("expected PivotStepResult, got {answer:?}")
+    };
+    assert!(result.success, "{result:?}");
+    assert_eq!(result.pivot_id, "p-1");
+    let Some(lattice_protocol::v1::pivot_step_result::Detail::Discovered(found)) = &result.detail
+    else {
+        panic!("{result:?}")
+    };
+    assert!(
+        found.objects.is_empty(),
+        "{} objects listed",
+        found.objects.len()
+    );
+    let pause_id = cell
+        .send(pivot(
+            "fleet",
+            Step::SetPaused(lattice_protocol::v1::PivotSetPaused { paused: true }),
+        ))
+        .await;
+    let answer = cell.next_non_heartbeat().await;
+    assert_eq!(answer.reply_to, pause_id);
+    let Some(AgentPayload::PivotStepResult(result)) = &answer.payload else {
+        panic!("expected PivotStepResult, got {answer:?}")
+    };
+    assert!(!result.success);
+    assert_eq!(
+        result.error,
+        "the API server does not serve cluster.x-k8s.io (are the Cluster API CRDs installed?)"
+    );
+
     // A revision the API server rejects: reported per object, and heartbeats turn DEGRADED.
     let mut bad = deployment("checkout");
     bad["spec"]["replicaz"] = 3.into();

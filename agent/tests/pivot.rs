@@ -29,7 +29,7 @@ use lattice_agent::telemetry::AgentMetrics;
 use lattice_derive::pivot::{ObjectKey, SOURCE_UID_ANNOTATION, UidMap};
 use lattice_e2e::{TestCluster, install_crds, vendored_project_crd_files};
 use lattice_protocol::v1::pivot_command::Step;
-use lattice_protocol::v1::{PivotCreateBatch, PivotObject};
+use lattice_protocol::v1::{PivotCreateBatch, PivotDeleteBatch, PivotObject, PivotObjectRef};
 use serde_json::{Value, json};
 
 use driver::*;
@@ -545,5 +545,34 @@ async fn malformed_pivot_commands_are_refused_naming_the_cause() -> anyhow::Resu
     // Refused before anything was written: not even the namespace.
     let namespaces: Api<Namespace> = Api::all(client.clone());
     assert!(namespaces.get_opt(NAMESPACE).await?.is_none());
+
+    // The agent's own objects are never deleted by a pivot.
+    let own_config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), AGENT_NS);
+    let own: ConfigMap = serde_json::from_value(json!({"metadata": {
+        "name": "agent-state", "labels": {"app.kubernetes.io/managed-by": "lattice-agent"}}}))?;
+    let own = own_config_maps.create(&PostParams::default(), &own).await?;
+    let refused = fails(
+        &mut agent,
+        Step::DeleteBatch(PivotDeleteBatch {
+            batch_index: 0,
+            batch_count: 1,
+            objects: vec![PivotObjectRef {
+                api_version: "v1".into(),
+                kind: "ConfigMap".into(),
+                namespace: AGENT_NS.into(),
+                name: "agent-state".into(),
+                uid: own.metadata.uid.clone().unwrap(),
+            }],
+            release_spec_key: String::new(),
+        }),
+    )
+    .await;
+    assert_eq!(
+        refused.error,
+        format!(
+            "ConfigMap {AGENT_NS}/agent-state is one of the agent's own objects; a pivot never deletes it"
+        )
+    );
+    assert!(own_config_maps.get_opt("agent-state").await?.is_some());
     Ok(())
 }

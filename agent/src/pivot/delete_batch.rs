@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 
 use crate::apply::resolver::ApiResolver;
 use crate::kube_error::is_not_found;
+use crate::own_objects::AGENT_FIELD_MANAGER;
 use crate::pivot::FIELD_MANAGER;
 use crate::pivot::error::StepError;
 use crate::pivot::object::{Named, named};
@@ -103,6 +104,17 @@ async fn delete_moved(
         Err(e) if is_not_found(&e) => return Ok(Deleted::AlreadyAbsent),
         Err(e) => return Err(StepError::api("reading", &named.key, &e)),
     };
+    let own = found
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get("app.kubernetes.io/managed-by"))
+        .is_some_and(|m| m == AGENT_FIELD_MANAGER);
+    if own {
+        return Err(StepError::AgentsOwn {
+            object: named.key.to_string(),
+        });
+    }
     let found_uid = found.metadata.uid.clone().unwrap_or_default();
     if found_uid != moved.uid {
         return Ok(replaced(&found_uid));

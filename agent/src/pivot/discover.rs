@@ -1,7 +1,9 @@
 //! `PivotDiscover`: list, in the cluster's namespace, every object of the movable API groups the
 //! API server serves (`lattice_derive::pivot::membership::MOVED_GROUPS`, each at its chosen
 //! version) and every Secret and ConfigMap, as JSON with status. The cell decides what moves.
-//! Objects are never logged: Secrets are among them.
+//! Objects are never logged: Secrets are among them. The agent's own objects (its credentials,
+//! inventory and stored manifests, labelled `app.kubernetes.io/managed-by=lattice-agent`) are
+//! never listed, whatever namespace is asked for.
 
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::Client;
@@ -12,6 +14,9 @@ use lattice_derive::pivot::membership::MOVED_GROUPS;
 
 use crate::pivot::error::StepError;
 use crate::pivot::served::chosen_resources;
+
+/// Excludes the agent's own objects (`crate::own_objects::own_labels`).
+const NOT_THE_AGENTS_OWN: &str = "app.kubernetes.io/managed-by!=lattice-agent";
 
 /// Every object of `namespace` a pivot may move, each as JSON (`apiVersion` and `kind` set).
 pub async fn discover(client: &Client, namespace: &str) -> Result<Vec<Vec<u8>>, StepError> {
@@ -32,13 +37,16 @@ pub async fn discover(client: &Client, namespace: &str) -> Result<Vec<Vec<u8>>, 
     let mut objects = Vec::new();
     for resource in &resources {
         let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, resource);
-        let listed = api.list(&ListParams::default()).await.map_err(|e| {
-            StepError::api(
-                "listing",
-                format!("{} in namespace {namespace}", resource.plural),
-                &e,
-            )
-        })?;
+        let listed = api
+            .list(&ListParams::default().labels(NOT_THE_AGENTS_OWN))
+            .await
+            .map_err(|e| {
+                StepError::api(
+                    "listing",
+                    format!("{} in namespace {namespace}", resource.plural),
+                    &e,
+                )
+            })?;
         for mut object in listed.items {
             // List items of built-in kinds come without apiVersion and kind.
             object.types = Some(TypeMeta {

@@ -30,6 +30,12 @@ pub enum StepError {
         /// The object.
         object: String,
     },
+    /// An object of the agent itself (credentials, inventory, stored manifests).
+    #[error("{object} is one of the agent's own objects; a pivot never deletes it")]
+    AgentsOwn {
+        /// The object.
+        object: String,
+    },
     /// The API server does not serve a group the step needs.
     #[error("the API server does not serve {group} (are the Cluster API CRDs installed?)")]
     NotServed {

@@ -237,6 +237,7 @@ pub async fn execute(
         Command::Pivot(command) => {
             let result = applier.pivot(command).await;
             let success = result.success;
+            metrics.count_pivot_step(crate::pivot::step_name(command), success);
             (Payload::PivotStepResult(result), success)
         }
     }

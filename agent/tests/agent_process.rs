@@ -219,6 +219,8 @@ async fn the_agent_enrols_applies_and_restarts_from_its_secret() -> anyhow::Resu
         "lattice_agent_applies_total{result=\"failure\"} 1",
         "lattice_agent_objects_total{outcome=\"applied\"} 8",
         "lattice_agent_objects_total{outcome=\"failed\"} 1",
+        "lattice_agent_pivot_steps_total{step=\"discover\",result=\"success\"} 1",
+        "lattice_agent_pivot_steps_total{step=\"set_paused\",result=\"failure\"} 1",
     ] {
         assert!(metrics.contains(line), "{line} missing in\n{metrics}");
     }

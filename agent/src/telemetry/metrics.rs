@@ -1,5 +1,5 @@
 //! Prometheus metrics of the agent (prefix `lattice_agent_`): connection state, reconnects,
-//! heartbeats, commands and per-object outcomes.
+//! heartbeats, commands, per-object outcomes and pivot steps.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -28,6 +28,15 @@ pub struct KindLabel {
     pub kind: String,
 }
 
+/// Label set `{step, result}` of the pivot step counter.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PivotStepLabel {
+    /// `set_paused`, `discover`, `create_batch` or `delete_batch`.
+    pub step: String,
+    /// `success` or `failure`.
+    pub result: String,
+}
+
 /// Every metric the agent exports, with its registry.
 pub struct AgentMetrics {
     registry: Registry,
@@ -49,6 +58,8 @@ pub struct AgentMetrics {
     pub drift_corrections: Family<KindLabel, Counter>,
     /// Drift checks or corrections that failed (retried on the next event or resync), by kind.
     pub drift_failures: Family<KindLabel, Counter>,
+    /// Pivot steps carried out, by step and result.
+    pub pivot_steps: Family<PivotStepLabel, Counter>,
 }
 
 impl Default for AgentMetrics {
@@ -107,6 +118,12 @@ impl AgentMetrics {
             "Drift checks or corrections that failed and wait for the next event or resync, by kind",
             drift_failures.clone(),
         );
+        let pivot_steps = Family::<PivotStepLabel, Counter>::default();
+        registry.register(
+            "pivot_steps",
+            "Pivot steps carried out for the cell, by step and result",
+            pivot_steps.clone(),
+        );
         Self {
             registry,
             connected,
@@ -118,7 +135,18 @@ impl AgentMetrics {
             objects,
             drift_corrections,
             drift_failures,
+            pivot_steps,
         }
+    }
+
+    /// Counts one pivot `step` with its result.
+    pub fn count_pivot_step(&self, step: &str, success: bool) {
+        self.pivot_steps
+            .get_or_create(&PivotStepLabel {
+                step: step.to_string(),
+                result: if success { "success" } else { "failure" }.to_string(),
+            })
+            .inc();
     }
 
     /// Counts one drift correction of an object of `kind`.
@@ -199,6 +227,7 @@ mod tests {
             obj.result(ObjectOutcome::Failed, "x"),
         ]);
         m.count_drift_correction("Deployment");
+        m.count_pivot_step("create_batch", true);
         let text = m.encode().unwrap();
         for line in [
             "lattice_agent_connected 1",
@@ -208,6 +237,7 @@ mod tests {
             "lattice_agent_objects_total{outcome=\"applied\"} 2",
             "lattice_agent_objects_total{outcome=\"failed\"} 1",
             "lattice_agent_drift_corrections_total{kind=\"Deployment\"} 1",
+            "lattice_agent_pivot_steps_total{step=\"create_batch\",result=\"success\"} 1",
         ] {
             assert!(text.contains(line), "missing {line:?} in\n{text}");
         }

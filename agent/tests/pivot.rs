@@ -33,7 +33,10 @@ use lattice_protocol::v1::{PivotCreateBatch, PivotDeleteBatch, PivotObject, Pivo
 use serde_json::{Value, json};
 
 use driver::*;
-use fixture::{CAPI, CLUSTER, INFRA, NAMESPACE, SPEC_KEY, WORKER_MACHINES};
+use fixture::{CAPI, CLUSTER, INFRA, WORKER_MACHINES};
+use lattice_e2e::capi_fixture::{
+    MOVED_OBJECTS, NAMESPACE, SPEC_KEY, UNRELATED_CONFIG_MAP, UNRELATED_SECRET,
+};
 use support::k8s::AGENT_NS;
 
 /// An agent's applier on `client`'s cluster with stored revisions and drift correction, as the
@@ -153,21 +156,18 @@ async fn a_provisioned_docker_cluster_moves_to_its_target_exactly_once() -> anyh
         .iter()
         .map(|o| o["metadata"]["name"].as_str().unwrap())
         .collect();
-    assert!(
-        names.contains(&"registry-credentials"),
-        "every Secret is listed"
-    );
+    assert!(names.contains(&UNRELATED_SECRET), "every Secret is listed");
     let (graph, plan) = plan(discovered);
     // 10 derived, 4 cluster Secrets, a MachineSet, 3 Machines with their KubeadmConfig,
     // DockerMachine and bootstrap-data Secret.
-    assert_eq!(graph.len(), 10 + 4 + 1 + 3 * 4);
+    assert_eq!(graph.len(), MOVED_OBJECTS);
     assert!(plan.len() >= 5, "{} batches", plan.len());
     let source_cluster_object = graph.get(&driver::cluster().key()).unwrap();
     assert_eq!(source_cluster_object.value()["spec"]["paused"], true);
     assert!(
         graph
             .objects()
-            .all(|o| o.key().name != "registry-credentials" && o.key().name != "team-notes")
+            .all(|o| o.key().name != UNRELATED_SECRET && o.key().name != UNRELATED_CONFIG_MAP)
     );
 
     // A foreign Secret already holds a moved name on the target.
@@ -362,8 +362,8 @@ async fn a_provisioned_docker_cluster_moves_to_its_target_exactly_once() -> anyh
         })
         .collect();
     let mut expected = vec![
-        ("ConfigMap".to_string(), "team-notes".to_string()),
-        ("Secret".to_string(), "registry-credentials".to_string()),
+        ("ConfigMap".to_string(), UNRELATED_CONFIG_MAP.to_string()),
+        ("Secret".to_string(), UNRELATED_SECRET.to_string()),
         ("Secret".to_string(), replaced.to_string()),
     ];
     let mut remaining_sorted = remaining.clone();

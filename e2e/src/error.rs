@@ -73,6 +73,18 @@ pub enum HarnessError {
     #[error("Kubernetes API: {0}")]
     Kube(#[from] kube::Error),
 
+    /// A step of the Cluster API fixture (`capi_fixture`) failed.
+    #[error("Cluster API fixture: {what}: {source}")]
+    CapiFixture {
+        what: String,
+        #[source]
+        source: kube::Error,
+    },
+
+    /// The Cluster API fixture's LatticeCluster could not be read or derived.
+    #[error("Cluster API fixture {file}: {message}")]
+    CapiFixtureSpec { file: PathBuf, message: String },
+
     /// A Kubernetes watch failed.
     #[error("Kubernetes watch: {0}")]
     Watch(#[from] kube::runtime::watcher::Error),

@@ -4,6 +4,7 @@
 //! as processes (`lattice`). See `docs/testing.md`.
 
 pub mod bins;
+pub mod capi_fixture;
 pub mod cluster;
 pub mod crds;
 pub mod demo;

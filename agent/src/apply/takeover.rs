@@ -12,14 +12,16 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ManagedFieldsEntry, ObjectM
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::json;
 
-use crate::pivot::FIELD_MANAGER as PIVOT_MANAGER;
+/// Field manager of every write a pivot step makes (`crate::pivot` uses it; defined here, below
+/// the pivot, because the apply hands its objects over).
+pub const PIVOT_FIELD_MANAGER: &str = "lattice-pivot";
 
 /// The `managedFields` of `meta` without the pivot's entry for the object itself (its status
 /// entry is kept: an apply never sets status), or `None` when there is no such entry.
 pub fn without_pivot_entry(meta: &ObjectMeta) -> Option<Vec<ManagedFieldsEntry>> {
     let entries = meta.managed_fields.as_ref()?;
     let is_pivots = |entry: &ManagedFieldsEntry| {
-        entry.manager.as_deref() == Some(PIVOT_MANAGER)
+        entry.manager.as_deref() == Some(PIVOT_FIELD_MANAGER)
             && entry.subresource.as_deref().unwrap_or("").is_empty()
     };
     if !entries.iter().any(is_pivots) {

@@ -30,7 +30,7 @@ pub use error::StepError;
 pub use set_paused::set_paused;
 
 /// Field manager of every write a pivot step makes (create, status, pause, annotations).
-pub const FIELD_MANAGER: &str = "lattice-pivot";
+pub use crate::apply::takeover::PIVOT_FIELD_MANAGER as FIELD_MANAGER;
 
 impl Applier {
     /// Carries out one pivot step on this agent's cluster and answers it. A failure is answered

@@ -16,7 +16,7 @@ use lattice_protocol::v1::{
 };
 use serde_json::Value;
 
-use super::fixture::{CLUSTER, NAMESPACE};
+use lattice_e2e::capi_fixture::{CLUSTER, NAMESPACE};
 
 pub const PIVOT_ID: &str = "6f1c1e0a-0000-4000-8000-000000000012";
 /// Small batches, so the fixture's levels are cut into several.

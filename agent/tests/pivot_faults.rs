@@ -16,6 +16,7 @@ use std::path::Path;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::Api;
 use lattice_agent::kube_client::kube_client;
+use lattice_agent::pivot::create_batch::CONCURRENCY;
 use lattice_derive::pivot::SOURCE_UID_ANNOTATION;
 use lattice_e2e::TestCluster;
 use lattice_protocol::v1::pivot_command::Step;
@@ -126,51 +127,65 @@ async fn a_step_killed_at_a_fault_point_is_finished_by_its_resend() -> anyhow::R
     let mut agent = applier(&client).await;
     let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), NAMESPACE);
 
-    // Killed once the first object of batch 7 is created (its namespace created first).
-    let batch = create(7, &["a", "b", "c"]);
+    // Killed once the first object of batch 7 is created (its namespace created first). The
+    // objects of a batch are placed `CONCURRENCY` at a time: some of the first ones may be there
+    // too, the later ones are not.
+    let first: Vec<String> = (0..12).map(|i| format!("o{i:02}")).collect();
+    let first_names: Vec<&str> = first.iter().map(String::as_str).collect();
+    let batch = create(7, &first_names);
     run_killed(
         cluster.kubeconfig_path(),
         dir.path(),
         &batch,
         "pivot:mid-batch:7",
     );
-    assert_eq!(names(&config_maps).await, ["a"]);
+    let present = names(&config_maps).await;
+    assert!(present.contains(&"o00".to_string()), "{present:?}");
+    assert!(
+        first[CONCURRENCY..].iter().all(|n| !present.contains(n)),
+        "objects after the first {CONCURRENCY} were not started: {present:?}"
+    );
     let resent = agent.pivot(&batch).await;
     assert!(resent.success, "{}", resent.error);
     let Some(Detail::BatchCreated(created)) = resent.detail else {
         panic!("{resent:?}")
     };
     let adopted: Vec<bool> = created.objects.iter().map(|o| o.adopted).collect();
-    assert_eq!(adopted, [true, false, false]);
-    assert_eq!(names(&config_maps).await, ["a", "b", "c"]);
+    let expected: Vec<bool> = first.iter().map(|n| present.contains(n)).collect();
+    assert_eq!(adopted, expected, "what the killed step created is adopted");
+    assert_eq!(names(&config_maps).await, first);
 
     // Killed after the whole of batch 8, before answering: the resend adopts everything.
-    let batch = create(8, &["d", "e"]);
+    let batch = create(8, &["p0", "p1"]);
     run_killed(
         cluster.kubeconfig_path(),
         dir.path(),
         &batch,
         "pivot:after-batch:8",
     );
-    assert_eq!(names(&config_maps).await, ["a", "b", "c", "d", "e"]);
+    let mut all = first.clone();
+    all.extend(["p0".to_string(), "p1".to_string()]);
+    assert_eq!(names(&config_maps).await, all);
     let resent = agent.pivot(&batch).await;
     let Some(Detail::BatchCreated(again)) = resent.detail else {
         panic!("{resent:?}")
     };
     assert!(again.objects.iter().all(|o| o.adopted));
 
-    // Killed once the first object of delete batch 3 is deleted.
+    // Killed once the first object of delete batch 3 is deleted (in reverse order, as the cell
+    // sends dependants first); the resend counts what the killed step deleted as already absent.
     let delete = command(Step::DeleteBatch(PivotDeleteBatch {
         batch_index: 3,
         batch_count: 4,
-        objects: ["c", "b", "a"]
+        objects: first
             .iter()
-            .zip(created.objects.iter().rev())
+            .zip(&created.objects)
+            .rev()
             .map(|(name, made)| PivotObjectRef {
                 api_version: "v1".into(),
                 kind: "ConfigMap".into(),
                 namespace: NAMESPACE.into(),
-                name: (*name).into(),
+                name: name.clone(),
                 uid: made.target_uid.clone(),
             })
             .collect(),
@@ -182,13 +197,24 @@ async fn a_step_killed_at_a_fault_point_is_finished_by_its_resend() -> anyhow::R
         &delete,
         "pivot:mid-delete:3",
     );
-    assert_eq!(names(&config_maps).await, ["a", "b", "d", "e"]);
+    let present = names(&config_maps).await;
+    assert!(!present.contains(&"o11".to_string()), "{present:?}");
+    assert!(
+        first[..first.len() - CONCURRENCY]
+            .iter()
+            .all(|n| present.contains(n)),
+        "objects after the first {CONCURRENCY} were not started: {present:?}"
+    );
+    let gone = first.iter().filter(|n| !present.contains(n)).count() as u32;
     let resent = agent.pivot(&delete).await;
     let Some(Detail::BatchDeleted(deleted)) = resent.detail else {
         panic!("{resent:?}")
     };
-    assert_eq!((deleted.deleted, deleted.already_absent), (2, 1));
+    assert_eq!(
+        (deleted.deleted, deleted.already_absent),
+        (first.len() as u32 - gone, gone)
+    );
     assert!(deleted.left_alone.is_empty());
-    assert_eq!(names(&config_maps).await, ["d", "e"]);
+    assert_eq!(names(&config_maps).await, ["p0", "p1"]);
     Ok(())
 }

@@ -11,6 +11,7 @@
 
 use std::time::{Duration, Instant};
 
+use futures::{FutureExt, StreamExt, stream};
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use lattice_derive::pivot::{
     ExistingTarget, Placement, SOURCE_UID_ANNOTATION, TargetObject, place,
@@ -31,6 +32,41 @@ pub const WAIT_FOR_DELETION: Duration = Duration::from_secs(30);
 /// How often the step looks again while it waits.
 const POLL: Duration = Duration::from_millis(200);
 
+/// How many objects of a batch are placed (or deleted) at once.
+pub const CONCURRENCY: usize = 8;
+
+/// One object of a batch, with everything needed to place it.
+struct Placing {
+    index: usize,
+    named: Named,
+    target: TargetObject,
+    api: Api<DynamicObject>,
+    status_subresource: bool,
+}
+
+impl Placing {
+    /// Creates or adopts the object, then writes its status.
+    async fn run(self) -> Result<PivotCreatedObject, StepError> {
+        let (target_uid, adopted) =
+            create_or_adopt(&self.api, self.index, &self.named, &self.target).await?;
+        if let Some(status) = &self.target.status {
+            write_status(
+                &self.api,
+                self.status_subresource,
+                &self.named,
+                &target_uid,
+                status,
+            )
+            .await?;
+        }
+        Ok(PivotCreatedObject {
+            source_uid: self.target.source_uid,
+            target_uid,
+            adopted,
+        })
+    }
+}
+
 /// Creates or adopts every object of `batch`; answers their target UIDs in the batch's order.
 pub async fn create_batch(
     resolver: &mut ApiResolver,
@@ -47,7 +83,9 @@ pub async fn create_batch(
         .filter_map(|(named, _)| named.object.namespace.clone())
         .collect();
     ensure_namespaces(resolver.client(), &namespaces).await?;
-    let mut created = Vec::with_capacity(sent.len());
+    // Every kind is resolved first (the resolver caches), so the objects can then be placed
+    // concurrently: one batch is one depth level, none owns another.
+    let mut placements = Vec::with_capacity(sent.len());
     for (index, (named, target)) in sent.into_iter().enumerate() {
         let (api, resolved) = resolver
             .api_and_kind_for(&named.object)
@@ -56,23 +94,22 @@ pub async fn create_batch(
                 object: named.key.to_string(),
                 source,
             })?;
-        let (target_uid, adopted) = create_or_adopt(&api, index, &named, &target).await?;
-        if let Some(status) = &target.status {
-            write_status(
-                &api,
-                resolved.status_subresource,
-                &named,
-                &target_uid,
-                status,
-            )
-            .await?;
-        }
-        created.push(PivotCreatedObject {
-            source_uid: target.source_uid,
-            target_uid,
-            adopted,
+        placements.push(Placing {
+            index,
+            named,
+            target,
+            api,
+            status_subresource: resolved.status_subresource,
         });
-        if index == 0 {
+    }
+    let mut placed = stream::iter(placements)
+        .map(|placing| placing.run().boxed())
+        .buffered(CONCURRENCY);
+    let mut created = Vec::with_capacity(batch.objects.len());
+    // Answers come in the batch's order; the first error in that order is the step's.
+    while let Some(object) = placed.next().await {
+        created.push(object?);
+        if created.len() == 1 {
             lattice_fault::point_at("pivot:mid-batch", batch.batch_index);
         }
     }

@@ -8,6 +8,7 @@
 //!
 //! Fault point: `pivot:mid-delete:<i>` once the first object of batch `i` is deleted.
 
+use futures::{FutureExt, StreamExt, stream};
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions};
 use lattice_derive::pivot::source_delete::{
     DELETE_FOR_MOVE_ANNOTATION, delete_for_move_patch, finalizer_removal_patch,
@@ -19,6 +20,7 @@ use crate::apply::resolver::ApiResolver;
 use crate::kube_error::is_not_found;
 use crate::own_objects::AGENT_FIELD_MANAGER;
 use crate::pivot::FIELD_MANAGER;
+use crate::pivot::create_batch::CONCURRENCY;
 use crate::pivot::error::StepError;
 use crate::pivot::object::{Named, named};
 
@@ -42,6 +44,9 @@ pub async fn delete_batch(
         batch_index: batch.batch_index,
         ..PivotBatchDeleted::default()
     };
+    // Kinds resolved first (the resolver caches), then the objects deleted concurrently: one
+    // batch is one depth level, none owns another.
+    let mut deleting = Vec::with_capacity(batch.objects.len());
     for (index, moved) in batch.objects.iter().enumerate() {
         let named = named(
             index,
@@ -63,7 +68,21 @@ pub async fn delete_batch(
                 object: named.key.to_string(),
                 source,
             })?;
-        match delete_moved(&api, &named, moved).await? {
+        deleting.push((api, named, moved.clone()));
+    }
+    let mut outcomes = stream::iter(deleting)
+        .map(|(api, named, moved)| {
+            async move {
+                let outcome = delete_moved(&api, &named, &moved).await;
+                (named, outcome)
+            }
+            .boxed()
+        })
+        .buffered(CONCURRENCY);
+    let mut handled = 0;
+    // Outcomes come in the batch's order; the first error in that order is the step's.
+    while let Some((named, outcome)) = outcomes.next().await {
+        match outcome? {
             Deleted::Now => result.deleted += 1,
             Deleted::AlreadyAbsent => result.already_absent += 1,
             Deleted::LeftAlone(why) => {
@@ -71,7 +90,8 @@ pub async fn delete_batch(
                 result.left_alone.push(why);
             }
         }
-        if index == 0 {
+        handled += 1;
+        if handled == 1 {
             lattice_fault::point_at("pivot:mid-delete", batch.batch_index);
         }
     }

@@ -1,4 +1,5 @@
-//! `PivotCreateBatch`, on the target: for each object, in the batch's order, read what this
+//! `PivotCreateBatch`, on the target: for each object (8 at a time — a batch is one depth level,
+//! none of its objects owns another — answered in the batch's order), read what this
 //! cluster holds under its name and let `lattice_derive::pivot::place` decide — create it, adopt
 //! the copy an earlier attempt made (same `lattice.dev/source-uid`), wait for that copy to finish
 //! being deleted, or refuse because the name is taken by an object the pivot did not make

@@ -1,5 +1,6 @@
-//! `PivotDeleteBatch`, on the source, once everything is on the target: for each object, in the
-//! batch's order (dependants before owners), as clusterctl's `deleteSourceObject` does — the
+//! `PivotDeleteBatch`, on the source, once everything is on the target: for each object (the cell
+//! sends dependants in earlier batches than their owners; inside a batch, which is one depth
+//! level, 8 at a time), as clusterctl's `deleteSourceObject` does — the
 //! delete-for-move annotation (CAPI and provider controllers then leave the real infrastructure
 //! alone), the delete, then the removal of its finalizers if it has any. Every write is
 //! conditional on the UID the pivot moved: an object that was replaced by another of the same
@@ -113,11 +114,14 @@ async fn delete_moved(
     moved: &PivotObjectRef,
 ) -> Result<Deleted, StepError> {
     let name = &named.object.name;
-    let replaced = |found: &str| {
-        Deleted::LeftAlone(format!(
-            "{} has uid {found}, not the moved {}",
-            named.key, moved.uid
-        ))
+    let replaced = |found: Option<&str>| {
+        Deleted::LeftAlone(match found {
+            Some(found) => format!("{} has uid {found}, not the moved {}", named.key, moved.uid),
+            None => format!(
+                "{} was replaced during the delete (uid precondition failed), not the moved {}",
+                named.key, moved.uid
+            ),
+        })
     };
     let found = match api.get(name).await {
         Ok(found) => found,
@@ -137,7 +141,7 @@ async fn delete_moved(
     }
     let found_uid = found.metadata.uid.clone().unwrap_or_default();
     if found_uid != moved.uid {
-        return Ok(replaced(&found_uid));
+        return Ok(replaced(Some(&found_uid)));
     }
     let annotated = found
         .metadata
@@ -164,7 +168,7 @@ async fn delete_moved(
         {
             Ok(_) => {}
             Err(e) if is_not_found(&e) => return Ok(Deleted::AlreadyAbsent),
-            Err(kube::Error::Api(s)) if s.code == 409 => return Ok(replaced("another")),
+            Err(kube::Error::Api(s)) if s.code == 409 => return Ok(replaced(None)),
             Err(e) => return Err(StepError::api("annotating for deletion", &named.key, &e)),
         }
     }
@@ -178,7 +182,7 @@ async fn delete_moved(
     match api.delete(name, &delete).await {
         Ok(_) => {}
         Err(e) if is_not_found(&e) => return Ok(Deleted::AlreadyAbsent),
-        Err(kube::Error::Api(s)) if s.code == 409 => return Ok(replaced("another")),
+        Err(kube::Error::Api(s)) if s.code == 409 => return Ok(replaced(None)),
         Err(e) => return Err(StepError::api("deleting", &named.key, &e)),
     }
     let value = serde_json::to_value(&found).unwrap_or(Value::Null);
@@ -187,9 +191,11 @@ async fn delete_moved(
             .patch(name, &params, &Patch::Merge(&guarded(patch)))
             .await
         {
-            // Gone once its finalizers are (the usual answer), or already gone.
+            // Gone once its finalizers are (the usual answer), or already gone, or gone and
+            // replaced by a newcomer (409: its UID is not the moved one), which is not touched.
             Ok(_) => {}
             Err(e) if is_not_found(&e) => {}
+            Err(kube::Error::Api(s)) if s.code == 409 => {}
             Err(e) => return Err(StepError::api("removing the finalizers of", &named.key, &e)),
         }
     }

@@ -576,3 +576,62 @@ async fn malformed_pivot_commands_are_refused_naming_the_cause() -> anyhow::Resu
     assert!(own_config_maps.get_opt("agent-state").await?.is_some());
     Ok(())
 }
+
+/// The pivot's earlier copy of an object that is being deleted (a finalizer holds it) is waited
+/// for, and the object is created anew once it is gone — never adopted while it goes.
+#[tokio::test]
+async fn an_earlier_copy_being_deleted_is_waited_for_then_created_anew() -> anyhow::Result<()> {
+    let cluster = TestCluster::start("pivot-wait").await?;
+    let client = cluster.client().await?;
+    let (mut agent, _, _) = agent(&client).await;
+    create_namespace(&client).await;
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), NAMESPACE);
+    let earlier: ConfigMap = serde_json::from_value(json!({"metadata": {
+        "name": "edge-3-settings",
+        "annotations": {SOURCE_UID_ANNOTATION: "source-settings"},
+        "finalizers": ["example.com/hold"]}}))?;
+    let earlier = config_maps.create(&PostParams::default(), &earlier).await?;
+    config_maps
+        .delete("edge-3-settings", &DeleteParams::default())
+        .await?;
+    let deleting = config_maps.get("edge-3-settings").await?;
+    assert!(deleting.metadata.deletion_timestamp.is_some());
+
+    // The finalizer goes a little later, as a controller would remove it.
+    let releaser = {
+        let config_maps = config_maps.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+            let patch = json!({"metadata": {"finalizers": null}});
+            config_maps
+                .patch(
+                    "edge-3-settings",
+                    &kube::api::PatchParams::default(),
+                    &kube::api::Patch::Merge(&patch),
+                )
+                .await
+        })
+    };
+    let manifest = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "edge-3-settings", "namespace": NAMESPACE,
+                     "annotations": {SOURCE_UID_ANNOTATION: "source-settings"}},
+        "data": {"moved": "yes"}});
+    let step = Step::CreateBatch(PivotCreateBatch {
+        batch_index: 0,
+        batch_count: 1,
+        objects: vec![PivotObject {
+            manifest: serde_json::to_vec(&manifest)?,
+            status: Vec::new(),
+            source_uid: "source-settings".into(),
+        }],
+    });
+    let created = created(run(&mut agent, step).await);
+    releaser.await??;
+    let made = &created.objects[0];
+    assert!(!made.adopted, "an object being deleted is not adopted");
+    assert_ne!(Some(made.target_uid.clone()), earlier.metadata.uid);
+    let now = config_maps.get("edge-3-settings").await?;
+    assert_eq!(now.metadata.uid.as_deref(), Some(made.target_uid.as_str()));
+    assert_eq!(now.data.unwrap()["moved"], "yes");
+    Ok(())
+}

@@ -34,3 +34,66 @@ pub fn handle(command_id: &str, command: PivotCommand, outbox: &Outbox, executor
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use lattice_protocol::identity::ClusterId;
+    use lattice_protocol::v1::pivot_command::Step;
+    use lattice_protocol::v1::{PivotDiscover, PivotSetPaused};
+    use tokio::sync::mpsc;
+
+    use super::*;
+    use crate::executor::queue;
+
+    fn step(pivot_id: &str, step: Step) -> PivotCommand {
+        PivotCommand {
+            pivot_id: pivot_id.into(),
+            cluster_namespace: "fleet".into(),
+            cluster_name: "w1".into(),
+            step: Some(step),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_step_is_queued_for_the_executor_or_refused_at_once() {
+        let (tx, mut sent) = mpsc::channel(4);
+        let outbox = Outbox::new(
+            ClusterId::new("edge-1").unwrap_or_else(|e| panic!("{e}")),
+            tx,
+        );
+
+        let (executor, mut jobs) = queue();
+        handle(
+            "cmd-1",
+            step("p-1", Step::Discover(PivotDiscover {})),
+            &outbox,
+            &executor,
+        );
+        let job = jobs
+            .try_recv()
+            .unwrap_or_else(|e| panic!("not queued: {e}"));
+        assert_eq!(job.command_id, "cmd-1");
+        assert!(matches!(job.command, Command::Pivot(ref c) if c.pivot_id == "p-1"));
+        assert!(sent.try_recv().is_err(), "nothing answered yet");
+
+        // The executor has stopped: the step is refused at once, answering its id.
+        drop(jobs);
+        handle(
+            "cmd-2",
+            step("p-1", Step::SetPaused(PivotSetPaused { paused: true })),
+            &outbox,
+            &executor,
+        );
+        let answer = sent.try_recv().unwrap_or_else(|e| panic!("no answer: {e}"));
+        assert_eq!(answer.reply_to, "cmd-2");
+        let Some(Payload::PivotStepResult(result)) = answer.payload else {
+            panic!("{answer:?}")
+        };
+        assert_eq!(result.pivot_id, "p-1");
+        assert!(!result.success);
+        assert_eq!(
+            result.error,
+            "not carried out: the agent's command queue is full or stopped; the cell should resend the step"
+        );
+    }
+}

@@ -165,6 +165,56 @@ pub fn service(s: &Value) -> String {
     lines.join("\n")
 }
 
+/// A `LatticeCluster`: its managing cluster, lifecycle phase (with reason and message),
+/// conditions and delivery.
+pub fn lattice_cluster(c: &Value) -> String {
+    let status = &c["status"];
+    let mut lines = vec![
+        format!("Name:        {}", text(&c["metadata"]["name"])),
+        format!("Managed by:  {}", text(&status["managedBy"])),
+        format!("Held by:     {}", text(&status["cluster"])),
+        format!(
+            "Generation:  {} (observed {})",
+            text(&c["metadata"]["generation"]),
+            text(&status["observedGeneration"])
+        ),
+        format!("Phase:       {}", text(&status["phase"])),
+    ];
+    if !status["reason"].is_null() {
+        lines.push(format!(
+            "Reason:      {}: {}",
+            text(&status["reason"]),
+            text(&status["message"])
+        ));
+    }
+    lines.push(format!(
+        "Since:       {}",
+        text(&status["phaseTransitionTime"])
+    ));
+    lines.push(format!("Revision:    {}", text(&status["revision"])));
+    lines.push("Conditions:".to_string());
+    for cond in status["conditions"].as_array().into_iter().flatten() {
+        lines.push(format!(
+            "  {}={} ({}): {}",
+            text(&cond["type"]),
+            text(&cond["status"]),
+            text(&cond["reason"]),
+            text(&cond["message"])
+        ));
+    }
+    for d in status["clusters"].as_array().into_iter().flatten() {
+        lines.push(format!(
+            "Delivery to {}: {}{}",
+            text(&d["cluster"]),
+            text(&d["state"]),
+            d["error"]
+                .as_str()
+                .map_or(String::new(), |e| format!(" ({e})"))
+        ));
+    }
+    lines.join("\n")
+}
+
 /// The "Drift corrections" section: the count per cluster and the latest events (none shown
 /// when no agent ever corrected an object of the spec).
 fn drift_corrections(drift: &Value) -> Vec<String> {

@@ -1,19 +1,23 @@
 //! Placing the workload documents of a request (every kind of `lattice_api::kinds`): each
-//! names its cluster with the `lattice.dev/cluster` label, the cluster must be registered, and no
-//! two documents may name the same spec. All problems are reported together. Reading the label
-//! is pure and lives in `lattice_api::documents::placement`.
+//! names its cluster with the `lattice.dev/cluster` label (a `LatticeCluster` with
+//! `spec.managedBy`), the cluster must be registered, and no two documents may name the same
+//! spec. All problems are reported together. Reading the label is pure and lives in
+//! `lattice_api::documents::placement`. A `LatticeCluster` whose pivot started stays where the
+//! pivot put it (`crate::cluster_specs::guard`).
 
 use std::collections::BTreeMap;
 
 use lattice_api::documents::{
-    BodyError, CLUSTER_LABEL_FIELD, DocumentError, WorkloadDocument, placement,
+    BodyError, CLUSTER_LABEL_FIELD, DocumentError, MANAGED_BY_FIELD, WorkloadDocument, placement_of,
 };
+use lattice_api::kinds::{Placement, workload_kind};
 use lattice_derive::FieldError;
 use lattice_derive::quota::OWNER_ANNOTATION;
 use lattice_protocol::identity::ClusterId;
 
 use super::ApplyError;
 use super::quota_writes::ServiceSubject;
+use crate::cluster_specs::guard;
 use crate::spec_key::SpecKey;
 use crate::state::CellState;
 
@@ -27,6 +31,9 @@ pub struct Placed<'a> {
     pub cluster: ClusterId,
     /// The document as stored (without `status`).
     pub document: serde_json::Value,
+    /// Whether it is a cluster-scoped kind (a `LatticeCluster`, whose name is registered as a
+    /// cluster when it is created).
+    pub cluster_scoped: bool,
     owner: Option<&'a str>,
 }
 
@@ -50,7 +57,11 @@ pub async fn place<'a>(
     let mut seen: BTreeMap<SpecKey, usize> = BTreeMap::new();
     for w in workloads {
         let metadata = w.spec.metadata();
-        let cluster = match placement(metadata.labels.as_ref()) {
+        // Every parsed workload is of a kind of the table.
+        let Some(row) = workload_kind(w.spec.kind()) else {
+            continue;
+        };
+        let mut cluster = match placement_of(row, w.spec.as_ref()) {
             Ok(cluster) => cluster,
             Err(e) => {
                 errors.push(DocumentError::new(w.index, e));
@@ -58,24 +69,55 @@ pub async fn place<'a>(
             }
         };
         if state.store.cluster(cluster.as_str()).await?.is_none() {
-            errors.push(DocumentError::new(
-                w.index,
-                FieldError::new(
+            let error = match row.placement {
+                Placement::ClusterLabel => FieldError::new(
                     CLUSTER_LABEL_FIELD,
                     format!(
                         "cluster {cluster:?} does not exist; create it first with `latticectl cluster create {cluster}`"
                     ),
                 ),
-            ));
+                Placement::ManagedBy => FieldError::new(
+                    MANAGED_BY_FIELD,
+                    format!(
+                        "the managing cluster {cluster:?} is not registered; create it and enrol its agent first (`latticectl cluster create {cluster}`)"
+                    ),
+                ),
+            };
+            errors.push(DocumentError::new(w.index, error));
             continue;
         }
         // A missing name or namespace is reported by derivation, with its field path.
+        let namespace = if row.is_cluster_scoped() {
+            String::new()
+        } else {
+            metadata.namespace.clone().unwrap_or_default()
+        };
         let key = SpecKey::new(
             w.spec.kind(),
-            metadata.namespace.clone().unwrap_or_default(),
+            namespace,
             metadata.name.clone().unwrap_or_default(),
         );
-        let named = !key.name.is_empty() && !key.namespace.is_empty();
+        if row.is_cluster_scoped() && !key.name.is_empty() {
+            let stored = state.store.spec(&key).await?;
+            match guard::placement_after(stored.as_ref(), cluster.as_str()) {
+                Ok(Some(kept)) => match lattice_protocol::identity::ClusterId::new(kept) {
+                    Ok(kept) => cluster = kept,
+                    Err(e) => {
+                        errors.push(DocumentError::new(
+                            w.index,
+                            FieldError::new(MANAGED_BY_FIELD, e.to_string()),
+                        ));
+                        continue;
+                    }
+                },
+                Ok(None) => {}
+                Err(e) => {
+                    errors.push(DocumentError::new(w.index, e));
+                    continue;
+                }
+            }
+        }
+        let named = !key.name.is_empty() && (row.is_cluster_scoped() || !key.namespace.is_empty());
         if let Some(first) = seen.insert(key.clone(), w.index).filter(|_| named) {
             errors.push(DocumentError::new(
                 w.index,
@@ -90,6 +132,7 @@ pub async fn place<'a>(
             key,
             cluster,
             document: w.spec.document(),
+            cluster_scoped: row.is_cluster_scoped(),
             owner: metadata
                 .annotations
                 .as_ref()

@@ -80,6 +80,8 @@ pub struct Report {
     pub policies_table: Option<String>,
     /// `latticectl get quotas` as printed (absent if the cell has no such command).
     pub quotas_table: Option<String>,
+    /// `latticectl get latticeclusters` as printed (when the examples hold LatticeClusters).
+    pub lattice_clusters_table: Option<String>,
     /// Per service.
     pub services: Vec<ServiceSection>,
     /// Per cluster.
@@ -175,6 +177,11 @@ impl Report {
         if let Some(quotas) = &self.quotas_table {
             out.push("$ latticectl get quotas".to_owned());
             out.push(quotas.trim_end().to_owned());
+            out.push(String::new());
+        }
+        if let Some(clusters) = &self.lattice_clusters_table {
+            out.push("$ latticectl get latticeclusters".to_owned());
+            out.push(clusters.trim_end().to_owned());
             out.push(String::new());
         }
         out.push("$ latticectl get services".to_owned());

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use lattice_api::documents::{
     BodyError, CLUSTER_LABEL_FIELD, DocumentError, MANAGED_BY_FIELD, WorkloadDocument, placement_of,
 };
-use lattice_api::kinds::{Placement, workload_kind};
+use lattice_api::kinds::{Placement, WorkloadKind, workload_kind};
 use lattice_derive::FieldError;
 use lattice_derive::quota::OWNER_ANNOTATION;
 use lattice_protocol::identity::ClusterId;
@@ -47,6 +47,49 @@ impl Placed<'_> {
     }
 }
 
+/// The registered cluster spec `key` (document `w`, of kind `row`) goes to, or the field error:
+/// the cluster its document names — unless it is a `LatticeCluster` whose pivot started, which
+/// stays where the pivot put it (`guard::placement_after`; its managing cluster may be gone).
+async fn cluster_of(
+    state: &CellState,
+    row: &WorkloadKind,
+    w: &WorkloadDocument,
+    key: &SpecKey,
+) -> Result<Result<ClusterId, FieldError>, ApplyError> {
+    let named = match placement_of(row, w.spec.as_ref()) {
+        Ok(cluster) => cluster,
+        Err(e) => return Ok(Err(e)),
+    };
+    if row.is_cluster_scoped() && !key.name.is_empty() {
+        let stored = state.store.spec(key).await?;
+        match guard::placement_after(stored.as_ref(), named.as_str()) {
+            Ok(Some(kept)) => {
+                return Ok(ClusterId::new(kept)
+                    .map_err(|e| FieldError::new(MANAGED_BY_FIELD, e.to_string())));
+            }
+            Ok(None) => {}
+            Err(e) => return Ok(Err(e)),
+        }
+    }
+    if state.store.cluster(named.as_str()).await?.is_some() {
+        return Ok(Ok(named));
+    }
+    Ok(Err(match row.placement {
+        Placement::ClusterLabel => FieldError::new(
+            CLUSTER_LABEL_FIELD,
+            format!(
+                "cluster {named:?} does not exist; create it first with `latticectl cluster create {named}`"
+            ),
+        ),
+        Placement::ManagedBy => FieldError::new(
+            MANAGED_BY_FIELD,
+            format!(
+                "the managing cluster {named:?} is not registered; create it and enrol its agent first (`latticectl cluster create {named}`)"
+            ),
+        ),
+    }))
+}
+
 /// Checks the placement of every workload spec (any kind of the table of kinds), sorted by key.
 pub async fn place<'a>(
     state: &CellState,
@@ -61,31 +104,6 @@ pub async fn place<'a>(
         let Some(row) = workload_kind(w.spec.kind()) else {
             continue;
         };
-        let mut cluster = match placement_of(row, w.spec.as_ref()) {
-            Ok(cluster) => cluster,
-            Err(e) => {
-                errors.push(DocumentError::new(w.index, e));
-                continue;
-            }
-        };
-        if state.store.cluster(cluster.as_str()).await?.is_none() {
-            let error = match row.placement {
-                Placement::ClusterLabel => FieldError::new(
-                    CLUSTER_LABEL_FIELD,
-                    format!(
-                        "cluster {cluster:?} does not exist; create it first with `latticectl cluster create {cluster}`"
-                    ),
-                ),
-                Placement::ManagedBy => FieldError::new(
-                    MANAGED_BY_FIELD,
-                    format!(
-                        "the managing cluster {cluster:?} is not registered; create it and enrol its agent first (`latticectl cluster create {cluster}`)"
-                    ),
-                ),
-            };
-            errors.push(DocumentError::new(w.index, error));
-            continue;
-        }
         // A missing name or namespace is reported by derivation, with its field path.
         let namespace = if row.is_cluster_scoped() {
             String::new()
@@ -97,26 +115,13 @@ pub async fn place<'a>(
             namespace,
             metadata.name.clone().unwrap_or_default(),
         );
-        if row.is_cluster_scoped() && !key.name.is_empty() {
-            let stored = state.store.spec(&key).await?;
-            match guard::placement_after(stored.as_ref(), cluster.as_str()) {
-                Ok(Some(kept)) => match lattice_protocol::identity::ClusterId::new(kept) {
-                    Ok(kept) => cluster = kept,
-                    Err(e) => {
-                        errors.push(DocumentError::new(
-                            w.index,
-                            FieldError::new(MANAGED_BY_FIELD, e.to_string()),
-                        ));
-                        continue;
-                    }
-                },
-                Ok(None) => {}
-                Err(e) => {
-                    errors.push(DocumentError::new(w.index, e));
-                    continue;
-                }
+        let cluster = match cluster_of(state, row, w, &key).await? {
+            Ok(cluster) => cluster,
+            Err(e) => {
+                errors.push(DocumentError::new(w.index, e));
+                continue;
             }
-        }
+        };
         let named = !key.name.is_empty() && (row.is_cluster_scoped() || !key.namespace.is_empty());
         if let Some(first) = seen.insert(key.clone(), w.index).filter(|_| named) {
             errors.push(DocumentError::new(

@@ -226,7 +226,7 @@ async fn refused(cell: &TestCell, body: &str) -> Vec<(String, String)> {
 }
 
 #[tokio::test]
-async fn invalid_lattice_clusters_are_refused_naming_the_field_and_nothing_is_stored() {
+async fn invalid_or_unauthenticated_lattice_clusters_are_refused_and_nothing_is_stored() {
     let cell = TestCell::start().await;
     cell.cluster("mgmt").await;
     let good = cluster_yaml("mgmt");
@@ -263,6 +263,25 @@ async fn invalid_lattice_clusters_are_refused_naming_the_field_and_nothing_is_st
     let fields = refused(&cell, &unknown).await;
     assert!(fields[0].0.starts_with("spec"), "{fields:?}");
     assert!(fields[0].1.contains("region"), "{fields:?}");
+
+    // Provisioning is as default-deny as deploying: without the admin token nothing is accepted.
+    let anonymous = cell
+        .http
+        .post(cell.url("/v1/apply"))
+        .header("content-type", "application/yaml")
+        .body(good.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let wrong = cell
+        .http
+        .delete(cell.url("/v1/latticeclusters/edge-3"))
+        .bearer_auth("not-the-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
 
     // Nothing was stored, and the cluster name was not registered.
     let (_, list) = get(&cell, "/v1/latticeclusters").await;

@@ -108,6 +108,16 @@ fn the_demo_reports_every_example_and_fails_on_the_unexpected() {
         stdout.contains("$ latticectl get latticeclusters"),
         "{stdout}"
     );
+    // Its Cluster API objects are read back from edge-1, applied by Lattice.
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("Cluster ")
+                && l.contains("lattice-cluster-edge-3/edge-3")
+                && l.contains("lattice (Apply)")
+                && l.contains("LatticeCluster edge-3")),
+        "edge-3's Cluster object missing from edge-1's section:\n{stdout}"
+    );
     assert!(
         stdout.contains("✓ CedarPolicy platform-images"),
         "the policies are applied first:\n{stdout}"

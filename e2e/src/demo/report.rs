@@ -17,7 +17,7 @@ pub const FIELD_MANAGER: &str = "lattice";
 pub struct ObjectLine {
     /// The object.
     pub reference: ObjectRef,
-    /// The service it belongs to (`namespace/name`).
+    /// The spec it belongs to: a service (`namespace/name`) or `LatticeCluster <name>`.
     pub service: String,
     /// What the agent reported (`Applied`, `Failed`, …).
     pub reported: String,
@@ -43,7 +43,7 @@ pub struct ClusterSection {
     pub name: String,
     /// Its entry of `latticectl get clusters -o json`.
     pub summary: Value,
-    /// Objects of the services placed on it.
+    /// Objects of the services placed on it, and of the LatticeClusters it manages.
     pub objects: Vec<ObjectLine>,
 }
 
@@ -346,7 +346,7 @@ fn render_cluster(cluster: &ClusterSection, out: &mut Vec<String>) {
             "APIVERSION",
             "NAMESPACE/NAME",
             "FIELD MANAGERS",
-            "SERVICE",
+            "SPEC",
         ],
         &rows,
     ));

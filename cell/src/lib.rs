@@ -11,6 +11,7 @@
 pub(crate) mod admission;
 pub(crate) mod apply;
 pub(crate) mod ca;
+pub(crate) mod cluster_specs;
 pub(crate) mod config;
 pub(crate) mod cost;
 pub(crate) mod delivery;

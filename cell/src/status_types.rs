@@ -41,6 +41,21 @@ impl Condition {
     }
 }
 
+/// Every key an [`AttemptStatus`] may write into a spec's `status`: a new attempt replaces these
+/// and keeps the others (a `LatticeCluster`'s `phase`, `reason`, `message`,
+/// `phaseTransitionTime`).
+pub const ATTEMPT_KEYS: &[&str] = &[
+    "observedGeneration",
+    "result",
+    "conditions",
+    "policySetVersion",
+    "policyFingerprint",
+    "gateQuestions",
+    "fieldErrors",
+    "resources",
+    "cost",
+];
+
 /// The record of the last attempt, stored as the spec's `status`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -115,5 +130,37 @@ impl From<&Result<CostEstimate, CostError>> for CostView {
                 error: e.to_string(),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attempt_keys_name_every_field_of_an_attempt() {
+        let full = AttemptStatus {
+            observed_generation: 1,
+            result: "Released".into(),
+            conditions: Vec::new(),
+            policy_set_version: 0,
+            policy_fingerprint: String::new(),
+            gate_questions: 0,
+            field_errors: vec![FieldError::new("spec", "x")],
+            resources: Some(RequestedResources::of(&ResourceDemand::default())),
+            cost: Some(CostView::Unknown {
+                error: String::new(),
+            }),
+        };
+        let value = serde_json::to_value(full).unwrap_or_default();
+        let keys: Vec<&str> = value
+            .as_object()
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        let mut expected = ATTEMPT_KEYS.to_vec();
+        expected.sort_unstable();
+        let mut keys = keys;
+        keys.sort_unstable();
+        assert_eq!(keys, expected);
     }
 }

@@ -102,11 +102,17 @@ pub fn item_lines(item: &Value) -> Vec<String> {
     let revision = item["revision"]
         .as_str()
         .map_or("-".to_string(), |r| r.chars().take(12).collect());
+    // A cluster-scoped spec (a LatticeCluster) has no namespace; it shows its managing cluster.
+    let (path, managed_by) = match item["namespace"].as_str() {
+        Some(ns) => (format!("{ns}/{}", text(&item["name"])), String::new()),
+        None => (
+            text(&item["name"]),
+            format!(", managed by {}", text(&status["managedBy"])),
+        ),
+    };
     let mut line = format!(
-        "{}/{}/{} {}: {} (generation {}, revision {revision})",
+        "{}/{path} {}: {} (generation {}, revision {revision}{managed_by})",
         text(&item["kind"]).to_lowercase(),
-        text(&item["namespace"]),
-        text(&item["name"]),
         text(&item["result"]),
         text(&status["phase"]),
         text(&item["generation"]),
@@ -205,6 +211,16 @@ mod tests {
         );
         let ns = json!({"kind": "Namespace", "name": "shop", "result": "unchanged"});
         assert_eq!(item_lines(&ns), vec!["namespace/shop unchanged"]);
+        let cluster = json!({
+            "kind": "LatticeCluster", "name": "edge-3", "generation": 1, "result": "created",
+            "revision": "0123456789abcdef", "status": {"phase": "Pending", "managedBy": "mgmt"}
+        });
+        assert_eq!(
+            item_lines(&cluster),
+            vec![
+                "latticecluster/edge-3 created: Pending (generation 1, revision 0123456789ab, managed by mgmt)"
+            ]
+        );
     }
 
     #[test]

@@ -41,16 +41,16 @@ async fn workload(
         namespace,
     } = target;
     let answer = client
-        .call(
-            Method::DELETE,
-            &format!("/v1/namespaces/{namespace}/{}/{name}", kind.plural),
-            None,
-        )
+        .call(Method::DELETE, &kind.one_path(namespace, name), None)
         .await?;
+    let shown = if kind.is_cluster_scoped() {
+        format!("{}/{name}", kind.singular)
+    } else {
+        format!("{}/{namespace}/{name}", kind.singular)
+    };
     finish(&answer, format, || {
         format!(
-            "{}/{namespace}/{name} deleted; cluster {} removes its objects",
-            kind.singular,
+            "{shown} deleted; cluster {} removes its objects",
             output::text(&answer["cluster"])
         )
     })

@@ -23,9 +23,9 @@ use super::client::CtlError;
 use super::inputs::{Input, read_inputs};
 use super::output::OutputFormat;
 use lattice_api::documents::{
-    BodyError, Documents, parse_documents, parse_policy, placement, split_documents,
+    BodyError, Documents, parse_documents, parse_policy, placement, placement_of, split_documents,
 };
-use lattice_api::kinds::SharedSpec;
+use lattice_api::kinds::{SharedSpec, workload_kind};
 
 /// The flags of `latticectl derive` besides the files.
 #[derive(Debug, Clone, Copy)]
@@ -164,7 +164,12 @@ pub fn derive_all(inputs: &[Input], options: DeriveOptions<'_>) -> Result<Value,
     for doc in &documents {
         let cluster = match options.cluster {
             Some(c) => c.to_string(),
-            None => placement(doc.spec.metadata().labels.as_ref())
+            // The `lattice.dev/cluster` label, or a LatticeCluster's `spec.managedBy`.
+            None => workload_kind(doc.spec.kind())
+                .map_or_else(
+                    || placement(doc.spec.metadata().labels.as_ref()),
+                    |row| placement_of(row, doc.spec.as_ref()),
+                )
                 .map_or_else(|_| DeriveContext::default().cluster, |c| c.to_string()),
         };
         let ctx = DeriveContext {
@@ -202,9 +207,13 @@ pub fn derive_all(inputs: &[Input], options: DeriveOptions<'_>) -> Result<Value,
         Some(policies) => wildcard::cedar(policies)(m),
         None => wildcard::deny_all(m),
     };
+    // Only kinds that take part in the mesh are members of the graph (not a LatticeCluster).
     let graph = ServiceGraph::build(
         options.trust_domain,
-        derived.iter().map(|(_, _, d)| d.mesh.clone()),
+        derived
+            .iter()
+            .filter(|(doc, _, _)| workload_kind(doc.spec.kind()).is_none_or(|row| row.mesh))
+            .map(|(_, _, d)| d.mesh.clone()),
         &decide,
     )
     .map_err(|e| cannot_derive(&[e.to_string()]))?;
@@ -362,6 +371,21 @@ mod tests {
             .iter()
             .flat_map(|l| l["objects"].as_array().unwrap())
             .collect()
+    }
+
+    #[test]
+    fn a_lattice_cluster_derives_for_its_managing_cluster_outside_the_mesh() {
+        let derived = derive_all(&[example("clusters/edge-3.yaml")], options()).unwrap();
+        let items = derived["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "no MeshBaseline: {derived}");
+        assert_eq!(items[0]["spec"], "LatticeCluster//edge-3");
+        assert_eq!(items[0]["cluster"], "edge-1");
+        let kinds: Vec<&str> = objects_of(&derived, "LatticeCluster//edge-3")
+            .iter()
+            .map(|o| o["kind"].as_str().unwrap())
+            .collect();
+        assert!(kinds.contains(&"Cluster"), "{kinds:?}");
+        assert!(!kinds.contains(&"CiliumNetworkPolicy"), "{kinds:?}");
     }
 
     #[test]

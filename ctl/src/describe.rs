@@ -1,5 +1,6 @@
-//! kubectl-describe-style text: `latticectl describe cluster NAME` (the verb), and the detail
-//! views of `get service NAME` and `get cedarpolicy NAME`.
+//! kubectl-describe-style text: `latticectl describe cluster NAME`, `describe service NS/NAME`
+//! and `describe latticecluster NAME` (the verb), and the detail views of `get service NAME`,
+//! `get latticecluster NAME` and `get cedarpolicy NAME`.
 
 use chrono::Utc;
 use reqwest::Method;
@@ -34,6 +35,12 @@ pub async fn run(
                 )
                 .await?;
             finish(&answer, format, || service(&answer))
+        }
+        DescribeCommand::LatticeCluster { name } => {
+            let answer = client
+                .call(Method::GET, &format!("/v1/latticeclusters/{name}"), None)
+                .await?;
+            finish(&answer, format, || lattice_cluster(&answer))
         }
     }
 }
@@ -165,6 +172,56 @@ pub fn service(s: &Value) -> String {
     lines.join("\n")
 }
 
+/// A `LatticeCluster`: its managing cluster, lifecycle phase (with reason and message),
+/// conditions and delivery.
+pub fn lattice_cluster(c: &Value) -> String {
+    let status = &c["status"];
+    let mut lines = vec![
+        format!("Name:        {}", text(&c["metadata"]["name"])),
+        format!("Managed by:  {}", text(&status["managedBy"])),
+        format!("Held by:     {}", text(&status["cluster"])),
+        format!(
+            "Generation:  {} (observed {})",
+            text(&c["metadata"]["generation"]),
+            text(&status["observedGeneration"])
+        ),
+        format!("Phase:       {}", text(&status["phase"])),
+    ];
+    if !status["reason"].is_null() {
+        lines.push(format!(
+            "Reason:      {}: {}",
+            text(&status["reason"]),
+            text(&status["message"])
+        ));
+    }
+    lines.push(format!(
+        "Since:       {}",
+        text(&status["phaseTransitionTime"])
+    ));
+    lines.push(format!("Revision:    {}", text(&status["revision"])));
+    lines.push("Conditions:".to_string());
+    for cond in status["conditions"].as_array().into_iter().flatten() {
+        lines.push(format!(
+            "  {}={} ({}): {}",
+            text(&cond["type"]),
+            text(&cond["status"]),
+            text(&cond["reason"]),
+            text(&cond["message"])
+        ));
+    }
+    for d in status["clusters"].as_array().into_iter().flatten() {
+        lines.push(format!(
+            "Delivery to {}: {}{}",
+            text(&d["cluster"]),
+            text(&d["state"]),
+            d["error"]
+                .as_str()
+                .map_or(String::new(), |e| format!(" ({e})"))
+        ));
+    }
+    lines.join("\n")
+}
+
 /// The "Drift corrections" section: the count per cluster and the latest events (none shown
 /// when no agent ever corrected an object of the spec).
 fn drift_corrections(drift: &Value) -> Vec<String> {
@@ -262,6 +319,27 @@ pub fn cedar_policy(p: &Value) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_lattice_cluster_shows_its_manager_phase_and_reason() {
+        let text = lattice_cluster(&json!({
+            "metadata": {"name": "edge-3", "generation": 1},
+            "status": {
+                "phase": "Failed", "reason": "ApplyFailed", "message": "cluster mgmt: no CRD",
+                "managedBy": "mgmt", "cluster": "mgmt", "observedGeneration": 1,
+                "conditions": [], "clusters": [{"cluster": "mgmt", "state": "Failed", "error": "no CRD"}]
+            }
+        }));
+        for line in [
+            "Name:        edge-3",
+            "Managed by:  mgmt",
+            "Phase:       Failed",
+            "Reason:      ApplyFailed: cluster mgmt: no CRD",
+            "Delivery to mgmt: Failed (no CRD)",
+        ] {
+            assert!(text.contains(line), "{line:?} missing:\n{text}");
+        }
+    }
 
     #[test]
     fn a_service_shows_its_drift_corrections_with_time_cluster_object_and_fields() {

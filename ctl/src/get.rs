@@ -1,5 +1,6 @@
 //! `latticectl get`: lists and single resources, as a table (or the answer as YAML/JSON).
 
+use lattice_api::kinds::WorkloadKind;
 use reqwest::Method;
 
 use crate::args::GetCommand;
@@ -16,11 +17,7 @@ pub async fn run(
 ) -> Result<String, CtlError> {
     match what {
         GetCommand::Workload(WorkloadGet::List { kind, namespace }) => {
-            let path = match &namespace {
-                Some(ns) => format!("/v1/namespaces/{ns}/{}", kind.plural),
-                None => format!("/v1/{}", kind.plural),
-            };
-            specs(client, &path, format).await
+            specs(client, kind, &kind.list_path(namespace.as_deref()), format).await
         }
         GetCommand::Workload(WorkloadGet::One {
             kind,
@@ -28,12 +25,11 @@ pub async fn run(
             namespace,
         }) => {
             let answer = client
-                .call(
-                    Method::GET,
-                    &format!("/v1/namespaces/{namespace}/{}/{name}", kind.plural),
-                    None,
-                )
+                .call(Method::GET, &kind.one_path(&namespace, &name), None)
                 .await?;
+            if kind.is_cluster_scoped() {
+                return finish(&answer, format, || describe::lattice_cluster(&answer));
+            }
             finish(&answer, format, || describe::service(&answer))
         }
         GetCommand::CedarPolicies => {
@@ -70,11 +66,24 @@ pub async fn run(
     }
 }
 
-/// A list of workload specs (of any kind in the table) at `path`, one row each.
-async fn specs(client: &ApiClient, path: &str, format: OutputFormat) -> Result<String, CtlError> {
+/// A list of workload specs of `kind` at `path`, one row each (a `LatticeCluster` shows its
+/// managing cluster and phase).
+async fn specs(
+    client: &ApiClient,
+    kind: &WorkloadKind,
+    path: &str,
+    format: OutputFormat,
+) -> Result<String, CtlError> {
     let answer = client.call(Method::GET, path, None).await?;
     let items = answer["items"].as_array().cloned().unwrap_or_default();
     finish(&answer, format, || {
-        output::table(output::SERVICE_HEADERS, output::service_rows(&items))
+        if kind.is_cluster_scoped() {
+            output::table(
+                output::LATTICE_CLUSTER_HEADERS,
+                output::lattice_cluster_rows(&items),
+            )
+        } else {
+            output::table(output::SERVICE_HEADERS, output::service_rows(&items))
+        }
     })
 }

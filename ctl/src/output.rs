@@ -102,6 +102,34 @@ pub const SERVICE_HEADERS: &[&str] = &[
     "revision",
 ];
 
+/// The rows of a list of `LatticeCluster`s: the managing cluster and the lifecycle phase.
+pub fn lattice_cluster_rows(items: &[Value]) -> Vec<Vec<String>> {
+    items
+        .iter()
+        .map(|c| {
+            vec![
+                text(&c["metadata"]["name"]),
+                text(&c["status"]["managedBy"]),
+                text(&c["status"]["cluster"]),
+                text(&c["metadata"]["generation"]),
+                text(&c["status"]["phase"]),
+                text(&c["status"]["reason"]),
+            ]
+        })
+        .collect()
+}
+
+/// Headers of [`lattice_cluster_rows`]: `managed by` is `spec.managedBy`, `held by` the cluster
+/// holding its Cluster API objects (itself after a pivot).
+pub const LATTICE_CLUSTER_HEADERS: &[&str] = &[
+    "name",
+    "managed by",
+    "held by",
+    "generation",
+    "phase",
+    "reason",
+];
+
 /// The cluster rows of a list, ages counted at `now`.
 pub fn cluster_rows(items: &[Value], now: DateTime<Utc>) -> Vec<Vec<String>> {
     items

@@ -10,7 +10,7 @@ use lattice_derive::capi::{AUTOSCALER_MAX_ANNOTATION, AUTOSCALER_MIN_ANNOTATION}
 use lattice_derive::{ApplyLayer, DeriveError, Derived, LatticeCluster, derive_cluster};
 
 fn example() -> LatticeCluster {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/edge-3-cluster.yaml");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/clusters/edge-3.yaml");
     serde_saphyr::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -190,7 +190,7 @@ fn names_namespace_version_and_the_managing_cluster_are_checked() {
 #[test]
 fn unknown_fields_of_the_spec_are_refused_when_reading_it() {
     let text = std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/edge-3-cluster.yaml"),
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/clusters/edge-3.yaml"),
     )
     .unwrap()
     .replace(

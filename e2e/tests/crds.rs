@@ -334,6 +334,20 @@ async fn lattice_crds_install_and_accept_every_example() -> anyhow::Result<()> {
             applied += 1;
         }
     }
+    // The example LatticeClusters are cluster-scoped objects of the generated CRD too.
+    let clusters = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("lattice.dev", "v1alpha1", "LatticeCluster"),
+        "latticeclusters",
+    );
+    let cluster_api: Api<DynamicObject> = Api::all_with(client.clone(), &clusters);
+    for entry in std::fs::read_dir(examples.join("clusters"))? {
+        let path = entry?.path();
+        let example: Value = serde_saphyr::from_str(&std::fs::read_to_string(&path)?)?;
+        apply(&cluster_api, &example)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        applied += 1;
+    }
     assert!(applied > 0, "examples/ holds at least one spec");
     Ok(())
 }

@@ -1,12 +1,14 @@
 //! The main job as a user runs it: the `lattice-demo` binary on a directory of examples. It
 //! applies the policies, then every spec, reports per service (a Cedar denial is visible) and per
-//! cluster, and exits non-zero exactly when something did not end as its example expects.
+//! cluster (a LatticeCluster with its phase), and exits non-zero exactly when something did not
+//! end as its example expects.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
 use std::process::Command;
 
+use lattice_e2e::bins::workspace_root;
 use support::{example_policies, hello_yaml};
 
 #[test]
@@ -20,6 +22,14 @@ fn the_demo_reports_every_example_and_fails_on_the_unexpected() {
         let path = entry.unwrap().path();
         std::fs::copy(&path, dir.join("policies").join(path.file_name().unwrap())).unwrap();
     }
+    // The example LatticeCluster, managed by edge-1, in a subdirectory as in examples/: its
+    // Cluster API objects land on edge-1 (which has every vendored CRD) and its phase is shown.
+    std::fs::create_dir(dir.join("clusters")).unwrap();
+    std::fs::copy(
+        workspace_root().join("examples/clusters/edge-3.yaml"),
+        dir.join("clusters/edge-3.yaml"),
+    )
+    .unwrap();
     let hello = std::fs::read_to_string(hello_yaml()).unwrap();
     // Expected to be refused: says so, so it does not fail the demo.
     std::fs::write(
@@ -87,6 +97,26 @@ fn the_demo_reports_every_example_and_fails_on_the_unexpected() {
             && denial.contains("False")
             && denial.contains("DeployImage"),
         "the denial is visible:\n{denial}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.contains("✓ LatticeCluster edge-3") && l.contains("phase Provisioning")),
+        "the LatticeCluster's phase is shown:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("$ latticectl get latticeclusters"),
+        "{stdout}"
+    );
+    // Its Cluster API objects are read back from edge-1, applied by Lattice.
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("Cluster ")
+                && l.contains("lattice-cluster-edge-3/edge-3")
+                && l.contains("lattice (Apply)")
+                && l.contains("LatticeCluster edge-3")),
+        "edge-3's Cluster object missing from edge-1's section:\n{stdout}"
     );
     assert!(
         stdout.contains("✓ CedarPolicy platform-images"),

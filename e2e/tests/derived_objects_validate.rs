@@ -58,9 +58,8 @@ fn derive_examples() -> anyhow::Result<Vec<(String, Derived)>> {
                 .map_err(|e| anyhow::anyhow!("{file}: {e}"))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    // LatticeClusters derive Cluster API objects, applied on their managing cluster. The cell
-    // does not serve the kind yet, so its example is a fixture of derive-core's tests until then.
-    let path = workspace_root().join("derive-core/tests/fixtures/edge-3-cluster.yaml");
+    // LatticeClusters derive Cluster API objects, applied on their managing cluster.
+    let path = workspace_root().join("examples/clusters/edge-3.yaml");
     let spec: LatticeCluster = serde_saphyr::from_str(&std::fs::read_to_string(&path)?)?;
     let file = path.display().to_string();
     let d = derive_cluster(&spec).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;

@@ -1,5 +1,5 @@
-//! Reading an apply request body into `LatticeService`, `LatticeMeshMember`, `CedarPolicy`,
-//! `LatticeQuota` and `Namespace` documents: YAML (one or many documents) or JSON (one object, an
+//! Reading an apply request body into `LatticeService`, `LatticeMeshMember`, `LatticeCluster`,
+//! `CedarPolicy`, `LatticeQuota` and `Namespace` documents: YAML (one or many documents) or JSON (one object, an
 //! array, or a `List`). Strict: the envelope, metadata and spec refuse unknown fields, and every
 //! error names the document and the field path. A `Namespace` (`apiVersion: v1`, no `spec`)
 //! declares a namespace's labels to the cell (its team, for quotas and showback).
@@ -22,7 +22,7 @@ mod quota;
 use kinds::{SharedSpec, WORKLOAD_KINDS, workload_kind};
 
 pub use namespace::{NAMESPACE_API_VERSION, NAMESPACE_KIND, NamespaceDocument, parse_namespace};
-pub use placement::{CLUSTER_LABEL_FIELD, placement};
+pub use placement::{CLUSTER_LABEL_FIELD, MANAGED_BY_FIELD, placement, placement_of};
 pub use quota::{QuotaDocument, parse_quota};
 
 /// Kinds the cell accepts besides the workload kinds of [`WORKLOAD_KINDS`].
@@ -40,7 +40,8 @@ pub fn supported_kinds() -> Vec<&'static str> {
 const TOP_LEVEL_FIELDS: &[&str] = &["apiVersion", "kind", "metadata", "spec", "status"];
 /// Metadata fields of namespaced kinds (the workload kinds).
 pub const METADATA_FIELDS: &[&str] = &["name", "namespace", "labels", "annotations"];
-/// Metadata fields of cluster-scoped kinds (`CedarPolicy`, `LatticeQuota`, `Namespace`).
+/// Metadata fields of cluster-scoped kinds (`LatticeCluster`, `CedarPolicy`, `LatticeQuota`,
+/// `Namespace`).
 pub const CLUSTER_SCOPED_METADATA_FIELDS: &[&str] = &["name", "labels", "annotations"];
 
 /// The `apiVersion` of `kind`, and whether its documents carry a `spec` (a `Namespace` does not).

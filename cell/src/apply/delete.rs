@@ -2,8 +2,10 @@
 //! is marked deleted, its quota reservation freed, and — since the mesh graph no longer holds it —
 //! the members whose mesh policy loses it and the affected cluster baselines are marked
 //! `mesh_followups`. After the commit its cluster is told to remove its objects, the follow-ups
-//! run, and specs waiting for budget are retried.
+//! run, and specs waiting for budget are retried. A `LatticeCluster` whose pivot started is not
+//! deleted: it must be unpivoted first (`crate::cluster_specs::guard`).
 
+use crate::cluster_specs::guard;
 use crate::reconcile::input::derive_context;
 use crate::reconcile::mesh::{self, GraphScope, MeshChange};
 use crate::reconcile::{Outcome, ReconcileError, run_followups};
@@ -15,6 +17,35 @@ use crate::store::specs;
 use lattice_derive::mesh::MeshSettings;
 
 use super::readmit;
+
+/// Why a delete did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum DeleteError {
+    /// The spec cannot be deleted in its state (a pivoted `LatticeCluster`).
+    #[error("{0}")]
+    Refused(String),
+    /// The store or the derivation loop failed.
+    #[error(transparent)]
+    Reconcile(#[from] ReconcileError),
+}
+
+impl From<crate::store::StoreError> for DeleteError {
+    fn from(e: crate::store::StoreError) -> Self {
+        DeleteError::Reconcile(e.into())
+    }
+}
+
+impl From<crate::policy_versions::VersionError> for DeleteError {
+    fn from(e: crate::policy_versions::VersionError) -> Self {
+        DeleteError::Reconcile(e.into())
+    }
+}
+
+impl From<sqlx::Error> for DeleteError {
+    fn from(e: sqlx::Error) -> Self {
+        DeleteError::Reconcile(e.into())
+    }
+}
 
 /// What a delete did.
 #[derive(Debug, Clone)]
@@ -30,10 +61,14 @@ pub async fn delete_spec(
     state: &CellState,
     key: &SpecKey,
     actor: &str,
-) -> Result<Option<Deleted>, ReconcileError> {
+) -> Result<Option<Deleted>, DeleteError> {
     let mut tx = state.store.pool().begin().await?;
     // Shared, like a reconcile: the wildcard decisions below are made under the live policy set.
     lock_policy_set(&mut tx, PolicyLock::Shared).await?;
+    if let Some(refusal) = guard::delete_refusal_in(&mut tx, key).await? {
+        tx.rollback().await?;
+        return Err(DeleteError::Refused(refusal));
+    }
     let Some(cluster) = specs::delete_in(&mut tx, key, actor).await? else {
         tx.rollback().await?;
         return Ok(None);

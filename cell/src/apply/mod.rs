@@ -1,5 +1,5 @@
-//! Applying documents: `CedarPolicy`s, `LatticeService`s, `LatticeMeshMember`s, `LatticeQuota`s
-//! and `Namespace`s, all or nothing, in one transaction. Policies are validated and stored first
+//! Applying documents: `CedarPolicy`s, `LatticeService`s, `LatticeMeshMember`s,
+//! `LatticeCluster`s (whose names are registered as clusters), `LatticeQuota`s and `Namespace`s, all or nothing, in one transaction. Policies are validated and stored first
 //! (a new policy set version), then the specs are stored, then namespaces and quotas
 //! (`quota_writes`), and the specs are reconciled under all of it by the derivation loop (which
 //! admits them against quota), so the answer carries each spec's resulting status. An invalid
@@ -18,6 +18,7 @@ use std::collections::BTreeSet;
 
 use lattice_derive::authz::Strictness;
 
+use crate::cluster_specs::register;
 use crate::policies::{PolicyChange, PolicyWriteError, write as policy_write};
 use crate::reconcile::sweep::sweep;
 use crate::reconcile::{self, Outcome, ReconcileError, Trigger, Verdict};
@@ -188,7 +189,12 @@ async fn apply_documents(
     }
 
     // Quota rows after the spec rows; the services below are admitted under these writes.
-    let subjects: Vec<ServiceSubject<'_>> = placed.iter().map(|p| p.subject()).collect();
+    // A cluster-scoped spec (a LatticeCluster) is no quota subject: it asks for no budget.
+    let subjects: Vec<ServiceSubject<'_>> = placed
+        .iter()
+        .filter(|p| !p.cluster_scoped)
+        .map(|p| p.subject())
+        .collect();
     quota_writes::lock_touched(&mut tx, &subjects, &namespaces, &quotas).await?;
     let (applied_namespaces, applied_quotas) =
         quota_writes::write(&mut tx, &namespaces, &quotas, actor).await?;
@@ -220,6 +226,12 @@ async fn apply_documents(
         tx.rollback().await?;
         invalid.sort_by_key(|e| e.document);
         return Err(BodyError::Invalid(invalid).into());
+    }
+    // A valid LatticeCluster's name becomes a fleet cluster, so its own agent can enrol.
+    for p in placed.iter().filter(|p| p.cluster_scoped) {
+        if register::register_in(&mut tx, &p.key.name, actor).await? {
+            tracing::info!(cluster = %p.key.name, "cluster registered for its LatticeCluster");
+        }
     }
     tx.commit().await?;
 

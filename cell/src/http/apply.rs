@@ -57,7 +57,8 @@ pub async fn apply(
             applied.index,
             AppliedItem {
                 kind: key.kind.clone(),
-                namespace: Some(key.namespace.clone()),
+                // A cluster-scoped spec (a LatticeCluster) has none.
+                namespace: Some(key.namespace.clone()).filter(|ns| !ns.is_empty()),
                 name: key.name.clone(),
                 generation: Some(applied.stored.generation),
                 result: match (applied.stored.changed, applied.stored.generation) {

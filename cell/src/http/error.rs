@@ -9,6 +9,7 @@ use lattice_api::ErrorBody;
 use lattice_api::documents::{BodyError, DocumentError};
 
 use crate::apply::ApplyError;
+use crate::apply::delete::DeleteError;
 use crate::reconcile::ReconcileError;
 use crate::store::StoreError;
 
@@ -48,6 +49,11 @@ impl ApiError {
     /// 409.
     pub fn already_exists(message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, "AlreadyExists", message)
+    }
+
+    /// 409: the object's state does not allow the request (a pivoted `LatticeCluster`'s delete).
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "Conflict", message)
     }
 
     /// 422 for one field.
@@ -113,6 +119,15 @@ impl From<ApplyError> for ApiError {
                 store.into()
             }
             ApplyError::Reconcile(e) => Self::internal(&e),
+        }
+    }
+}
+
+impl From<DeleteError> for ApiError {
+    fn from(err: DeleteError) -> Self {
+        match err {
+            DeleteError::Refused(message) => Self::conflict(message),
+            DeleteError::Reconcile(e) => ApplyError::Reconcile(e).into(),
         }
     }
 }

@@ -10,6 +10,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::error::ApiError;
+use crate::cluster_specs::CLUSTER_KIND;
+use crate::cluster_specs::view::cluster_status;
 use crate::reconcile::{Outcome, Verdict};
 use crate::state::CellState;
 use crate::status::service_status;
@@ -18,8 +20,8 @@ use crate::store::namespaces::NamespaceRecord;
 use crate::store::quotas::QuotaRecord;
 use crate::store::specs::SpecRecord;
 
-/// A stored spec (`LatticeService`, `LatticeMeshMember`) with its status computed from its
-/// deliveries.
+/// A stored spec (`LatticeService`, `LatticeMeshMember`, `LatticeCluster`) with its status
+/// computed from its deliveries (and, for a `LatticeCluster`, its lifecycle phase).
 pub async fn spec_view(state: &CellState, record: SpecRecord) -> Result<Value, ApiError> {
     let deliveries = state.store.deliveries_of(&record.key()).await?;
     let mut status = serde_json::to_value(service_status(&record, &deliveries)).unwrap_or_default();
@@ -29,6 +31,9 @@ pub async fn spec_view(state: &CellState, record: SpecRecord) -> Result<Value, A
         .await?;
     if let (Some(map), false) = (status.as_object_mut(), drift.totals.is_empty()) {
         map.insert("driftCorrections".into(), drift_view(&drift));
+    }
+    if record.kind == CLUSTER_KIND {
+        status = cluster_status(&record, status);
     }
     Ok(with_status(
         record.document,

@@ -1,8 +1,9 @@
 //! Stages 2 and 3, derive and authorize: the pure core. The same functions the offline
 //! `latticectl derive --policies FILE` runs, so a denial reads the same in both. A mesh member's
 //! derivation gets its mesh policy from the graph ([`super::mesh`]); a `MeshBaseline`'s is the
-//! cluster's shared mesh objects.
+//! cluster's shared mesh objects; a kind outside the mesh (`LatticeCluster`) gets none.
 
+use lattice_api::kinds::workload_kind;
 use lattice_derive::authz::GateRequest;
 use lattice_derive::mesh::graph::asks_wildcard;
 use lattice_derive::mesh::wildcard;
@@ -49,6 +50,13 @@ pub fn run(input: &ReconcileInput) -> Attempt {
     };
     let questions = authorized.questions;
     match authorized.result {
+        // A kind outside the mesh (a LatticeCluster) gets no mesh policy and no mesh record.
+        Ok(derived) if !in_mesh(input) => Attempt {
+            questions,
+            watched: Vec::new(),
+            result: Ok(derived),
+            mesh: None,
+        },
         Ok(derived) => {
             let watched = if asks_wildcard(&derived.mesh) {
                 vec![wildcard::question(&derived.mesh).1]
@@ -72,6 +80,11 @@ pub fn run(input: &ReconcileInput) -> Attempt {
             mesh: None,
         },
     }
+}
+
+/// Whether the spec's kind takes part in the mesh (its row of the table of kinds says).
+fn in_mesh(input: &ReconcileInput) -> bool {
+    workload_kind(&input.spec.kind).is_none_or(|row| row.mesh)
 }
 
 fn invalid(questions: Vec<GateRequest>, errors: Vec<lattice_derive::FieldError>) -> Attempt {

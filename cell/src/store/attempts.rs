@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::StoreError;
 use super::specs::{COLUMNS, SpecRecord};
 use crate::spec_key::SpecKey;
+use crate::status_types::ATTEMPT_KEYS;
 
 /// Locks the live spec `key` for the rest of the transaction (`SELECT … FOR UPDATE`) and returns
 /// it; `None` if there is no live spec with that key. Concurrent reconciles of one spec queue here.
@@ -40,7 +41,8 @@ pub struct AttemptRecord<'a> {
 }
 
 /// Records an attempt on spec row `spec_id`. `updated_at` is the spec's own (its document), so it
-/// is left alone.
+/// is left alone. Only the attempt's keys of `status` are replaced: the others (a
+/// `LatticeCluster`'s lifecycle phase, written by `crate::cluster_specs`) stay.
 pub async fn record_attempt(
     tx: &mut sqlx::PgConnection,
     spec_id: i64,
@@ -48,13 +50,14 @@ pub async fn record_attempt(
 ) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE specs SET reconciled_generation = $2, policy_version = $3, gate_questions = $4, \
-         status = $5, reconciled_at = now() WHERE id = $1",
+         status = (status - $6::text[]) || $5, reconciled_at = now() WHERE id = $1",
     )
     .bind(spec_id)
     .bind(attempt.generation)
     .bind(attempt.policy_version)
     .bind(attempt.gate_questions)
     .bind(attempt.status)
+    .bind(ATTEMPT_KEYS)
     .execute(tx)
     .await?;
     Ok(())

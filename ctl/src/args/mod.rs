@@ -219,6 +219,13 @@ pub enum DescribeCommand {
         #[arg(value_parser = parse_namespaced)]
         target: (String, String),
     },
+    /// A LatticeCluster: its managing cluster, lifecycle phase (with reason and message),
+    /// conditions and delivery.
+    #[command(name = "latticecluster")]
+    LatticeCluster {
+        /// Name.
+        name: String,
+    },
 }
 
 /// Reads `NAMESPACE/NAME`.

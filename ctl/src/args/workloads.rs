@@ -47,16 +47,28 @@ fn namespace_filter() -> Arg {
         .help("Only this namespace.")
 }
 
-fn name_and_namespace(command: Command) -> Command {
-    command
-        .arg(Arg::new("name").required(true).help("Name."))
-        .arg(
-            Arg::new("namespace")
-                .short('n')
-                .long("namespace")
-                .default_value("default")
-                .help("Namespace."),
-        )
+/// The NAME argument, and `-n NAMESPACE` for a namespaced kind.
+fn name_and_namespace(row: &WorkloadKind, command: Command) -> Command {
+    let command = command.arg(Arg::new("name").required(true).help("Name."));
+    if row.is_cluster_scoped() {
+        return command;
+    }
+    command.arg(
+        Arg::new("namespace")
+            .short('n')
+            .long("namespace")
+            .default_value("default")
+            .help("Namespace."),
+    )
+}
+
+/// `command` answering to `alias` too, unless that is its name already.
+fn aliased(command: Command, alias: &'static str) -> Command {
+    if command.get_name() == alias {
+        command
+    } else {
+        command.alias(alias)
+    }
 }
 
 /// The subcommand `name` matched, with its row and its matches.
@@ -78,11 +90,18 @@ fn string(matches: &ArgMatches, id: &str) -> Option<String> {
     matches.get_one::<String>(id).cloned()
 }
 
-/// `name` (required) and `namespace` (defaulted) of a matched subcommand.
+/// `name` (required) and `namespace` (defaulted; empty for a cluster-scoped kind) of a matched
+/// subcommand.
 fn one(matches: &ArgMatches) -> Result<(String, String), clap::Error> {
     let name = string(matches, "name")
         .ok_or_else(|| clap::Error::new(ErrorKind::MissingRequiredArgument))?;
-    Ok((name, string(matches, "namespace").unwrap_or_default()))
+    let namespace = matches
+        .try_get_one::<String>("namespace")
+        .ok()
+        .flatten()
+        .cloned()
+        .unwrap_or_default();
+    Ok((name, namespace))
 }
 
 impl FromArgMatches for WorkloadGet {
@@ -91,9 +110,14 @@ impl FromArgMatches for WorkloadGet {
             row.cli_plural == name || row.cli_singular == name
         })?;
         if matches.subcommand_name() == Some(row.cli_plural) {
+            let namespace = sub
+                .try_get_one::<String>("namespace")
+                .ok()
+                .flatten()
+                .cloned();
             return Ok(WorkloadGet::List {
                 kind: row,
-                namespace: string(sub, "namespace"),
+                namespace,
             });
         }
         let (name, namespace) = one(sub)?;
@@ -113,18 +137,18 @@ impl FromArgMatches for WorkloadGet {
 impl Subcommand for WorkloadGet {
     fn augment_subcommands(command: Command) -> Command {
         WORKLOAD_KINDS.iter().fold(command, |command, row| {
-            command
-                .subcommand(
-                    Command::new(row.cli_plural)
-                        .alias(row.plural)
-                        .about(format!("All {}s (optionally in one namespace)", row.kind))
-                        .arg(namespace_filter()),
-                )
-                .subcommand(name_and_namespace(
-                    Command::new(row.cli_singular)
-                        .alias(row.singular)
-                        .about(format!("One {} with its status", row.kind)),
-                ))
+            let list = aliased(Command::new(row.cli_plural), row.plural);
+            let list = if row.is_cluster_scoped() {
+                list.about(format!("All {}s (cluster-scoped)", row.kind))
+            } else {
+                list.about(format!("All {}s (optionally in one namespace)", row.kind))
+                    .arg(namespace_filter())
+            };
+            command.subcommand(list).subcommand(name_and_namespace(
+                row,
+                aliased(Command::new(row.cli_singular), row.singular)
+                    .about(format!("One {} with its status", row.kind)),
+            ))
         })
     }
 
@@ -160,9 +184,8 @@ impl Subcommand for WorkloadDelete {
     fn augment_subcommands(command: Command) -> Command {
         WORKLOAD_KINDS.iter().fold(command, |command, row| {
             command.subcommand(name_and_namespace(
-                Command::new(row.cli_singular)
-                    .alias(row.singular)
-                    .about(row.delete_help),
+                row,
+                aliased(Command::new(row.cli_singular), row.singular).about(row.delete_help),
             ))
         })
     }
@@ -191,8 +214,49 @@ mod tests {
     }
 
     #[test]
+    fn a_cluster_scoped_kind_takes_no_namespace() {
+        let row = lattice_api::kinds::workload_kind("LatticeCluster").unwrap();
+        let Command::Get {
+            what:
+                GetCommand::Workload(WorkloadGet::One {
+                    kind,
+                    name,
+                    namespace,
+                }),
+        } = parse(&["get", "latticecluster", "edge-3"])
+        else {
+            panic!("get latticecluster NAME is not one LatticeCluster");
+        };
+        assert_eq!(
+            (kind.kind, name.as_str(), namespace.as_str()),
+            (row.kind, "edge-3", "")
+        );
+        let Command::Get {
+            what: GetCommand::Workload(WorkloadGet::List { namespace, .. }),
+        } = parse(&["get", "latticeclusters"])
+        else {
+            panic!("get latticeclusters is not a list");
+        };
+        assert_eq!(namespace, None);
+        let Command::Delete {
+            what:
+                DeleteCommand::Workload(WorkloadDelete {
+                    name, namespace, ..
+                }),
+        } = parse(&["delete", "latticecluster", "edge-3"])
+        else {
+            panic!("delete latticecluster NAME is not a delete");
+        };
+        assert_eq!((name.as_str(), namespace.as_str()), ("edge-3", ""));
+        assert!(
+            CtlArgs::try_parse_from(["latticectl", "delete", "latticecluster", "x", "-n", "a"])
+                .is_err()
+        );
+    }
+
+    #[test]
     fn every_kind_of_the_table_has_get_and_delete_verbs_with_aliases() {
-        for row in WORKLOAD_KINDS {
+        for row in WORKLOAD_KINDS.iter().filter(|r| !r.is_cluster_scoped()) {
             for list in [row.cli_plural, row.plural] {
                 let Command::Get {
                     what: GetCommand::Workload(WorkloadGet::List { kind, namespace }),

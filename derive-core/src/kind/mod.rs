@@ -5,6 +5,7 @@
 //! one `impl SpecKind` here and one line in the cell's table of kinds.
 
 mod authorize;
+mod cluster;
 mod mesh_member;
 mod peers;
 mod service;

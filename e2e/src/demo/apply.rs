@@ -58,6 +58,10 @@ pub struct OtherDocument {
     pub origin: String,
     /// Its kind and key, `CedarPolicy ops/p`.
     pub what: String,
+    /// Its kind, `CedarPolicy`.
+    pub kind: String,
+    /// Its name.
+    pub name: String,
     /// `Ok(result)` if applied, `Err(reason)` if skipped or refused.
     pub outcome: Result<String, String>,
     /// Whether the outcome is acceptable (applied, or a kind the CLI does not support yet).
@@ -125,6 +129,8 @@ async fn apply_other_file(ctl: &Ctl, file: &ExampleFile) -> Result<Vec<OtherDocu
         .map(|doc| OtherDocument {
             origin: format!("{}#{}", file.display, doc.index),
             what: other_what(doc),
+            kind: doc.kind.clone(),
+            name: doc.name.clone(),
             outcome: outcome.clone(),
             acceptable,
         })
@@ -167,6 +173,8 @@ async fn apply_other(
     Ok(OtherDocument {
         origin: format!("{}#{}", file.display, doc.index),
         what: other_what(doc),
+        kind: doc.kind.clone(),
+        name: doc.name.clone(),
         outcome,
         acceptable,
     })

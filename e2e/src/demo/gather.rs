@@ -1,14 +1,18 @@
 //! Waiting for the applied services to settle, then reading back what happened: the cell's
-//! status of every service and, from each cluster's API server, every object its agent reported.
+//! status of every service and, from each cluster's API server, every object its agent reported;
+//! and the phase of every applied LatticeCluster (its Cluster API objects applied by its managing
+//! cluster's agent: `Provisioning`).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use serde_json::Value;
+
 use super::DemoError;
-use super::apply::{Applied, ApplyOutcome};
+use super::apply::{Applied, ApplyOutcome, OtherDocument};
 use super::fleet::Fleet;
 use super::report::{ClusterSection, ObjectLine, Report, ServiceSection, judge};
-use crate::lattice::objects::{field_managers, get_object};
+use crate::lattice::objects::{ObjectRef, field_managers, get_object};
 use crate::lattice::{Ctl, ServiceView};
 use crate::wait_until;
 
@@ -48,6 +52,130 @@ pub async fn wait_settled(ctl: &Ctl, applied: &ApplyOutcome) -> Result<Vec<Strin
     }
 }
 
+/// The phases a LatticeCluster the demo applied may end in: its managing cluster's agent applied
+/// its Cluster API objects (no Cluster API controller runs, so it is not provisioned further
+/// unless an agent of that name connects).
+const CLUSTER_PHASES_AS_EXPECTED: [&str; 4] = ["Provisioning", "Provisioned", "Pivoted", "Ready"];
+
+/// Waits until every applied LatticeCluster has left `Pending` and writes its phase into its
+/// document's outcome: as expected, or not (`Failed`, still `Pending`), with the reason. Returns
+/// what the cell shows of each (`latticectl get latticecluster NAME -o json`).
+pub async fn lattice_cluster_phases(
+    ctl: &Ctl,
+    others: &mut [OtherDocument],
+) -> Result<Vec<Value>, DemoError> {
+    let mut shown_all = Vec::new();
+    for other in others
+        .iter_mut()
+        .filter(|o| o.kind == "LatticeCluster" && o.outcome.is_ok())
+    {
+        let what = format!("LatticeCluster {} to leave Pending", other.name);
+        let name = other.name.clone();
+        let shown = wait_until(&what, SETTLE_LIMIT, || {
+            let name = &name;
+            async move {
+                let shown = ctl.json(&["get", "latticecluster", name.as_str()]).await?;
+                let pending = shown["status"]["phase"]
+                    .as_str()
+                    .is_none_or(|p| p == "Pending");
+                Ok((!pending).then_some(shown))
+            }
+        })
+        .await;
+        let shown = match shown {
+            Ok(shown) => shown,
+            Err(crate::HarnessError::Timeout { .. }) => {
+                other.outcome = Err(
+                    "applied, but still Pending: its managing cluster's agent applied nothing"
+                        .to_owned(),
+                );
+                other.acceptable = false;
+                continue;
+            }
+            Err(err) => return Err(err.into()),
+        };
+        shown_all.push(shown.clone());
+        let status = &shown["status"];
+        let text = |key: &str| status[key].as_str().unwrap_or("-").to_owned();
+        let phase = text("phase");
+        if CLUSTER_PHASES_AS_EXPECTED.contains(&phase.as_str()) {
+            other.outcome = Ok(format!(
+                "applied; phase {phase} ({}), its Cluster API objects on cluster {}",
+                text("reason"),
+                text("cluster")
+            ));
+        } else {
+            other.outcome = Err(format!("applied, but phase {phase}: {}", text("message")));
+            other.acceptable = false;
+        }
+    }
+    Ok(shown_all)
+}
+
+/// The objects the agent of `cluster` reported for the LatticeClusters in `shown` (their
+/// Cluster API objects on their managing cluster), read back from `client`'s API server.
+async fn lattice_cluster_objects(
+    client: &kube::Client,
+    cluster: &str,
+    shown: &[Value],
+) -> Result<Vec<ObjectLine>, DemoError> {
+    let mut lines = Vec::new();
+    for lc in shown {
+        let owner = format!(
+            "LatticeCluster {}",
+            lc["metadata"]["name"].as_str().unwrap_or("-")
+        );
+        let deliveries = lc["status"]["clusters"].as_array().into_iter().flatten();
+        for delivery in deliveries.filter(|d| d["cluster"] == cluster) {
+            for entry in delivery["objects"].as_array().into_iter().flatten() {
+                let Some(reference) = ObjectRef::from_status(entry) else {
+                    continue;
+                };
+                let found = get_object(client, &reference).await?;
+                lines.push(ObjectLine {
+                    reference,
+                    service: owner.clone(),
+                    reported: entry["outcome"].as_str().unwrap_or("-").to_owned(),
+                    managers: found.as_ref().map(field_managers),
+                });
+            }
+        }
+    }
+    Ok(lines)
+}
+
+/// Marks a LatticeCluster whose reported Cluster API objects are not all in its managing
+/// cluster as applied by Lattice as not as expected.
+fn check_lattice_cluster_objects(others: &mut [OtherDocument], clusters: &[ClusterSection]) {
+    for other in others
+        .iter_mut()
+        .filter(|o| o.kind == "LatticeCluster" && o.outcome.is_ok())
+    {
+        let owner = format!("LatticeCluster {}", other.name);
+        let lines: Vec<&ObjectLine> = clusters
+            .iter()
+            .flat_map(|c| &c.objects)
+            .filter(|o| o.service == owner)
+            .collect();
+        let missing: Vec<String> = lines
+            .iter()
+            .filter(|o| !o.applied_by_lattice())
+            .map(|o| format!("{} {}", o.reference.kind, o.reference.path()))
+            .collect();
+        if lines.is_empty() || !missing.is_empty() {
+            other.outcome = Err(format!(
+                "its Cluster API objects are not all in its managing cluster as applied by Lattice: {}",
+                if lines.is_empty() {
+                    "none reported".to_owned()
+                } else {
+                    missing.join(", ")
+                }
+            ));
+            other.acceptable = false;
+        }
+    }
+}
+
 /// Every service the cell knows, by `namespace/name`.
 async fn service_views(ctl: &Ctl) -> Result<BTreeMap<String, ServiceView>, crate::HarnessError> {
     Ok(ctl
@@ -60,8 +188,10 @@ async fn service_views(ctl: &Ctl) -> Result<BTreeMap<String, ServiceView>, crate
 }
 
 /// Builds the report: statuses from the cell, objects from the clusters.
-pub async fn gather(fleet: &Fleet, applied: ApplyOutcome) -> Result<Report, DemoError> {
+pub async fn gather(fleet: &Fleet, mut applied: ApplyOutcome) -> Result<Report, DemoError> {
     let ctl = fleet.cell.ctl()?;
+    let lattice_clusters = lattice_cluster_phases(&ctl, &mut applied.others).await?;
+    let has_lattice_clusters = applied.others.iter().any(|o| o.kind == "LatticeCluster");
     let views = service_views(&ctl).await?;
     let summaries = ctl.clusters().await?;
     let mut clusters = Vec::new();
@@ -85,6 +215,7 @@ pub async fn gather(fleet: &Fleet, applied: ApplyOutcome) -> Result<Report, Demo
                 }
             }
         }
+        objects.extend(lattice_cluster_objects(&client, cluster.name(), &lattice_clusters).await?);
         let summary = summaries
             .iter()
             .find(|s| s["name"] == cluster.name())
@@ -96,6 +227,7 @@ pub async fn gather(fleet: &Fleet, applied: ApplyOutcome) -> Result<Report, Demo
             objects,
         });
     }
+    check_lattice_cluster_objects(&mut applied.others, &clusters);
     let services = applied
         .services
         .into_iter()
@@ -119,6 +251,11 @@ pub async fn gather(fleet: &Fleet, applied: ApplyOutcome) -> Result<Report, Demo
         services_table: ctl.run_ok(&["get", "services"]).await?,
         policies_table: ctl.run_ok(&["get", "cedarpolicies"]).await.ok(),
         quotas_table: ctl.run_ok(&["get", "quotas"]).await.ok(),
+        lattice_clusters_table: if has_lattice_clusters {
+            ctl.run_ok(&["get", "latticeclusters"]).await.ok()
+        } else {
+            None
+        },
         services,
         clusters,
         others: applied.others,

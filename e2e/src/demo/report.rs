@@ -17,7 +17,7 @@ pub const FIELD_MANAGER: &str = "lattice";
 pub struct ObjectLine {
     /// The object.
     pub reference: ObjectRef,
-    /// The service it belongs to (`namespace/name`).
+    /// The spec it belongs to: a service (`namespace/name`) or `LatticeCluster <name>`.
     pub service: String,
     /// What the agent reported (`Applied`, `Failed`, …).
     pub reported: String,
@@ -43,7 +43,7 @@ pub struct ClusterSection {
     pub name: String,
     /// Its entry of `latticectl get clusters -o json`.
     pub summary: Value,
-    /// Objects of the services placed on it.
+    /// Objects of the services placed on it, and of the LatticeClusters it manages.
     pub objects: Vec<ObjectLine>,
 }
 
@@ -80,6 +80,8 @@ pub struct Report {
     pub policies_table: Option<String>,
     /// `latticectl get quotas` as printed (absent if the cell has no such command).
     pub quotas_table: Option<String>,
+    /// `latticectl get latticeclusters` as printed (when the examples hold LatticeClusters).
+    pub lattice_clusters_table: Option<String>,
     /// Per service.
     pub services: Vec<ServiceSection>,
     /// Per cluster.
@@ -175,6 +177,11 @@ impl Report {
         if let Some(quotas) = &self.quotas_table {
             out.push("$ latticectl get quotas".to_owned());
             out.push(quotas.trim_end().to_owned());
+            out.push(String::new());
+        }
+        if let Some(clusters) = &self.lattice_clusters_table {
+            out.push("$ latticectl get latticeclusters".to_owned());
+            out.push(clusters.trim_end().to_owned());
             out.push(String::new());
         }
         out.push("$ latticectl get services".to_owned());
@@ -339,7 +346,7 @@ fn render_cluster(cluster: &ClusterSection, out: &mut Vec<String>) {
             "APIVERSION",
             "NAMESPACE/NAME",
             "FIELD MANAGERS",
-            "SERVICE",
+            "SPEC",
         ],
         &rows,
     ));

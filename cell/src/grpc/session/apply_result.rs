@@ -1,11 +1,13 @@
 //! `ApplyResult`: the agent's answer to an `Apply`, with a result per object. Recorded if it
 //! answers the latest `Apply` of that spec; a replay writes the same values again, a stale one
-//! (older revision) is ignored.
+//! (older revision) is ignored. A recorded result about a `LatticeCluster` moves its lifecycle
+//! phase (`crate::cluster_specs::events`).
 
 use lattice_protocol::v1::ApplyResult;
 use tonic::Status;
 
 use super::{Session, object_results};
+use crate::cluster_specs::events;
 use crate::metrics::Metrics;
 use crate::spec_key::SpecKey;
 use crate::state::CellState;
@@ -44,6 +46,18 @@ pub async fn handle(
         )
         .await
         .map_err(super::unavailable)?;
+    if recorded {
+        // A LatticeCluster's lifecycle phase follows what its agents report.
+        events::after_apply_result(
+            &state.store,
+            session.cluster.as_str(),
+            &key,
+            result.success,
+            error,
+        )
+        .await
+        .map_err(super::unavailable)?;
+    }
     session
         .view
         .apply_result(&key, &result.revision_id, result.success);

@@ -11,6 +11,7 @@ use tonic::Status;
 
 use super::Session;
 use super::outbound::Outbound;
+use crate::cluster_specs::events;
 use crate::delivery::plan::AgentView;
 use crate::grpc::identity::{AgentIdentity, recheck};
 use crate::spec_key::SpecKey;
@@ -48,6 +49,10 @@ pub async fn handle(
                 kubernetes_version: &hello.kubernetes_version,
             },
         )
+        .await
+        .map_err(super::unavailable)?;
+    // The agent of a cluster a LatticeCluster provisions has connected: it is Provisioned.
+    events::after_hello(&state.store, cluster.as_str())
         .await
         .map_err(super::unavailable)?;
     let unacknowledged = state

@@ -1,6 +1,6 @@
 //! A provisioned Cluster API cluster (Docker provider) on a real API server, as a pivot's source
 //! finds it — without CAPI's controllers, which need Docker. [`edge_3`] derives the objects
-//! `lattice_derive::capi::derive_cluster` gives for `derive-core/tests/fixtures/edge-3-cluster.yaml`
+//! `lattice_derive::capi::derive_cluster` gives for `examples/clusters/edge-3.yaml`
 //! (the cell, or a test, delivers them with server-side apply as `lattice`);
 //! [`play_capi_controllers`] then does what CAPI's controllers would, as field manager
 //! [`CONTROLLER`]: owner references on the derived objects, the control plane endpoint,
@@ -51,7 +51,7 @@ pub const UNRELATED_CONFIG_MAP: &str = "team-notes";
 
 /// The LatticeCluster fixture `edge-3` and its derived Cluster API objects.
 pub fn edge_3() -> Result<(LatticeCluster, Derived), HarnessError> {
-    let file = workspace_root().join("derive-core/tests/fixtures/edge-3-cluster.yaml");
+    let file = workspace_root().join("examples/clusters/edge-3.yaml");
     let spec_error = |message: String| HarnessError::CapiFixtureSpec {
         file: file.clone(),
         message,

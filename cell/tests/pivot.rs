@@ -91,6 +91,21 @@ impl Fleet {
         (status, response.json().await.unwrap())
     }
 
+    /// Runs `latticectl ARGS` in-process against the cell.
+    async fn latticectl(&self, args: &[&str]) -> Result<String, latticectl::CtlError> {
+        use clap::Parser;
+        let server = format!("http://{}", self.cell.cell().http_addr);
+        let mut argv = vec![
+            "latticectl",
+            "--server",
+            &server,
+            "--token",
+            &self.cell.admin_token,
+        ];
+        argv.extend_from_slice(args);
+        latticectl::run(latticectl::CtlArgs::try_parse_from(argv).unwrap()).await
+    }
+
     async fn pivots(&self, cluster: &str) -> PivotList {
         let response = self
             .cell
@@ -346,6 +361,48 @@ async fn a_failing_create_batch_cleans_the_target_and_unpauses_the_source() {
     assert_eq!((cluster.as_str(), generation), ("mgmt", 1));
     assert_eq!(status["phase"], "Failed");
     assert_eq!(status["reason"], json!(error));
+
+    // `describe cluster` shows the history and the error.
+    let described = fleet
+        .latticectl(&["describe", "cluster", "w1"])
+        .await
+        .unwrap();
+    assert!(described.contains("Pivots:"), "{described}");
+    assert!(
+        described.contains(&format!("Failed, 0/12 objects moved — {error}")),
+        "{described}"
+    );
+    assert!(
+        described.contains("FAILED") && described.contains("create batch 3/6"),
+        "{described}"
+    );
+    // Following a pivot that fails exits non-zero with the reason.
+    let failed = fleet
+        .latticectl(&["cluster", "pivot", "w1"])
+        .await
+        .unwrap_err();
+    let latticectl::CtlError::PivotFailed { reason, .. } = &failed else {
+        panic!("{failed}")
+    };
+    assert_eq!(*reason, error);
+    fleet.cell.stop().await;
+}
+
+#[tokio::test]
+async fn latticectl_follows_a_pivot_to_its_end() {
+    let mut fleet = Fleet::new(1, true).await;
+    fleet.connect().await;
+    let done = fleet.latticectl(&["cluster", "pivot", "w1"]).await.unwrap();
+    assert!(
+        done.starts_with("cluster/w1 pivoted: 12 object(s) moved from mgmt to w1 (pivot "),
+        "{done}"
+    );
+    let described = fleet
+        .latticectl(&["describe", "cluster", "w1"])
+        .await
+        .unwrap();
+    assert!(described.contains("mgmt → w1  Pivoted"), "{described}");
+    assert!(described.contains("unpause target"), "{described}");
     fleet.cell.stop().await;
 }
 

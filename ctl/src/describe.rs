@@ -1,4 +1,5 @@
-//! kubectl-describe-style text: `latticectl describe cluster NAME` (the verb), and the detail
+//! kubectl-describe-style text: `latticectl describe cluster NAME` (the verb; with the cluster's
+//! pivot history), and the detail
 //! views of `get service NAME` and `get cedarpolicy NAME`.
 
 use chrono::Utc;
@@ -21,7 +22,13 @@ pub async fn run(
             let answer = client
                 .call(Method::GET, &format!("/v1/clusters/{name}"), None)
                 .await?;
-            finish(&answer, format, || cluster(&answer))
+            // The pivot history (and any error) follows the cluster's own facts.
+            let pivots = client
+                .call(Method::GET, &format!("/v1/clusters/{name}/pivots"), None)
+                .await?;
+            finish(&answer, format, || {
+                format!("{}\n{}", cluster(&answer), crate::pivot::history(&pivots))
+            })
         }
         DescribeCommand::Service {
             target: (namespace, name),

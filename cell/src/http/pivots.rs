@@ -8,7 +8,7 @@ use lattice_api::pivots::{PivotEventView, PivotList, PivotStarted, PivotView};
 
 use super::error::ApiError;
 use crate::pivot::start::{StartRefused, start};
-use crate::pivot::state::{Phase, StoredPlan};
+use crate::pivot::state::{Phase, StoredPlan, objects_on_target};
 use crate::state::CellState;
 use crate::store::pivots::{PivotEventRow, PivotRow};
 
@@ -87,7 +87,9 @@ fn view(row: PivotRow, events: Vec<PivotEventRow>) -> PivotView {
         .clone()
         .and_then(|plan| serde_json::from_value::<StoredPlan>(plan).ok())
         .map_or(0, |plan| plan.object_count());
-    let moved = row.uid_map.as_object().map_or(0, serde_json::Map::len);
+    let recorded = row.uid_map.as_object().map_or(0, serde_json::Map::len);
+    let moved =
+        Phase::parse(&row.phase).map_or(recorded, |phase| objects_on_target(phase, recorded));
     PivotView {
         capi_cluster: format!("{}/{}", row.capi_namespace, row.capi_name),
         phase: phase_name(&row.phase),

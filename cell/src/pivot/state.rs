@@ -233,6 +233,12 @@ impl PivotState {
         }
     }
 
+    /// Objects of the pivot on the target now: what the UID map holds, none once failed (the
+    /// rollback deleted them).
+    pub fn objects_on_target(&self) -> usize {
+        objects_on_target(self.phase, self.uids.len())
+    }
+
     /// The spec key of the pivoted `LatticeCluster` (`LatticeCluster//<cluster>`), which the
     /// source agent stops managing when the source objects are deleted.
     pub fn spec_key(&self) -> String {
@@ -242,6 +248,11 @@ impl PivotState {
 
 /// The kind whose specs are pivoted.
 pub const LATTICE_CLUSTER_KIND: &str = "LatticeCluster";
+
+/// Objects on the target in `phase` with `recorded` entries in the UID map.
+pub fn objects_on_target(phase: Phase, recorded: usize) -> usize {
+    if phase == Phase::Failed { 0 } else { recorded }
+}
 
 /// `u32` of a count (batches and objects of a plan are far below `u32::MAX`; saturates).
 pub fn count_u32(n: usize) -> u32 {

@@ -323,7 +323,7 @@ async fn write_spec_status(
             "batchIndex": state.batch_index,
             "batchCount": state.batch_count,
             "objectsTotal": count_u32(total),
-            "objectsMoved": count_u32(state.uids.len()),
+            "objectsMoved": count_u32(state.objects_on_target()),
         },
     });
     if state.phase == Phase::Failed

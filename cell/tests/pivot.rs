@@ -499,6 +499,73 @@ async fn a_pivot_resumes_from_postgres_after_the_cell_restarts_and_adopts_what_w
 }
 
 #[tokio::test]
+async fn a_pivot_restarted_while_deleting_goes_on_from_the_stored_plan_alone() {
+    let mut fleet = Fleet::new(1, true).await;
+    // Deletion batch 2 is done on the source but its answer never reaches the cell.
+    fleet.mgmt.set_behaviour(Behaviour {
+        swallow_delete: Some(1),
+        ..Behaviour::default()
+    });
+    fleet.connect().await;
+    let (status, _) = fleet.post_pivot("w1").await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    while !fleet.mgmt.log().contains(&"swallowed delete 2".to_string()) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // While the source is emptied, delivery leaves its LatticeCluster spec alone there.
+    let store = &fleet.cell.cell().state.store;
+    assert_eq!(
+        store.pivot_frozen_specs("mgmt").await.unwrap(),
+        [lattice_cell::SpecKey::new("LatticeCluster", "", "w1")]
+    );
+    assert!(store.pivot_frozen_specs("w1").await.unwrap().is_empty());
+
+    fleet.disconnect();
+    let Fleet {
+        cell,
+        mgmt_agent,
+        w1_agent,
+        mgmt,
+        w1,
+        sessions,
+    } = fleet;
+    let cell = cell.restart().await;
+    let mut fleet = Fleet {
+        cell,
+        mgmt_agent,
+        w1_agent,
+        mgmt,
+        w1,
+        sessions,
+    };
+    fleet.connect().await;
+    let pivot = fleet.finished().await;
+    assert_eq!(pivot.phase, "Pivoted", "{pivot:#?}");
+    // No second discovery: the deletes need only the stored plan (the objects are going).
+    let source_log = fleet.mgmt.log();
+    assert_eq!(source_log.iter().filter(|s| *s == "discover").count(), 1);
+    let resent = pivot
+        .events
+        .iter()
+        .find(|e| e.step == "delete batch 2/6 from source")
+        .unwrap();
+    assert_eq!(resent.message, "0 deleted, 2 already gone");
+    assert_moved(&fleet, moving(1));
+    assert!(
+        fleet
+            .cell
+            .cell()
+            .state
+            .store
+            .pivot_frozen_specs("mgmt")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    fleet.cell.stop().await;
+}
+
+#[tokio::test]
 async fn refused_pivots_say_why_and_send_nothing() {
     let mut fleet = Fleet::new(1, true).await;
     let expect =

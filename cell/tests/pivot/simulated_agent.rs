@@ -37,6 +37,8 @@ pub struct Behaviour {
     /// On `CreateBatch` of this batch index: create it, then never answer (the answer is lost,
     /// as when the cell dies before reading it).
     pub swallow_create: Option<u32>,
+    /// On `DeleteBatch` of this batch index: delete it, then never answer.
+    pub swallow_delete: Option<u32>,
 }
 
 /// A cluster: its objects and what its agent was asked.
@@ -205,6 +207,13 @@ impl ClusterSim {
                     }
                 ));
                 let (deleted, already_absent) = Self::delete(&mut state, &batch);
+                if state.behaviour.swallow_delete == Some(batch.batch_index) {
+                    state.behaviour.swallow_delete = None;
+                    state
+                        .log
+                        .push(format!("swallowed delete {}", batch.batch_index + 1));
+                    return None;
+                }
                 Some(result(
                     true,
                     String::new(),

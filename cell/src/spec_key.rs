@@ -28,13 +28,13 @@ impl SpecKey {
         }
     }
 
-    /// Parses `Kind/namespace/name`.
+    /// Parses `Kind/namespace/name`; the namespace is empty for a cluster-scoped spec
+    /// (`LatticeCluster//edge-3`).
     pub fn parse(text: &str) -> Option<Self> {
         let mut parts = text.splitn(3, '/');
         let (kind, namespace, name) = (parts.next()?, parts.next()?, parts.next()?);
-        if [kind, namespace, name]
-            .iter()
-            .any(|p| p.is_empty() || p.contains('/'))
+        if [kind, name].iter().any(|p| p.is_empty())
+            || [kind, namespace, name].iter().any(|p| p.contains('/'))
         {
             return None;
         }
@@ -61,8 +61,15 @@ mod tests {
 
     #[test]
     fn malformed_keys_are_refused() {
-        for bad in ["", "a/b", "a//c", "a/b/c/d", "/b/c"] {
+        for bad in ["", "a/b", "a/b/", "a/b/c/d", "/b/c"] {
             assert_eq!(SpecKey::parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_cluster_scoped_key_has_an_empty_namespace() {
+        let key = SpecKey::new("LatticeCluster", "", "edge-3");
+        assert_eq!(key.to_string(), "LatticeCluster//edge-3");
+        assert_eq!(SpecKey::parse("LatticeCluster//edge-3"), Some(key));
     }
 }

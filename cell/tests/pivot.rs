@@ -565,6 +565,72 @@ async fn a_pivot_restarted_while_deleting_goes_on_from_the_stored_plan_alone() {
     fleet.cell.stop().await;
 }
 
+/// Gives the stored `LatticeCluster` `w1` a released revision on `mgmt` (one CAPI object), as a
+/// successful reconcile does once the cell derives the kind.
+async fn release_lattice_cluster(cell: &TestCell) {
+    let store = &cell.cell().state.store;
+    let revision = lattice_cell::Revision {
+        id: "lattice-cluster-w1-rev-1".to_string(),
+        layers: vec![lattice_cell::RevisionLayer {
+            name: "infrastructure".to_string(),
+            manifests: vec![
+                json!({"apiVersion": "cluster.x-k8s.io/v1beta2", "kind": "Cluster",
+                "metadata": {"name": "w1", "namespace": "lattice-cluster-w1"}}),
+            ],
+        }],
+    };
+    let mut tx = store.pool().begin().await.unwrap();
+    let id: i64 = sqlx::query_scalar(
+        "SELECT id FROM specs WHERE kind = 'LatticeCluster' AND namespace = '' AND name = 'w1'",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    lattice_cell::insert_revision(&mut tx, id, 1, "mgmt", &revision)
+        .await
+        .unwrap();
+    lattice_cell::set_current_revision(&mut tx, id, &revision.id, "mgmt")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_source_agent_is_not_sent_the_spec_again_while_it_is_emptied() {
+    let mut fleet = Fleet::new(1, true).await;
+    release_lattice_cluster(&fleet.cell).await;
+    let apply = "apply LatticeCluster//w1".to_string();
+    fleet.connect_target().await;
+    let source = SimAgent::start(&fleet.cell, &fleet.mgmt_agent, fleet.mgmt.clone()).await;
+    while !fleet.mgmt.log().contains(&apply) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The first deletion's answer is lost; the source agent reconnects while the pivot deletes.
+    fleet.mgmt.set_behaviour(Behaviour {
+        swallow_delete: Some(0),
+        ..Behaviour::default()
+    });
+    let (status, body) = fleet.post_pivot("w1").await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    while !fleet.mgmt.log().contains(&"swallowed delete 1".to_string()) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    source.stop();
+    // A new session whose Hello holds nothing (the agent released the spec).
+    fleet.connect_source().await;
+    let pivot = fleet.finished().await;
+    assert_eq!(pivot.phase, "Pivoted", "{pivot:#?}");
+    let log = fleet.mgmt.log();
+    assert_eq!(
+        log.iter().filter(|l| **l == apply).count(),
+        1,
+        "the spec was applied again on the source while it was emptied: {log:?}"
+    );
+    assert!(!log.iter().any(|l| l.starts_with("remove ")), "{log:?}");
+    assert_moved(&fleet, moving(1));
+    fleet.cell.stop().await;
+}
+
 #[tokio::test]
 async fn refused_pivots_say_why_and_send_nothing() {
     let mut fleet = Fleet::new(1, true).await;

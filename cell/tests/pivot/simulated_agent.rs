@@ -54,7 +54,8 @@ pub struct ClusterSim {
 struct SimState {
     objects: BTreeMap<ObjectKey, Value>,
     next_uid: u64,
-    /// Every pivot step received, e.g. `pause`, `unpause`, `discover`, `create 2/5`.
+    /// Every pivot step received, e.g. `pause`, `unpause`, `discover`, `create 2/5`, and every
+    /// `apply SPEC` / `remove SPEC`.
     log: Vec<String>,
     /// Specs released by `DeleteBatch.release_spec_key`.
     released: Vec<String>,
@@ -127,6 +128,29 @@ impl ClusterSim {
     pub fn is_paused(&self, namespace: &str, name: &str) -> Option<bool> {
         self.get("cluster.x-k8s.io/v1beta2", "Cluster", namespace, name)
             .map(|c| c["spec"]["paused"] == json!(true))
+    }
+
+    /// Acknowledges an `Apply` (logged as `apply SPEC`).
+    fn applied(&self, apply: lattice_protocol::v1::Apply) -> ApplyResult {
+        self.lock().log.push(format!("apply {}", apply.spec_key));
+        ApplyResult {
+            spec_key: apply.spec_key,
+            revision_id: apply.revision_id,
+            success: true,
+            objects: Vec::new(),
+            error: String::new(),
+        }
+    }
+
+    /// Acknowledges a `Remove` (logged as `remove SPEC`).
+    fn removed(&self, remove: lattice_protocol::v1::Remove) -> RemoveResult {
+        self.lock().log.push(format!("remove {}", remove.spec_key));
+        RemoveResult {
+            spec_key: remove.spec_key,
+            success: true,
+            objects: Vec::new(),
+            error: String::new(),
+        }
     }
 
     /// The answer to `command` (`None`: none is sent).
@@ -369,19 +393,8 @@ impl SimAgent {
                                 cluster.changed.notify_waiters();
                                 answer.map(AgentPayload::PivotStepResult)
                             }
-                            Some(CellPayload::Apply(apply)) => Some(AgentPayload::ApplyResult(ApplyResult {
-                                spec_key: apply.spec_key,
-                                revision_id: apply.revision_id,
-                                success: true,
-                                objects: Vec::new(),
-                                error: String::new(),
-                            })),
-                            Some(CellPayload::Remove(remove)) => Some(AgentPayload::RemoveResult(RemoveResult {
-                                spec_key: remove.spec_key,
-                                success: true,
-                                objects: Vec::new(),
-                                error: String::new(),
-                            })),
+                            Some(CellPayload::Apply(apply)) => Some(AgentPayload::ApplyResult(cluster.applied(apply))),
+                            Some(CellPayload::Remove(remove)) => Some(AgentPayload::RemoveResult(cluster.removed(remove))),
                             _ => None,
                         };
                         if let Some(reply) = reply

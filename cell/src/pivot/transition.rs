@@ -388,4 +388,71 @@ pub(super) mod tests {
         assert_eq!(batches[0][0].1, "t-md");
         assert!(!decision.event.success);
     }
+
+    /// The answer an agent that did the step gives.
+    fn success(state: &PivotState, step: Step) -> Outcome {
+        match step {
+            Step::SetPaused { paused, .. } => Outcome::Paused { paused },
+            Step::Discover if state.phase == Phase::Discovering => {
+                Outcome::Planned { plan: plan() }
+            }
+            Step::Discover => Outcome::Rediscovered,
+            Step::CreateBatch { index } => Outcome::Created {
+                index,
+                objects: plan().batches[index as usize]
+                    .iter()
+                    .map(|o| (o.uid.clone(), format!("t{}", o.uid), false))
+                    .collect(),
+            },
+            Step::DeleteSource { index } | Step::DeleteTarget { index } => Outcome::Deleted {
+                index,
+                deleted: 1,
+                already_absent: 0,
+            },
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever fails when (and however often a step is retried), the source is never
+        /// unpaused once the target was, a failed pivot never unpaused the target, and a pivoted
+        /// one recorded a target UID for every object.
+        #[test]
+        fn the_source_is_never_unpaused_after_the_target_was(
+            failures in proptest::collection::vec(proptest::bool::weighted(0.15), 1..60),
+            restarts in proptest::collection::vec(proptest::bool::weighted(0.1), 60),
+        ) {
+            let mut state = state_in(Phase::Pausing);
+            let mut target_unpaused = false;
+            let mut have_objects = false;
+            for (fail, restart) in failures.into_iter().zip(restarts) {
+                if restart {
+                    have_objects = false;
+                }
+                let Some(step) = next_step(&state, have_objects) else { break };
+                let source_unpause = Step::SetPaused { side: Side::Source, paused: false };
+                proptest::prop_assert!(!(target_unpaused && step == source_unpause));
+                let outcome = if fail {
+                    Outcome::StepFailed { error: "no".into(), created: Vec::new() }
+                } else {
+                    success(&state, step)
+                };
+                if step == Step::Discover && !fail {
+                    have_objects = true;
+                }
+                let decision = decide(&state, step, outcome);
+                if step == (Step::SetPaused { side: Side::Target, paused: false })
+                    && decision.next.phase == Phase::Deleting
+                {
+                    target_unpaused = true;
+                }
+                state = decision.next;
+            }
+            if state.phase == Phase::Failed {
+                proptest::prop_assert!(!target_unpaused);
+            }
+            if state.phase == Phase::Pivoted {
+                proptest::prop_assert_eq!(state.uids.len(), plan().object_count());
+            }
+        }
+    }
 }

@@ -8,6 +8,7 @@ pub mod clusters;
 pub mod documents;
 pub mod error;
 pub mod list;
+pub mod pivots;
 pub mod showback;
 
 /// The table of workload kinds (`documents::kinds`), at the top because the cell and the CLI

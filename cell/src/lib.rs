@@ -18,6 +18,7 @@ pub(crate) mod delivery;
 pub(crate) mod grpc;
 pub(crate) mod http;
 pub(crate) mod metrics;
+pub(crate) mod pivot;
 pub(crate) mod policies;
 pub(crate) mod policy_versions;
 pub(crate) mod reconcile;

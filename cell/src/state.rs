@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::ca::CertificateAuthority;
 use crate::delivery::registry::ConnectionRegistry;
 use crate::metrics::Metrics;
+use crate::pivot::PivotRunner;
 use crate::policy_versions::PolicyVersions;
 use crate::store::Store;
 use crate::token::SecretToken;
@@ -61,4 +62,6 @@ pub struct CellState {
     pub settings: Arc<Settings>,
     /// Assembled policy set versions (cache).
     pub policies: PolicyVersions,
+    /// The pivots this cell runs.
+    pub pivots: PivotRunner,
 }

@@ -50,6 +50,18 @@ pub enum CtlError {
     /// Output could not be rendered.
     #[error("cannot render output: {0}")]
     Render(String),
+    /// A pivot ended `Failed` (`cluster pivot`): nothing moved, the source was unpaused.
+    #[error(
+        "pivot {id} of cluster {cluster} failed: {reason}\n  see `latticectl describe cluster {cluster}` for its history"
+    )]
+    PivotFailed {
+        /// The cluster.
+        cluster: String,
+        /// The pivot's id.
+        id: String,
+        /// Why.
+        reason: String,
+    },
     /// The answer to a yes/no question (`auth can-i`) is no: `answer` is printed on stdout and
     /// the exit status is 1, like `kubectl auth can-i`.
     #[error("{answer}")]

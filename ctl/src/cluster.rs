@@ -1,5 +1,6 @@
 //! `latticectl cluster create` registers a cluster and says how to enrol its agent;
-//! `latticectl cluster revoke` revokes its certificates and says how to enrol it again.
+//! `latticectl cluster revoke` revokes its certificates and says how to enrol it again;
+//! `latticectl cluster pivot` is `crate::pivot`.
 
 use lattice_api::clusters::{ClusterRevoked, CreateCluster};
 use reqwest::Method;
@@ -28,6 +29,9 @@ pub async fn run(
                     "cluster/{name} created\nnext: latticectl token create --cluster {name} --ca-out lattice-ca.crt"
                 )
             })
+        }
+        ClusterCommand::Pivot { name } => {
+            crate::pivot::run(client, &name, format, crate::pivot::POLL).await
         }
         ClusterCommand::Revoke { name } => {
             let path = format!("/v1/clusters/{name}/revoke");

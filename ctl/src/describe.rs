@@ -1,6 +1,6 @@
-//! kubectl-describe-style text: `latticectl describe cluster NAME`, `describe service NS/NAME`
-//! and `describe latticecluster NAME` (the verb), and the detail views of `get service NAME`,
-//! `get latticecluster NAME` and `get cedarpolicy NAME`.
+//! kubectl-describe-style text: `latticectl describe cluster NAME` (with the cluster's pivot
+//! history), `describe service NS/NAME` and `describe latticecluster NAME` (the verb), and the
+//! detail views of `get service NAME`, `get latticecluster NAME` and `get cedarpolicy NAME`.
 
 use chrono::Utc;
 use reqwest::Method;
@@ -22,7 +22,13 @@ pub async fn run(
             let answer = client
                 .call(Method::GET, &format!("/v1/clusters/{name}"), None)
                 .await?;
-            finish(&answer, format, || cluster(&answer))
+            // The pivot history (and any error) follows the cluster's own facts.
+            let pivots = client
+                .call(Method::GET, &format!("/v1/clusters/{name}/pivots"), None)
+                .await?;
+            finish(&answer, format, || {
+                format!("{}\n{}", cluster(&answer), crate::pivot::history(&pivots))
+            })
         }
         DescribeCommand::Service {
             target: (namespace, name),

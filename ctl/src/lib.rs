@@ -15,6 +15,7 @@ pub mod describe;
 pub mod get;
 pub mod inputs;
 pub mod output;
+pub mod pivot;
 pub mod quota;
 pub mod token;
 

@@ -9,6 +9,8 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::grpc::session::outbound::Outbound;
+
 /// What a live session registered.
 #[derive(Debug, Clone)]
 struct Entry {
@@ -16,7 +18,22 @@ struct Entry {
     nudge: Arc<Notify>,
     superseded: CancellationToken,
     revoked: CancellationToken,
+    /// Cancelled when the session ends (unregistered or superseded).
+    ended: CancellationToken,
+    /// The session's sender, once it sent `Welcome` (commands must not overtake it).
+    outbound: Option<Outbound>,
     connected_at: DateTime<Utc>,
+}
+
+/// A live session as a sender of commands sees it (the pivot's steps).
+#[derive(Debug, Clone)]
+pub struct SessionHandle {
+    /// The registration's generation.
+    pub generation: u64,
+    /// Sends to the agent.
+    pub outbound: Outbound,
+    /// Cancelled when this session ends: an answer will not come on it.
+    pub ended: CancellationToken,
 }
 
 /// A session's handle on its registration.
@@ -68,10 +85,13 @@ impl ConnectionRegistry {
             nudge: Arc::new(Notify::new()),
             superseded: CancellationToken::new(),
             revoked: CancellationToken::new(),
+            ended: CancellationToken::new(),
+            outbound: None,
             connected_at: Utc::now(),
         };
         if let Some(old) = inner.sessions.insert(cluster.to_string(), entry.clone()) {
             old.superseded.cancel();
+            old.ended.cancel();
         }
         Registration {
             cluster: cluster.to_string(),
@@ -102,11 +122,34 @@ impl ConnectionRegistry {
             .get(cluster)
             .is_some_and(|e| e.generation == generation)
         {
-            inner.sessions.remove(cluster);
+            if let Some(entry) = inner.sessions.remove(cluster) {
+                entry.ended.cancel();
+            }
             true
         } else {
             false
         }
+    }
+
+    /// Makes the session of `cluster` (if it is still `generation`) reachable for commands, once
+    /// its `Welcome` is on the way.
+    pub fn attach(&self, cluster: &str, generation: u64, outbound: Outbound) {
+        if let Some(entry) = self.lock().sessions.get_mut(cluster)
+            && entry.generation == generation
+        {
+            entry.outbound = Some(outbound);
+        }
+    }
+
+    /// The live session of `cluster`, if it is connected and welcomed.
+    pub fn session(&self, cluster: &str) -> Option<SessionHandle> {
+        let inner = self.lock();
+        let entry = inner.sessions.get(cluster)?;
+        Some(SessionHandle {
+            generation: entry.generation,
+            outbound: entry.outbound.clone()?,
+            ended: entry.ended.clone(),
+        })
     }
 
     /// Tells the session of `cluster`, if any, that its desired state changed.

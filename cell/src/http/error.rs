@@ -31,6 +31,18 @@ impl ApiError {
         }
     }
 
+    /// An error of `status` and `code` blaming one request `field` (e.g. `name`, `target`).
+    pub fn with_field(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+        field: &str,
+    ) -> Self {
+        let mut error = Self::new(status, code, message);
+        error.body.field = Some(field.to_string());
+        error
+    }
+
     /// 400.
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "BadRequest", message)

@@ -11,6 +11,7 @@ pub mod health;
 pub mod json_body;
 pub mod namespaces;
 pub mod openapi;
+pub mod pivots;
 pub mod policies;
 pub mod quotas;
 pub mod views;
@@ -42,6 +43,8 @@ const FIXED_ROUTES: &[(&str, &str, bool)] = &[
     ("get", "/v1/clusters/{name}", true),
     ("post", "/v1/clusters/{name}/tokens", true),
     ("post", "/v1/clusters/{name}/revoke", true),
+    ("post", "/v1/clusters/{name}/pivot", true),
+    ("get", "/v1/clusters/{name}/pivots", true),
     ("post", "/v1/apply", true),
     ("get", "/v1/cedarpolicies", true),
     ("get", "/v1/cedarpolicies/{name}", true),
@@ -81,6 +84,8 @@ pub fn router(state: CellState) -> Router {
         .route("/v1/clusters/{name}", get(clusters::get))
         .route("/v1/clusters/{name}/tokens", post(clusters::create_token))
         .route("/v1/clusters/{name}/revoke", post(clusters::revoke))
+        .route("/v1/clusters/{name}/pivot", post(pivots::start_pivot))
+        .route("/v1/clusters/{name}/pivots", get(pivots::list_pivots))
         .route("/v1/apply", post(apply::apply))
         .route("/v1/cedarpolicies", get(policies::list))
         .route(

@@ -81,6 +81,11 @@ pub enum Trigger {
     /// Quota budget may have been freed or limits changed (a delete, a scale-down, a quota,
     /// namespace or rate change) and the spec was waiting for it.
     BudgetChanged,
+    /// A pivot moved the spec (a `LatticeCluster`) onto the cluster itself.
+    Pivoted {
+        /// The pivot's id.
+        pivot: String,
+    },
 }
 
 impl Trigger {
@@ -92,6 +97,7 @@ impl Trigger {
             Trigger::Startup => "startup",
             Trigger::Followup { .. } => "followup",
             Trigger::BudgetChanged => "budget-change",
+            Trigger::Pivoted { .. } => "pivot",
         }
     }
 

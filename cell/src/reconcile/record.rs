@@ -128,6 +128,25 @@ fn short(revision: &str) -> &str {
     revision.get(..12).unwrap_or(revision)
 }
 
+/// The fields a pivot writes into a `LatticeCluster`'s status (`crate::store::pivots`) outlive
+/// a reconcile attempt: `pivot` always, `phase` and `reason` unless the attempt sets a phase.
+fn keep_pivot_status(previous: &serde_json::Value, next: &mut serde_json::Value) {
+    let Some(pivot) = previous.get("pivot") else {
+        return;
+    };
+    let Some(next) = next.as_object_mut() else {
+        return;
+    };
+    next.insert("pivot".to_string(), pivot.clone());
+    if !next.contains_key("phase") {
+        for field in ["phase", "reason"] {
+            if let Some(value) = previous.get(field) {
+                next.insert(field.to_string(), value.clone());
+            }
+        }
+    }
+}
+
 /// Records the attempt on the spec row and audits a release or a new refusal.
 pub async fn record(
     tx: &mut sqlx::PgConnection,
@@ -147,10 +166,12 @@ pub async fn record(
         questions.len(),
         Utc::now(),
     );
-    let status_json = serde_json::to_value(&status).map_err(|source| StoreError::Malformed {
-        what: "spec status",
-        source,
-    })?;
+    let mut status_json =
+        serde_json::to_value(&status).map_err(|source| StoreError::Malformed {
+            what: "spec status",
+            source,
+        })?;
+    keep_pivot_status(&spec.status, &mut status_json);
     // An invalid spec stopped before the gates: it asked nothing a policy change could answer.
     let questions_json = match verdict {
         Verdict::Invalid(_) => None,
@@ -251,6 +272,30 @@ mod tests {
     use lattice_derive::authz::PolicySetVersion;
 
     use super::*;
+
+    #[test]
+    fn a_pivots_status_fields_outlive_a_reconcile_attempt() {
+        let previous = serde_json::json!({
+            "result": "Released", "phase": "Failed", "reason": "boom", "pivot": {"id": "p1"}
+        });
+        let mut next = serde_json::json!({"result": "Invalid"});
+        keep_pivot_status(&previous, &mut next);
+        assert_eq!(
+            next,
+            serde_json::json!({
+                "result": "Invalid", "phase": "Failed", "reason": "boom", "pivot": {"id": "p1"}
+            })
+        );
+        let mut own_phase = serde_json::json!({"phase": "Ready"});
+        keep_pivot_status(&previous, &mut own_phase);
+        assert_eq!(
+            own_phase,
+            serde_json::json!({"phase": "Ready", "pivot": {"id": "p1"}})
+        );
+        let mut untouched = serde_json::json!({"result": "Released"});
+        keep_pivot_status(&serde_json::json!({"phase": "Ready"}), &mut untouched);
+        assert_eq!(untouched, serde_json::json!({"result": "Released"}));
+    }
 
     fn version() -> NumberedVersion {
         NumberedVersion {

@@ -16,6 +16,7 @@ use crate::ca::{CaError, CaKeyError, CaKeySource, CertificateAuthority, resolve_
 use crate::config::CellArgs;
 use crate::delivery::registry::ConnectionRegistry;
 use crate::metrics::Metrics;
+use crate::pivot::{PivotRunner, PivotSettings};
 use crate::policy_versions::PolicyVersions;
 use crate::reconcile::sweep::sweep;
 use crate::reconcile::{ReconcileError, Trigger};
@@ -199,6 +200,7 @@ pub async fn start(args: &CellArgs) -> Result<RunningCell, StartError> {
             .map_or("localhost", String::as_str);
         format!("https://{host}:{}", grpc_addr.port())
     });
+    let shutdown = CancellationToken::new();
     let state = CellState {
         store,
         ca: Arc::new(ca),
@@ -206,6 +208,7 @@ pub async fn start(args: &CellArgs) -> Result<RunningCell, StartError> {
         metrics: Metrics::new(),
         settings: Arc::new(settings),
         policies: PolicyVersions::default(),
+        pivots: PivotRunner::new(PivotSettings::default(), shutdown.child_token()),
     };
     // Level-triggered recovery: specs left unreconciled by a crash (or decided under a policy set
     // that changed since in a way that matters to them) are reconciled before serving.
@@ -214,7 +217,11 @@ pub async fn start(args: &CellArgs) -> Result<RunningCell, StartError> {
         tracing::info!(specs = recovered.len(), "reconciled specs at start-up");
     }
 
-    let shutdown = CancellationToken::new();
+    // Active pivots go on where their rows say (each driver resends its phase's step).
+    let resumed = crate::pivot::resume_all(&state).await?;
+    if resumed > 0 {
+        tracing::info!(pivots = resumed, "resumed active pivots");
+    }
 
     let router = crate::http::router(state.clone());
     let http_stop = shutdown.clone();

@@ -14,6 +14,7 @@ pub mod embedded;
 pub mod ledger;
 pub mod mesh;
 pub mod namespaces;
+pub mod pivots;
 pub mod policies;
 pub mod quotas;
 pub mod retry;

@@ -280,6 +280,13 @@ pub enum ClusterCommand {
         /// Cluster id.
         name: String,
     },
+    /// Pivot a cluster: move its Cluster API objects from its managing cluster to the cluster
+    /// itself, and follow the move (phase, batch i of n, objects moved) until it ends; the exit
+    /// status is non-zero if it fails.
+    Pivot {
+        /// The cluster (its LatticeCluster's name).
+        name: String,
+    },
 }
 
 /// `token` commands.

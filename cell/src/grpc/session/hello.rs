@@ -93,6 +93,12 @@ pub async fn handle(
         .send(Payload::Welcome(welcome), message_id)
         .await
         .map_err(|_| Status::cancelled("the agent went away during Hello"))?;
+    // From now on commands of others (a pivot's steps) may be sent on this session.
+    state.registry.attach(
+        cluster.as_str(),
+        session.registration.generation,
+        outbound.clone(),
+    );
     tracing::info!(
         %cluster,
         agent_version = %hello.agent_version,

@@ -10,6 +10,7 @@ pub mod heartbeat;
 pub mod hello;
 pub mod object_results;
 pub mod outbound;
+pub mod pivot_step_result;
 pub mod remove_result;
 pub mod renew_certificate;
 
@@ -216,10 +217,7 @@ async fn dispatch(
             renew_certificate::handle(state, session, &message.id, renew, outbound).await
         }
         Some(AgentPayload::PivotStepResult(result)) => {
-            // No pivot runs yet (issue #12 adds the state machine that sends PivotCommand).
-            tracing::warn!(cluster = %session.cluster, pivot = %result.pivot_id,
-                "pivot step result for a pivot this cell does not run; ignored");
-            Ok(())
+            pivot_step_result::handle(state, session, &message.reply_to, result)
         }
         Some(AgentPayload::Hello(_)) => Err(Status::failed_precondition(
             "Hello was already received on this session",
@@ -266,7 +264,18 @@ async fn reconcile(
         .map_err(unavailable)?
         .into_iter()
         .collect();
+    // The LatticeCluster of a pivot emptying this cluster is neither re-applied nor removed here
+    // (`Store::pivot_frozen_specs`).
+    let frozen = state
+        .store
+        .pivot_frozen_specs(cluster)
+        .await
+        .map_err(unavailable)?;
     for command in plan(&desired, &session.view) {
+        let (Command::Apply { key, .. } | Command::Remove { key }) = &command;
+        if frozen.contains(key) {
+            continue;
+        }
         let (payload, sent) = match &command {
             Command::Apply { key, revision } => {
                 let Some(stored) = state.store.revision(revision).await.map_err(unavailable)?

@@ -1,0 +1,149 @@
+//! A cluster as probes see it: its name, labels and inventory (the objects of the kinds the
+//! profiles ask about, as JSON). Secret `data` and `stringData` are dropped on the way in, so no
+//! probe, filter or piece of evidence can ever read a secret value.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::kinds::known_kind;
+
+/// The Secret fields that hold values: never kept in an inventory.
+pub const SECRET_VALUE_FIELDS: [&str; 2] = ["data", "stringData"];
+
+/// A reference to one object, as evidence names it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectRef {
+    /// `apiVersion`.
+    pub api_version: String,
+    /// Kind.
+    pub kind: String,
+    /// Namespace; `None` for a cluster-scoped object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Name.
+    pub name: String,
+}
+
+impl ObjectRef {
+    /// The reference of an inventory object (namespace `None` when it has none).
+    pub fn of(object: &Value) -> Self {
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+        let namespace = object["metadata"]["namespace"]
+            .as_str()
+            .filter(|ns| !ns.is_empty())
+            .map(str::to_string);
+        Self {
+            api_version: text(&object["apiVersion"]),
+            kind: text(&object["kind"]),
+            namespace,
+            name: text(&object["metadata"]["name"]),
+        }
+    }
+}
+
+impl fmt::Display for ObjectRef {
+    /// `Kind ns/name`, or `Kind name` for a cluster-scoped object.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{} {ns}/{}", self.kind, self.name),
+            None => write!(f, "{} {}", self.kind, self.name),
+        }
+    }
+}
+
+/// One cluster: name, labels (for `clusterSelector`) and inventory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterInventory {
+    /// Cluster name.
+    pub name: String,
+    /// The labels of its `LatticeCluster`.
+    pub labels: BTreeMap<String, String>,
+    objects: Vec<Value>,
+    by_kind: HashMap<String, Vec<usize>>,
+}
+
+impl ClusterInventory {
+    /// An inventory of `objects` (any order). Secret values are dropped here.
+    pub fn new(
+        name: impl Into<String>,
+        labels: BTreeMap<String, String>,
+        objects: impl IntoIterator<Item = Value>,
+    ) -> Self {
+        let objects: Vec<Value> = objects.into_iter().map(without_secret_values).collect();
+        let mut by_kind: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, o) in objects.iter().enumerate() {
+            let kind = o["kind"].as_str().unwrap_or_default().to_string();
+            by_kind.entry(kind).or_default().push(i);
+        }
+        Self {
+            name: name.into(),
+            labels,
+            objects,
+            by_kind,
+        }
+    }
+
+    /// The objects of `kind`, in inventory order.
+    pub fn of_kind<'a>(&'a self, kind: &str) -> impl Iterator<Item = &'a Value> + 'a {
+        self.by_kind
+            .get(kind)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|&i| &self.objects[i])
+    }
+
+    /// Every object.
+    pub fn objects(&self) -> &[Value] {
+        &self.objects
+    }
+}
+
+/// `object` without `data` and `stringData` if it is a Secret.
+pub fn without_secret_values(mut object: Value) -> Value {
+    if object["kind"] == "Secret"
+        && known_kind("Secret").is_some_and(|k| object["apiVersion"] == k.api_version)
+        && let Some(map) = object.as_object_mut()
+    {
+        for field in SECRET_VALUE_FIELDS {
+            map.remove(field);
+        }
+    }
+    object
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn secret_values_never_enter_an_inventory() {
+        let inv = ClusterInventory::new(
+            "c",
+            BTreeMap::new(),
+            [
+                json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "a"},
+                    "type": "Opaque", "data": {"k": "c2VjcmV0"}, "stringData": {"k": "secret"}}),
+            ],
+        );
+        let secret = inv.of_kind("Secret").next().unwrap();
+        assert!(secret.get("data").is_none() && secret.get("stringData").is_none());
+        assert_eq!(secret["type"], "Opaque");
+        assert!(!inv.objects()[0].to_string().contains("secret\""));
+    }
+
+    #[test]
+    fn references_name_namespace_only_when_there_is_one() {
+        let r = ObjectRef::of(
+            &json!({"apiVersion": "cilium.io/v2", "kind": "CiliumClusterwideNetworkPolicy", "metadata": {"name": "d"}}),
+        );
+        assert_eq!(r.namespace, None);
+        assert_eq!(r.to_string(), "CiliumClusterwideNetworkPolicy d");
+    }
+}

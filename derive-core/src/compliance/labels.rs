@@ -10,14 +10,21 @@ impl LabelSelector {
     /// True if `labels` satisfy every `matchLabels` pair and every expression. An empty selector
     /// matches everything.
     pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        self.matches_with(|key| labels.get(key).map(String::as_str))
+    }
+
+    /// [`Self::matches`] for labels looked up by `get` (e.g. in an object's JSON, without
+    /// copying them).
+    pub fn matches_with<'a>(&self, get: impl Fn(&str) -> Option<&'a str>) -> bool {
         self.match_labels
             .iter()
-            .all(|(k, v)| labels.get(k) == Some(v))
+            .all(|(k, v)| get(k) == Some(v.as_str()))
             && self.match_expressions.iter().all(|r| {
-                let value = labels.get(&r.key);
+                let value = get(&r.key);
+                let listed = |v: &str| r.values.iter().any(|x| x == v);
                 match r.operator {
-                    LabelOperator::In => value.is_some_and(|v| r.values.contains(v)),
-                    LabelOperator::NotIn => value.is_none_or(|v| !r.values.contains(v)),
+                    LabelOperator::In => value.is_some_and(listed),
+                    LabelOperator::NotIn => value.is_none_or(|v| !listed(v)),
                     LabelOperator::Exists => value.is_some(),
                     LabelOperator::DoesNotExist => value.is_none(),
                 }

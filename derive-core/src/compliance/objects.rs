@@ -1,8 +1,6 @@
 //! Object selectors, compiled: the kind checked against the known kinds, the `where` filter
 //! parsed, the name templates checked; and the objects of an inventory they select.
 
-use std::collections::BTreeMap;
-
 use serde_json::Value;
 
 use super::inventory::{ClusterInventory, ObjectRef};
@@ -113,8 +111,24 @@ impl CompiledSelector {
             .as_deref()
             .map(|t| template::render(t, subject));
         let name = self.name.as_deref().map(|t| template::render(t, subject));
-        inventory
-            .of_kind(self.kind.kind)
+        let objects = inventory.kind_array(self.kind.kind);
+        // The filter runs once over the kind's array; the other tests are cheap and run per object.
+        let filtered: Option<Vec<usize>> =
+            match (&self.filter, inventory.kind_value(self.kind.kind)) {
+                (Some(f), Some(array)) => Some(f.matching_indexes(array)),
+                _ => None,
+            };
+        let candidates: Box<dyn Iterator<Item = &'a Value>> = match (filtered, &name) {
+            (Some(indexes), _) => Box::new(indexes.into_iter().filter_map(|i| objects.get(i))),
+            (None, Some(n)) => Box::new(
+                inventory
+                    .named(self.kind.kind, n)
+                    .iter()
+                    .filter_map(|&i| objects.get(i)),
+            ),
+            (None, None) => Box::new(objects.iter()),
+        };
+        candidates
             .filter(|o| o["apiVersion"] == self.api_version.as_str())
             .filter(|o| {
                 namespace
@@ -123,11 +137,11 @@ impl CompiledSelector {
             })
             .filter(|o| name.as_deref().is_none_or(|n| o["metadata"]["name"] == n))
             .filter(|o| {
-                self.labels
-                    .as_ref()
-                    .is_none_or(|l| l.matches(&labels_of(o)))
+                self.labels.as_ref().is_none_or(|l| {
+                    let labels = &o["metadata"]["labels"];
+                    l.matches_with(|key| labels.get(key).and_then(Value::as_str))
+                })
             })
-            .filter(|o| self.filter.as_ref().is_none_or(|f| f.holds(o)))
             .collect()
     }
 
@@ -174,20 +188,10 @@ impl CompiledSelector {
     }
 }
 
-/// `metadata.labels` of an object.
-fn labels_of(object: &Value) -> BTreeMap<String, String> {
-    object["metadata"]["labels"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use serde_json::json;
 
     use super::*;

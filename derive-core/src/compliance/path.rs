@@ -112,11 +112,26 @@ impl WhereFilter {
         })
     }
 
-    /// True if the filter holds for `object`: the object is wrapped in a one-element array so
-    /// that `@` is the object itself.
+    /// The indexes of the elements of `array` (a JSON array of objects) for which the filter
+    /// holds, ascending: `$[?…]` applied to the array makes `@` each object in turn.
+    pub fn matching_indexes(&self, array: &Value) -> Vec<usize> {
+        let mut indexes: Vec<usize> = self
+            .query
+            .query_located(array)
+            .iter()
+            .filter_map(|node| node.location().first().and_then(|e| e.as_index()))
+            .collect();
+        indexes.sort_unstable();
+        indexes.dedup();
+        indexes
+    }
+
+    /// True if the filter holds for `object` (a copy is wrapped in an array: for tests and
+    /// single objects; selections use [`Self::matching_indexes`]).
     pub fn holds(&self, object: &Value) -> bool {
-        let wrapped = Value::Array(vec![object.clone()]);
-        !self.query.query(&wrapped).is_empty()
+        !self
+            .matching_indexes(&Value::Array(vec![object.clone()]))
+            .is_empty()
     }
 }
 

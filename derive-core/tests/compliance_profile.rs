@@ -197,3 +197,35 @@ fn strict_parsing_refuses_unknown_fields_and_probe_kinds() {
     let severity = profile("", GOOD_PROBE).replace("severity: high", "severity: urgent");
     assert!(serde_saphyr::from_str::<LatticeComplianceProfile>(&severity).is_err());
 }
+
+#[test]
+fn the_cluster_selector_picks_the_clusters_a_profile_applies_to() {
+    use std::collections::BTreeMap;
+
+    use lattice_derive::authz::PolicySetVersion;
+    use lattice_derive::compliance::{ClusterInventory, Outcome, evaluate_profile};
+
+    let yaml = profile(
+        "  clusterSelector: { matchLabels: { tier: prod } }\n",
+        GOOD_PROBE,
+    );
+    let parsed: LatticeComplianceProfile = serde_saphyr::from_str(&yaml).unwrap();
+    let compiled = validate_profile(&parsed).unwrap();
+    let cluster = |tier: &str| {
+        ClusterInventory::new(
+            "c",
+            BTreeMap::from([("tier".to_string(), tier.to_string())]),
+            [],
+        )
+    };
+    let policies = PolicySetVersion::empty();
+    assert!(evaluate_profile(&compiled, &cluster("dev"), &policies).is_empty());
+    let results = evaluate_profile(&compiled, &cluster("prod"), &policies);
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0].result, Outcome::Fail);
+    assert_eq!(results[0].cluster, "c");
+    assert_eq!(
+        results[0].object.as_ref().unwrap().to_string(),
+        "CiliumClusterwideNetworkPolicy lattice-default-deny"
+    );
+}

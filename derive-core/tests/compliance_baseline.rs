@@ -13,8 +13,8 @@ use std::path::PathBuf;
 use common::{example_policies, examples_with_mesh};
 use lattice_derive::authz::{PolicyDocument, PolicySetVersion};
 use lattice_derive::compliance::{
-    ClusterInventory, CompiledProfile, ComplianceResult, LatticeComplianceProfile, Outcome,
-    evaluate_profile, render_policy_reports, validate_profile,
+    CedarAnswers, ClusterInventory, CompiledProfile, ComplianceResult, LatticeComplianceProfile,
+    Outcome, evaluate_profile, evaluate_profile_with, render_policy_reports, validate_profile,
 };
 use serde_json::{Value, json};
 
@@ -227,4 +227,26 @@ fn the_reports_of_a_broken_cluster_name_the_failing_object() {
     let cluster = reports.cluster.unwrap();
     assert!(cluster["summary"]["fail"].as_u64().unwrap() >= 1);
     insta::assert_yaml_snapshot!("reports_of_a_broken_cluster", (finance, cluster));
+}
+
+#[test]
+fn shared_cedar_answers_change_no_result() {
+    let policies = example_policy_set(&[]);
+    let profile = baseline();
+    let mut broken = example_objects();
+    object_mut(&mut broken, "Deployment", "checkout")["spec"]["template"]["spec"]["hostIPC"] =
+        json!(true);
+    let clusters = [
+        ClusterInventory::new("a", BTreeMap::new(), example_objects()),
+        ClusterInventory::new("b", BTreeMap::new(), broken),
+    ];
+    let mut answers = CedarAnswers::new(&policies);
+    for cluster in &clusters {
+        assert_eq!(
+            evaluate_profile_with(&profile, cluster, &mut answers),
+            evaluate_profile(&profile, cluster, &policies),
+            "{}",
+            cluster.name
+        );
+    }
 }

@@ -2,6 +2,8 @@
 //! answer that passes. With `forEach`, asked once per subject object (`{namespace}/{name}` as
 //! principal: "every privileged Deployment has an OverrideSecurity permit").
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 use super::inventory::{ClusterInventory, ObjectRef};
@@ -11,8 +13,8 @@ use super::spec::{CedarExpectation, CedarProbe};
 use super::template::{self, Subject};
 use crate::authz::gate::Gate;
 use crate::authz::{
-    GateRequest, PolicySetVersion, Principal, ResourceRef, ServicePrincipal, UserPrincipal, decide,
-    schema,
+    Decision, GateRequest, PolicySetVersion, Principal, ResourceRef, ServicePrincipal,
+    UserPrincipal, decide, schema,
 };
 use crate::error::FieldError;
 
@@ -154,15 +156,54 @@ pub fn parse_principal(text: &str) -> Result<Principal, String> {
         .map_err(|e| format!("{e}; or user:NAME, group:NAME"))
 }
 
+/// Cedar's answers from one policy set version, remembered by question: a fleet evaluation asks
+/// the same questions on every cluster (the static ones always, the `forEach` ones for every
+/// workload deployed on several clusters). Pure: the memo only saves work.
+#[derive(Debug)]
+pub struct CedarAnswers<'a> {
+    policies: &'a PolicySetVersion,
+    answers: HashMap<(String, Gate, String), Result<Decision, String>>,
+}
+
+impl<'a> CedarAnswers<'a> {
+    /// No answers yet, from `policies`.
+    pub fn new(policies: &'a PolicySetVersion) -> Self {
+        Self {
+            policies,
+            answers: HashMap::new(),
+        }
+    }
+
+    /// The decision for `principal` asking `action` on `resource` (texts as a probe writes them,
+    /// placeholders filled), or why the question cannot be asked.
+    pub fn answer(
+        &mut self,
+        principal: &str,
+        action: Gate,
+        resource: &str,
+    ) -> Result<Decision, String> {
+        let key = (principal.to_string(), action, resource.to_string());
+        if let Some(answer) = self.answers.get(&key) {
+            return answer.clone();
+        }
+        let answer = parse_principal(principal).and_then(|p| {
+            let r = ResourceRef::parse_for(action, resource).map_err(|e| e.to_string())?;
+            Ok(decide(self.policies, &p, &GateRequest::new(action, r)))
+        });
+        self.answers.insert(key, answer.clone());
+        answer
+    }
+}
+
 impl CompiledCedarProbe {
     /// One finding per subject (or one for the cluster without `forEach`).
     pub fn evaluate(
         &self,
         inventory: &ClusterInventory,
-        policies: &PolicySetVersion,
+        answers: &mut CedarAnswers<'_>,
     ) -> Vec<Finding> {
         let Some(for_each) = &self.for_each else {
-            return vec![self.ask(None, None, policies)];
+            return vec![self.ask(None, None, answers)];
         };
         let subjects = for_each.select(inventory, None);
         if subjects.is_empty() {
@@ -182,7 +223,7 @@ impl CompiledCedarProbe {
                     namespace: object.namespace.as_deref().unwrap_or_default(),
                     name: &object.name,
                 };
-                self.ask(Some(subject), Some(object.clone()), policies)
+                self.ask(Some(subject), Some(object.clone()), answers)
             })
             .collect()
     }
@@ -204,16 +245,16 @@ impl CompiledCedarProbe {
         &self,
         subject: Option<Subject<'_>>,
         object: Option<ObjectRef>,
-        policies: &PolicySetVersion,
+        answers: &mut CedarAnswers<'_>,
     ) -> Finding {
         let expected = self.expected(subject);
-        let principal = parse_principal(&template::render(&self.principal, subject));
-        let resource =
-            ResourceRef::parse_for(self.action, &template::render(&self.resource, subject))
-                .map_err(|e| e.to_string());
-        let (principal, resource) = match (principal, resource) {
-            (Ok(p), Ok(r)) => (p, r),
-            (Err(e), _) | (_, Err(e)) => {
+        let decision = match answers.answer(
+            &template::render(&self.principal, subject),
+            self.action,
+            &template::render(&self.resource, subject),
+        ) {
+            Ok(decision) => decision,
+            Err(e) => {
                 return Finding {
                     object,
                     observed: None,
@@ -223,11 +264,6 @@ impl CompiledCedarProbe {
                 };
             }
         };
-        let decision = decide(
-            policies,
-            &principal,
-            &GateRequest::new(self.action, resource),
-        );
         let allowed = decision.is_allowed();
         let result = match (self.expect, allowed) {
             (CedarExpectation::Allow, true) | (CedarExpectation::Deny, false) => Outcome::Pass,
@@ -313,11 +349,17 @@ mod tests {
         let set = policies();
         let inv = ClusterInventory::new("c", BTreeMap::new(), []);
         let unknown = compile_ok(&probe("dev/unknown", "OverrideSecurity", "privileged"));
-        let [finding] = unknown.evaluate(&inv, &set).try_into().unwrap();
+        let [finding] = unknown
+            .evaluate(&inv, &mut CedarAnswers::new(&set))
+            .try_into()
+            .unwrap();
         assert_eq!(finding.result, Outcome::Pass);
         assert_eq!(finding.observed.as_deref(), Some("deny"));
         let ops = compile_ok(&probe("ops/agent", "OverrideSecurity", "privileged"));
-        let [finding] = ops.evaluate(&inv, &set).try_into().unwrap();
+        let [finding] = ops
+            .evaluate(&inv, &mut CedarAnswers::new(&set))
+            .try_into()
+            .unwrap();
         assert_eq!(finding.result, Outcome::Fail);
         assert!(
             finding.message.contains("privileged-ops"),
@@ -352,7 +394,8 @@ mod tests {
                 d("shop", "api", false),
             ],
         );
-        let findings = compiled.evaluate(&inv, &policies());
+        let set = policies();
+        let findings = compiled.evaluate(&inv, &mut CedarAnswers::new(&set));
         let summary: Vec<(String, Outcome)> = findings
             .iter()
             .map(|f| (f.object.as_ref().unwrap().to_string(), f.result))
@@ -366,7 +409,7 @@ mod tests {
         );
         let empty = ClusterInventory::new("c", BTreeMap::new(), []);
         assert_eq!(
-            compiled.evaluate(&empty, &policies())[0].result,
+            compiled.evaluate(&empty, &mut CedarAnswers::new(&set))[0].result,
             Outcome::Skip
         );
     }

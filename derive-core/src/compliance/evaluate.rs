@@ -2,6 +2,7 @@
 //! attributed to its control, probe, cluster and profile version. Pure: the same profile,
 //! inventory and policy set always give the same results in the same order.
 
+use super::cedar_probe::CedarAnswers;
 use super::inventory::ClusterInventory;
 use super::result::{ComplianceResult, Finding};
 use super::validate::{CompiledProfile, ProbeCheck};
@@ -21,6 +22,16 @@ pub fn evaluate_profile(
     cluster: &ClusterInventory,
     policies: &PolicySetVersion,
 ) -> Vec<ComplianceResult> {
+    evaluate_profile_with(profile, cluster, &mut CedarAnswers::new(policies))
+}
+
+/// [`evaluate_profile`] with Cedar answers shared across calls: evaluating a fleet, pass the same
+/// [`CedarAnswers`] for every cluster so each question is decided once per policy set version.
+pub fn evaluate_profile_with(
+    profile: &CompiledProfile,
+    cluster: &ClusterInventory,
+    answers: &mut CedarAnswers<'_>,
+) -> Vec<ComplianceResult> {
     if !profile.selects(cluster) {
         return Vec::new();
     }
@@ -28,7 +39,7 @@ pub fn evaluate_profile(
     for control in &profile.controls {
         for probe in &control.probes {
             let findings = match &probe.check {
-                ProbeCheck::Cedar(c) => c.evaluate(cluster, policies),
+                ProbeCheck::Cedar(c) => c.evaluate(cluster, answers),
                 ProbeCheck::Existence(e) => e.evaluate(cluster),
                 ProbeCheck::Configuration(c) => c.evaluate(cluster),
             };

@@ -23,7 +23,8 @@ pub mod spec;
 pub mod template;
 pub mod validate;
 
-pub use evaluate::evaluate_profile;
+pub use cedar_probe::CedarAnswers;
+pub use evaluate::{evaluate_profile, evaluate_profile_with};
 pub use inventory::{ClusterInventory, ObjectRef};
 pub use policy_report::{PolicyReports, render_policy_reports};
 pub use result::{ComplianceResult, Outcome};

@@ -8,8 +8,6 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::kinds::known_kind;
-
 /// The Secret fields that hold values: never kept in an inventory.
 pub const SECRET_VALUE_FIELDS: [&str; 2] = ["data", "stringData"];
 
@@ -147,10 +145,10 @@ impl ClusterInventory {
     }
 }
 
-/// `object` without `data` and `stringData` if it is a Secret.
+/// `object` without `data` and `stringData` if it is a Secret (by kind alone, whatever its
+/// `apiVersion`, even none: erring towards dropping is the safe side).
 pub fn without_secret_values(mut object: Value) -> Value {
     if object["kind"] == "Secret"
-        && known_kind("Secret").is_some_and(|k| object["apiVersion"] == k.api_version)
         && let Some(map) = object.as_object_mut()
     {
         for field in SECRET_VALUE_FIELDS {
@@ -177,6 +175,8 @@ mod tests {
             ],
         );
         let secret = inv.of_kind("Secret").next().unwrap();
+        let bare = without_secret_values(json!({"kind": "Secret", "data": {"k": "x"}}));
+        assert!(bare.get("data").is_none());
         assert!(secret.get("data").is_none() && secret.get("stringData").is_none());
         assert_eq!(secret["type"], "Opaque");
         assert_eq!(inv.len(), 1);

@@ -3,6 +3,7 @@
 
 use kube::CustomResourceExt;
 
+use crate::compliance::LatticeComplianceProfile;
 use crate::quota::LatticeQuota;
 use crate::spec::{CedarPolicy, LatticeCluster, LatticeMeshMember, LatticeService};
 
@@ -22,6 +23,7 @@ pub fn all_crds() -> Result<Vec<GeneratedCrd>, serde_saphyr::ser::Error> {
         CedarPolicy::crd(),
         LatticeQuota::crd(),
         LatticeCluster::crd(),
+        LatticeComplianceProfile::crd(),
     ];
     crds.iter()
         .map(|crd| {

@@ -10,6 +10,7 @@
 
 pub mod authz;
 pub mod capi;
+pub mod compliance;
 pub mod context;
 pub mod cost;
 pub mod crd;

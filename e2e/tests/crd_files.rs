@@ -72,6 +72,7 @@ fn every_project_the_platform_emits_objects_for_is_vendored() {
         "cluster-api",
         "velero",
         "lws",
+        "policy-report",
     ] {
         assert!(
             !vendored_project_crd_files(&[project]).is_empty(),

@@ -348,6 +348,31 @@ async fn lattice_crds_install_and_accept_every_example() -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         applied += 1;
     }
+    // The built-in compliance baseline (a derive-core fixture until the cell serves the kind)
+    // is a cluster-scoped object of the generated CRD: any-JSON expected values, templates and
+    // filters survive strict validation unchanged.
+    let profiles = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("lattice.dev", "v1alpha1", "LatticeComplianceProfile"),
+        "latticecomplianceprofiles",
+    );
+    let profile_api: Api<DynamicObject> = Api::all_with(client.clone(), &profiles);
+    let path = lattice_e2e::bins::workspace_root()
+        .join("derive-core/tests/fixtures/compliance-baseline.yaml");
+    let baseline: Value = serde_saphyr::from_str(&std::fs::read_to_string(&path)?)?;
+    let stored = apply(&profile_api, &baseline)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    // The API server fills schema defaults (`mustExist: true`); read back, the spec is the same.
+    let spec = |v: &Value| {
+        serde_json::from_value::<lattice_derive::compliance::LatticeComplianceProfileSpec>(
+            v.clone(),
+        )
+    };
+    assert_eq!(
+        spec(&stored.data["spec"])?,
+        spec(&baseline["spec"])?,
+        "the stored profile differs"
+    );
     assert!(applied > 0, "examples/ holds at least one spec");
     Ok(())
 }

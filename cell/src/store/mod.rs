@@ -9,6 +9,7 @@ pub mod cluster_health;
 pub mod clusters;
 pub mod cost_rates;
 pub mod deliveries;
+pub mod delivery_writer;
 pub mod drift;
 pub mod embedded;
 pub mod ledger;
@@ -47,6 +48,12 @@ pub enum StoreError {
         /// Its name.
         name: String,
     },
+    /// A batched write failed (every write of the batch reports it).
+    #[error("database error in a batched write: {0}")]
+    Batched(#[source] std::sync::Arc<sqlx::Error>),
+    /// The delivery writer task is gone (the runtime is shutting down).
+    #[error("the delivery writer stopped")]
+    WriterStopped,
     /// A stored JSON value did not have the expected shape.
     #[error("stored {what} is malformed: {source}")]
     Malformed {
@@ -64,6 +71,7 @@ pub const DEFAULT_POOL_SIZE: u32 = 16;
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: PgPool,
+    deliveries: delivery_writer::DeliveryWriter,
 }
 
 impl Store {
@@ -76,7 +84,7 @@ impl Store {
             .await
             .map_err(StoreError::Connect)?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self::on(pool))
     }
 
     /// Another handle to the same database with a pool of `max_connections` (load tests and
@@ -89,7 +97,13 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(StoreError::Connect)?;
-        Ok(Self { pool })
+        Ok(Self::on(pool))
+    }
+
+    /// A store on `pool`, with its delivery writer.
+    fn on(pool: PgPool) -> Self {
+        let deliveries = delivery_writer::DeliveryWriter::start(pool.clone());
+        Self { pool, deliveries }
     }
 
     /// The connection pool, for queries that span modules.

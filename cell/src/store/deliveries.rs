@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::delivery_writer::DeliveryWrite;
+use super::batch_writer::BatchedWrite;
 use super::{Store, StoreError};
 use crate::spec_key::SpecKey;
 
@@ -77,9 +77,9 @@ impl Store {
             SentCommand::Apply { revision } => ("apply", Some(revision.to_string())),
             SentCommand::Remove => ("remove", None),
         };
-        // Through the delivery writer: one statement for the sends of many sessions.
-        self.deliveries
-            .write(DeliveryWrite::Sent {
+        // Through the batch writer: one statement for the sends of many sessions.
+        self.writer
+            .write(BatchedWrite::Sent {
                 cluster: cluster.to_string(),
                 spec_key: key.to_string(),
                 action,
@@ -99,9 +99,9 @@ impl Store {
         key: &SpecKey,
         result: DeliveryResult<'_>,
     ) -> Result<bool, StoreError> {
-        // Through the delivery writer: one statement for the results of many sessions.
-        self.deliveries
-            .write(DeliveryWrite::ApplyResult {
+        // Through the batch writer: one statement for the results of many sessions.
+        self.writer
+            .write(BatchedWrite::ApplyResult {
                 cluster: cluster.to_string(),
                 spec_key: key.to_string(),
                 revision: result.revision.map(str::to_string),

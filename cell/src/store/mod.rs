@@ -3,13 +3,13 @@
 
 pub mod attempts;
 pub mod audit;
+pub mod batch_writer;
 pub mod ca;
 pub mod certificates;
 pub mod cluster_health;
 pub mod clusters;
 pub mod cost_rates;
 pub mod deliveries;
-pub mod delivery_writer;
 pub mod drift;
 pub mod embedded;
 pub mod ledger;
@@ -51,8 +51,8 @@ pub enum StoreError {
     /// A batched write failed (every write of the batch reports it).
     #[error("database error in a batched write: {0}")]
     Batched(#[source] std::sync::Arc<sqlx::Error>),
-    /// The delivery writer task is gone (the runtime is shutting down).
-    #[error("the delivery writer stopped")]
+    /// The batch writer task is gone (the runtime is shutting down).
+    #[error("the batch writer stopped")]
     WriterStopped,
     /// A stored JSON value did not have the expected shape.
     #[error("stored {what} is malformed: {source}")]
@@ -71,7 +71,7 @@ pub const DEFAULT_POOL_SIZE: u32 = 16;
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: PgPool,
-    deliveries: delivery_writer::DeliveryWriter,
+    writer: batch_writer::BatchWriter,
 }
 
 impl Store {
@@ -100,10 +100,10 @@ impl Store {
         Ok(Self::on(pool))
     }
 
-    /// A store on `pool`, with its delivery writer.
+    /// A store on `pool`, with its batch writer (heartbeats and deliveries).
     fn on(pool: PgPool) -> Self {
-        let deliveries = delivery_writer::DeliveryWriter::start(pool.clone());
-        Self { pool, deliveries }
+        let writer = batch_writer::BatchWriter::start(pool.clone());
+        Self { pool, writer }
     }
 
     /// The connection pool, for queries that span modules.

@@ -1,14 +1,18 @@
-//! Group writes of deliveries across sessions. When a change reaches thousands of clusters at
-//! once, every session records the `Apply` it sends and then the agent's result: two
-//! statements and two commits per cluster, each waiting for a pooled connection. The writer
-//! takes every write waiting when it is free and stores them with one statement (one commit)
-//! per run, so a fleet-wide change costs a few commits instead of two per cluster (measured in
-//! `docs/performance.md`, decision 0035). Each caller still waits until its own write is
-//! committed, so "recorded before sent" holds as before.
+//! Group writes across sessions. With thousands of agents, every heartbeat and every command
+//! sent or acknowledged was one statement and one commit through the cell's pool: at 10,000
+//! agents the pool's connections sat waiting for WAL flushes of heartbeats while sessions
+//! waited seconds for a connection (measured in `docs/performance.md`, decision 0040). The
+//! writer takes every write waiting when it is free and stores them with one statement (one
+//! commit) per run, so the commits per second no longer grow with the fleet. Each caller still
+//! waits until its own write is committed: "recorded before sent" and "stored before
+//! acknowledged" hold as before.
 //!
 //! Writes are applied in the order they arrived: consecutive writes of the same statement go
-//! into one run as long as no (cluster, spec) repeats in it (writes to distinct rows commute);
-//! a repeat or a write of the other statement starts the next run.
+//! into one run as long as no row repeats in it (writes to distinct rows commute); a repeat or
+//! a write of another statement starts the next run.
+
+mod deliveries;
+mod heartbeats;
 
 use std::collections::HashSet;
 use std::ops::Range;
@@ -19,13 +23,14 @@ use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 
 use super::StoreError;
+pub use heartbeats::HeartbeatRow;
 
 /// The most writes one statement carries.
 const MAX_BATCH: usize = 1024;
 
-/// One delivery write.
+/// One batched write.
 #[derive(Debug, Clone, PartialEq)]
-pub enum DeliveryWrite {
+pub enum BatchedWrite {
     /// A command was sent: `sent_action`, `sent_revision`, `command_id`, `sent_at`.
     Sent {
         /// Cluster.
@@ -54,9 +59,28 @@ pub enum DeliveryWrite {
         /// Error text.
         error: Option<String>,
     },
+    /// A heartbeat: the cluster's last-heartbeat time and versions, and its health row.
+    Heartbeat(HeartbeatRow),
 }
 
-impl DeliveryWrite {
+/// The statement a write belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Statement {
+    Sent,
+    ApplyResult,
+    Heartbeat,
+}
+
+impl BatchedWrite {
+    fn statement(&self) -> Statement {
+        match self {
+            Self::Sent { .. } => Statement::Sent,
+            Self::ApplyResult { .. } => Statement::ApplyResult,
+            Self::Heartbeat(_) => Statement::Heartbeat,
+        }
+    }
+
+    /// The row the write changes (a delivery: its cluster and spec; a heartbeat: its cluster).
     fn row(&self) -> (&str, &str) {
         match self {
             Self::Sent {
@@ -65,22 +89,19 @@ impl DeliveryWrite {
             | Self::ApplyResult {
                 cluster, spec_key, ..
             } => (cluster, spec_key),
+            Self::Heartbeat(h) => (&h.cluster, ""),
         }
-    }
-
-    fn is_sent(&self) -> bool {
-        matches!(self, Self::Sent { .. })
     }
 }
 
 /// Splits `writes` (in arrival order) into runs that one statement each can carry: the same
 /// statement, no row twice, at most [`MAX_BATCH`] writes.
-pub fn runs(writes: &[DeliveryWrite]) -> Vec<Range<usize>> {
+pub fn runs(writes: &[BatchedWrite]) -> Vec<Range<usize>> {
     let mut runs = Vec::new();
     let mut start = 0;
     let mut rows: HashSet<(&str, &str)> = HashSet::new();
     for (i, write) in writes.iter().enumerate() {
-        let same_statement = writes[start].is_sent() == write.is_sent();
+        let same_statement = writes[start].statement() == write.statement();
         if i > start && (!same_statement || rows.contains(&write.row()) || i - start == MAX_BATCH) {
             runs.push(start..i);
             start = i;
@@ -97,13 +118,13 @@ pub fn runs(writes: &[DeliveryWrite]) -> Vec<Range<usize>> {
 /// A write waiting for the writer, and where its outcome goes (for an `ApplyResult`: whether it
 /// was recorded; a `Sent` is always recorded).
 struct Pending {
-    write: DeliveryWrite,
+    write: BatchedWrite,
     done: oneshot::Sender<Result<bool, StoreError>>,
 }
 
-/// Handle to the delivery writer task. Cheap to clone; the task ends when every handle is gone.
+/// Handle to the writer task. Cheap to clone; the task ends when every handle is gone.
 #[derive(Debug, Clone)]
-pub struct DeliveryWriter {
+pub struct BatchWriter {
     tx: mpsc::UnboundedSender<Pending>,
 }
 
@@ -113,7 +134,7 @@ impl std::fmt::Debug for Pending {
     }
 }
 
-impl DeliveryWriter {
+impl BatchWriter {
     /// Starts the writer task on `pool` (needs a tokio runtime).
     pub fn start(pool: PgPool) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
@@ -122,8 +143,9 @@ impl DeliveryWriter {
     }
 
     /// Stores `write` with the others waiting; returns once it is committed (for an
-    /// `ApplyResult`: whether it answered the latest `Apply` and was recorded).
-    pub async fn write(&self, write: DeliveryWrite) -> Result<bool, StoreError> {
+    /// `ApplyResult`: whether it answered the latest `Apply` and was recorded; for a heartbeat:
+    /// whether the cluster exists).
+    pub async fn write(&self, write: BatchedWrite) -> Result<bool, StoreError> {
         let (done, outcome) = oneshot::channel();
         self.tx
             .send(Pending { write, done })
@@ -135,11 +157,16 @@ impl DeliveryWriter {
 async fn run(pool: PgPool, mut rx: mpsc::UnboundedReceiver<Pending>) {
     let mut waiting = Vec::new();
     while rx.recv_many(&mut waiting, MAX_BATCH * 4).await > 0 {
-        let writes: Vec<DeliveryWrite> = waiting.iter().map(|p| p.write.clone()).collect();
+        let writes: Vec<BatchedWrite> = waiting.iter().map(|p| p.write.clone()).collect();
         let mut outcomes = Vec::with_capacity(writes.len());
         for run in runs(&writes) {
             let batch = &writes[run];
-            match store(&pool, batch).await {
+            let stored = match batch[0].statement() {
+                Statement::Sent => deliveries::store_sent(&pool, batch).await,
+                Statement::ApplyResult => deliveries::store_apply_results(&pool, batch).await,
+                Statement::Heartbeat => heartbeats::store(&pool, batch).await,
+            };
+            match stored {
                 Ok(recorded) => outcomes.extend(recorded.into_iter().map(Ok)),
                 Err(err) => {
                     let err = Arc::new(err);
@@ -154,103 +181,12 @@ async fn run(pool: PgPool, mut rx: mpsc::UnboundedReceiver<Pending>) {
     }
 }
 
-/// Stores one run (all of one statement, no row twice) with one statement; returns per write
-/// whether it was recorded.
-async fn store(pool: &PgPool, batch: &[DeliveryWrite]) -> Result<Vec<bool>, sqlx::Error> {
-    let mut clusters = Vec::with_capacity(batch.len());
-    let mut keys = Vec::with_capacity(batch.len());
-    let mut revisions = Vec::with_capacity(batch.len());
-    if batch.first().is_some_and(DeliveryWrite::is_sent) {
-        let mut actions = Vec::with_capacity(batch.len());
-        let mut ids = Vec::with_capacity(batch.len());
-        for write in batch {
-            if let DeliveryWrite::Sent {
-                cluster,
-                spec_key,
-                action,
-                revision,
-                command_id,
-            } = write
-            {
-                clusters.push(cluster.as_str());
-                keys.push(spec_key.as_str());
-                actions.push(*action);
-                revisions.push(revision.as_deref());
-                ids.push(command_id.as_str());
-            }
-        }
-        sqlx::query(
-            "INSERT INTO deliveries (cluster, spec_key, sent_action, sent_revision, command_id) \
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) \
-             ON CONFLICT (cluster, spec_key) DO UPDATE SET \
-             sent_action = EXCLUDED.sent_action, sent_revision = EXCLUDED.sent_revision, \
-             command_id = EXCLUDED.command_id, sent_at = now()",
-        )
-        .bind(&clusters)
-        .bind(&keys)
-        .bind(&actions)
-        .bind(&revisions)
-        .bind(&ids)
-        .execute(pool)
-        .await?;
-        return Ok(vec![true; batch.len()]);
-    }
-    let mut successes = Vec::with_capacity(batch.len());
-    let mut objects = Vec::with_capacity(batch.len());
-    let mut errors = Vec::with_capacity(batch.len());
-    for write in batch {
-        if let DeliveryWrite::ApplyResult {
-            cluster,
-            spec_key,
-            revision,
-            success,
-            objects: objs,
-            error,
-        } = write
-        {
-            clusters.push(cluster.as_str());
-            keys.push(spec_key.as_str());
-            revisions.push(revision.as_deref());
-            successes.push(*success);
-            objects.push(objs);
-            errors.push(error.as_deref());
-        }
-    }
-    // A replay of the recorded result changes nothing, not even the acknowledgement time.
-    let recorded: Vec<(String, String)> = sqlx::query_as(
-        "UPDATE deliveries d SET result_revision = r.revision, success = r.success, \
-         objects = r.objects, error = r.error, \
-         acked_at = CASE WHEN d.result_revision IS NOT DISTINCT FROM r.revision \
-             AND d.success IS NOT DISTINCT FROM r.success AND d.objects = r.objects \
-             AND d.error IS NOT DISTINCT FROM r.error AND d.acked_at IS NOT NULL \
-             THEN d.acked_at ELSE now() END \
-         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bool[], $5::jsonb[], $6::text[]) \
-             AS r(cluster, spec_key, revision, success, objects, error) \
-         WHERE d.cluster = r.cluster AND d.spec_key = r.spec_key \
-         AND d.sent_action = 'apply' AND d.sent_revision = r.revision \
-         RETURNING d.cluster, d.spec_key",
-    )
-    .bind(&clusters)
-    .bind(&keys)
-    .bind(&revisions)
-    .bind(&successes)
-    .bind(&objects)
-    .bind(&errors)
-    .fetch_all(pool)
-    .await?;
-    let recorded: HashSet<(&str, &str)> = recorded
-        .iter()
-        .map(|(c, k)| (c.as_str(), k.as_str()))
-        .collect();
-    Ok(batch.iter().map(|w| recorded.contains(&w.row())).collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn sent(cluster: &str, key: &str) -> DeliveryWrite {
-        DeliveryWrite::Sent {
+    fn sent(cluster: &str, key: &str) -> BatchedWrite {
+        BatchedWrite::Sent {
             cluster: cluster.into(),
             spec_key: key.into(),
             action: "apply",
@@ -259,8 +195,8 @@ mod tests {
         }
     }
 
-    fn result(cluster: &str, key: &str) -> DeliveryWrite {
-        DeliveryWrite::ApplyResult {
+    fn result(cluster: &str, key: &str) -> BatchedWrite {
+        BatchedWrite::ApplyResult {
             cluster: cluster.into(),
             spec_key: key.into(),
             revision: Some("r".into()),

@@ -130,7 +130,8 @@ async fn run(n: usize, settings: &Settings) -> Figures {
 
     if settings.change {
         let started = Instant::now();
-        change::apply_services(&cell, n, 1).await;
+        let took = change::apply_services(&cell, n, 1).await;
+        eprintln!("fleet: set-up apply requests took {took:?}");
         wait_for("the first delivery", || {
             fleet.acks_of("LatticeService/") >= n
         })
@@ -173,12 +174,14 @@ async fn run(n: usize, settings: &Settings) -> Figures {
 /// Re-deploys every cluster's service and measures commit -> ack.
 async fn measure_change(cell: &CellProcess, n: usize, fleet: &Fleet, figures: &mut Figures) {
     fleet.take_acks();
+    let cpu_before = ChangeCpu::now(cell.pid);
     let change_started = Instant::now();
     figures.change_applies = change::apply_services(cell, n, 2).await;
     wait_for("the fleet-wide change", || {
         fleet.acks_of("LatticeService/") >= n
     })
     .await;
+    figures.change_cpu = Some(ChangeCpu::now(cell.pid).since(&cpu_before));
     let acks: Vec<_> = fleet
         .take_acks()
         .into_iter()
@@ -193,6 +196,32 @@ async fn measure_change(cell: &CellProcess, n: usize, fleet: &Fleet, figures: &m
     let mut latencies = measure_from_commit(&acks);
     (figures.change_p50, figures.change_p99, figures.change_max) =
         measure::percentiles(&mut latencies);
+}
+
+/// CPU used so far by the cell, its Postgres and this driver (its simulated agents).
+#[derive(Debug, Clone)]
+pub struct ChangeCpu {
+    pub cell: Duration,
+    pub postgres: Duration,
+    pub driver: Duration,
+}
+
+impl ChangeCpu {
+    fn now(cell: u32) -> Self {
+        Self {
+            cell: measure::cpu_time(cell),
+            postgres: measure::descendants_cpu_time(cell),
+            driver: measure::cpu_time(std::process::id()),
+        }
+    }
+
+    fn since(&self, before: &Self) -> Self {
+        Self {
+            cell: self.cell.saturating_sub(before.cell),
+            postgres: self.postgres.saturating_sub(before.postgres),
+            driver: self.driver.saturating_sub(before.driver),
+        }
+    }
 }
 
 /// Commit -> ack of each cluster. The commit of each apply request is taken as the moment the

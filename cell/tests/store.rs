@@ -362,6 +362,68 @@ async fn apply_results_are_recorded_only_for_the_latest_command_and_replays_are_
     );
 }
 
+/// Many sessions at once: the writer stores their sends and results in shared statements, and
+/// each caller still learns about its own write (recorded or stale) as if it had written alone.
+#[tokio::test]
+async fn concurrent_sends_and_results_of_many_clusters_are_each_recorded_or_refused_as_alone() {
+    let (store, _pg, _dir) = store().await;
+    let clusters: Vec<String> = (0..64).map(|i| format!("edge-{i}")).collect();
+    for cluster in &clusters {
+        store
+            .create_cluster(cluster, &BTreeMap::new(), "test")
+            .await
+            .unwrap();
+    }
+    let key = SpecKey::new("LatticeService", "demo", "hello");
+    let sessions = clusters.iter().enumerate().map(|(i, cluster)| {
+        let (store, key) = (store.clone(), key.clone());
+        async move {
+            let sent = if i % 2 == 0 { "r2" } else { "r1" };
+            store
+                .record_sent(cluster, &key, SentCommand::Apply { revision: sent }, "c")
+                .await
+                .unwrap();
+            // Odd clusters answer the revision they were sent; even ones a stale one.
+            let result = DeliveryResult {
+                revision: Some("r1"),
+                success: true,
+                objects: json!([{ "cluster": cluster }]),
+                error: None,
+            };
+            store
+                .record_apply_result(cluster, &key, result)
+                .await
+                .unwrap()
+        }
+    });
+    let recorded = futures::future::join_all(sessions).await;
+    for (i, recorded) in recorded.into_iter().enumerate() {
+        assert_eq!(recorded, i % 2 == 1, "cluster edge-{i}");
+    }
+    let deliveries = store.deliveries_of(&key).await.unwrap();
+    assert_eq!(deliveries.len(), clusters.len());
+    for d in deliveries {
+        let odd = d
+            .cluster
+            .trim_start_matches("edge-")
+            .parse::<usize>()
+            .unwrap()
+            % 2
+            == 1;
+        if odd {
+            assert_eq!(d.result_revision.as_deref(), Some("r1"), "{}", d.cluster);
+            assert_eq!(d.objects, json!([{ "cluster": d.cluster }]));
+        } else {
+            assert_eq!(d.sent_revision.as_deref(), Some("r2"), "{}", d.cluster);
+            assert_eq!(
+                d.result_revision, None,
+                "{}: a stale result is not recorded",
+                d.cluster
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn the_embedded_postgres_keeps_data_across_a_clean_restart() {
     let dir = tempfile::tempdir().unwrap();

@@ -25,6 +25,8 @@ pub struct Figures {
     pub change_p99: Duration,
     pub change_max: Duration,
     pub change_end_to_end: Duration,
+    /// CPU of the cell, Postgres and the driver from the first change request to the last ack.
+    pub change_cpu: Option<super::ChangeCpu>,
 }
 
 const MIB: f64 = 1024.0 * 1024.0;
@@ -85,5 +87,16 @@ impl Figures {
             ms(self.change_max),
             ms(self.change_end_to_end)
         );
+        if let Some(cpu) = &self.change_cpu {
+            let wall = self.change_end_to_end.as_secs_f64().max(0.001);
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            println!(
+                "CPU during the change ({wall:.1} s on {cores} cores = {:.1} CPU-s): cell {:.1} s, Postgres {:.1} s, driver (agents) {:.1} s",
+                cores as f64 * wall,
+                cpu.cell.as_secs_f64(),
+                cpu.postgres.as_secs_f64(),
+                cpu.driver.as_secs_f64()
+            );
+        }
     }
 }

@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use super::batch_writer::BatchedWrite;
 use super::{Store, StoreError};
 use crate::spec_key::SpecKey;
 
@@ -73,22 +74,19 @@ impl Store {
         command_id: &str,
     ) -> Result<(), StoreError> {
         let (action, revision) = match command {
-            SentCommand::Apply { revision } => ("apply", Some(revision)),
+            SentCommand::Apply { revision } => ("apply", Some(revision.to_string())),
             SentCommand::Remove => ("remove", None),
         };
-        sqlx::query(
-            "INSERT INTO deliveries (cluster, spec_key, sent_action, sent_revision, command_id) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (cluster, spec_key) DO UPDATE SET \
-             sent_action = EXCLUDED.sent_action, sent_revision = EXCLUDED.sent_revision, \
-             command_id = EXCLUDED.command_id, sent_at = now()",
-        )
-        .bind(cluster)
-        .bind(key.to_string())
-        .bind(action)
-        .bind(revision)
-        .bind(command_id)
-        .execute(&self.pool)
-        .await?;
+        // Through the batch writer: one statement for the sends of many sessions.
+        self.writer
+            .write(BatchedWrite::Sent {
+                cluster: cluster.to_string(),
+                spec_key: key.to_string(),
+                action,
+                revision,
+                command_id: command_id.to_string(),
+            })
+            .await?;
         Ok(())
     }
 
@@ -101,22 +99,17 @@ impl Store {
         key: &SpecKey,
         result: DeliveryResult<'_>,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE deliveries SET result_revision = $3, success = $4, objects = $5, error = $6, \
-             acked_at = CASE WHEN result_revision IS NOT DISTINCT FROM $3 AND success IS NOT DISTINCT FROM $4 \
-                 AND objects = $5 AND error IS NOT DISTINCT FROM $6 AND acked_at IS NOT NULL \
-                 THEN acked_at ELSE now() END \
-             WHERE cluster = $1 AND spec_key = $2 AND sent_action = 'apply' AND sent_revision = $3",
-        )
-        .bind(cluster)
-        .bind(key.to_string())
-        .bind(result.revision)
-        .bind(result.success)
-        .bind(&result.objects)
-        .bind(result.error)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        // Through the batch writer: one statement for the results of many sessions.
+        self.writer
+            .write(BatchedWrite::ApplyResult {
+                cluster: cluster.to_string(),
+                spec_key: key.to_string(),
+                revision: result.revision.map(str::to_string),
+                success: result.success,
+                objects: result.objects,
+                error: result.error.map(str::to_string),
+            })
+            .await
     }
 
     /// Records a `RemoveResult` if the latest command for `key` was a `Remove`. A successful

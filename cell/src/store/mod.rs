@@ -3,6 +3,7 @@
 
 pub mod attempts;
 pub mod audit;
+pub mod batch_writer;
 pub mod ca;
 pub mod certificates;
 pub mod cluster_health;
@@ -48,6 +49,12 @@ pub enum StoreError {
         /// Its name.
         name: String,
     },
+    /// A batched write failed (every write of the batch reports it).
+    #[error("database error in a batched write: {0}")]
+    Batched(#[source] std::sync::Arc<sqlx::Error>),
+    /// The batch writer task is gone (the runtime is shutting down).
+    #[error("the batch writer stopped")]
+    WriterStopped,
     /// A stored JSON value did not have the expected shape.
     #[error("stored {what} is malformed: {source}")]
     Malformed {
@@ -65,6 +72,7 @@ pub const DEFAULT_POOL_SIZE: u32 = 16;
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: PgPool,
+    writer: batch_writer::BatchWriter,
 }
 
 impl Store {
@@ -77,7 +85,7 @@ impl Store {
             .await
             .map_err(StoreError::Connect)?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self::on(pool))
     }
 
     /// Another handle to the same database with a pool of `max_connections` (load tests and
@@ -90,7 +98,13 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(StoreError::Connect)?;
-        Ok(Self { pool })
+        Ok(Self::on(pool))
+    }
+
+    /// A store on `pool`, with its batch writer (heartbeats and deliveries).
+    fn on(pool: PgPool) -> Self {
+        let writer = batch_writer::BatchWriter::start(pool.clone());
+        Self { pool, writer }
     }
 
     /// The connection pool, for queries that span modules.

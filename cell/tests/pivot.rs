@@ -22,6 +22,23 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use simulated_agent::{Behaviour, ClusterSim, SimAgent, docker_cluster};
 
+/// How long a test waits for something the cell should do before it fails (a cell that ends a
+/// session unexpectedly must fail the test, not hang it).
+const SETTLE: Duration = Duration::from_secs(120);
+
+/// Waits until the simulated cluster's log has `line`, failing after [`SETTLE`].
+async fn wait_logged(cluster: &ClusterSim, line: &String) {
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    while !cluster.log().contains(line) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{line:?} never logged by the simulated cluster: {:?}",
+            cluster.log()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 const SECRET_DATA: &str = "c2VjcmV0LWtleS1tYXRlcmlhbA==";
 
 /// A cell with a managing cluster `mgmt` holding the Docker cluster `w1`'s Cluster API objects,
@@ -119,6 +136,7 @@ impl Fleet {
 
     /// Waits until the latest pivot of `w1` ended.
     async fn finished(&self) -> PivotView {
+        let deadline = tokio::time::Instant::now() + SETTLE;
         loop {
             let list = self.pivots("w1").await;
             if let Some(pivot) = list.items.first()
@@ -126,6 +144,10 @@ impl Fleet {
             {
                 return pivot.clone();
             }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the pivot of w1 did not end: {list:?}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -438,9 +460,7 @@ async fn a_pivot_resumes_from_postgres_after_the_cell_restarts_and_adopts_what_w
     fleet.connect().await;
     let (status, started) = fleet.post_pivot("w1").await;
     assert_eq!(status, StatusCode::ACCEPTED, "{started}");
-    while !fleet.w1.log().contains(&"swallowed create 2".to_string()) {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_logged(&fleet.w1, &"swallowed create 2".to_string()).await;
     let during = fleet.pivots("w1").await.items[0].clone();
     assert_eq!((during.phase.as_str(), during.batch_index), ("Creating", 1));
 
@@ -509,9 +529,7 @@ async fn a_pivot_restarted_while_deleting_goes_on_from_the_stored_plan_alone() {
     fleet.connect().await;
     let (status, _) = fleet.post_pivot("w1").await;
     assert_eq!(status, StatusCode::ACCEPTED);
-    while !fleet.mgmt.log().contains(&"swallowed delete 2".to_string()) {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_logged(&fleet.mgmt, &"swallowed delete 2".to_string()).await;
     // While the source is emptied, delivery leaves its LatticeCluster spec alone there.
     let store = &fleet.cell.cell().state.store;
     assert_eq!(
@@ -602,9 +620,7 @@ async fn the_source_agent_is_not_sent_the_spec_again_while_it_is_emptied() {
     let apply = "apply LatticeCluster//w1".to_string();
     fleet.connect_target().await;
     let source = SimAgent::start(&fleet.cell, &fleet.mgmt_agent, fleet.mgmt.clone()).await;
-    while !fleet.mgmt.log().contains(&apply) {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_logged(&fleet.mgmt, &apply).await;
     // The first deletion's answer is lost; the source agent reconnects while the pivot deletes.
     fleet.mgmt.set_behaviour(Behaviour {
         swallow_delete: Some(0),
@@ -612,9 +628,7 @@ async fn the_source_agent_is_not_sent_the_spec_again_while_it_is_emptied() {
     });
     let (status, body) = fleet.post_pivot("w1").await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    while !fleet.mgmt.log().contains(&"swallowed delete 1".to_string()) {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_logged(&fleet.mgmt, &"swallowed delete 1".to_string()).await;
     source.stop();
     // A new session whose Hello holds nothing (the agent released the spec).
     fleet.connect_source().await;
@@ -683,9 +697,7 @@ async fn refused_pivots_say_why_and_send_nothing() {
     fleet.connect_source().await;
     let (status, first) = fleet.post_pivot("w1").await;
     assert_eq!(status, StatusCode::ACCEPTED, "{first}");
-    while !fleet.w1.log().contains(&"swallowed create 1".to_string()) {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_logged(&fleet.w1, &"swallowed create 1".to_string()).await;
     let sent = (fleet.mgmt.log(), fleet.w1.log());
     let message = expect(
         fleet.post_pivot("w1").await,

@@ -10,6 +10,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod clusterctl;
+mod cpu;
 mod report;
 mod setup;
 
@@ -22,7 +23,7 @@ use lattice_e2e::lattice::Cell;
 
 /// How often the driver reads the pivot's REST view while it runs (the figures come from the
 /// cell's own timestamps, not from this poll).
-const POLL: Duration = Duration::from_millis(50);
+const POLL: Duration = Duration::from_millis(250);
 /// Turns a hung pivot into a readable failure; it times nothing.
 const GIVE_UP: Duration = Duration::from_secs(600);
 
@@ -54,15 +55,22 @@ async fn main() -> anyhow::Result<()> {
         world.discovery_bytes as f64 / (1024.0 * 1024.0)
     );
 
+    let taking = world.processes();
+    let cpu_before = cpu::sample(&taking);
     let wall = Instant::now();
     let ended = pivot(&world.cell).await?;
     let wall = wall.elapsed();
+    let cpu_after = cpu::sample(&taking);
     let figures = report::Figures::of(&ended);
     println!("{figures}");
     println!(
         "wall clock (POST to the finished view, {} ms polls): {:.2} s",
         POLL.as_millis(),
         wall.as_secs_f64()
+    );
+    print!(
+        "{}",
+        cpu::report(&taking, &cpu_before, &cpu_after, wall.as_secs_f64())
     );
     let on_target = setup::count_moved(&world.target).await?;
     let on_source = setup::count_moved(&world.source).await?;

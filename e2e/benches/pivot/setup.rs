@@ -95,6 +95,29 @@ impl World {
         })
     }
 
+    /// The processes a pivot keeps busy, by role.
+    pub fn processes(&self) -> Vec<crate::cpu::Taking> {
+        let role = |role: &str, pid: u32| crate::cpu::Taking {
+            role: role.to_string(),
+            pid,
+            with_children: false,
+        };
+        vec![
+            role("cell", self.cell.process().pid()),
+            role("source agent", self.agents[0].process().pid()),
+            role("target agent", self.agents[1].process().pid()),
+            role("source apiserver", self.source.apiserver().pid()),
+            role("source etcd", self.source.etcd().pid()),
+            role("target apiserver", self.target.apiserver().pid()),
+            role("target etcd", self.target.etcd().pid()),
+            crate::cpu::Taking {
+                role: "postgres".to_string(),
+                pid: self.cell.postgres_pid().map_or(0, |p| p.unsigned_abs()),
+                with_children: true,
+            },
+        ]
+    }
+
     /// Stops both agents and the cell, so nothing of Lattice acts on the clusters any more.
     pub async fn stop_lattice(&mut self) -> anyhow::Result<()> {
         for agent in &mut self.agents {

@@ -1,4 +1,4 @@
-module lattice.dev/e2e/k8s-bin/clusterctl
+module lattice.dev/e2e/clusterctl-bin
 
 go 1.26.0
 

@@ -25,6 +25,8 @@ esac
 
 # Only the pinned toolchain and module graph (a missing go.sum line is an error, not an edit).
 export GOTOOLCHAIN=local GOFLAGS=-mod=readonly
+# `clusterctl version` below must not look for a newer release.
+export CLUSTERCTL_DISABLE_VERSIONCHECK=true
 
 die() { echo "build-clusterctl: $*" >&2; exit 1; }
 command -v go >/dev/null || die "'go' is not on PATH; install Go (see e2e/clusterctl-bin/go.mod for the version)"

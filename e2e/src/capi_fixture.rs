@@ -141,8 +141,13 @@ pub async fn play_capi_controllers(client: &Client, derived: &Derived) -> Result
     .await?;
     let machine_set = k.owner(CAPI, "MachineSet", MACHINE_SET, true).await?;
     for name in WORKER_MACHINES {
-        k.provisioned_machine(name, machine_set.clone(), Some(MACHINE_SET), &worker_template)
-            .await?;
+        k.provisioned_machine(
+            name,
+            machine_set.clone(),
+            Some(MACHINE_SET),
+            &worker_template,
+        )
+        .await?;
     }
 
     // Statuses: provisioned infrastructure, an initialized control plane, running machines.

@@ -16,7 +16,12 @@ fn stat(pid: u32) -> Option<(u32, f64)> {
     // state, ppid, …, utime (14th), stime (15th).
     let (_, rest) = stat.rsplit_once(')')?;
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     let ppid = fields.get(1)?.parse().ok()?;
     Some((ppid, (ticks(11) + ticks(12)) / 100.0))
 }

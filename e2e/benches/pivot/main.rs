@@ -41,7 +41,9 @@ async fn main() -> anyhow::Result<()> {
     let sets = env_usize("LATTICE_BENCH_SETS", 5).max(1);
     let machines = machines_for(objects, sets);
     let expected = moved_objects(sets, machines);
-    println!("pivot bench: {expected} CAPI objects ({sets} extra MachineSets, {machines} extra worker Machines)");
+    println!(
+        "pivot bench: {expected} CAPI objects ({sets} extra MachineSets, {machines} extra worker Machines)"
+    );
 
     let prepared = Instant::now();
     let mut world = setup::World::start(sets, machines).await?;
@@ -74,7 +76,9 @@ async fn main() -> anyhow::Result<()> {
     );
     let on_target = setup::count_moved(&world.target).await?;
     let on_source = setup::count_moved(&world.source).await?;
-    println!("objects of the cluster afterwards: {on_target} on the target, {on_source} on the source");
+    println!(
+        "objects of the cluster afterwards: {on_target} on the target, {on_source} on the source"
+    );
     if ended.phase != "Pivoted" || ended.objects_moved != expected as u64 {
         anyhow::bail!(
             "the pivot ended {} with {} of {expected} objects moved: {:?}",
@@ -88,7 +92,8 @@ async fn main() -> anyhow::Result<()> {
     world.stop_lattice().await?;
     match clusterctl::binary() {
         Err(why) => println!("clusterctl move: not run: {why}"),
-        Ok(binary) => match clusterctl::run(&binary, &world.target, &world.source, NAMESPACE).await {
+        Ok(binary) => match clusterctl::run(&binary, &world.target, &world.source, NAMESPACE).await
+        {
             Ok(took) => {
                 let back = setup::count_moved(&world.source).await?;
                 println!(
@@ -130,7 +135,10 @@ async fn pivot(cell: &Cell) -> anyhow::Result<PivotView> {
         {
             return Ok(view);
         }
-        anyhow::ensure!(Instant::now() < deadline, "the pivot did not end in {GIVE_UP:?}");
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the pivot did not end in {GIVE_UP:?}"
+        );
         tokio::time::sleep(POLL).await;
     }
 }

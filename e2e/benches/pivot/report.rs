@@ -74,7 +74,10 @@ impl fmt::Display for Figures {
             self.objects as f64 / self.total_s.max(f64::EPSILON)
         )?;
         for (phase, seconds, steps) in &self.phases {
-            writeln!(f, "  {phase:<12} {seconds:>7.2} s  ({steps} step(s) recorded)")?;
+            writeln!(
+                f,
+                "  {phase:<12} {seconds:>7.2} s  ({steps} step(s) recorded)"
+            )?;
         }
         Ok(())
     }

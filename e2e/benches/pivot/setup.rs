@@ -11,7 +11,9 @@ use lattice_e2e::bins::workspace_root;
 use lattice_e2e::capi_fixture::{self, BOOTSTRAP, CAPI, CONTROL_PLANE, INFRA};
 use lattice_e2e::capi_scale::scale_out;
 use lattice_e2e::lattice::{Agent, AgentOptions, Cell};
-use lattice_e2e::{TestCluster, install_crds, lattice_crd_files, vendored_project_crd_files, wait_until};
+use lattice_e2e::{
+    TestCluster, install_crds, lattice_crd_files, vendored_project_crd_files, wait_until,
+};
 
 /// The pivoted cluster (the example `edge-3`) and its managing cluster.
 pub const CLUSTER: &str = "edge-3";
@@ -131,13 +133,23 @@ impl World {
 /// Waits until the LatticeCluster's phase is `phase`; fails at once on `Failed`.
 async fn wait_phase(cell: &Cell, phase: &str) -> anyhow::Result<()> {
     let ctl = cell.ctl()?;
-    let now = wait_until(&format!("LatticeCluster {CLUSTER} {phase}"), SETTLE, || async {
-        let shown = ctl.json(&["get", "latticecluster", CLUSTER]).await?;
-        let now = shown["status"]["phase"].as_str().unwrap_or_default().to_string();
-        Ok((now == phase || now == "Failed").then_some(shown))
-    })
+    let now = wait_until(
+        &format!("LatticeCluster {CLUSTER} {phase}"),
+        SETTLE,
+        || async {
+            let shown = ctl.json(&["get", "latticecluster", CLUSTER]).await?;
+            let now = shown["status"]["phase"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            Ok((now == phase || now == "Failed").then_some(shown))
+        },
+    )
     .await?;
-    anyhow::ensure!(now["status"]["phase"] == phase, "LatticeCluster {CLUSTER}: {now:#}");
+    anyhow::ensure!(
+        now["status"]["phase"] == phase,
+        "LatticeCluster {CLUSTER}: {now:#}"
+    );
     Ok(())
 }
 

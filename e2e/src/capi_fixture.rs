@@ -106,7 +106,7 @@ pub async fn play_capi_controllers(client: &Client, derived: &Derived) -> Result
 
     // The control-plane machine, the MachineSet of pool `general` and its two machines.
     let cp_template = derived_name(derived, "DockerMachineTemplate", "edge-3-control-plane-");
-    k.provisioned_machine(CONTROL_PLANE_MACHINE, kcp, true, &cp_template)
+    k.provisioned_machine(CONTROL_PLANE_MACHINE, kcp, None, &cp_template)
         .await?;
     let md = k
         .owner(CAPI, "MachineDeployment", "edge-3-general", true)
@@ -141,8 +141,13 @@ pub async fn play_capi_controllers(client: &Client, derived: &Derived) -> Result
     .await?;
     let machine_set = k.owner(CAPI, "MachineSet", MACHINE_SET, true).await?;
     for name in WORKER_MACHINES {
-        k.provisioned_machine(name, machine_set.clone(), false, &worker_template)
-            .await?;
+        k.provisioned_machine(
+            name,
+            machine_set.clone(),
+            Some(MACHINE_SET),
+            &worker_template,
+        )
+        .await?;
     }
 
     // Statuses: provisioned infrastructure, an initialized control plane, running machines.
@@ -260,7 +265,7 @@ fn fixture_error(what: String, source: kube::Error) -> HarnessError {
     HarnessError::CapiFixture { what, source }
 }
 
-fn labels(extra: &[(&str, &str)]) -> Value {
+pub(crate) fn labels(extra: &[(&str, &str)]) -> Value {
     let mut labels = json!({"cluster.x-k8s.io/cluster-name": CLUSTER});
     for (key, value) in extra {
         labels[*key] = json!(value);
@@ -278,14 +283,15 @@ fn secret(name: &str, owner: Value) -> Value {
     })
 }
 
-fn machine(name: &str, owner: Value, control_plane: bool, infra_template: &str) -> Value {
-    let extra: &[(&str, &str)] = if control_plane {
-        &[("cluster.x-k8s.io/control-plane", "")]
-    } else {
-        &[
+/// A Machine; a control-plane one when `machine_set` is `None`, else a worker of pool `general`
+/// in that MachineSet.
+fn machine(name: &str, owner: Value, machine_set: Option<&str>, infra_template: &str) -> Value {
+    let extra: &[(&str, &str)] = match machine_set {
+        None => &[("cluster.x-k8s.io/control-plane", "")],
+        Some(set) => &[
             ("cluster.x-k8s.io/deployment-name", "edge-3-general"),
-            ("cluster.x-k8s.io/set-name", MACHINE_SET),
-        ]
+            ("cluster.x-k8s.io/set-name", set),
+        ],
     };
     json!({
         "apiVersion": CAPI, "kind": "Machine",
@@ -308,8 +314,8 @@ fn machine(name: &str, owner: Value, control_plane: bool, infra_template: &str) 
 }
 
 /// The controllers' writes on one cluster.
-struct Kube<'a> {
-    client: &'a Client,
+pub(crate) struct Kube<'a> {
+    pub(crate) client: &'a Client,
 }
 
 impl Kube<'_> {
@@ -320,7 +326,7 @@ impl Kube<'_> {
         }
     }
 
-    async fn owner(
+    pub(crate) async fn owner(
         &self,
         api_version: &str,
         kind: &str,
@@ -364,7 +370,7 @@ impl Kube<'_> {
             .map_err(|source| fixture_error(format!("writing the status of {kind} {name}"), source))
     }
 
-    async fn create(&self, mut object: Value) -> Result<Value, HarnessError> {
+    pub(crate) async fn create(&self, mut object: Value) -> Result<Value, HarnessError> {
         object["metadata"]["namespace"] = json!(NAMESPACE);
         let api_version = object["apiVersion"]
             .as_str()
@@ -390,15 +396,16 @@ impl Kube<'_> {
         serde_json::to_value(made).map_err(|e| fixture_error(what, kube::Error::SerdeError(e)))
     }
 
-    /// One Machine with its KubeadmConfig, DockerMachine and bootstrap-data Secret, provisioned.
-    async fn provisioned_machine(
+    /// One Machine with its KubeadmConfig, DockerMachine and bootstrap-data Secret, provisioned;
+    /// a control-plane machine when `machine_set` is `None`.
+    pub(crate) async fn provisioned_machine(
         &self,
         name: &str,
         owner: Value,
-        control_plane: bool,
+        machine_set: Option<&str>,
         infra_template: &str,
     ) -> Result<(), HarnessError> {
-        self.create(machine(name, owner, control_plane, infra_template))
+        self.create(machine(name, owner, machine_set, infra_template))
             .await?;
         let machine_owner = self.owner(CAPI, "Machine", name, true).await?;
         self.create(json!({

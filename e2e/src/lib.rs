@@ -5,6 +5,7 @@
 
 pub mod bins;
 pub mod capi_fixture;
+pub mod capi_scale;
 pub mod cluster;
 pub mod crds;
 pub mod demo;

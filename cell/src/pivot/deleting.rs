@@ -4,7 +4,7 @@
 //! them. Nothing here can be undone — the source is never unpaused again — so a failed batch is
 //! retried until it succeeds. After the last batch the pivot is `Pivoted`.
 
-use super::state::{Phase, PivotState};
+use super::state::{Direction, Phase, PivotState};
 use super::transition::{Decision, Event, Outcome, failure_of, retry_later};
 
 /// What a source deletion's outcome decides.
@@ -22,19 +22,22 @@ pub fn decide(state: &PivotState, label: String, outcome: Outcome) -> Decision {
             if done {
                 next.phase = Phase::Pivoted;
             }
+            let end = match (done, state.direction) {
+                (false, _) => String::new(),
+                (true, Direction::Pivot) => {
+                    "; pivoted: the cluster manages its own Cluster API objects".to_string()
+                }
+                (true, Direction::Unpivot) => format!(
+                    "; unpivoted: {} manages the cluster's Cluster API objects again",
+                    state.target
+                ),
+            };
             Decision::advance(
                 next,
                 Event {
                     step: label,
                     success: true,
-                    message: format!(
-                        "{deleted} deleted, {already_absent} already gone{}",
-                        if done {
-                            "; pivoted: the cluster manages its own Cluster API objects"
-                        } else {
-                            ""
-                        }
-                    ),
+                    message: format!("{deleted} deleted, {already_absent} already gone{end}"),
                 },
             )
         }

@@ -22,6 +22,7 @@ pub mod start;
 pub mod state;
 pub mod transition;
 pub mod unpausing;
+pub mod unpivot;
 
 use std::collections::HashSet;
 use std::num::NonZeroUsize;

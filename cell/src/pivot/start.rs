@@ -82,14 +82,31 @@ pub async fn start(
         &source,
         CapiCluster::new(names::namespace(cluster), cluster),
     );
-    match state.store.start_pivot(&pivot, actor).await {
-        Ok(()) => {}
+    match begin(state, &pivot, actor).await {
+        Ok(()) => Ok(pivot),
         Err(StoreError::AlreadyExists { .. }) => {
-            return Err(StartRefused::AlreadyActive(cluster.to_string()));
+            Err(StartRefused::AlreadyActive(cluster.to_string()))
         }
-        Err(e) => return Err(StartRefused::Store(e)),
+        Err(e) => Err(StartRefused::Store(e)),
     }
-    tracing::info!(pivot = %pivot.id, %cluster, %source, "pivot started");
+}
+
+/// Stores the first state of a move (either direction) and starts its driver. `AlreadyExists`
+/// when the cluster has an active pivot or unpivot (the partial unique index decides).
+pub(super) async fn begin(
+    state: &CellState,
+    pivot: &PivotState,
+    actor: &str,
+) -> Result<(), StoreError> {
+    state.store.start_pivot(pivot, actor).await?;
+    tracing::info!(
+        pivot = %pivot.id,
+        cluster = %pivot.cluster,
+        direction = %pivot.direction,
+        source = %pivot.source,
+        target = %pivot.target,
+        "move started"
+    );
     super::spawn(state, pivot.clone());
-    Ok(pivot)
+    Ok(())
 }

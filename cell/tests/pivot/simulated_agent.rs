@@ -245,6 +245,7 @@ impl ClusterSim {
                         batch_index: batch.batch_index,
                         deleted,
                         already_absent,
+                        left_alone: Vec::new(),
                     })),
                 ))
             }

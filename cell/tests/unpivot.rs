@@ -442,6 +442,12 @@ async fn refused_unpivots_say_why_and_send_nothing() {
         message.contains("already has an active pivot or unpivot"),
         "{message}"
     );
+    expect(
+        fleet.post_pivot("w1").await,
+        StatusCode::CONFLICT,
+        "PivotActive",
+        "name",
+    );
     let (status, refusal) = delete_w1(&fleet).await;
     assert_eq!(status, StatusCode::CONFLICT, "{refusal}");
     assert!(

@@ -38,9 +38,9 @@ pub enum StartRefused {
         /// Its managing cluster.
         manager: String,
     },
-    /// The cluster has an active pivot.
+    /// The cluster has an active pivot or unpivot.
     #[error(
-        "cluster {0:?} already has an active pivot; follow it with `latticectl cluster pivot {0}` or `GET /v1/clusters/{0}/pivots`"
+        "cluster {0:?} already has an active pivot or unpivot; follow it with `latticectl describe cluster {0}` or `GET /v1/clusters/{0}/pivots`"
     )]
     AlreadyActive(String),
     /// The store failed.
@@ -63,6 +63,16 @@ pub async fn start(
         .await
         .map_err(StartRefused::Store)?
         .ok_or_else(|| StartRefused::NoLatticeCluster(cluster.to_string()))?;
+    // An active unpivot first: during one the spec is still on the cluster itself, which would
+    // read as "already self-managed".
+    if state
+        .store
+        .has_active_pivot(cluster)
+        .await
+        .map_err(StartRefused::Store)?
+    {
+        return Err(StartRefused::AlreadyActive(cluster.to_string()));
+    }
     let source = spec.cluster;
     if source == cluster {
         return Err(StartRefused::AlreadySelfManaged(cluster.to_string()));

@@ -72,12 +72,12 @@ pub async fn start_unpivot(
         .ok_or_else(|| UnpivotRefused::NoLatticeCluster(cluster.to_string()))?;
     // An active move first: during a pivot the spec is still on the manager, which would read
     // as "not pivoted".
-    let latest = state
+    if state
         .store
-        .pivots_of(cluster, 1)
+        .has_active_pivot(cluster)
         .await
-        .map_err(UnpivotRefused::Store)?;
-    if latest.iter().any(|(row, _)| row.finished_at.is_none()) {
+        .map_err(UnpivotRefused::Store)?
+    {
         return Err(UnpivotRefused::AlreadyActive(cluster.to_string()));
     }
     let manager = spec.document["spec"]["managedBy"]

@@ -245,6 +245,16 @@ impl Store {
             .await?)
     }
 
+    /// Whether `cluster` has a pivot or unpivot that has not ended.
+    pub async fn has_active_pivot(&self, cluster: &str) -> Result<bool, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pivots WHERE cluster = $1 AND finished_at IS NULL)",
+        )
+        .bind(cluster)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     /// The latest `limit` pivots of `cluster`, newest first, each with its latest events
     /// (oldest first).
     pub async fn pivots_of(

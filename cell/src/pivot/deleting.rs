@@ -86,4 +86,27 @@ mod tests {
         assert_eq!(failed.next.phase, Phase::Deleting);
         assert_eq!(failed.next.batch_index, 2);
     }
+
+    #[test]
+    fn the_last_deletion_of_an_unpivot_names_the_manager_that_holds_the_objects_again() {
+        let mut state = state_in(Phase::Deleting);
+        state.direction = Direction::Unpivot;
+        (state.source, state.target) = ("w1".into(), "mgmt".into());
+        state.plan = Some(plan());
+        (state.batch_index, state.batch_count) = (2, 3);
+        let done = decide(
+            &state,
+            "delete batch 3/3 from source".into(),
+            Outcome::Deleted {
+                index: 2,
+                deleted: 1,
+                already_absent: 0,
+            },
+        );
+        assert_eq!(done.next.phase, Phase::Pivoted);
+        assert_eq!(
+            done.event.message,
+            "1 deleted, 0 already gone; unpivoted: mgmt manages the cluster's Cluster API objects again"
+        );
+    }
 }

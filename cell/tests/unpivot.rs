@@ -356,6 +356,47 @@ async fn an_unpivot_resumes_from_postgres_after_the_cell_restarts() {
 }
 
 #[tokio::test]
+async fn an_unpivot_restarted_while_emptying_the_cluster_goes_on_and_freezes_its_spec_there() {
+    let (fleet, _) = pivoted(1).await;
+    // Deletion batch 2 is done on w1 but its answer never reaches the cell.
+    fleet.w1.set_behaviour(Behaviour {
+        swallow_delete: Some(1),
+        ..Behaviour::default()
+    });
+    let discoveries_before = fleet.w1.log().iter().filter(|l| *l == "discover").count();
+    let (status, _) = fleet.post_unpivot("w1").await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    logged(&fleet.w1, "swallowed delete 2").await;
+    // While the cluster is emptied, delivery leaves the LatticeCluster spec alone on it.
+    let store = &fleet.cell.cell().state.store;
+    assert_eq!(
+        store.pivot_frozen_specs("w1").await.unwrap(),
+        [lattice_cell::SpecKey::new("LatticeCluster", "", "w1")]
+    );
+    assert!(store.pivot_frozen_specs("mgmt").await.unwrap().is_empty());
+
+    let fleet = fleet.restarted().await;
+    let unpivot = fleet.finished().await;
+    assert_eq!(unpivot.phase, "Unpivoted", "{unpivot:#?}");
+    // No second discovery: the deletes need only the stored plan.
+    let discoveries = fleet.w1.log().iter().filter(|l| *l == "discover").count();
+    assert_eq!(discoveries, discoveries_before + 1);
+    let resent = unpivot
+        .events
+        .iter()
+        .find(|e| e.step == "delete batch 2/6 from source")
+        .unwrap();
+    assert_eq!(resent.message, "0 deleted, 2 already gone");
+    assert_back(&fleet, moving(1));
+    let store = &fleet.cell.cell().state.store;
+    assert!(store.pivot_frozen_specs("w1").await.unwrap().is_empty());
+    let (cluster, generation, status) = fleet.spec_row().await;
+    assert_eq!((cluster.as_str(), generation), ("mgmt", 3));
+    assert_eq!(status["phase"], "Provisioned");
+    fleet.cell.stop().await;
+}
+
+#[tokio::test]
 async fn refused_unpivots_say_why_and_send_nothing() {
     let mut fleet = Fleet::new(1, true).await;
     let expect =

@@ -1,20 +1,37 @@
-//! `/v1/clusters/{name}/pivot` and `/v1/clusters/{name}/pivots`: starting a pivot (the move of a
-//! cluster's Cluster API objects from its managing cluster to itself) and following it.
+//! `/v1/clusters/{name}/pivot`, `/v1/clusters/{name}/unpivot` and `/v1/clusters/{name}/pivots`:
+//! starting a pivot (the move of a cluster's Cluster API objects from its managing cluster to
+//! itself) or an unpivot (the move back), and following either.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// Answer of `POST /v1/clusters/{name}/pivot` (202): the pivot was started.
+/// `Pivot` (managing cluster → the cluster) or `Unpivot` (back); what a row written before
+/// unpivots existed reads as.
+pub const PIVOT: &str = "Pivot";
+
+/// `direction` of an unpivot.
+pub const UNPIVOT: &str = "Unpivot";
+
+fn pivot_direction() -> String {
+    PIVOT.to_string()
+}
+
+/// Answer of `POST /v1/clusters/{name}/pivot` and `POST /v1/clusters/{name}/unpivot` (202):
+/// the move was started.
 #[derive(Debug, Serialize, Deserialize, Clone, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct PivotStarted {
-    /// The pivot's id (a UUID).
+    /// The move's id (a UUID).
     pub id: String,
-    /// The cluster being pivoted.
+    /// The cluster being pivoted or unpivoted.
     pub cluster: String,
-    /// Where its Cluster API objects are now (its managing cluster).
+    /// [`PIVOT`] or [`UNPIVOT`].
+    #[serde(default = "pivot_direction")]
+    pub direction: String,
+    /// Where its Cluster API objects are now (the managing cluster in a pivot, the cluster
+    /// itself in an unpivot).
     pub source: String,
-    /// Where they move (the cluster itself).
+    /// Where they move.
     pub target: String,
     /// The first phase (`Pausing`).
     pub phase: String,
@@ -39,14 +56,17 @@ pub struct PivotView {
     pub id: String,
     /// The cluster pivoted.
     pub cluster: String,
-    /// The managing cluster the objects move from.
+    /// [`PIVOT`] or [`UNPIVOT`].
+    #[serde(default = "pivot_direction")]
+    pub direction: String,
+    /// The cluster the objects move from (the managing cluster in a pivot).
     pub source: String,
-    /// The cluster they move to.
+    /// The cluster they move to (the cluster itself in a pivot).
     pub target: String,
     /// The Cluster API `Cluster` moved, `namespace/name`.
     pub capi_cluster: String,
     /// `Pausing`, `Discovering`, `Creating`, `Unpausing`, `Deleting`, `RollingBack`, `Pivoted`
-    /// or `Failed`.
+    /// (`Unpivoted` for an unpivot) or `Failed`.
     pub phase: String,
     /// Batches of the phase done (creating, deleting, rolling back).
     pub batch_index: u32,
@@ -71,9 +91,19 @@ pub struct PivotView {
 }
 
 impl PivotView {
-    /// True once the pivot ended (`Pivoted` or `Failed`).
+    /// True once the pivot ended (`Pivoted`, `Unpivoted` or `Failed`).
     pub fn is_finished(&self) -> bool {
         self.finished_at.is_some()
+    }
+
+    /// True once the objects moved (`Pivoted`, `Unpivoted`).
+    pub fn succeeded(&self) -> bool {
+        self.is_finished() && self.phase != "Failed"
+    }
+
+    /// True for an unpivot.
+    pub fn is_unpivot(&self) -> bool {
+        self.direction == UNPIVOT
     }
 }
 

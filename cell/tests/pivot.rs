@@ -8,204 +8,22 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+#[path = "pivot/fleet.rs"]
+mod fleet;
 #[path = "pivot/simulated_agent.rs"]
 mod simulated_agent;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
-use common::{TestAgent, TestCell, enrolled};
-use lattice_api::pivots::{PivotList, PivotView};
+use common::TestCell;
+use fleet::{Fleet, moving, steps, store_lattice_cluster, uid};
 use lattice_derive::capi::names;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
-use simulated_agent::{Behaviour, ClusterSim, SimAgent, docker_cluster};
-
-/// How long a test waits for something the cell should do before it fails (a cell that ends a
-/// session unexpectedly must fail the test, not hang it).
-const SETTLE: Duration = Duration::from_secs(120);
-
-/// Waits until the simulated cluster's log has `line`, failing after [`SETTLE`].
-async fn wait_logged(cluster: &ClusterSim, line: &String) {
-    let deadline = tokio::time::Instant::now() + SETTLE;
-    while !cluster.log().contains(line) {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{line:?} never logged by the simulated cluster: {:?}",
-            cluster.log()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+use simulated_agent::{Behaviour, SimAgent};
 
 const SECRET_DATA: &str = "c2VjcmV0LWtleS1tYXRlcmlhbA==";
-
-/// A cell with a managing cluster `mgmt` holding the Docker cluster `w1`'s Cluster API objects,
-/// both agents enrolled.
-struct Fleet {
-    cell: TestCell,
-    mgmt_agent: TestAgent,
-    w1_agent: TestAgent,
-    mgmt: Arc<ClusterSim>,
-    w1: Arc<ClusterSim>,
-    sessions: Vec<SimAgent>,
-}
-
-impl Fleet {
-    async fn new(workers: usize, provisioned: bool) -> Self {
-        let cell = TestCell::start().await;
-        let mgmt_agent = enrolled(&cell, "mgmt").await;
-        let w1_agent = enrolled(&cell, "w1").await;
-        store_lattice_cluster(&cell, "w1", "mgmt").await;
-        let mgmt = ClusterSim::new("mgmt");
-        mgmt.insert(docker_cluster(
-            &names::namespace("w1"),
-            "w1",
-            workers,
-            provisioned,
-        ));
-        Self {
-            cell,
-            mgmt_agent,
-            w1_agent,
-            mgmt,
-            w1: ClusterSim::new("w1"),
-            sessions: Vec::new(),
-        }
-    }
-
-    /// Connects both agents.
-    async fn connect(&mut self) {
-        self.connect_source().await;
-        self.connect_target().await;
-    }
-
-    async fn connect_source(&mut self) {
-        let session = SimAgent::start(&self.cell, &self.mgmt_agent, self.mgmt.clone()).await;
-        self.sessions.push(session);
-    }
-
-    async fn connect_target(&mut self) {
-        let session = SimAgent::start(&self.cell, &self.w1_agent, self.w1.clone()).await;
-        self.sessions.push(session);
-    }
-
-    fn disconnect(&mut self) {
-        for session in self.sessions.drain(..) {
-            session.stop();
-        }
-    }
-
-    async fn post_pivot(&self, cluster: &str) -> (StatusCode, Value) {
-        let response = self
-            .cell
-            .admin(Method::POST, &format!("/v1/clusters/{cluster}/pivot"))
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap())
-    }
-
-    /// Runs `latticectl ARGS` in-process against the cell.
-    async fn latticectl(&self, args: &[&str]) -> Result<String, latticectl::CtlError> {
-        use clap::Parser;
-        let server = format!("http://{}", self.cell.cell().http_addr);
-        let mut argv = vec![
-            "latticectl",
-            "--server",
-            &server,
-            "--token",
-            &self.cell.admin_token,
-        ];
-        argv.extend_from_slice(args);
-        latticectl::run(latticectl::CtlArgs::try_parse_from(argv).unwrap()).await
-    }
-
-    async fn pivots(&self, cluster: &str) -> PivotList {
-        let response = self
-            .cell
-            .admin(Method::GET, &format!("/v1/clusters/{cluster}/pivots"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        response.json().await.unwrap()
-    }
-
-    /// Waits until the latest pivot of `w1` ended.
-    async fn finished(&self) -> PivotView {
-        let deadline = tokio::time::Instant::now() + SETTLE;
-        loop {
-            let list = self.pivots("w1").await;
-            if let Some(pivot) = list.items.first()
-                && pivot.is_finished()
-            {
-                return pivot.clone();
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the pivot of w1 did not end: {list:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// The `LatticeCluster` row: (cluster, generation, status).
-    async fn spec_row(&self) -> (String, i64, Value) {
-        sqlx::query_as(
-            "SELECT cluster, generation, status FROM specs \
-             WHERE kind = 'LatticeCluster' AND namespace = '' AND name = 'w1'",
-        )
-        .fetch_one(self.cell.cell().state.store.pool())
-        .await
-        .unwrap()
-    }
-
-    /// Everything the pivot stored, as text.
-    async fn stored_text(&self) -> String {
-        let rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT row_to_json(p)::text FROM pivots p \
-             UNION ALL SELECT row_to_json(e)::text FROM pivot_events e",
-        )
-        .fetch_all(self.cell.cell().state.store.pool())
-        .await
-        .unwrap();
-        rows.into_iter()
-            .map(|(t,)| t)
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-}
-
-/// Stores the `LatticeCluster` `name` managed by `manager` as the cell will once it serves the
-/// kind.
-async fn store_lattice_cluster(cell: &TestCell, name: &str, manager: &str) {
-    let document = json!({
-        "apiVersion": "lattice.dev/v1alpha1", "kind": "LatticeCluster",
-        "metadata": {"name": name},
-        "spec": {"managedBy": manager, "provider": {"docker": {}}},
-    });
-    sqlx::query(
-        "INSERT INTO specs (kind, namespace, name, cluster, generation, document) \
-         VALUES ('LatticeCluster', '', $1, $2, 1, $3)",
-    )
-    .bind(name)
-    .bind(manager)
-    .bind(document)
-    .execute(cell.cell().state.store.pool())
-    .await
-    .unwrap();
-}
-
-fn steps(pivot: &PivotView) -> Vec<String> {
-    pivot.events.iter().map(|e| e.step.clone()).collect()
-}
-
-fn uid(object: &Value) -> &str {
-    object["metadata"]["uid"].as_str().unwrap()
-}
 
 /// Asserts the move is complete: every object that moved exists once on the target with its
 /// source UID annotated and its owner references pointing at its owners' target UIDs; nothing
@@ -267,13 +85,6 @@ fn assert_moved(fleet: &Fleet, moved: usize) {
         })
         .collect();
     assert_eq!(left, ["ConfigMap/someone-elses", "Pod/capd-helper"]);
-}
-
-/// Objects of `docker_cluster(…, workers, …)` that move: the Cluster, DockerCluster,
-/// KubeadmControlPlane, DockerMachineTemplate, MachineDeployment, MachineSet, two cluster
-/// Secrets, and per worker a Machine, DockerMachine, KubeadmConfig and bootstrap Secret.
-fn moving(workers: usize) -> usize {
-    8 + 4 * workers
 }
 
 #[tokio::test]
@@ -460,7 +271,11 @@ async fn a_pivot_resumes_from_postgres_after_the_cell_restarts_and_adopts_what_w
     fleet.connect().await;
     let (status, started) = fleet.post_pivot("w1").await;
     assert_eq!(status, StatusCode::ACCEPTED, "{started}");
-    wait_logged(&fleet.w1, &"swallowed create 2".to_string()).await;
+    fleet::wait_for(
+        "fleet.w1.log().contains(&\"swallowed create 2\".to_string())",
+        || fleet.w1.log().contains(&"swallowed create 2".to_string()),
+    )
+    .await;
     let during = fleet.pivots("w1").await.items[0].clone();
     assert_eq!((during.phase.as_str(), during.batch_index), ("Creating", 1));
 
@@ -529,7 +344,11 @@ async fn a_pivot_restarted_while_deleting_goes_on_from_the_stored_plan_alone() {
     fleet.connect().await;
     let (status, _) = fleet.post_pivot("w1").await;
     assert_eq!(status, StatusCode::ACCEPTED);
-    wait_logged(&fleet.mgmt, &"swallowed delete 2".to_string()).await;
+    fleet::wait_for(
+        "fleet.mgmt.log().contains(&\"swallowed delete 2\".to_string())",
+        || fleet.mgmt.log().contains(&"swallowed delete 2".to_string()),
+    )
+    .await;
     // While the source is emptied, delivery leaves its LatticeCluster spec alone there.
     let store = &fleet.cell.cell().state.store;
     assert_eq!(
@@ -620,7 +439,10 @@ async fn the_source_agent_is_not_sent_the_spec_again_while_it_is_emptied() {
     let apply = "apply LatticeCluster//w1".to_string();
     fleet.connect_target().await;
     let source = SimAgent::start(&fleet.cell, &fleet.mgmt_agent, fleet.mgmt.clone()).await;
-    wait_logged(&fleet.mgmt, &apply).await;
+    fleet::wait_for("fleet.mgmt.log().contains(&apply)", || {
+        fleet.mgmt.log().contains(&apply)
+    })
+    .await;
     // The first deletion's answer is lost; the source agent reconnects while the pivot deletes.
     fleet.mgmt.set_behaviour(Behaviour {
         swallow_delete: Some(0),
@@ -628,7 +450,11 @@ async fn the_source_agent_is_not_sent_the_spec_again_while_it_is_emptied() {
     });
     let (status, body) = fleet.post_pivot("w1").await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    wait_logged(&fleet.mgmt, &"swallowed delete 1".to_string()).await;
+    fleet::wait_for(
+        "fleet.mgmt.log().contains(&\"swallowed delete 1\".to_string())",
+        || fleet.mgmt.log().contains(&"swallowed delete 1".to_string()),
+    )
+    .await;
     source.stop();
     // A new session whose Hello holds nothing (the agent released the spec).
     fleet.connect_source().await;
@@ -697,7 +523,11 @@ async fn refused_pivots_say_why_and_send_nothing() {
     fleet.connect_source().await;
     let (status, first) = fleet.post_pivot("w1").await;
     assert_eq!(status, StatusCode::ACCEPTED, "{first}");
-    wait_logged(&fleet.w1, &"swallowed create 1".to_string()).await;
+    fleet::wait_for(
+        "fleet.w1.log().contains(&\"swallowed create 1\".to_string())",
+        || fleet.w1.log().contains(&"swallowed create 1".to_string()),
+    )
+    .await;
     let sent = (fleet.mgmt.log(), fleet.w1.log());
     let message = expect(
         fleet.post_pivot("w1").await,

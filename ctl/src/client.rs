@@ -50,11 +50,14 @@ pub enum CtlError {
     /// Output could not be rendered.
     #[error("cannot render output: {0}")]
     Render(String),
-    /// A pivot ended `Failed` (`cluster pivot`): nothing moved, the source was unpaused.
+    /// A pivot or unpivot ended `Failed` (`cluster pivot`, `cluster unpivot`): nothing moved,
+    /// the source was unpaused.
     #[error(
-        "pivot {id} of cluster {cluster} failed: {reason}\n  see `latticectl describe cluster {cluster}` for its history"
+        "{move_name} {id} of cluster {cluster} failed: {reason}\n  see `latticectl describe cluster {cluster}` for its history"
     )]
     PivotFailed {
+        /// `pivot` or `unpivot`.
+        move_name: &'static str,
         /// The cluster.
         cluster: String,
         /// The pivot's id.

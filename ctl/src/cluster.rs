@@ -1,6 +1,6 @@
 //! `latticectl cluster create` registers a cluster and says how to enrol its agent;
 //! `latticectl cluster revoke` revokes its certificates and says how to enrol it again;
-//! `latticectl cluster pivot` is `crate::pivot`.
+//! `latticectl cluster pivot` and `cluster unpivot` are `crate::pivot`.
 
 use lattice_api::clusters::{ClusterRevoked, CreateCluster};
 use reqwest::Method;
@@ -8,6 +8,7 @@ use reqwest::Method;
 use crate::args::ClusterCommand;
 use crate::client::{ApiClient, Body, CtlError};
 use crate::output::{OutputFormat, finish};
+use crate::pivot::Move;
 
 /// Runs `cluster <command>`.
 pub async fn run(
@@ -31,7 +32,10 @@ pub async fn run(
             })
         }
         ClusterCommand::Pivot { name } => {
-            crate::pivot::run(client, &name, format, crate::pivot::POLL).await
+            crate::pivot::run(client, &name, Move::Pivot, format, crate::pivot::POLL).await
+        }
+        ClusterCommand::Unpivot { name } => {
+            crate::pivot::run(client, &name, Move::Unpivot, format, crate::pivot::POLL).await
         }
         ClusterCommand::Revoke { name } => {
             let path = format!("/v1/clusters/{name}/revoke");

@@ -1,7 +1,8 @@
-//! `latticectl cluster pivot NAME`: starts a pivot and follows it until it ends — a progress bar
-//! (indicatif) when stdout is a terminal, one plain line per change otherwise (CI logs) — and
-//! fails (non-zero exit) when the pivot does. `-o yaml|json` prints the ended pivot instead.
-//! `latticectl describe cluster NAME` shows the history ([`history`]).
+//! `latticectl cluster pivot NAME` and `cluster unpivot NAME`: start a pivot (or the move back)
+//! and follow it until it ends — a progress bar (indicatif) when stdout is a terminal, one plain
+//! line per change otherwise (CI logs) — and fail (non-zero exit) when it does. `-o yaml|json`
+//! prints the ended move instead. `latticectl describe cluster NAME` shows the history
+//! ([`history`]), each move with its direction.
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -17,15 +18,39 @@ use crate::output::{OutputFormat, structured};
 /// How often the pivot's progress is read.
 pub const POLL: Duration = Duration::from_millis(500);
 
-/// Starts a pivot of `name` and follows it, reading its progress every `poll`.
+/// Which move `run` starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Move {
+    /// `POST /v1/clusters/{name}/pivot`.
+    Pivot,
+    /// `POST /v1/clusters/{name}/unpivot`.
+    Unpivot,
+}
+
+impl Move {
+    /// `pivot` or `unpivot`: the path segment and the word in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Move::Pivot => "pivot",
+            Move::Unpivot => "unpivot",
+        }
+    }
+}
+
+/// Starts a pivot (or unpivot) of `name` and follows it, reading its progress every `poll`.
 pub async fn run(
     client: &ApiClient,
     name: &str,
+    what: Move,
     format: OutputFormat,
     poll: Duration,
 ) -> Result<String, CtlError> {
     let started = client
-        .call(Method::POST, &format!("/v1/clusters/{name}/pivot"), None)
+        .call(
+            Method::POST,
+            &format!("/v1/clusters/{name}/{}", what.name()),
+            None,
+        )
         .await?;
     let started: PivotStarted = decode(started)?;
     let mut progress = match format {
@@ -48,8 +73,9 @@ pub async fn run(
         tokio::time::sleep(poll).await;
     };
     progress.finish();
-    if ended.phase != "Pivoted" {
+    if !ended.succeeded() {
         return Err(CtlError::PivotFailed {
+            move_name: what.name(),
             cluster: ended.cluster,
             id: ended.id,
             reason: ended
@@ -59,8 +85,14 @@ pub async fn run(
     }
     match format {
         OutputFormat::Table => Ok(format!(
-            "cluster/{} pivoted: {} object(s) moved from {} to {} (pivot {})",
-            ended.cluster, ended.objects_moved, ended.source, ended.target, ended.id
+            "cluster/{} {}ed: {} object(s) moved from {} to {} ({} {})",
+            ended.cluster,
+            what.name(),
+            ended.objects_moved,
+            ended.source,
+            ended.target,
+            what.name(),
+            ended.id
         )),
         other => structured(
             &serde_json::to_value(&ended).map_err(|e| CtlError::Render(e.to_string()))?,
@@ -91,15 +123,24 @@ impl Progress {
             .map(|s| s.progress_chars("=> "))
             .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style);
-        bar.set_prefix(format!("pivot {} → {}", started.source, started.target));
+        bar.set_prefix(format!(
+            "{} {} → {}",
+            started.direction.to_lowercase(),
+            started.source,
+            started.target
+        ));
         bar.enable_steady_tick(Duration::from_millis(200));
         Progress::Bar(bar)
     }
 
     fn started(&mut self, started: &PivotStarted) {
         let line = format!(
-            "pivot {} of cluster {} started: {} → {}",
-            started.id, started.cluster, started.source, started.target
+            "{} {} of cluster {} started: {} → {}",
+            started.direction.to_lowercase(),
+            started.id,
+            started.cluster,
+            started.source,
+            started.target
         );
         match self {
             Progress::Bar(bar) => bar.println(line),
@@ -159,8 +200,8 @@ pub fn progress_line(pivot: &PivotView) -> String {
     format!("{}{batch}{objects}{error}", pivot.phase)
 }
 
-/// The `Pivots:` section of `describe cluster`: each pivot (newest first) with its state, error
-/// and events.
+/// The `Pivots:` section of `describe cluster`: each pivot and unpivot (newest first) with its
+/// direction, state, error and events.
 pub fn history(list: &Value) -> String {
     let Ok(list) = serde_json::from_value::<PivotList>(list.clone()) else {
         return String::new();
@@ -171,8 +212,9 @@ pub fn history(list: &Value) -> String {
     let mut lines = vec!["Pivots:".to_string()];
     for pivot in &list.items {
         lines.push(format!(
-            "  {}  {} → {}  {}  started {}",
+            "  {}  {:<7}  {} → {}  {}  started {}",
             pivot.id,
+            pivot.direction.to_lowercase(),
             pivot.source,
             pivot.target,
             progress_line(pivot),
@@ -205,6 +247,7 @@ mod tests {
         PivotView {
             id: "p1".into(),
             cluster: "w1".into(),
+            direction: "Pivot".into(),
             source: "mgmt".into(),
             target: "w1".into(),
             capi_cluster: "lattice-cluster-w1/w1".into(),
@@ -235,5 +278,24 @@ mod tests {
             progress_line(&view("Failed", 0, 0, Some("boom"))),
             "Failed, 5/16 objects moved — boom"
         );
+    }
+
+    #[test]
+    fn the_history_names_each_moves_direction() {
+        let mut unpivot = view("Unpivoted", 6, 6, None);
+        unpivot.direction = "Unpivot".into();
+        unpivot.source = "w1".into();
+        unpivot.target = "mgmt".into();
+        let list = PivotList {
+            cluster: "w1".into(),
+            items: vec![unpivot, view("Pivoted", 6, 6, None)],
+        };
+        let text = history(&serde_json::to_value(&list).unwrap());
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[1].contains("  unpivot  w1 → mgmt  Unpivoted"),
+            "{text}"
+        );
+        assert!(lines[2].contains("  pivot    mgmt → w1  Pivoted"), "{text}");
     }
 }

@@ -24,10 +24,15 @@ pub fn placement_after(
         return Ok(None);
     };
     match lifecycle_of(&stored.status).phase {
-        Some(ClusterPhase::Pivoting) => Err(FieldError::new(
+        Some(p @ (ClusterPhase::Pivoting | ClusterPhase::Unpivoting)) => Err(FieldError::new(
             "metadata.name",
             format!(
-                "a pivot of cluster {} is in progress; apply again when it finished",
+                "{} of cluster {} is in progress; apply again when it finished",
+                if p == ClusterPhase::Pivoting {
+                    "a pivot"
+                } else {
+                    "an unpivot"
+                },
                 stored.name
             ),
         )),
@@ -67,5 +72,5 @@ pub async fn delete_refusal_in(
     .bind(&key.name)
     .fetch_optional(&mut *tx)
     .await?;
-    Ok(status.and_then(|s| delete_refusal(lifecycle_of(&s).phase)))
+    Ok(status.and_then(|s| delete_refusal(lifecycle_of(&s).phase, &key.name)))
 }

@@ -17,6 +17,9 @@ pub enum ClusterPhase {
     Pivoting,
     /// The cluster holds its own Cluster API objects (written by the pivot).
     Pivoted,
+    /// An unpivot is moving the Cluster API objects back to the managing cluster (written by
+    /// the unpivot; it ends `Provisioned`, or `Pivoted` again when it rolled back).
+    Unpivoting,
     /// After the pivot, the cluster's own agent acknowledged the `LatticeCluster` revision.
     Ready,
     /// Something failed; `reason` and `message` say what.
@@ -31,6 +34,7 @@ impl ClusterPhase {
             ClusterPhase::Provisioned => "Provisioned",
             ClusterPhase::Pivoting => "Pivoting",
             ClusterPhase::Pivoted => "Pivoted",
+            ClusterPhase::Unpivoting => "Unpivoting",
             ClusterPhase::Ready => "Ready",
             ClusterPhase::Failed => "Failed",
         }
@@ -43,6 +47,7 @@ impl ClusterPhase {
             ClusterPhase::Provisioned,
             ClusterPhase::Pivoting,
             ClusterPhase::Pivoted,
+            ClusterPhase::Unpivoting,
             ClusterPhase::Ready,
             ClusterPhase::Failed,
         ]
@@ -55,7 +60,10 @@ impl ClusterPhase {
     pub fn pivot_started(self) -> bool {
         matches!(
             self,
-            ClusterPhase::Pivoting | ClusterPhase::Pivoted | ClusterPhase::Ready
+            ClusterPhase::Pivoting
+                | ClusterPhase::Pivoted
+                | ClusterPhase::Unpivoting
+                | ClusterPhase::Ready
         )
     }
 }
@@ -169,15 +177,20 @@ pub fn next_phase(current: &Lifecycle, event: &ClusterEvent) -> Option<PhaseChan
     }
 }
 
-/// Why a delete of a cluster in `phase` is refused, if it is.
-pub fn delete_refusal(phase: Option<ClusterPhase>) -> Option<String> {
+/// Why a delete of cluster `name` in `phase` is refused, if it is: the cluster holds (or is
+/// being handed) its own Cluster API objects, and the managing cluster's agent — which deletes a
+/// removed spec's objects — no longer has them. Decision 0045: the delete does not start the
+/// unpivot itself; it names the command that does.
+pub fn delete_refusal(phase: Option<ClusterPhase>, name: &str) -> Option<String> {
     match phase {
-        Some(ClusterPhase::Pivoting) => Some(
-            "a pivot of this cluster is in progress; wait for it to finish, then unpivot first"
-                .to_string(),
-        ),
+        Some(ClusterPhase::Pivoting) => Some(format!(
+            "a pivot of cluster {name} is in progress; wait for it to finish, then unpivot first (`latticectl cluster unpivot {name}`)"
+        )),
+        Some(ClusterPhase::Unpivoting) => Some(format!(
+            "an unpivot of cluster {name} is in progress; delete it once it finished (follow it with `latticectl describe cluster {name}`)"
+        )),
         Some(p @ (ClusterPhase::Pivoted | ClusterPhase::Ready)) => Some(format!(
-            "the cluster is {} and holds its own Cluster API objects; unpivot first (`latticectl cluster unpivot NAME`)",
+            "cluster {name} is {} and holds its own Cluster API objects; unpivot first (`latticectl cluster unpivot {name}`), then delete it",
             p.as_str()
         )),
         _ => None,
@@ -273,16 +286,37 @@ mod tests {
     #[test]
     fn deletes_are_refused_once_a_pivot_started() {
         for phase in [None, Some(Provisioning), Some(Provisioned), Some(Failed)] {
-            assert_eq!(delete_refusal(phase), None);
+            assert_eq!(delete_refusal(phase, "w1"), None);
         }
         for phase in [Pivoting, Pivoted, Ready] {
             assert!(
-                delete_refusal(Some(phase))
+                delete_refusal(Some(phase), "w1")
                     .unwrap()
-                    .contains("unpivot first")
+                    .contains("unpivot first (`latticectl cluster unpivot w1`)")
             );
             assert!(phase.pivot_started());
             assert_eq!(ClusterPhase::parse(phase.as_str()), Some(phase));
         }
+        let unpivoting = delete_refusal(Some(Unpivoting), "w1").unwrap();
+        assert!(unpivoting.contains("unpivot of cluster w1 is in progress"));
+        assert!(Unpivoting.pivot_started());
+    }
+
+    #[test]
+    fn an_unpivot_in_progress_is_left_to_the_unpivot() {
+        let now = at(Some(Unpivoting), None);
+        for event in [
+            APPLIED_SEEN,
+            failed("x"),
+            ClusterEvent::OwnAgentConnected,
+            ClusterEvent::OwnAgentApplied,
+        ] {
+            assert_eq!(phase_after(&now, &event), None, "{event:?}");
+        }
+        // A finished unpivot leaves the cluster Provisioned: the manager's acks change nothing.
+        assert_eq!(
+            phase_after(&at(Some(Provisioned), None), &APPLIED_SEEN),
+            None
+        );
     }
 }

@@ -44,6 +44,7 @@ const FIXED_ROUTES: &[(&str, &str, bool)] = &[
     ("post", "/v1/clusters/{name}/tokens", true),
     ("post", "/v1/clusters/{name}/revoke", true),
     ("post", "/v1/clusters/{name}/pivot", true),
+    ("post", "/v1/clusters/{name}/unpivot", true),
     ("get", "/v1/clusters/{name}/pivots", true),
     ("post", "/v1/apply", true),
     ("get", "/v1/cedarpolicies", true),
@@ -85,6 +86,10 @@ pub fn router(state: CellState) -> Router {
         .route("/v1/clusters/{name}/tokens", post(clusters::create_token))
         .route("/v1/clusters/{name}/revoke", post(clusters::revoke))
         .route("/v1/clusters/{name}/pivot", post(pivots::start_pivot))
+        .route(
+            "/v1/clusters/{name}/unpivot",
+            post(pivots::start_unpivot_handler),
+        )
         .route("/v1/clusters/{name}/pivots", get(pivots::list_pivots))
         .route("/v1/apply", post(apply::apply))
         .route("/v1/cedarpolicies", get(policies::list))

@@ -1,5 +1,6 @@
-//! `POST /v1/clusters/{name}/pivot` (start a pivot, 202) and `GET /v1/clusters/{name}/pivots`
-//! (its progress and history). The state machine is `crate::pivot`.
+//! `POST /v1/clusters/{name}/pivot` (start a pivot, 202), `POST /v1/clusters/{name}/unpivot`
+//! (start the move back, 202) and `GET /v1/clusters/{name}/pivots` (their progress and
+//! history). The state machine is `crate::pivot`.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -8,7 +9,8 @@ use lattice_api::pivots::{PivotEventView, PivotList, PivotStarted, PivotView};
 
 use super::error::ApiError;
 use crate::pivot::start::{StartRefused, start};
-use crate::pivot::state::{Phase, StoredPlan, objects_on_target};
+use crate::pivot::state::{Direction, Phase, PivotState, StoredPlan, objects_on_target};
+use crate::pivot::unpivot::{UnpivotRefused, start_unpivot};
 use crate::state::CellState;
 use crate::store::pivots::{PivotEventRow, PivotRow};
 
@@ -21,16 +23,47 @@ pub async fn start_pivot(
     Path(name): Path<String>,
 ) -> Result<(StatusCode, Json<PivotStarted>), ApiError> {
     let pivot = start(&state, &name, "admin").await.map_err(refused)?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(PivotStarted {
-            id: pivot.id,
-            cluster: pivot.cluster,
-            source: pivot.source,
-            target: pivot.target,
-            phase: pivot.phase.api_name().to_string(),
-        }),
-    ))
+    Ok((StatusCode::ACCEPTED, Json(started(pivot))))
+}
+
+/// `POST /v1/clusters/{name}/unpivot`.
+pub async fn start_unpivot_handler(
+    State(state): State<CellState>,
+    Path(name): Path<String>,
+) -> Result<(StatusCode, Json<PivotStarted>), ApiError> {
+    let pivot = start_unpivot(&state, &name, "admin")
+        .await
+        .map_err(unpivot_refused)?;
+    Ok((StatusCode::ACCEPTED, Json(started(pivot))))
+}
+
+fn started(pivot: PivotState) -> PivotStarted {
+    PivotStarted {
+        id: pivot.id,
+        cluster: pivot.cluster,
+        direction: pivot.direction.api_name().to_string(),
+        source: pivot.source,
+        target: pivot.target,
+        phase: pivot.phase.api_name_for(pivot.direction).to_string(),
+    }
+}
+
+fn unpivot_refused(refusal: UnpivotRefused) -> ApiError {
+    let message = refusal.to_string();
+    let conflict = |code: &'static str, field: &'static str| {
+        ApiError::with_field(StatusCode::CONFLICT, code, message.clone(), field)
+    };
+    match refusal {
+        UnpivotRefused::NoLatticeCluster(_) => {
+            ApiError::with_field(StatusCode::NOT_FOUND, "NotFound", message, "name")
+        }
+        UnpivotRefused::NotPivoted(_) => conflict("NotPivoted", "name"),
+        UnpivotRefused::SelfManaged(_) => conflict("NotPivoted", "spec.managedBy"),
+        UnpivotRefused::SourceNotConnected(_) => conflict("NotConnected", "source"),
+        UnpivotRefused::TargetNotConnected { .. } => conflict("NotConnected", "target"),
+        UnpivotRefused::AlreadyActive(_) => conflict("PivotActive", "name"),
+        UnpivotRefused::Store(e) => e.into(),
+    }
 }
 
 fn refused(refusal: StartRefused) -> ApiError {
@@ -79,8 +112,12 @@ pub async fn list_pivots(
 }
 
 fn view(row: PivotRow, events: Vec<PivotEventRow>) -> PivotView {
+    let direction = Direction::parse(&row.direction).unwrap_or_default();
     let phase_name = |stored: &str| {
-        Phase::parse(stored).map_or_else(|| stored.to_string(), |p| p.api_name().to_string())
+        Phase::parse(stored).map_or_else(
+            || stored.to_string(),
+            |p| p.api_name_for(direction).to_string(),
+        )
     };
     let total = row
         .plan
@@ -109,6 +146,7 @@ fn view(row: PivotRow, events: Vec<PivotEventRow>) -> PivotView {
             .collect(),
         id: row.id,
         cluster: row.cluster,
+        direction: direction.api_name().to_string(),
         source: row.source,
         target: row.target,
         error: row.error,

@@ -4,7 +4,7 @@
 //! them. Nothing here can be undone — the source is never unpaused again — so a failed batch is
 //! retried until it succeeds. After the last batch the pivot is `Pivoted`.
 
-use super::state::{Phase, PivotState};
+use super::state::{Direction, Phase, PivotState};
 use super::transition::{Decision, Event, Outcome, failure_of, retry_later};
 
 /// What a source deletion's outcome decides.
@@ -22,19 +22,22 @@ pub fn decide(state: &PivotState, label: String, outcome: Outcome) -> Decision {
             if done {
                 next.phase = Phase::Pivoted;
             }
+            let end = match (done, state.direction) {
+                (false, _) => String::new(),
+                (true, Direction::Pivot) => {
+                    "; pivoted: the cluster manages its own Cluster API objects".to_string()
+                }
+                (true, Direction::Unpivot) => format!(
+                    "; unpivoted: {} manages the cluster's Cluster API objects again",
+                    state.target
+                ),
+            };
             Decision::advance(
                 next,
                 Event {
                     step: label,
                     success: true,
-                    message: format!(
-                        "{deleted} deleted, {already_absent} already gone{}",
-                        if done {
-                            "; pivoted: the cluster manages its own Cluster API objects"
-                        } else {
-                            ""
-                        }
-                    ),
+                    message: format!("{deleted} deleted, {already_absent} already gone{end}"),
                 },
             )
         }
@@ -82,5 +85,28 @@ mod tests {
         assert!(failed.retry);
         assert_eq!(failed.next.phase, Phase::Deleting);
         assert_eq!(failed.next.batch_index, 2);
+    }
+
+    #[test]
+    fn the_last_deletion_of_an_unpivot_names_the_manager_that_holds_the_objects_again() {
+        let mut state = state_in(Phase::Deleting);
+        state.direction = Direction::Unpivot;
+        (state.source, state.target) = ("w1".into(), "mgmt".into());
+        state.plan = Some(plan());
+        (state.batch_index, state.batch_count) = (2, 3);
+        let done = decide(
+            &state,
+            "delete batch 3/3 from source".into(),
+            Outcome::Deleted {
+                index: 2,
+                deleted: 1,
+                already_absent: 0,
+            },
+        );
+        assert_eq!(done.next.phase, Phase::Pivoted);
+        assert_eq!(
+            done.event.message,
+            "1 deleted, 0 already gone; unpivoted: mgmt manages the cluster's Cluster API objects again"
+        );
     }
 }

@@ -1,7 +1,9 @@
 //! The pivot state machine (issue #12; `docs/pivot.md`, "State machine"; decision 0042): the move
 //! of a cluster's Cluster API objects from its managing cluster (the source) to the cluster
 //! itself (the target), run by the cell over the two agents' sessions and persisted in Postgres
-//! (`pivots`, `pivot_events`) so a restarted cell resumes it.
+//! (`pivots`, `pivot_events`) so a restarted cell resumes it. The same machine runs an unpivot
+//! (`unpivot`; decision 0045): the move back, with the cluster as source and its managing
+//! cluster as target (`state::Direction`).
 //!
 //! One module per phase (`pausing`, `discovering`, `creating`, `unpausing`, `deleting`,
 //! `rolling_back`) holds that phase's pure decisions; `transition` dispatches them;
@@ -22,6 +24,7 @@ pub mod start;
 pub mod state;
 pub mod transition;
 pub mod unpausing;
+pub mod unpivot;
 
 use std::collections::HashSet;
 use std::num::NonZeroUsize;

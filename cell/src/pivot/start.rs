@@ -38,9 +38,9 @@ pub enum StartRefused {
         /// Its managing cluster.
         manager: String,
     },
-    /// The cluster has an active pivot.
+    /// The cluster has an active pivot or unpivot.
     #[error(
-        "cluster {0:?} already has an active pivot; follow it with `latticectl cluster pivot {0}` or `GET /v1/clusters/{0}/pivots`"
+        "cluster {0:?} already has an active pivot or unpivot; follow it with `latticectl describe cluster {0}` or `GET /v1/clusters/{0}/pivots`"
     )]
     AlreadyActive(String),
     /// The store failed.
@@ -63,6 +63,16 @@ pub async fn start(
         .await
         .map_err(StartRefused::Store)?
         .ok_or_else(|| StartRefused::NoLatticeCluster(cluster.to_string()))?;
+    // An active unpivot first: during one the spec is still on the cluster itself, which would
+    // read as "already self-managed".
+    if state
+        .store
+        .has_active_pivot(cluster)
+        .await
+        .map_err(StartRefused::Store)?
+    {
+        return Err(StartRefused::AlreadyActive(cluster.to_string()));
+    }
     let source = spec.cluster;
     if source == cluster {
         return Err(StartRefused::AlreadySelfManaged(cluster.to_string()));
@@ -82,14 +92,31 @@ pub async fn start(
         &source,
         CapiCluster::new(names::namespace(cluster), cluster),
     );
-    match state.store.start_pivot(&pivot, actor).await {
-        Ok(()) => {}
+    match begin(state, &pivot, actor).await {
+        Ok(()) => Ok(pivot),
         Err(StoreError::AlreadyExists { .. }) => {
-            return Err(StartRefused::AlreadyActive(cluster.to_string()));
+            Err(StartRefused::AlreadyActive(cluster.to_string()))
         }
-        Err(e) => return Err(StartRefused::Store(e)),
+        Err(e) => Err(StartRefused::Store(e)),
     }
-    tracing::info!(pivot = %pivot.id, %cluster, %source, "pivot started");
+}
+
+/// Stores the first state of a move (either direction) and starts its driver. `AlreadyExists`
+/// when the cluster has an active pivot or unpivot (the partial unique index decides).
+pub(super) async fn begin(
+    state: &CellState,
+    pivot: &PivotState,
+    actor: &str,
+) -> Result<(), StoreError> {
+    state.store.start_pivot(pivot, actor).await?;
+    tracing::info!(
+        pivot = %pivot.id,
+        cluster = %pivot.cluster,
+        direction = %pivot.direction,
+        source = %pivot.source,
+        target = %pivot.target,
+        "move started"
+    );
     super::spawn(state, pivot.clone());
-    Ok(pivot)
+    Ok(())
 }

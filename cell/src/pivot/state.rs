@@ -79,13 +79,71 @@ impl Phase {
         matches!(self, Phase::Pivoted | Phase::Failed)
     }
 
-    /// The `LatticeCluster`'s `status.phase` while in this phase.
-    pub fn cluster_phase(self) -> &'static str {
-        match self {
-            Phase::Pivoted => "Pivoted",
-            Phase::Failed => "Failed",
-            _ => "Pivoting",
+    /// The `LatticeCluster`'s `status.phase` while a move in `direction` is in this phase. A
+    /// failed unpivot rolled back: the cluster still holds its objects, so it stays `Pivoted`
+    /// (deletes refused, re-applies kept on it); a finished one leaves it `Provisioned`, as
+    /// before the pivot (decision 0045).
+    pub fn cluster_phase(self, direction: Direction) -> &'static str {
+        match (direction, self) {
+            (Direction::Pivot, Phase::Pivoted) => "Pivoted",
+            (Direction::Pivot, Phase::Failed) => "Failed",
+            (Direction::Pivot, _) => "Pivoting",
+            (Direction::Unpivot, Phase::Pivoted) => "Provisioned",
+            (Direction::Unpivot, Phase::Failed) => "Pivoted",
+            (Direction::Unpivot, _) => "Unpivoting",
         }
+    }
+
+    /// The name the API shows for a move in `direction`: a finished unpivot is `Unpivoted`
+    /// (stored as `pivoted`: the move is done).
+    pub fn api_name_for(self, direction: Direction) -> &'static str {
+        match (direction, self) {
+            (Direction::Unpivot, Phase::Pivoted) => "Unpivoted",
+            _ => self.api_name(),
+        }
+    }
+}
+
+/// Which way the objects move (decision 0045): a pivot from the managing cluster to the cluster
+/// itself, an unpivot back. The state machine is the same; only who is source and target
+/// differs, and what the end does to the `LatticeCluster`'s placement and phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Direction {
+    /// Managing cluster → the cluster.
+    #[default]
+    Pivot,
+    /// The cluster → its managing cluster.
+    Unpivot,
+}
+
+impl Direction {
+    /// The name stored in Postgres (`pivots.direction`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Pivot => "pivot",
+            Direction::Unpivot => "unpivot",
+        }
+    }
+
+    /// The stored name back; `None` for an unknown one.
+    pub fn parse(name: &str) -> Option<Self> {
+        [Direction::Pivot, Direction::Unpivot]
+            .into_iter()
+            .find(|d| d.as_str() == name)
+    }
+
+    /// The name the API shows (`Pivot`, `Unpivot`).
+    pub fn api_name(self) -> &'static str {
+        match self {
+            Direction::Pivot => "Pivot",
+            Direction::Unpivot => "Unpivot",
+        }
+    }
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -195,9 +253,13 @@ pub struct PivotState {
     pub id: String,
     /// The cluster pivoted (its `LatticeCluster`'s name).
     pub cluster: String,
-    /// The managing cluster the objects move from.
+    /// Which way the objects move.
+    pub direction: Direction,
+    /// The cluster the objects move from (the managing cluster in a pivot, the cluster itself
+    /// in an unpivot).
     pub source: String,
-    /// The cluster they move to (the cluster itself).
+    /// The cluster they move to (the cluster itself in a pivot, its managing cluster in an
+    /// unpivot); the `LatticeCluster` spec is placed on it when the move ends.
     pub target: String,
     /// The Cluster API `Cluster` moved.
     pub capi: CapiCluster,
@@ -221,6 +283,7 @@ impl PivotState {
         Self {
             id,
             cluster: cluster.to_string(),
+            direction: Direction::Pivot,
             source: source.to_string(),
             target: cluster.to_string(),
             capi,
@@ -231,6 +294,22 @@ impl PivotState {
             uids: UidMap::new(),
             error: None,
         }
+    }
+
+    /// A new unpivot of `cluster` back to its managing cluster `manager`, in its first phase:
+    /// the same machine with source and target swapped.
+    pub fn unpivot(id: String, cluster: &str, manager: &str, capi: CapiCluster) -> Self {
+        Self {
+            direction: Direction::Unpivot,
+            source: cluster.to_string(),
+            target: manager.to_string(),
+            ..Self::new(id, cluster, manager, capi)
+        }
+    }
+
+    /// The `LatticeCluster`'s `status.phase` now.
+    pub fn cluster_phase(&self) -> &'static str {
+        self.phase.cluster_phase(self.direction)
     }
 
     /// Objects of the pivot on the target now: what the UID map holds, none once failed (the
@@ -269,5 +348,29 @@ mod tests {
             assert_eq!(Phase::parse(phase.as_str()), Some(phase));
         }
         assert_eq!(Phase::parse("paused"), None);
+        for direction in [Direction::Pivot, Direction::Unpivot] {
+            assert_eq!(Direction::parse(direction.as_str()), Some(direction));
+        }
+    }
+
+    #[test]
+    fn an_unpivot_swaps_source_and_target_and_ends_provisioned_or_still_pivoted() {
+        let capi = CapiCluster::new("lattice-cluster-w1", "w1");
+        let state = PivotState::unpivot("u1".into(), "w1", "mgmt", capi);
+        assert_eq!(
+            (state.source.as_str(), state.target.as_str()),
+            ("w1", "mgmt")
+        );
+        assert_eq!(state.phase, Phase::Pausing);
+        assert_eq!(state.cluster_phase(), "Unpivoting");
+        let ends = |phase: Phase| {
+            (
+                phase.cluster_phase(Direction::Unpivot),
+                phase.api_name_for(Direction::Unpivot),
+            )
+        };
+        assert_eq!(ends(Phase::Pivoted), ("Provisioned", "Unpivoted"));
+        assert_eq!(ends(Phase::Failed), ("Pivoted", "Failed"));
+        assert_eq!(Phase::Pivoted.api_name_for(Direction::Pivot), "Pivoted");
     }
 }

@@ -11,7 +11,9 @@ use serde_json::{Value, json};
 
 use super::audit::{self, AuditEntry};
 use super::{Store, StoreError};
-use crate::pivot::state::{LATTICE_CLUSTER_KIND, Phase, PivotState, StoredPlan, count_u32};
+use crate::pivot::state::{
+    Direction, LATTICE_CLUSTER_KIND, Phase, PivotState, StoredPlan, count_u32,
+};
 use crate::pivot::transition::{Decision, Event};
 use crate::spec_key::SpecKey;
 
@@ -25,9 +27,11 @@ pub struct PivotRow {
     pub id: String,
     /// The cluster pivoted.
     pub cluster: String,
-    /// The managing cluster.
+    /// `pivot` or `unpivot` (migration 0014).
+    pub direction: String,
+    /// Where the objects move from (the managing cluster in a pivot).
     pub source: String,
-    /// The cluster itself.
+    /// Where they move to (the cluster itself in a pivot).
     pub target: String,
     /// Namespace of the CAPI `Cluster`.
     pub capi_namespace: String,
@@ -68,7 +72,7 @@ pub struct PivotEventRow {
     pub message: String,
 }
 
-const COLUMNS: &str = "id::text AS id, cluster, source, target, capi_namespace, capi_name, phase, \
+const COLUMNS: &str = "id::text AS id, cluster, direction, source, target, capi_namespace, capi_name, phase, \
     batch_index, batch_count, plan, uid_map, error, created_at, updated_at, finished_at";
 
 fn malformed(what: &'static str) -> impl FnOnce(serde_json::Error) -> StoreError {
@@ -83,6 +87,10 @@ impl PivotRow {
             what: "pivot phase",
             source: serde::de::Error::custom(format!("unknown phase {:?}", self.phase)),
         })?;
+        let direction = Direction::parse(&self.direction).ok_or_else(|| StoreError::Malformed {
+            what: "pivot direction",
+            source: serde::de::Error::custom(format!("unknown direction {:?}", self.direction)),
+        })?;
         let plan: Option<StoredPlan> = self
             .plan
             .clone()
@@ -94,6 +102,7 @@ impl PivotRow {
         Ok(PivotState {
             id: self.id.clone(),
             cluster: self.cluster.clone(),
+            direction,
             source: self.source.clone(),
             target: self.target.clone(),
             capi: CapiCluster::new(&self.capi_namespace, &self.capi_name),
@@ -112,14 +121,15 @@ fn to_i32(n: u32) -> i32 {
 }
 
 impl Store {
-    /// Stores a new pivot in its first phase, with a `started` event, and sets the
-    /// `LatticeCluster`'s `status.phase` to `Pivoting`. `AlreadyExists` when the cluster has an
+    /// Stores a new pivot (or unpivot) in its first phase, with a `started` event, and sets the
+    /// `LatticeCluster`'s `status.phase` to `Pivoting` (`Unpivoting`). `AlreadyExists` when the cluster has an
     /// active pivot (the partial unique index decides, so two concurrent starts cannot both win).
     pub async fn start_pivot(&self, state: &PivotState, actor: &str) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         let inserted: Option<String> = sqlx::query_scalar(
-            "INSERT INTO pivots (id, cluster, source, target, capi_namespace, capi_name, phase) \
-             VALUES ($1::uuid, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING id::text",
+            "INSERT INTO pivots (id, cluster, source, target, capi_namespace, capi_name, phase, \
+             direction) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT DO NOTHING RETURNING id::text",
         )
         .bind(&state.id)
         .bind(&state.cluster)
@@ -128,6 +138,7 @@ impl Store {
         .bind(&state.capi.namespace)
         .bind(&state.capi.name)
         .bind(state.phase.as_str())
+        .bind(state.direction.as_str())
         .fetch_optional(&mut *tx)
         .await?;
         if inserted.is_none() {
@@ -150,7 +161,10 @@ impl Store {
             &mut *tx,
             AuditEntry {
                 actor,
-                action: "cluster.pivot",
+                action: match state.direction {
+                    Direction::Pivot => "cluster.pivot",
+                    Direction::Unpivot => "cluster.unpivot",
+                },
                 target: &state.cluster,
                 details: json!({"pivot": state.id, "source": state.source, "target": state.target}),
             },
@@ -161,8 +175,9 @@ impl Store {
     }
 
     /// Records a step's `decision` taken in `before`: the new row, the event, and when the pivot
-    /// ends the `LatticeCluster`'s status — and, on `Pivoted`, its placement on the cluster
-    /// itself (generation bumped, so its own agent gets it). One transaction. Returns false
+    /// ends the `LatticeCluster`'s status — and, on `Pivoted`, its placement on the target (the
+    /// cluster itself after a pivot, its managing cluster after an unpivot; generation bumped,
+    /// so that cluster's agent gets it). One transaction. Returns false
     /// (nothing written) when the pivot is no longer active in the database.
     pub async fn record_pivot_step(
         &self,
@@ -200,14 +215,16 @@ impl Store {
         }
         insert_event(&mut tx, &next.id, before.phase, &decision.event).await?;
         if next.phase == Phase::Pivoted {
-            // The cluster manages its own Cluster API objects: its spec is delivered to its own
-            // agent from now on (the source agent released it with the deletes).
+            // The target holds the Cluster API objects now: the spec is delivered to its agent
+            // from now on (the source agent released it with the deletes). After an unpivot
+            // that is the managing cluster again, and the spec may be deleted.
             sqlx::query(
-                "UPDATE specs SET cluster = $2, generation = generation + 1, updated_at = now() \
+                "UPDATE specs SET cluster = $3, generation = generation + 1, updated_at = now() \
                  WHERE kind = $1 AND namespace = '' AND name = $2 AND deleted_at IS NULL",
             )
             .bind(LATTICE_CLUSTER_KIND)
             .bind(&next.cluster)
+            .bind(&next.target)
             .execute(&mut *tx)
             .await?;
         }
@@ -226,6 +243,16 @@ impl Store {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .fetch_all(&self.pool)
             .await?)
+    }
+
+    /// Whether `cluster` has a pivot or unpivot that has not ended.
+    pub async fn has_active_pivot(&self, cluster: &str) -> Result<bool, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pivots WHERE cluster = $1 AND finished_at IS NULL)",
+        )
+        .bind(cluster)
+        .fetch_one(&self.pool)
+        .await?)
     }
 
     /// The latest `limit` pivots of `cluster`, newest first, each with its latest events
@@ -308,18 +335,20 @@ async fn insert_event(
 }
 
 /// Writes the pivot's phase into the `LatticeCluster`'s status: `status.phase` (`Pivoting`,
-/// `Pivoted`, `Failed`), `status.reason` when failed, and `status.pivot` (id, state-machine
-/// phase, batches, objects).
+/// `Pivoted`, `Failed`; for an unpivot `Unpivoting`, then `Provisioned`, or `Pivoted` again when
+/// it rolled back), `status.reason` when failed, and `status.pivot` (id, direction,
+/// state-machine phase, batches, objects).
 async fn write_spec_status(
     tx: &mut sqlx::PgConnection,
     state: &PivotState,
 ) -> Result<(), StoreError> {
     let total = state.plan.as_ref().map_or(0, StoredPlan::object_count);
     let mut status = json!({
-        "phase": state.phase.cluster_phase(),
+        "phase": state.cluster_phase(),
         "pivot": {
             "id": state.id,
-            "phase": state.phase.api_name(),
+            "direction": state.direction.api_name(),
+            "phase": state.phase.api_name_for(state.direction),
             "batchIndex": state.batch_index,
             "batchCount": state.batch_count,
             "objectsTotal": count_u32(total),

@@ -287,6 +287,13 @@ pub enum ClusterCommand {
         /// The cluster (its LatticeCluster's name).
         name: String,
     },
+    /// Unpivot a pivoted cluster: move its Cluster API objects back to its managing cluster
+    /// (`spec.managedBy`), and follow the move like `cluster pivot`; afterwards its
+    /// LatticeCluster can be deleted.
+    Unpivot {
+        /// The cluster (its LatticeCluster's name).
+        name: String,
+    },
 }
 
 /// `token` commands.

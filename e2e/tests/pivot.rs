@@ -11,6 +11,12 @@
 mod pivot_support;
 mod support;
 
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::api::{Api, DeleteParams};
+use lattice_e2e::capi_fixture as capi;
+use lattice_e2e::lattice::SESSION_ESTABLISHED;
+use lattice_e2e::lattice::objects::{ObjectRef, applied_by, get_object};
+use lattice_e2e::wait_until;
 use pivot_support::{
     Faults, Fleet, FleetOptions, MANAGER, MIDDLE_BATCH, NAME, PauseWatch, assert_ended_pivoted,
     assert_pivoted, namespace_objects, source_objects, wait_killed_at, wait_phase,
@@ -274,4 +280,137 @@ async fn pivots_that_cannot_run_are_refused_and_move_nothing() {
     assert_eq!(pivot["id"], started["id"], "{started:#}");
     assert_pivoted(&fleet, &source).await;
     watch.finish();
+}
+
+/// Autonomous mode (issue 12, point 4): after the pivot, with a LatticeService Ready on `edge-3`,
+/// the cell is stopped and the management cluster dropped; `edge-3`'s agent, restarted, still puts
+/// back a deleted managed Deployment and a deleted MachineDeployment (the LatticeCluster's own
+/// revision), and the Cluster stays unpaused; the cell restarted, the agent reconnects and the
+/// cell's views (service Ready, LatticeCluster Ready) match the cluster.
+#[tokio::test]
+async fn after_the_pivot_the_cluster_keeps_its_intent_without_the_cell_or_its_manager() {
+    let fleet = Fleet::start(FleetOptions {
+        edge_platform_crds: true,
+        ..FleetOptions::default()
+    })
+    .await;
+    fleet.ctl.run_ok(&["cluster", "pivot", NAME]).await.unwrap();
+    wait_phase(&fleet.ctl, "Ready").await;
+    support::permit_the_examples(&fleet.ctl).await;
+    let hello = support::hello_variant(
+        fleet.edge.dir(),
+        "hello-on-edge-3.yaml",
+        "lattice.dev/cluster: edge-1",
+        &format!("lattice.dev/cluster: {NAME}"),
+    );
+    fleet.ctl.apply(&hello).await.unwrap();
+    support::wait_ready(&fleet.ctl).await;
+    let edge = fleet.edge_client().await;
+    let before = support::wait_for_hello_objects(&edge).await;
+    let deployment_uid = before.deployment.unwrap().metadata.uid.unwrap();
+    let md = capi::get(&edge, capi::CAPI, "MachineDeployment", GPU_POOL)
+        .await
+        .unwrap()
+        .expect("the MachineDeployment on edge-3");
+    let md_uid = md["metadata"]["uid"].clone();
+
+    let Fleet {
+        mut cell,
+        ctl,
+        mgmt,
+        edge: edge_cluster,
+        mgmt_agent,
+        edge_agent,
+        ..
+    } = fleet;
+    let mut edge_agent = edge_agent.unwrap();
+    cell.stop().await.unwrap();
+    drop(mgmt_agent);
+    drop(mgmt);
+    edge_agent.restart().unwrap();
+
+    Api::<Deployment>::namespaced(edge.clone(), support::NAMESPACE)
+        .delete(support::NAME, &DeleteParams::default())
+        .await
+        .unwrap();
+    capi::api(&edge, capi::CAPI, "MachineDeployment")
+        .await
+        .unwrap()
+        .delete(GPU_POOL, &DeleteParams::default())
+        .await
+        .unwrap();
+    let back = wait_until(
+        "the Deployment and the MachineDeployment put back without the cell",
+        support::SETTLE,
+        || async {
+            let deployment = Api::<Deployment>::namespaced(edge.clone(), support::NAMESPACE)
+                .get_opt(support::NAME)
+                .await
+                .unwrap();
+            let md = capi::get(&edge, capi::CAPI, "MachineDeployment", GPU_POOL)
+                .await
+                .unwrap();
+            Ok(deployment.zip(md))
+        },
+    )
+    .await
+    .unwrap();
+    assert_ne!(back.0.metadata.uid.unwrap(), deployment_uid, "recreated");
+    assert_ne!(back.1["metadata"]["uid"], md_uid, "recreated");
+    assert!(
+        !edge_agent.current_log().contains(SESSION_ESTABLISHED),
+        "no session while the cell is stopped"
+    );
+    assert_unpaused(&edge).await;
+
+    cell.restart().await.unwrap();
+    edge_agent.wait_for_session().await.unwrap();
+    let view = support::wait_ready(&ctl).await;
+    support::assert_reported_objects_are_applied(&edge, &view).await;
+    let shown = wait_phase(&ctl, "Ready").await;
+    let delivery = shown["status"]["clusters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|d| d["cluster"] == NAME)
+        .unwrap_or_else(|| panic!("a delivery to {NAME}: {shown:#}"));
+    let reported: Vec<ObjectRef> = delivery["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(ObjectRef::from_status)
+        .collect();
+    assert!(
+        reported
+            .iter()
+            .any(|r| r.kind == "MachineDeployment" && r.name == GPU_POOL),
+        "{reported:?}"
+    );
+    for reference in &reported {
+        let object = get_object(&edge, reference)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{reference:?} is not on {NAME}"));
+        assert!(applied_by(&object, support::FIELD_MANAGER), "{reference:?}");
+    }
+    assert_unpaused(&edge).await;
+    drop(edge_agent);
+    drop(edge_cluster);
+}
+
+/// The MachineDeployment of `edge-3`'s pool `gpu` (no MachineSet in the fixture).
+const GPU_POOL: &str = "edge-3-gpu";
+
+/// `edge-3`'s `Cluster` on `edge-3` is not paused.
+async fn assert_unpaused(edge: &kube::Client) {
+    let cluster = capi::get(edge, capi::CAPI, "Cluster", NAME)
+        .await
+        .unwrap()
+        .expect("the Cluster on edge-3");
+    assert_ne!(cluster["spec"]["paused"], true, "{:#}", cluster["spec"]);
+    assert!(
+        cluster["metadata"]["annotations"]["cluster.x-k8s.io/paused"].is_null(),
+        "{:#}",
+        cluster["metadata"]
+    );
 }

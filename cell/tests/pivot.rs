@@ -157,8 +157,8 @@ impl Fleet {
     }
 }
 
-/// Stores the `LatticeCluster` `name` managed by `manager` as the cell will once it serves the
-/// kind.
+/// Stores the `LatticeCluster` `name` managed by `manager`, `Provisioned`, as the cell does once
+/// its own agent connected.
 async fn store_lattice_cluster(cell: &TestCell, name: &str, manager: &str) {
     let document = json!({
         "apiVersion": "lattice.dev/v1alpha1", "kind": "LatticeCluster",
@@ -166,12 +166,14 @@ async fn store_lattice_cluster(cell: &TestCell, name: &str, manager: &str) {
         "spec": {"managedBy": manager, "provider": {"docker": {}}},
     });
     sqlx::query(
-        "INSERT INTO specs (kind, namespace, name, cluster, generation, document) \
-         VALUES ('LatticeCluster', '', $1, $2, 1, $3)",
+        "INSERT INTO specs (kind, namespace, name, cluster, generation, document, status) \
+         VALUES ('LatticeCluster', '', $1, $2, 1, $3, $4)",
     )
     .bind(name)
     .bind(manager)
     .bind(document)
+    // Provisioned, as the cluster's own agent connecting makes it: a pivot starts only so.
+    .bind(json!({"phase": "Provisioned", "reason": "AgentConnected"}))
     .execute(cell.cell().state.store.pool())
     .await
     .unwrap();

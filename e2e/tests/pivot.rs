@@ -206,8 +206,8 @@ async fn the_pivot_survives_the_source_agent_killed_in_deletions() {
     watch.finish();
 }
 
-/// Refusals, each a clear error with nothing moved: a cluster still `Provisioning` (its own agent,
-/// the target, not connected), a name with no LatticeCluster, a second pivot while one runs (the
+/// Refusals, each a clear error with nothing moved: a cluster still `Provisioning`, a name with no
+/// LatticeCluster, a `Provisioned` cluster whose own agent (the target) is stopped, a second pivot while one runs (the
 /// source agent frozen with SIGSTOP holds the first in `Pausing`); the first then completes.
 #[tokio::test]
 async fn pivots_that_cannot_run_are_refused_and_move_nothing() {
@@ -220,7 +220,7 @@ async fn pivots_that_cannot_run_are_refused_and_move_nothing() {
     assert!(!refused.success(), "{refused:?}");
     assert!(
         refused.stderr.contains(&format!(
-            "the agent of cluster \"{NAME}\" (the pivot's target) is not connected"
+            "LatticeCluster \"{NAME}\" is Provisioning, not Provisioned"
         )),
         "{}",
         refused.stderr
@@ -241,6 +241,22 @@ async fn pivots_that_cannot_run_are_refused_and_move_nothing() {
     assert!(fleet.pivots().await.is_empty());
 
     fleet.provision().await;
+    // Provisioned, but the target's agent stopped: refused naming it; then it comes back.
+    fleet.edge_agent().stop().await.unwrap();
+    wait_connected(&fleet.ctl, NAME, false).await;
+    let refused = fleet.ctl.run(&["cluster", "pivot", NAME]).await.unwrap();
+    assert!(!refused.success(), "{refused:?}");
+    assert!(
+        refused.stderr.contains(&format!(
+            "the agent of cluster \"{NAME}\" (the pivot's target) is not connected"
+        )),
+        "{}",
+        refused.stderr
+    );
+    assert!(fleet.pivots().await.is_empty());
+    fleet.edge_agent().restart().unwrap();
+    fleet.edge_agent().wait_for_session().await.unwrap();
+    wait_connected(&fleet.ctl, NAME, true).await;
     let source = source_objects(&fleet.mgmt_client().await).await;
     let cluster = lattice_e2e::capi_fixture::get(
         &fleet.mgmt_client().await,
@@ -396,6 +412,23 @@ async fn after_the_pivot_the_cluster_keeps_its_intent_without_the_cell_or_its_ma
     assert_unpaused(&edge).await;
     drop(edge_agent);
     drop(edge_cluster);
+}
+
+/// Waits until `latticectl get clusters` shows `cluster` with `connected`.
+async fn wait_connected(ctl: &lattice_e2e::lattice::Ctl, cluster: &str, connected: bool) {
+    wait_until(
+        &format!("cluster {cluster} to show connected={connected}"),
+        support::SETTLE,
+        || async {
+            let clusters = ctl.clusters().await?;
+            Ok(clusters
+                .iter()
+                .any(|c| c["name"] == cluster && c["connected"] == connected)
+                .then_some(()))
+        },
+    )
+    .await
+    .unwrap();
 }
 
 /// The MachineDeployment of `edge-3`'s pool `gpu` (no MachineSet in the fixture).

@@ -179,6 +179,18 @@ async fn store_lattice_cluster(cell: &TestCell, name: &str, manager: &str) {
     .unwrap();
 }
 
+/// Overwrites the stored status of the `LatticeCluster` `name`.
+async fn set_lattice_cluster_status(cell: &TestCell, name: &str, status: Value) {
+    sqlx::query(
+        "UPDATE specs SET status = $2 WHERE kind = 'LatticeCluster' AND namespace = '' AND name = $1",
+    )
+    .bind(name)
+    .bind(status)
+    .execute(cell.cell().state.store.pool())
+    .await
+    .unwrap();
+}
+
 fn steps(pivot: &PivotView) -> Vec<String> {
     pivot.events.iter().map(|e| e.step.clone()).collect()
 }
@@ -664,6 +676,30 @@ async fn refused_pivots_say_why_and_send_nothing() {
     );
 
     fleet.connect_target().await;
+    // Not Provisioned (still Provisioning, or failed to apply): refused naming the phase.
+    for (phase, reason) in [
+        ("Provisioning", "ObjectsApplied"),
+        ("Failed", "ApplyFailed"),
+    ] {
+        set_lattice_cluster_status(&fleet.cell, "w1", json!({"phase": phase, "reason": reason}))
+            .await;
+        let message = expect(
+            fleet.post_pivot("w1").await,
+            StatusCode::CONFLICT,
+            "NotProvisioned",
+            "name",
+        );
+        assert!(
+            message.contains(&format!("\"w1\" is {phase}, not Provisioned")),
+            "{message}"
+        );
+    }
+    set_lattice_cluster_status(
+        &fleet.cell,
+        "w1",
+        json!({"phase": "Provisioned", "reason": "AgentConnected"}),
+    )
+    .await;
     let message = expect(
         fleet.post_pivot("w1").await,
         StatusCode::CONFLICT,

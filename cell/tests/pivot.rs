@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::TestCell;
-use fleet::{Fleet, moving, steps, store_lattice_cluster, uid};
+use fleet::{Fleet, moving, set_lattice_cluster_status, steps, store_lattice_cluster, uid};
 use lattice_derive::capi::names;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -502,6 +502,30 @@ async fn refused_pivots_say_why_and_send_nothing() {
     );
 
     fleet.connect_target().await;
+    // Not Provisioned (still Provisioning, or failed to apply): refused naming the phase.
+    for (phase, reason) in [
+        ("Provisioning", "ObjectsApplied"),
+        ("Failed", "ApplyFailed"),
+    ] {
+        set_lattice_cluster_status(&fleet.cell, "w1", json!({"phase": phase, "reason": reason}))
+            .await;
+        let message = expect(
+            fleet.post_pivot("w1").await,
+            StatusCode::CONFLICT,
+            "NotProvisioned",
+            "name",
+        );
+        assert!(
+            message.contains(&format!("\"w1\" is {phase}, not Provisioned")),
+            "{message}"
+        );
+    }
+    set_lattice_cluster_status(
+        &fleet.cell,
+        "w1",
+        json!({"phase": "Provisioned", "reason": "AgentConnected"}),
+    )
+    .await;
     let message = expect(
         fleet.post_pivot("w1").await,
         StatusCode::CONFLICT,

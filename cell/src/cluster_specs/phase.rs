@@ -177,6 +177,20 @@ pub fn next_phase(current: &Lifecycle, event: &ClusterEvent) -> Option<PhaseChan
     }
 }
 
+/// Whether a pivot may start from `current`: the cluster is `Provisioned` (its Cluster API objects
+/// applied on the managing cluster, its own agent connected), or `Failed` by an earlier pivot that
+/// rolled back (the source is as it was; a retry is how it is resolved). Not while `Pending`,
+/// `Provisioning` or failed to apply. `Pivoting` passes here: the active-pivot check refuses it
+/// naming the pivot to follow; `Pivoted` and `Ready` are refused as self-managed (the spec is on
+/// the cluster itself).
+pub fn may_pivot(current: &Lifecycle) -> bool {
+    match current.phase {
+        Some(ClusterPhase::Provisioned | ClusterPhase::Pivoting) => true,
+        Some(ClusterPhase::Failed) => current.reason.as_deref() != Some(APPLY_FAILED),
+        _ => false,
+    }
+}
+
 /// Why a delete of cluster `name` in `phase` is refused, if it is: the cluster holds (or is
 /// being handed) its own Cluster API objects, and the managing cluster's agent — which deletes a
 /// removed spec's objects — no longer has them. Decision 0045: the delete does not start the
@@ -261,7 +275,11 @@ mod tests {
 
     #[test]
     fn pivot_phases_are_left_to_the_pivot_except_ready() {
-        for phase in [Pivoting, Pivoted, Ready] {
+        assert!(
+            may_pivot(&at(Some(Pivoting), None)),
+            "the active pivot refuses"
+        );
+        for phase in [Pivoted, Ready] {
             assert_eq!(phase_after(&at(Some(phase), None), &APPLIED_SEEN), None);
             assert_eq!(
                 phase_after(&at(Some(phase), None), &ClusterEvent::OwnAgentConnected),
@@ -288,7 +306,11 @@ mod tests {
         for phase in [None, Some(Provisioning), Some(Provisioned), Some(Failed)] {
             assert_eq!(delete_refusal(phase, "w1"), None);
         }
-        for phase in [Pivoting, Pivoted, Ready] {
+        assert!(
+            may_pivot(&at(Some(Pivoting), None)),
+            "the active pivot refuses"
+        );
+        for phase in [Pivoted, Ready] {
             assert!(
                 delete_refusal(Some(phase), "w1")
                     .unwrap()
@@ -318,5 +340,21 @@ mod tests {
             phase_after(&at(Some(Provisioned), None), &APPLIED_SEEN),
             None
         );
+    }
+
+    #[test]
+    fn a_pivot_starts_only_from_provisioned_or_a_failed_pivot() {
+        assert!(may_pivot(&at(Some(Provisioned), Some("AgentConnected"))));
+        assert!(may_pivot(&at(Some(Failed), Some("PivotFailed"))));
+        assert!(!may_pivot(&at(None, None)));
+        assert!(!may_pivot(&at(Some(Provisioning), Some("ObjectsApplied"))));
+        assert!(!may_pivot(&at(Some(Failed), Some(APPLY_FAILED))));
+        assert!(
+            may_pivot(&at(Some(Pivoting), None)),
+            "the active pivot refuses"
+        );
+        for phase in [Pivoted, Ready] {
+            assert!(!may_pivot(&at(Some(phase), None)), "{phase:?}");
+        }
     }
 }

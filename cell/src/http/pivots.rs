@@ -75,6 +75,9 @@ fn refused(refusal: StartRefused) -> ApiError {
         StartRefused::AlreadySelfManaged(_) => {
             ApiError::with_field(StatusCode::CONFLICT, "AlreadyPivoted", message, "name")
         }
+        StartRefused::NotProvisioned { .. } => {
+            ApiError::with_field(StatusCode::CONFLICT, "NotProvisioned", message, "name")
+        }
         StartRefused::TargetNotConnected(_) => {
             ApiError::with_field(StatusCode::CONFLICT, "NotConnected", message, "target")
         }

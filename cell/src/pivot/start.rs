@@ -6,6 +6,8 @@ use lattice_derive::capi::names;
 use lattice_derive::pivot::CapiCluster;
 
 use super::state::{LATTICE_CLUSTER_KIND, PivotState};
+use crate::cluster_specs::events::lifecycle_of;
+use crate::cluster_specs::phase::{ClusterPhase, may_pivot};
 use crate::spec_key::SpecKey;
 use crate::state::CellState;
 use crate::store::StoreError;
@@ -24,6 +26,10 @@ pub enum StartRefused {
     )]
     AlreadySelfManaged(String),
     /// The cluster's own agent (the target) has no session.
+    #[error(
+        "LatticeCluster {cluster:?} is {phase}, not Provisioned: a pivot moves a provisioned cluster (its Cluster API objects applied on the managing cluster and its own agent connected); see `latticectl get latticecluster {cluster}`"
+    )]
+    NotProvisioned { cluster: String, phase: String },
     #[error(
         "the agent of cluster {0:?} (the pivot's target) is not connected; the objects would have nowhere to go"
     )]
@@ -76,6 +82,16 @@ pub async fn start(
     let source = spec.cluster;
     if source == cluster {
         return Err(StartRefused::AlreadySelfManaged(cluster.to_string()));
+    }
+    let lifecycle = lifecycle_of(&spec.status);
+    if !may_pivot(&lifecycle) {
+        return Err(StartRefused::NotProvisioned {
+            cluster: cluster.to_string(),
+            phase: lifecycle
+                .phase
+                .map_or("Pending", ClusterPhase::as_str)
+                .to_string(),
+        });
     }
     if state.registry.session(cluster).is_none() {
         return Err(StartRefused::TargetNotConnected(cluster.to_string()));

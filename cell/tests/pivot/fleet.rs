@@ -181,8 +181,8 @@ impl Fleet {
     }
 }
 
-/// Stores the `LatticeCluster` `name` managed by `manager` as the cell will once it serves the
-/// kind.
+/// Stores the `LatticeCluster` `name` managed by `manager`, `Provisioned`, as the cell does once
+/// its own agent connected.
 pub async fn store_lattice_cluster(cell: &TestCell, name: &str, manager: &str) {
     let document = json!({
         "apiVersion": "lattice.dev/v1alpha1", "kind": "LatticeCluster",
@@ -190,12 +190,26 @@ pub async fn store_lattice_cluster(cell: &TestCell, name: &str, manager: &str) {
         "spec": {"managedBy": manager, "provider": {"docker": {}}},
     });
     sqlx::query(
-        "INSERT INTO specs (kind, namespace, name, cluster, generation, document) \
-         VALUES ('LatticeCluster', '', $1, $2, 1, $3)",
+        "INSERT INTO specs (kind, namespace, name, cluster, generation, document, status) \
+         VALUES ('LatticeCluster', '', $1, $2, 1, $3, $4)",
     )
     .bind(name)
     .bind(manager)
     .bind(document)
+    // Provisioned, as the cluster's own agent connecting makes it: a pivot starts only so.
+    .bind(json!({"phase": "Provisioned", "reason": "AgentConnected"}))
+    .execute(cell.cell().state.store.pool())
+    .await
+    .unwrap();
+}
+
+/// Overwrites the stored status of the `LatticeCluster` `name`.
+pub async fn set_lattice_cluster_status(cell: &TestCell, name: &str, status: Value) {
+    sqlx::query(
+        "UPDATE specs SET status = $2 WHERE kind = 'LatticeCluster' AND namespace = '' AND name = $1",
+    )
+    .bind(name)
+    .bind(status)
     .execute(cell.cell().state.store.pool())
     .await
     .unwrap();

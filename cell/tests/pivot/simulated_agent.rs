@@ -245,6 +245,7 @@ impl ClusterSim {
                         batch_index: batch.batch_index,
                         deleted,
                         already_absent,
+                        // The simulated source never finds a name holding another UID.
                         left_alone: Vec::new(),
                     })),
                 ))

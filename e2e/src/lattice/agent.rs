@@ -28,6 +28,9 @@ pub struct AgentOptions {
     pub heartbeat_seconds: u64,
     /// `RUST_LOG` of the agent.
     pub log_filter: String,
+    /// `LATTICE_FAULT` of the agent (fault points to die at, `docs/testing.md` "Fault points");
+    /// unset when `None`. Change it before a restart with [`Agent::set_fault`].
+    pub fault: Option<String>,
 }
 
 impl Default for AgentOptions {
@@ -35,6 +38,7 @@ impl Default for AgentOptions {
         Self {
             heartbeat_seconds: 5,
             log_filter: "info".to_owned(),
+            fault: None,
         }
     }
 }
@@ -61,7 +65,7 @@ impl Launch {
     }
 
     fn spec(&self) -> Result<ProcessSpec, HarnessError> {
-        Ok(ProcessSpec::new(
+        let spec = ProcessSpec::new(
             format!("lattice-agent of cluster {}", self.cluster),
             workspace_bin("lattice-agent")?,
             &self.log_path,
@@ -75,7 +79,11 @@ impl Launch {
             "--heartbeat-seconds",
             &self.options.heartbeat_seconds.to_string(),
         ])
-        .env("RUST_LOG", &self.options.log_filter))
+        .env("RUST_LOG", &self.options.log_filter);
+        Ok(match &self.options.fault {
+            Some(points) => spec.env(lattice_fault::ENV, points),
+            None => spec,
+        })
     }
 }
 
@@ -207,6 +215,12 @@ impl Agent {
     /// Stops the agent with SIGTERM (it finishes the command under way), SIGKILL after 30 s.
     pub async fn stop(&mut self) -> Result<ExitStatus, HarnessError> {
         self.process.terminate_within(STOP_GRACE).await
+    }
+
+    /// Sets (or clears) the `LATTICE_FAULT` the next [`Agent::restart`] runs with; the current
+    /// run keeps the one it started with.
+    pub fn set_fault(&mut self, fault: Option<&str>) {
+        self.launch.options.fault = fault.map(str::to_owned);
     }
 
     /// Starts the agent again **without a token** (killing the current run if alive): it must

@@ -40,6 +40,9 @@ pub struct CellOptions {
     /// `--database-url`: a Postgres the test controls (to stop and start it under the cell);
     /// `None` runs the cell's embedded Postgres in its data directory.
     pub database_url: Option<String>,
+    /// `LATTICE_FAULT` of the cell (fault points to die at, `docs/testing.md` "Fault points");
+    /// unset when `None`. Change it before a restart with [`Cell::set_fault`].
+    pub fault: Option<String>,
 }
 
 impl Default for CellOptions {
@@ -49,6 +52,7 @@ impl Default for CellOptions {
             log_filter: "info".to_owned(),
             agent_cert_ttl: None,
             database_url: None,
+            fault: None,
         }
     }
 }
@@ -179,6 +183,12 @@ impl Cell {
         self.process.terminate_within(STOP_GRACE).await
     }
 
+    /// Sets (or clears) the `LATTICE_FAULT` the next [`Cell::restart`] runs with; the current run
+    /// keeps the one it started with.
+    pub fn set_fault(&mut self, fault: Option<&str>) {
+        self.options.fault = fault.map(str::to_owned);
+    }
+
     /// Starts the cell again on the same data directory and the same ports (so agents find it at
     /// the URL they know), killing the current run if it is alive, and waits for its ready line.
     pub async fn restart(&mut self) -> Result<(), HarnessError> {
@@ -270,6 +280,9 @@ fn spec(
     if let Some(url) = &options.database_url {
         // In the environment, not on the command line: the URL may carry a password.
         spec = spec.env("DATABASE_URL", url);
+    }
+    if let Some(points) = &options.fault {
+        spec = spec.env(lattice_fault::ENV, points);
     }
     Ok(spec
         .arg("--dev")

@@ -1,0 +1,449 @@
+//! The pivot end to end (issue 12, "Checked by"; decisions 0041, 0042): the Cluster API objects of
+//! `edge-3` move from its managing cluster `mgmt` to `edge-3` itself over the two agents' streams,
+//! every part a separate process on real API servers and the cell's real Postgres. The happy
+//! path through `latticectl cluster pivot`; the cell, the target agent and the source agent each
+//! killed (SIGKILL, by `LATTICE_FAULT` fault points) at every boundary of one pivot, restarted
+//! armed with the next point; the refusals. Each test checks the same things of the end state
+//! (`pivot_support::assert_pivoted`) and that the source `Cluster`, once paused, is never
+//! unpaused. Setup: `pivot_support::Fleet`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod pivot_support;
+mod support;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::api::{Api, DeleteParams};
+use lattice_e2e::capi_fixture as capi;
+use lattice_e2e::lattice::SESSION_ESTABLISHED;
+use lattice_e2e::lattice::objects::{ObjectRef, applied_by, get_object};
+use lattice_e2e::wait_until;
+use pivot_support::{
+    Faults, Fleet, FleetOptions, MANAGER, MIDDLE_BATCH, NAME, PauseWatch, assert_ended_pivoted,
+    assert_pivoted, namespace_objects, source_objects, wait_killed_at, wait_phase,
+};
+use rustix::process::Signal;
+
+/// `latticectl cluster pivot edge-3` moves every object once, and the LatticeCluster ends `Ready`
+/// with its own agent holding the revision.
+#[tokio::test]
+async fn a_provisioned_cluster_pivots_to_itself() {
+    let fleet = Fleet::start(FleetOptions::default()).await;
+    let source = source_objects(&fleet.mgmt_client().await).await;
+    let watch = PauseWatch::start(&fleet.mgmt_client().await).await;
+
+    let pivoted = fleet.ctl.run(&["cluster", "pivot", NAME]).await.unwrap();
+    assert!(pivoted.success(), "{pivoted:?}");
+    // Not a terminal: plain lines — the start, each change seen, the result.
+    let lines: Vec<&str> = pivoted.stdout.lines().collect();
+    assert!(
+        lines[0].contains(&format!("of cluster {NAME} started: {MANAGER} → {NAME}")),
+        "{}",
+        pivoted.stdout
+    );
+    let phases = [
+        "Pausing",
+        "Discovering",
+        "Creating",
+        "Unpausing",
+        "Deleting",
+        "Pivoted",
+    ];
+    for line in &lines[1..lines.len() - 1] {
+        assert!(
+            phases.iter().any(|p| line.starts_with(p)),
+            "a progress line: {line:?} in {}",
+            pivoted.stdout
+        );
+    }
+    assert!(
+        lines.iter().any(|l| l.starts_with("Pivoted")),
+        "{}",
+        pivoted.stdout
+    );
+    assert_eq!(
+        lines[lines.len() - 1].split(" (pivot ").next(),
+        Some(
+            format!(
+                "cluster/{NAME} pivoted: {} object(s) moved from {MANAGER} to {NAME}",
+                lattice_e2e::capi_fixture::MOVED_OBJECTS
+            )
+            .as_str()
+        ),
+        "{}",
+        pivoted.stdout
+    );
+
+    assert_pivoted(&fleet, &source).await;
+    watch.finish();
+    let pivot = assert_ended_pivoted(&fleet).await;
+    let ready = wait_phase(&fleet.ctl, "Ready").await;
+    assert_eq!(ready["status"]["cluster"], NAME, "{ready:#}");
+
+    let described = fleet
+        .ctl
+        .run_ok(&["describe", "cluster", NAME])
+        .await
+        .unwrap();
+    let id = pivot["id"].as_str().unwrap();
+    assert!(
+        described.contains("Pivots:")
+            && described.contains(&format!("{id}  {MANAGER} → {NAME}  Pivoted")),
+        "{described}"
+    );
+}
+
+/// The cell is killed after every phase, after the first and a middle creation batch and deletion
+/// batch; each restart resumes the pivot from Postgres, armed with the next point.
+#[tokio::test]
+async fn the_pivot_survives_the_cell_killed_at_every_boundary() {
+    let points = [
+        "pivot:after-phase:pausing".to_owned(),
+        "pivot:after-phase:discovering".to_owned(),
+        "pivot:after-batch:0".to_owned(),
+        format!("pivot:after-batch:{MIDDLE_BATCH}"),
+        "pivot:after-phase:creating".to_owned(),
+        "pivot:after-phase:unpausing".to_owned(),
+        "pivot:after-delete-batch:0".to_owned(),
+        format!("pivot:after-delete-batch:{MIDDLE_BATCH}"),
+        "pivot:after-phase:deleting".to_owned(),
+    ];
+    let mut fleet = Fleet::start(FleetOptions {
+        faults: Faults {
+            cell: Some(points[0].clone()),
+            ..Faults::default()
+        },
+        ..FleetOptions::default()
+    })
+    .await;
+    let source = source_objects(&fleet.mgmt_client().await).await;
+    let watch = PauseWatch::start(&fleet.mgmt_client().await).await;
+
+    fleet.start_pivot().await;
+    for (i, point) in points.iter().enumerate() {
+        wait_killed_at(fleet.cell.process(), point).await;
+        fleet.cell.set_fault(points.get(i + 1).map(String::as_str));
+        fleet.cell.restart().await.unwrap();
+    }
+
+    wait_phase(&fleet.ctl, "Ready").await;
+    assert_ended_pivoted(&fleet).await;
+    assert_pivoted(&fleet, &source).await;
+    watch.finish();
+}
+
+/// The target agent is killed in the middle of and after the first and a middle creation batch;
+/// the re-sent batches adopt what it had created.
+#[tokio::test]
+async fn the_pivot_survives_the_target_agent_killed_in_and_after_batches() {
+    let points = [
+        "pivot:mid-batch:0".to_owned(),
+        "pivot:after-batch:0".to_owned(),
+        format!("pivot:mid-batch:{MIDDLE_BATCH}"),
+        format!("pivot:after-batch:{MIDDLE_BATCH}"),
+    ];
+    let mut fleet = Fleet::start(FleetOptions {
+        faults: Faults {
+            target_agent: Some(points[0].clone()),
+            ..Faults::default()
+        },
+        ..FleetOptions::default()
+    })
+    .await;
+    let source = source_objects(&fleet.mgmt_client().await).await;
+    let watch = PauseWatch::start(&fleet.mgmt_client().await).await;
+
+    let ctl = fleet.ctl.clone();
+    let follow = tokio::spawn(async move { ctl.run(&["cluster", "pivot", NAME]).await });
+    for (i, point) in points.iter().enumerate() {
+        let agent = fleet.edge_agent();
+        wait_killed_at(agent.process(), point).await;
+        agent.set_fault(points.get(i + 1).map(String::as_str));
+        agent.restart().unwrap();
+    }
+
+    let followed = follow.await.unwrap().unwrap();
+    assert!(followed.success(), "{followed:?}");
+    wait_phase(&fleet.ctl, "Ready").await;
+    assert_ended_pivoted(&fleet).await;
+    assert_pivoted(&fleet, &source).await;
+    watch.finish();
+}
+
+/// The source agent is killed in the middle of the first and a middle deletion batch; the target
+/// runs the cluster by then, so the deletions are retried, never rolled back.
+#[tokio::test]
+async fn the_pivot_survives_the_source_agent_killed_in_deletions() {
+    let points = [
+        "pivot:mid-delete:0".to_owned(),
+        format!("pivot:mid-delete:{MIDDLE_BATCH}"),
+    ];
+    let mut fleet = Fleet::start(FleetOptions {
+        faults: Faults {
+            source_agent: Some(points[0].clone()),
+            ..Faults::default()
+        },
+        ..FleetOptions::default()
+    })
+    .await;
+    let source = source_objects(&fleet.mgmt_client().await).await;
+    let watch = PauseWatch::start(&fleet.mgmt_client().await).await;
+
+    let ctl = fleet.ctl.clone();
+    let follow = tokio::spawn(async move { ctl.run(&["cluster", "pivot", NAME]).await });
+    for (i, point) in points.iter().enumerate() {
+        wait_killed_at(fleet.mgmt_agent.process(), point).await;
+        fleet
+            .mgmt_agent
+            .set_fault(points.get(i + 1).map(String::as_str));
+        fleet.mgmt_agent.restart().unwrap();
+    }
+
+    let followed = follow.await.unwrap().unwrap();
+    assert!(followed.success(), "{followed:?}");
+    wait_phase(&fleet.ctl, "Ready").await;
+    assert_ended_pivoted(&fleet).await;
+    assert_pivoted(&fleet, &source).await;
+    watch.finish();
+}
+
+/// Refusals, each a clear error with nothing moved: a cluster still `Provisioning`, a name with no
+/// LatticeCluster, a `Provisioned` cluster whose own agent (the target) is stopped, a second pivot while one runs (the
+/// source agent frozen with SIGSTOP holds the first in `Pausing`); the first then completes.
+#[tokio::test]
+async fn pivots_that_cannot_run_are_refused_and_move_nothing() {
+    let mut fleet = Fleet::start(FleetOptions {
+        stop_at_provisioning: true,
+        ..FleetOptions::default()
+    })
+    .await;
+    let refused = fleet.ctl.run(&["cluster", "pivot", NAME]).await.unwrap();
+    assert!(!refused.success(), "{refused:?}");
+    assert!(
+        refused.stderr.contains(&format!(
+            "LatticeCluster \"{NAME}\" is Provisioning, not Provisioned"
+        )),
+        "{}",
+        refused.stderr
+    );
+    let nowhere = fleet
+        .ctl
+        .run(&["cluster", "pivot", "nowhere"])
+        .await
+        .unwrap();
+    assert!(!nowhere.success(), "{nowhere:?}");
+    assert!(
+        nowhere
+            .stderr
+            .contains("there is no LatticeCluster \"nowhere\""),
+        "{}",
+        nowhere.stderr
+    );
+    assert!(fleet.pivots().await.is_empty());
+
+    fleet.provision().await;
+    // Provisioned, but the target's agent stopped: refused naming it; then it comes back.
+    fleet.edge_agent().stop().await.unwrap();
+    wait_connected(&fleet.ctl, NAME, false).await;
+    let refused = fleet.ctl.run(&["cluster", "pivot", NAME]).await.unwrap();
+    assert!(!refused.success(), "{refused:?}");
+    assert!(
+        refused.stderr.contains(&format!(
+            "the agent of cluster \"{NAME}\" (the pivot's target) is not connected"
+        )),
+        "{}",
+        refused.stderr
+    );
+    assert!(fleet.pivots().await.is_empty());
+    fleet.edge_agent().restart().unwrap();
+    fleet.edge_agent().wait_for_session().await.unwrap();
+    wait_connected(&fleet.ctl, NAME, true).await;
+    let source = source_objects(&fleet.mgmt_client().await).await;
+    let cluster = lattice_e2e::capi_fixture::get(
+        &fleet.mgmt_client().await,
+        lattice_e2e::capi_fixture::CAPI,
+        "Cluster",
+        NAME,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_ne!(
+        cluster["spec"]["paused"], true,
+        "nothing paused by the refusals"
+    );
+    assert!(
+        namespace_objects(&fleet.edge_client().await)
+            .await
+            .is_empty()
+    );
+    let watch = PauseWatch::start(&fleet.mgmt_client().await).await;
+
+    fleet.mgmt_agent.process().signal(Signal::STOP).unwrap();
+    let started = fleet.start_pivot().await;
+    let second = fleet.ctl.run(&["cluster", "pivot", NAME]).await.unwrap();
+    fleet.mgmt_agent.process().signal(Signal::CONT).unwrap();
+    assert!(!second.success(), "{second:?}");
+    assert!(
+        second
+            .stderr
+            .contains(&format!("cluster \"{NAME}\" already has an active pivot")),
+        "{}",
+        second.stderr
+    );
+
+    wait_phase(&fleet.ctl, "Ready").await;
+    let pivot = assert_ended_pivoted(&fleet).await;
+    assert_eq!(pivot["id"], started["id"], "{started:#}");
+    assert_pivoted(&fleet, &source).await;
+    watch.finish();
+}
+
+/// Autonomous mode (issue 12, point 4): after the pivot, with a LatticeService Ready on `edge-3`,
+/// the cell is stopped and the management cluster dropped; `edge-3`'s agent, restarted, still puts
+/// back a deleted managed Deployment and a deleted MachineDeployment (the LatticeCluster's own
+/// revision), and the Cluster stays unpaused; the cell restarted, the agent reconnects and the
+/// cell's views (service Ready, LatticeCluster Ready) match the cluster.
+#[tokio::test]
+async fn after_the_pivot_the_cluster_keeps_its_intent_without_the_cell_or_its_manager() {
+    let fleet = Fleet::start(FleetOptions {
+        edge_platform_crds: true,
+        ..FleetOptions::default()
+    })
+    .await;
+    fleet.ctl.run_ok(&["cluster", "pivot", NAME]).await.unwrap();
+    wait_phase(&fleet.ctl, "Ready").await;
+    support::permit_the_examples(&fleet.ctl).await;
+    let hello = support::hello_variant(
+        fleet.edge.dir(),
+        "hello-on-edge-3.yaml",
+        "lattice.dev/cluster: edge-1",
+        &format!("lattice.dev/cluster: {NAME}"),
+    );
+    fleet.ctl.apply(&hello).await.unwrap();
+    support::wait_ready(&fleet.ctl).await;
+    let edge = fleet.edge_client().await;
+    let before = support::wait_for_hello_objects(&edge).await;
+    let deployment_uid = before.deployment.unwrap().metadata.uid.unwrap();
+    let md = capi::get(&edge, capi::CAPI, "MachineDeployment", GPU_POOL)
+        .await
+        .unwrap()
+        .expect("the MachineDeployment on edge-3");
+    let md_uid = md["metadata"]["uid"].clone();
+
+    let Fleet {
+        mut cell,
+        ctl,
+        mgmt,
+        edge: edge_cluster,
+        mgmt_agent,
+        edge_agent,
+        ..
+    } = fleet;
+    let mut edge_agent = edge_agent.unwrap();
+    cell.stop().await.unwrap();
+    drop(mgmt_agent);
+    drop(mgmt);
+    edge_agent.restart().unwrap();
+
+    Api::<Deployment>::namespaced(edge.clone(), support::NAMESPACE)
+        .delete(support::NAME, &DeleteParams::default())
+        .await
+        .unwrap();
+    capi::api(&edge, capi::CAPI, "MachineDeployment")
+        .await
+        .unwrap()
+        .delete(GPU_POOL, &DeleteParams::default())
+        .await
+        .unwrap();
+    let back = wait_until(
+        "the Deployment and the MachineDeployment put back without the cell",
+        support::SETTLE,
+        || async {
+            let deployment = Api::<Deployment>::namespaced(edge.clone(), support::NAMESPACE)
+                .get_opt(support::NAME)
+                .await
+                .unwrap();
+            let md = capi::get(&edge, capi::CAPI, "MachineDeployment", GPU_POOL)
+                .await
+                .unwrap();
+            Ok(deployment.zip(md))
+        },
+    )
+    .await
+    .unwrap();
+    assert_ne!(back.0.metadata.uid.unwrap(), deployment_uid, "recreated");
+    assert_ne!(back.1["metadata"]["uid"], md_uid, "recreated");
+    assert!(
+        !edge_agent.current_log().contains(SESSION_ESTABLISHED),
+        "no session while the cell is stopped"
+    );
+    assert_unpaused(&edge).await;
+
+    cell.restart().await.unwrap();
+    edge_agent.wait_for_session().await.unwrap();
+    let view = support::wait_ready(&ctl).await;
+    support::assert_reported_objects_are_applied(&edge, &view).await;
+    let shown = wait_phase(&ctl, "Ready").await;
+    let delivery = shown["status"]["clusters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|d| d["cluster"] == NAME)
+        .unwrap_or_else(|| panic!("a delivery to {NAME}: {shown:#}"));
+    let reported: Vec<ObjectRef> = delivery["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(ObjectRef::from_status)
+        .collect();
+    assert!(
+        reported
+            .iter()
+            .any(|r| r.kind == "MachineDeployment" && r.name == GPU_POOL),
+        "{reported:?}"
+    );
+    for reference in &reported {
+        let object = get_object(&edge, reference)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{reference:?} is not on {NAME}"));
+        assert!(applied_by(&object, support::FIELD_MANAGER), "{reference:?}");
+    }
+    assert_unpaused(&edge).await;
+    drop(edge_agent);
+    drop(edge_cluster);
+}
+
+/// Waits until `latticectl get clusters` shows `cluster` with `connected`.
+async fn wait_connected(ctl: &lattice_e2e::lattice::Ctl, cluster: &str, connected: bool) {
+    wait_until(
+        &format!("cluster {cluster} to show connected={connected}"),
+        support::SETTLE,
+        || async {
+            let clusters = ctl.clusters().await?;
+            Ok(clusters
+                .iter()
+                .any(|c| c["name"] == cluster && c["connected"] == connected)
+                .then_some(()))
+        },
+    )
+    .await
+    .unwrap();
+}
+
+/// The MachineDeployment of `edge-3`'s pool `gpu` (no MachineSet in the fixture).
+const GPU_POOL: &str = "edge-3-gpu";
+
+/// `edge-3`'s `Cluster` on `edge-3` is not paused.
+async fn assert_unpaused(edge: &kube::Client) {
+    let cluster = capi::get(edge, capi::CAPI, "Cluster", NAME)
+        .await
+        .unwrap()
+        .expect("the Cluster on edge-3");
+    assert_ne!(cluster["spec"]["paused"], true, "{:#}", cluster["spec"]);
+    assert!(
+        cluster["metadata"]["annotations"]["cluster.x-k8s.io/paused"].is_null(),
+        "{:#}",
+        cluster["metadata"]
+    );
+}

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::ca::CertificateAuthority;
+use crate::compliance::schedule::ComplianceTrigger;
 use crate::delivery::registry::ConnectionRegistry;
 use crate::metrics::Metrics;
 use crate::pivot::PivotRunner;
@@ -29,11 +30,13 @@ pub struct Settings {
     pub admin_token: SecretToken,
     /// URL agents dial (`https://host:port` of the agent service), shown with new tokens.
     pub agent_endpoint: String,
+    /// How long compliance results are kept after they were last seen.
+    pub compliance_retention: Duration,
 }
 
 impl Settings {
     /// Defaults with the given admin token: 24 h agent certificates, 1 h tokens (at most 7 days),
-    /// 15 s heartbeats, trust domain `cluster.local`.
+    /// 15 s heartbeats, trust domain `cluster.local`, 30 days of compliance history.
     pub fn with_admin_token(admin_token: SecretToken) -> Self {
         Self {
             agent_cert_validity: Duration::from_secs(24 * 3600),
@@ -43,6 +46,7 @@ impl Settings {
             trust_domain: "cluster.local".to_string(),
             admin_token,
             agent_endpoint: String::new(),
+            compliance_retention: Duration::from_secs(30 * 24 * 3600),
         }
     }
 }
@@ -64,4 +68,6 @@ pub struct CellState {
     pub policies: PolicyVersions,
     /// The pivots this cell runs.
     pub pivots: PivotRunner,
+    /// Asks the compliance task for an evaluation pass.
+    pub compliance: ComplianceTrigger,
 }

@@ -136,3 +136,119 @@ pub struct ComplianceReport {
     /// Every change of a result in the window, oldest first.
     pub trend: Vec<ResultChange>,
 }
+
+/// Columns of [`to_csv`]: one row per control (`section` `control`), per failing result
+/// (`evidence`) and per change (`trend`); columns a section has no value for are empty.
+pub const CSV_COLUMNS: &[&str] = &[
+    "section", "profile", "cluster", "control", "severity", "probe", "object", "result", "from",
+    "observed", "expected", "source", "message", "at",
+];
+
+/// The report as CSV (RFC 4180: CRLF line ends, fields quoted when they need it).
+pub fn to_csv(report: &ComplianceReport) -> String {
+    let mut out = CSV_COLUMNS.join(",");
+    out.push_str("\r\n");
+    let mut line = |fields: [&str; 14]| {
+        let escaped: Vec<String> = fields.iter().map(|f| crate::showback::escape(f)).collect();
+        out.push_str(&escaped.join(","));
+        out.push_str("\r\n");
+    };
+    for c in &report.controls {
+        let at = c.evaluated_at.to_rfc3339();
+        line([
+            "control",
+            &c.profile,
+            &c.cluster,
+            &c.control,
+            &c.severity,
+            "",
+            "",
+            &c.result,
+            "",
+            "",
+            "",
+            "",
+            "",
+            &at,
+        ]);
+    }
+    for e in &report.failing {
+        let (object, at) = (e.object_text(), e.last_seen.to_rfc3339());
+        line([
+            "evidence",
+            &e.profile,
+            &e.cluster,
+            &e.control,
+            &e.severity,
+            &e.probe,
+            &object,
+            &e.result,
+            "",
+            e.observed.as_deref().unwrap_or_default(),
+            &e.expected,
+            &e.source,
+            &e.message,
+            &at,
+        ]);
+    }
+    for t in &report.trend {
+        let at = t.at.to_rfc3339();
+        line([
+            "trend", &t.profile, &t.cluster, &t.control, "", &t.probe, &t.object, &t.to, &t.from,
+            "", "", "", "", &at,
+        ]);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_has_a_row_per_control_evidence_and_change_and_quotes_commas() {
+        let at = DateTime::<Utc>::from_timestamp(0, 0).unwrap();
+        let report = ComplianceReport {
+            since: at,
+            controls: vec![ControlStatus {
+                profile: "p".into(),
+                cluster: "c".into(),
+                control: "A".into(),
+                severity: "high".into(),
+                result: "fail".into(),
+                pass: 0,
+                fail: 1,
+                error: 0,
+                skip: 0,
+                evaluated_at: at,
+            }],
+            failing: vec![ComplianceEvidence {
+                profile: "p".into(),
+                profile_version: 1,
+                control: "A".into(),
+                severity: "high".into(),
+                probe: "q".into(),
+                cluster: "c".into(),
+                object: Some(
+                    serde_json::json!({"kind": "Deployment", "namespace": "n", "name": "d"}),
+                ),
+                observed: Some("a,b".into()),
+                expected: "x".into(),
+                result: "fail".into(),
+                message: "m".into(),
+                source: "delivered-revisions".into(),
+                first_seen: at,
+                last_seen: at,
+            }],
+            trend: Vec::new(),
+        };
+        let csv = to_csv(&report);
+        let lines: Vec<&str> = csv.split("\r\n").collect();
+        assert_eq!(lines[0], CSV_COLUMNS.join(","));
+        assert!(lines[1].starts_with("control,p,c,A,high,,,fail,"), "{csv}");
+        assert!(
+            lines[2].starts_with("evidence,p,c,A,high,q,Deployment n/d,fail,,\"a,b\",x,"),
+            "{csv}"
+        );
+    }
+}

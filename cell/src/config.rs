@@ -170,6 +170,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn compliance_retention_defaults_to_30_days_and_refuses_less_than_an_hour() {
+        let args = CellArgs::parse_from(["lattice-cell"]);
+        assert_eq!(
+            args.compliance_retention,
+            Duration::from_secs(30 * 24 * 3600)
+        );
+        let args = CellArgs::parse_from(["lattice-cell", "--compliance-retention", "7d"]);
+        assert_eq!(
+            args.compliance_retention,
+            Duration::from_secs(7 * 24 * 3600)
+        );
+        let error = CellArgs::try_parse_from(["lattice-cell", "--compliance-retention", "30m"])
+            .unwrap_err();
+        assert!(error.to_string().contains("minimum of 1h"), "{error}");
+    }
+
+    #[test]
     fn agent_cert_ttl_takes_durations_and_the_old_seconds_flag() {
         let ttl = |args: &[&str]| {
             let mut all = vec!["lattice-cell"];

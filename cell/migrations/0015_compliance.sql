@@ -10,7 +10,7 @@ CREATE TABLE compliance_profiles (
     document          JSONB NOT NULL,
     created_at        TIMESTAMPTZ NOT NULL DEFAULT now(),
     updated_at        TIMESTAMPTZ NOT NULL DEFAULT now(),
-    -- When the interval scheduler last evaluated it (NULL: never; due at once).
+    -- When it was last evaluated, on change or on its interval (NULL: never; due at once).
     last_evaluated_at TIMESTAMPTZ
 );
 

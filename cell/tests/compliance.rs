@@ -279,6 +279,36 @@ async fn identical_results_extend_their_row_and_old_rows_are_pruned() {
     let rows = row_count(&cell).await;
     assert_eq!(rows, 2, "one cedar result, one skip");
 
+    // Evaluated on apply, so not due again before its 5m interval.
+    assert_eq!(
+        lattice_cell::run_due_compliance(state, Utc::now())
+            .await
+            .unwrap(),
+        0
+    );
+    // As if the last evaluation were six minutes ago: due.
+    sqlx::query("UPDATE compliance_profiles SET last_evaluated_at = now() - interval '6 minutes'")
+        .execute(state.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        lattice_cell::run_due_compliance(state, Utc::now())
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        row_count(&cell).await,
+        rows,
+        "the same results extend their rows"
+    );
+    assert_eq!(
+        lattice_cell::run_due_compliance(state, Utc::now())
+            .await
+            .unwrap(),
+        0
+    );
+
     // The same results at the next evaluation: no new row, last_seen moves.
     let later = Utc::now();
     lattice_cell::evaluate_profiles(state, None, later)

@@ -50,7 +50,7 @@ pub struct Evaluated {
 }
 
 /// Evaluates the profiles named in `only` (all when `None`) on every cluster they select, at
-/// time `at`, and records the results. A stored profile that no longer compiles (it cannot be
+/// time `at`, records the results, and marks the profiles evaluated at `at`. A stored profile that no longer compiles (it cannot be
 /// stored invalid; this guards a change of the validator) is logged and skipped.
 pub async fn evaluate_profiles(
     state: &CellState,
@@ -108,6 +108,13 @@ pub async fn evaluate_profiles(
             done.recorded.inserted += recorded.inserted;
             done.recorded.extended += recorded.extended;
         }
+    }
+    // The interval counts from the latest evaluation, whatever triggered it.
+    for profile in &profiles {
+        state
+            .store
+            .mark_profile_evaluated(&profile.name, at)
+            .await?;
     }
     Ok(done)
 }

@@ -36,7 +36,7 @@ pub fn is_due(last: Option<DateTime<Utc>>, interval_seconds: u64, now: DateTime<
     last.is_none_or(|last| last + interval <= now)
 }
 
-/// Evaluates the profiles due at `now`, marks them evaluated, and prunes results older than the
+/// Evaluates the profiles due at `now` (which marks them evaluated), and prunes results older than the
 /// retention. Returns how many profiles were evaluated.
 pub async fn run_due(state: &CellState, now: DateTime<Utc>) -> Result<usize, ComplianceError> {
     let due: Vec<String> = state
@@ -52,9 +52,6 @@ pub async fn run_due(state: &CellState, now: DateTime<Utc>) -> Result<usize, Com
         .collect();
     if !due.is_empty() {
         evaluate_profiles(state, Some(&due), now).await?;
-        for name in &due {
-            state.store.mark_profile_evaluated(name, now).await?;
-        }
     }
     prune(state, now).await?;
     Ok(due.len())

@@ -26,7 +26,7 @@ pub struct ProfileRecord {
     pub created_at: DateTime<Utc>,
     /// Last changed.
     pub updated_at: DateTime<Utc>,
-    /// When the scheduler last evaluated it.
+    /// When it was last evaluated (on change or on its interval).
     pub last_evaluated_at: Option<DateTime<Utc>>,
 }
 
@@ -219,17 +219,20 @@ impl Store {
         Ok(deleted)
     }
 
-    /// Marks `profile` evaluated by the scheduler at `at`.
+    /// Marks `profile` evaluated at `at` (its interval counts from there).
     pub async fn mark_profile_evaluated(
         &self,
         profile: &str,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE compliance_profiles SET last_evaluated_at = $2 WHERE name = $1")
-            .bind(profile)
-            .bind(at)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE compliance_profiles SET last_evaluated_at = \
+             GREATEST(last_evaluated_at, $2) WHERE name = $1",
+        )
+        .bind(profile)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -256,7 +259,8 @@ impl Store {
 
     /// Records the results of one evaluation of `profile` on `cluster` at `at`, in one
     /// transaction: each result identical to the latest row of its key extends that row, any
-    /// other adds one; then `at` becomes the (profile, cluster)'s latest evaluation.
+    /// other adds one; then `at` becomes the (profile, cluster)'s latest evaluation unless a later
+    /// one is recorded already (passes may finish out of order).
     pub async fn record_compliance(
         &self,
         profile: &str,
@@ -265,6 +269,16 @@ impl Store {
         results: &[SourcedResult<'_>],
     ) -> Result<Recorded, StoreError> {
         let mut tx = self.pool.begin().await?;
+        // Two passes (an apply's and the background task's) may record the same (profile,
+        // cluster) at once: serialise them, so the second sees the first's rows and extends them
+        // instead of adding duplicates.
+        sqlx::query(
+            "SELECT pg_advisory_xact_lock(hashtextextended('compliance/' || $1 || '/' || $2, 0))",
+        )
+        .bind(profile)
+        .bind(cluster)
+        .execute(&mut *tx)
+        .await?;
         let mut recorded = Recorded::default();
         for sourced in results {
             let r = sourced.result;
@@ -338,7 +352,8 @@ impl Store {
         }
         sqlx::query(
             "INSERT INTO compliance_evaluations (profile, cluster, evaluated_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (profile, cluster) DO UPDATE SET evaluated_at = EXCLUDED.evaluated_at",
+             ON CONFLICT (profile, cluster) DO UPDATE SET \
+             evaluated_at = GREATEST(compliance_evaluations.evaluated_at, EXCLUDED.evaluated_at)",
         )
         .bind(profile)
         .bind(cluster)

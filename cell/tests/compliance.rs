@@ -419,3 +419,53 @@ async fn configuration_probes_judge_the_objects_of_acknowledged_revisions() {
     assert_eq!(evidence["source"], "delivered-revisions");
     cell.stop().await;
 }
+
+#[tokio::test]
+async fn an_agent_acknowledging_a_revision_triggers_an_evaluation() {
+    use common::{HELLO_YAML, enrolled, hello};
+    use lattice_protocol::PROTOCOL_VERSION;
+    use lattice_protocol::v1::ApplyResult;
+    use lattice_protocol::v1::agent_message::Payload as Agent;
+    use lattice_protocol::v1::cell_message::Payload as Cell;
+
+    let cell = TestCell::start().await;
+    let agent = enrolled(&cell, "edge-1").await;
+    cell.allow_examples().await;
+    cell.apply_ok(HELLO_YAML).await;
+    // Every cluster (no selector).
+    cell.apply_ok(&PROFILE.replace("  clusterSelector: { matchLabels: { tier: prod } }\n", ""))
+        .await;
+    let report = get(&cell, "/v1/compliance").await;
+    assert_eq!(
+        control(&report, "edge-1", "SHOP-HA-1")["result"],
+        "skip",
+        "{report}"
+    );
+
+    let mut stream = agent.session(&cell).await.unwrap();
+    stream.send(hello(PROTOCOL_VERSION, vec![])).await;
+    stream.next().await.unwrap().unwrap();
+    let command = stream.next().await.unwrap().unwrap();
+    let Some(Cell::Apply(apply)) = command.payload else {
+        panic!("expected Apply, got {command:?}")
+    };
+    let result = Agent::ApplyResult(ApplyResult {
+        spec_key: apply.spec_key.clone(),
+        revision_id: apply.revision_id.clone(),
+        success: true,
+        objects: Vec::new(),
+        error: String::new(),
+    });
+    stream.send_as("edge-1", result, &command.id).await;
+
+    // The acknowledgement nudges the compliance task; its pass judges the delivered Deployment
+    // (hello runs two replicas).
+    loop {
+        let report = get(&cell, "/v1/compliance?cluster=edge-1").await;
+        if control(&report, "edge-1", "SHOP-HA-1")["result"] == "pass" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    cell.stop().await;
+}

@@ -469,3 +469,36 @@ async fn an_agent_acknowledging_a_revision_triggers_an_evaluation() {
     }
     cell.stop().await;
 }
+
+#[tokio::test]
+async fn the_built_in_baseline_applies_and_is_evaluated_on_every_cluster() {
+    let cell = TestCell::start().await;
+    cell.cluster("edge-1").await;
+    cell.allow_examples().await;
+    let baseline = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/compliance/baseline.yaml"
+    ))
+    .unwrap();
+    let applied = cell.apply_ok(&baseline).await;
+    assert_eq!(applied["items"][0]["name"], "lattice-baseline");
+    let report = get(&cell, "/v1/compliance?profile=lattice-baseline").await;
+    let controls: Vec<&str> = report["controls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["control"].as_str().unwrap())
+        .collect();
+    assert_eq!(controls.len(), 8, "{report}");
+    // Nothing delivered: the clusterwide default deny is not known to be there.
+    assert_eq!(control(&report, "edge-1", "LB-NET-1")["result"], "fail");
+    // An unknown service may not run privileged: answered by the policy set alone.
+    let pod = report["failing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["control"] == "LB-POD-1")
+        .count();
+    assert_eq!(pod, 0, "{report}");
+    cell.stop().await;
+}

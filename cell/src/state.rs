@@ -4,8 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::Notify;
+
 use crate::ca::CertificateAuthority;
-use crate::compliance::schedule::ComplianceTrigger;
 use crate::delivery::registry::ConnectionRegistry;
 use crate::metrics::Metrics;
 use crate::pivot::PivotRunner;
@@ -48,6 +49,26 @@ impl Settings {
             agent_endpoint: String::new(),
             compliance_retention: Duration::from_secs(30 * 24 * 3600),
         }
+    }
+}
+
+/// Asks the compliance task (`crate::compliance::schedule`) for an evaluation of every profile.
+/// Defined here, not there, so that the shared state does not depend on the compliance module.
+/// Cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct ComplianceTrigger {
+    notify: Arc<Notify>,
+}
+
+impl ComplianceTrigger {
+    /// Requests a pass of every profile (coalesced with pending requests).
+    pub fn nudge(&self) {
+        self.notify.notify_one();
+    }
+
+    /// What the compliance task waits on.
+    pub fn notify(&self) -> Arc<Notify> {
+        self.notify.clone()
     }
 }
 

@@ -3,12 +3,10 @@
 //! and the retention pruning of old results. One background task per cell; nudges coalesce, so a
 //! burst of acknowledgements costs one pass.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use lattice_api::documents::compile_stored_profile;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::evaluate::{ComplianceError, evaluate_profiles};
@@ -16,19 +14,6 @@ use crate::state::CellState;
 
 /// How often the task looks for due profiles (profile intervals are at least a minute).
 const TICK: Duration = Duration::from_secs(10);
-
-/// Asks the background task for an evaluation of every profile. Cheap to clone.
-#[derive(Debug, Clone, Default)]
-pub struct ComplianceTrigger {
-    notify: Arc<Notify>,
-}
-
-impl ComplianceTrigger {
-    /// Requests a pass of every profile (coalesced with pending requests).
-    pub fn nudge(&self) {
-        self.notify.notify_one();
-    }
-}
 
 /// Whether a profile last evaluated at `last` with `interval_seconds` is due at `now`.
 pub fn is_due(last: Option<DateTime<Utc>>, interval_seconds: u64, now: DateTime<Utc>) -> bool {
@@ -79,7 +64,7 @@ pub async fn prune(state: &CellState, now: DateTime<Utc>) -> Result<u64, Complia
 
 /// The background task: due profiles every tick, every profile on a nudge, until `stop`.
 pub async fn run(state: CellState, stop: CancellationToken) {
-    let notify = state.compliance.notify.clone();
+    let notify = state.compliance.notify();
     loop {
         let pass = tokio::select! {
             () = stop.cancelled() => return,

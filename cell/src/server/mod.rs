@@ -13,7 +13,6 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::ca::{CaError, CaKeyError, CaKeySource, CertificateAuthority, resolve_ca_key};
-use crate::compliance::schedule::ComplianceTrigger;
 use crate::config::CellArgs;
 use crate::delivery::registry::ConnectionRegistry;
 use crate::metrics::Metrics;
@@ -21,7 +20,7 @@ use crate::pivot::{PivotRunner, PivotSettings};
 use crate::policy_versions::PolicyVersions;
 use crate::reconcile::sweep::sweep;
 use crate::reconcile::{ReconcileError, Trigger};
-use crate::state::{CellState, Settings};
+use crate::state::{CellState, ComplianceTrigger, Settings};
 use crate::store::certificates::{CertificatePurpose, NewCertificate};
 use crate::store::embedded::{EmbeddedPostgres, EmbeddedPostgresError};
 use crate::store::{Store, StoreError};

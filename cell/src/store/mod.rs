@@ -8,6 +8,7 @@ pub mod ca;
 pub mod certificates;
 pub mod cluster_health;
 pub mod clusters;
+pub mod compliance;
 pub mod cost_rates;
 pub mod deliveries;
 pub mod drift;

@@ -19,6 +19,7 @@ pub(crate) mod delivery;
 pub(crate) mod grpc;
 pub(crate) mod http;
 pub(crate) mod metrics;
+pub(crate) mod outbound;
 pub(crate) mod pivot;
 pub(crate) mod policies;
 pub(crate) mod policy_versions;

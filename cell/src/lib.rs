@@ -21,6 +21,8 @@ pub(crate) mod http;
 pub(crate) mod metrics;
 pub(crate) mod outbound;
 pub(crate) mod pivot;
+pub(crate) mod pivot_runner;
+pub(crate) mod pivot_state;
 pub(crate) mod policies;
 pub(crate) mod policy_versions;
 pub(crate) mod reconcile;

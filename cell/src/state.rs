@@ -9,7 +9,7 @@ use tokio::sync::Notify;
 use crate::ca::CertificateAuthority;
 use crate::delivery::registry::ConnectionRegistry;
 use crate::metrics::Metrics;
-use crate::pivot::PivotRunner;
+use crate::pivot_runner::PivotRunner;
 use crate::policy_versions::PolicyVersions;
 use crate::store::Store;
 use crate::token::SecretToken;

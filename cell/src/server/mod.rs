@@ -16,7 +16,7 @@ use crate::ca::{CaError, CaKeyError, CaKeySource, CertificateAuthority, resolve_
 use crate::config::CellArgs;
 use crate::delivery::registry::ConnectionRegistry;
 use crate::metrics::Metrics;
-use crate::pivot::{PivotRunner, PivotSettings};
+use crate::pivot_runner::{PivotRunner, PivotSettings};
 use crate::policy_versions::PolicyVersions;
 use crate::reconcile::sweep::sweep;
 use crate::reconcile::{ReconcileError, Trigger};

@@ -49,6 +49,10 @@ pub struct ClusterView {
     /// What the agent's last heartbeat reported; absent until the first heartbeat.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<ClusterHealth>,
+    /// How many compliance controls currently fail on it (any profile; `GET /v1/compliance`
+    /// has the evidence).
+    #[serde(default)]
+    pub failing_controls: u64,
 }
 
 /// Whether a cluster's agent is live, as the cell sees it.

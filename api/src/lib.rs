@@ -5,6 +5,7 @@
 
 pub mod apply;
 pub mod clusters;
+pub mod compliance;
 pub mod documents;
 pub mod error;
 pub mod list;

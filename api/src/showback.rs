@@ -84,7 +84,7 @@ fn fixed(micros: u64) -> String {
     )
 }
 
-fn escape(field: &str) -> String {
+pub(crate) fn escape(field: &str) -> String {
     if field.contains([',', '"', '\r', '\n']) {
         format!("\"{}\"", field.replace('"', "\"\""))
     } else {

@@ -81,6 +81,11 @@ pub struct CellArgs {
     #[arg(long, env = "LATTICE_COST_RATES")]
     pub cost_rates: Option<PathBuf>,
 
+    /// How long compliance results are kept after they were last seen (`30d`, `12h`; a bare
+    /// number is seconds); older history is pruned.
+    #[arg(long, default_value = "30d", value_parser = parse_retention)]
+    pub compliance_retention: Duration,
+
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
@@ -123,6 +128,16 @@ pub fn parse_agent_cert_ttl(text: &str) -> Result<Duration, String> {
     Ok(ttl)
 }
 
+/// Parses `--compliance-retention`: a duration of at least one hour (shorter would prune the
+/// history of profiles evaluated hourly before it is read).
+pub fn parse_retention(text: &str) -> Result<Duration, String> {
+    let retention = parse_duration(text)?;
+    if retention < Duration::from_secs(3600) {
+        return Err(format!("{text:?} is shorter than the minimum of 1h"));
+    }
+    Ok(retention)
+}
+
 /// `20s`, `90m`, `24h`, `7d`, or bare seconds.
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
@@ -153,6 +168,23 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compliance_retention_defaults_to_30_days_and_refuses_less_than_an_hour() {
+        let args = CellArgs::parse_from(["lattice-cell"]);
+        assert_eq!(
+            args.compliance_retention,
+            Duration::from_secs(30 * 24 * 3600)
+        );
+        let args = CellArgs::parse_from(["lattice-cell", "--compliance-retention", "7d"]);
+        assert_eq!(
+            args.compliance_retention,
+            Duration::from_secs(7 * 24 * 3600)
+        );
+        let error = CellArgs::try_parse_from(["lattice-cell", "--compliance-retention", "30m"])
+            .unwrap_err();
+        assert!(error.to_string().contains("minimum of 1h"), "{error}");
+    }
 
     #[test]
     fn agent_cert_ttl_takes_durations_and_the_old_seconds_flag() {

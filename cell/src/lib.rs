@@ -12,13 +12,17 @@ pub(crate) mod admission;
 pub(crate) mod apply;
 pub(crate) mod ca;
 pub(crate) mod cluster_specs;
+pub(crate) mod compliance;
 pub(crate) mod config;
 pub(crate) mod cost;
 pub(crate) mod delivery;
 pub(crate) mod grpc;
 pub(crate) mod http;
 pub(crate) mod metrics;
+pub(crate) mod outbound;
 pub(crate) mod pivot;
+pub(crate) mod pivot_runner;
+pub(crate) mod pivot_state;
 pub(crate) mod policies;
 pub(crate) mod policy_versions;
 pub(crate) mod reconcile;
@@ -71,6 +75,13 @@ pub use crate::{
 
 /// The cell's CA (its key, errors) and reading a certificate's serial number.
 pub use crate::ca::{CaError, CaKey, CertificateAuthority, issue::serial_of};
+
+/// Compliance evaluation at a chosen time (on change and on the interval), and the retention
+/// pruning: the tests drive them with times of their choosing.
+pub use crate::compliance::{
+    Evaluated, evaluate_profiles,
+    schedule::{prune as prune_compliance, run_due as run_due_compliance},
+};
 
 /// Every REST route (method, path template, needs admin), which the OpenAPI document must match.
 pub use crate::http::routes;

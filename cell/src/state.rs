@@ -4,10 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::Notify;
+
 use crate::ca::CertificateAuthority;
 use crate::delivery::registry::ConnectionRegistry;
 use crate::metrics::Metrics;
-use crate::pivot::PivotRunner;
+use crate::pivot_runner::PivotRunner;
 use crate::policy_versions::PolicyVersions;
 use crate::store::Store;
 use crate::token::SecretToken;
@@ -29,11 +31,13 @@ pub struct Settings {
     pub admin_token: SecretToken,
     /// URL agents dial (`https://host:port` of the agent service), shown with new tokens.
     pub agent_endpoint: String,
+    /// How long compliance results are kept after they were last seen.
+    pub compliance_retention: Duration,
 }
 
 impl Settings {
     /// Defaults with the given admin token: 24 h agent certificates, 1 h tokens (at most 7 days),
-    /// 15 s heartbeats, trust domain `cluster.local`.
+    /// 15 s heartbeats, trust domain `cluster.local`, 30 days of compliance history.
     pub fn with_admin_token(admin_token: SecretToken) -> Self {
         Self {
             agent_cert_validity: Duration::from_secs(24 * 3600),
@@ -43,7 +47,28 @@ impl Settings {
             trust_domain: "cluster.local".to_string(),
             admin_token,
             agent_endpoint: String::new(),
+            compliance_retention: Duration::from_secs(30 * 24 * 3600),
         }
+    }
+}
+
+/// Asks the compliance task (`crate::compliance::schedule`) for an evaluation of every profile.
+/// Defined here, not there, so that the shared state does not depend on the compliance module.
+/// Cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct ComplianceTrigger {
+    notify: Arc<Notify>,
+}
+
+impl ComplianceTrigger {
+    /// Requests a pass of every profile (coalesced with pending requests).
+    pub fn nudge(&self) {
+        self.notify.notify_one();
+    }
+
+    /// What the compliance task waits on.
+    pub fn notify(&self) -> Arc<Notify> {
+        self.notify.clone()
     }
 }
 
@@ -64,4 +89,6 @@ pub struct CellState {
     pub policies: PolicyVersions,
     /// The pivots this cell runs.
     pub pivots: PivotRunner,
+    /// Asks the compliance task for an evaluation pass.
+    pub compliance: ComplianceTrigger,
 }

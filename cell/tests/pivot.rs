@@ -14,7 +14,6 @@ mod fleet;
 mod simulated_agent;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use common::TestCell;
 use fleet::{Fleet, moving, set_lattice_cluster_status, steps, store_lattice_cluster, uid};

@@ -12,7 +12,6 @@ mod fleet;
 mod simulated_agent;
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use fleet::{Fleet, moving, steps, store_lattice_cluster, uid};
 use lattice_api::pivots::PivotView;

@@ -251,6 +251,7 @@ fn read_documents(inputs: &[Input], problems: &mut Vec<String>) -> Vec<Located> 
                 policies,
                 quotas,
                 namespaces,
+                compliance_profiles,
             }) => {
                 problems.extend(policies.iter().map(|p| {
                     format!(
@@ -263,6 +264,11 @@ fn read_documents(inputs: &[Input], problems: &mut Vec<String>) -> Vec<Located> 
                         .iter()
                         .map(|(i, _)| (*i, "LatticeQuota"))
                         .chain(namespaces.iter().map(|(i, _)| (*i, "Namespace")))
+                        .chain(
+                            compliance_profiles
+                                .iter()
+                                .map(|(i, _)| (*i, "LatticeComplianceProfile")),
+                        )
                         .map(|(index, kind)| {
                             format!(
                                 "{}: document {index}: kind: a {kind} is not a workload",

@@ -1,5 +1,6 @@
 //! `latticectl`: the CLI of the cell's REST API, plus offline derivation. One module per verb
-//! (`apply`, `get`, `describe`, `delete`, `cluster`, `token`, `auth`, `cost`, `derive`); [`run`] only
+//! (`apply`, `get`, `describe`, `delete`, `cluster`, `token`, `auth`, `cost`, `compliance`,
+//! `derive`); [`run`] only
 //! dispatches. The REST bodies and document parsing come from `lattice-api`, derivation from
 //! `lattice-derive`; the cell's crate (and so sqlx and axum) is not linked.
 
@@ -8,6 +9,7 @@ pub mod args;
 pub mod auth;
 pub mod client;
 pub mod cluster;
+pub mod compliance;
 pub mod cost;
 pub mod delete;
 pub mod derive;
@@ -20,8 +22,8 @@ pub mod quota;
 pub mod token;
 
 pub use args::{
-    AuthCommand, ClusterCommand, Command, CostBy, CostCommand, CtlArgs, DeleteCommand,
-    DescribeCommand, GetCommand, TokenCommand,
+    AuthCommand, ClusterCommand, Command, ComplianceCommand, CostBy, CostCommand, CtlArgs,
+    DeleteCommand, DescribeCommand, GetCommand, TokenCommand,
 };
 use client::ApiClient;
 pub use client::CtlError;
@@ -36,6 +38,7 @@ pub async fn run(args: CtlArgs) -> Result<String, CtlError> {
         Command::Describe { what } => describe::run(&client, what, format).await,
         Command::Delete { what } => delete::run(&client, what, format).await,
         Command::Cost { by, command } => cost::run(&client, by, command, format).await,
+        Command::Compliance { command } => compliance::run(&client, command, format).await,
         Command::Auth { command } => auth::run(&client, command, format).await,
         Command::Cluster { command } => cluster::run(&client, command, format).await,
         Command::Token { command } => token::run(&client, command, format).await,

@@ -16,7 +16,7 @@ pub enum OutputFormat {
     Yaml,
     /// JSON.
     Json,
-    /// CSV with a header row (`latticectl cost` only).
+    /// CSV with a header row (`latticectl cost` and `latticectl compliance report` only).
     Csv,
 }
 
@@ -39,7 +39,7 @@ pub fn structured(value: &Value, format: OutputFormat) -> Result<String, CtlErro
             serde_json::to_string_pretty(value).map_err(|e| CtlError::Render(e.to_string()))
         }
         OutputFormat::Csv => Err(CtlError::Render(
-            "-o csv is only available for `latticectl cost`; use -o yaml or -o json".to_string(),
+            "-o csv is only available for `latticectl cost` and `latticectl compliance report`; use -o yaml or -o json".to_string(),
         )),
         _ => serde_saphyr::to_string(value).map_err(|e| CtlError::Render(e.to_string())),
     }
@@ -141,13 +141,16 @@ pub fn cluster_rows(items: &[Value], now: DateTime<Utc>) -> Vec<Vec<String>> {
                 age(&c["lastHeartbeat"], now),
                 text(&c["agentVersion"]),
                 text(&c["health"]["resources"]["nodeCount"]),
+                text(&c["failingControls"]),
             ]
         })
         .collect()
 }
 
 /// Headers of [`cluster_rows`].
-pub const CLUSTER_HEADERS: &[&str] = &["name", "status", "last seen", "version", "nodes"];
+/// `failing` counts the compliance controls currently failing on the cluster.
+pub const CLUSTER_HEADERS: &[&str] =
+    &["name", "status", "last seen", "version", "nodes", "failing"];
 
 /// How long before `now` the RFC 3339 time `value` was, kubectl-style (`45s`, `3m`, `5h`, `2d`
 /// ago), or `-`.
@@ -229,7 +232,7 @@ mod tests {
     #[test]
     fn missing_values_show_a_dash() {
         let rows = cluster_rows(&[json!({"name": "edge-1", "connected": false})], Utc::now());
-        assert_eq!(rows[0], vec!["edge-1", "-", "-", "-", "-"]);
+        assert_eq!(rows[0], vec!["edge-1", "-", "-", "-", "-", "-"]);
     }
 
     #[test]
@@ -239,11 +242,12 @@ mod tests {
             .with_timezone(&Utc);
         let items = vec![json!({
             "name": "edge-1", "status": "Connected", "lastHeartbeat": "2026-01-01T00:01:15Z",
-            "agentVersion": "0.1.0", "health": {"resources": {"nodeCount": 3}}
+            "agentVersion": "0.1.0", "health": {"resources": {"nodeCount": 3}},
+            "failingControls": 2
         })];
         assert_eq!(
             cluster_rows(&items, now)[0],
-            vec!["edge-1", "Connected", "45s ago", "0.1.0", "3"]
+            vec!["edge-1", "Connected", "45s ago", "0.1.0", "3", "2"]
         );
         let old = json!("2025-12-29T00:00:00Z");
         assert_eq!(age(&old, now), "3d ago");

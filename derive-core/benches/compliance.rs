@@ -29,7 +29,7 @@ fn root() -> PathBuf {
 
 fn baseline() -> CompiledProfile {
     let text =
-        std::fs::read_to_string(root().join("tests/fixtures/compliance-baseline.yaml")).unwrap();
+        std::fs::read_to_string(root().join("../examples/compliance/baseline.yaml")).unwrap();
     let profile: LatticeComplianceProfile = serde_saphyr::from_str(&text).unwrap();
     validate_profile(&profile).unwrap()
 }

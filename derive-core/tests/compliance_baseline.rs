@@ -1,4 +1,4 @@
-//! The built-in baseline profile (`tests/fixtures/compliance-baseline.yaml`) evaluated against
+//! The built-in baseline profile (`examples/compliance/baseline.yaml`) evaluated against
 //! the objects derived from every example (`examples/`, mesh baseline included) and the example
 //! policies: every control passes. Then each control is broken the way an operator could break
 //! it by hand, and exactly that control fails, with evidence naming the object.
@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 
 fn baseline() -> CompiledProfile {
     let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/compliance-baseline.yaml");
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/compliance/baseline.yaml");
     let profile: LatticeComplianceProfile =
         serde_saphyr::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     validate_profile(&profile).unwrap_or_else(|e| panic!("{e:?}"))

@@ -356,8 +356,7 @@ async fn lattice_crds_install_and_accept_every_example() -> anyhow::Result<()> {
         "latticecomplianceprofiles",
     );
     let profile_api: Api<DynamicObject> = Api::all_with(client.clone(), &profiles);
-    let path = lattice_e2e::bins::workspace_root()
-        .join("derive-core/tests/fixtures/compliance-baseline.yaml");
+    let path = lattice_e2e::bins::workspace_root().join("examples/compliance/baseline.yaml");
     let baseline: Value = serde_saphyr::from_str(&std::fs::read_to_string(&path)?)?;
     let stored = apply(&profile_api, &baseline)
         .await

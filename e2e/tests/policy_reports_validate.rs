@@ -46,7 +46,7 @@ fn example_objects() -> anyhow::Result<Vec<Value>> {
 }
 
 fn reports() -> anyhow::Result<Vec<Value>> {
-    let path = workspace_root().join("derive-core/tests/fixtures/compliance-baseline.yaml");
+    let path = workspace_root().join("examples/compliance/baseline.yaml");
     let profile: LatticeComplianceProfile =
         serde_saphyr::from_str(&std::fs::read_to_string(path)?)?;
     let profile = validate_profile(&profile).map_err(|e| anyhow::anyhow!("{e:?}"))?;

@@ -1,5 +1,5 @@
 //! Reading an apply request body into `LatticeService`, `LatticeMeshMember`, `LatticeCluster`,
-//! `CedarPolicy`, `LatticeQuota` and `Namespace` documents: YAML (one or many documents) or JSON (one object, an
+//! `CedarPolicy`, `LatticeQuota`, `LatticeComplianceProfile` and `Namespace` documents: YAML (one or many documents) or JSON (one object, an
 //! array, or a `List`). Strict: the envelope, metadata and spec refuse unknown fields, and every
 //! error names the document and the field path. A `Namespace` (`apiVersion: v1`, no `spec`)
 //! declares a namespace's labels to the cell (its team, for quotas and showback).
@@ -9,11 +9,13 @@
 
 use lattice_derive::FieldError;
 use lattice_derive::authz::policy::SourceLocation;
+use lattice_derive::compliance::spec::COMPLIANCE_PROFILE_KIND;
 use lattice_derive::quota::QUOTA_KIND;
 use lattice_derive::spec::{API_VERSION, CEDAR_POLICY_KIND, CedarPolicy};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+mod compliance;
 pub mod kinds;
 mod namespace;
 mod placement;
@@ -21,12 +23,18 @@ mod quota;
 
 use kinds::{SharedSpec, WORKLOAD_KINDS, workload_kind};
 
+pub use compliance::{ComplianceProfileDocument, compile_stored_profile, parse_compliance_profile};
 pub use namespace::{NAMESPACE_API_VERSION, NAMESPACE_KIND, NamespaceDocument, parse_namespace};
 pub use placement::{CLUSTER_LABEL_FIELD, MANAGED_BY_FIELD, placement, placement_of};
 pub use quota::{QuotaDocument, parse_quota};
 
 /// Kinds the cell accepts besides the workload kinds of [`WORKLOAD_KINDS`].
-const OTHER_KINDS: &[&str] = &[CEDAR_POLICY_KIND, QUOTA_KIND, NAMESPACE_KIND];
+const OTHER_KINDS: &[&str] = &[
+    CEDAR_POLICY_KIND,
+    QUOTA_KIND,
+    NAMESPACE_KIND,
+    COMPLIANCE_PROFILE_KIND,
+];
 
 /// Every kind the cell accepts: the workload kinds, then policies, quotas and namespaces.
 pub fn supported_kinds() -> Vec<&'static str> {
@@ -122,6 +130,8 @@ pub struct Documents {
     pub quotas: Vec<(usize, QuotaDocument)>,
     /// `Namespace` declarations, with their request index.
     pub namespaces: Vec<(usize, NamespaceDocument)>,
+    /// `LatticeComplianceProfile`s (validated), with their request index.
+    pub compliance_profiles: Vec<(usize, ComplianceProfileDocument)>,
 }
 
 /// Splits `body` into JSON values, from JSON if it looks like JSON, otherwise YAML.
@@ -169,6 +179,8 @@ pub fn parse_documents(body: &str) -> Result<Documents, BodyError> {
             Some(NAMESPACE_KIND) => {
                 parse_namespace(value).map(|ns| documents.namespaces.push((index, ns)))
             }
+            Some(COMPLIANCE_PROFILE_KIND) => parse_compliance_profile(value)
+                .map(|p| documents.compliance_profiles.push((index, p))),
             // A missing or unknown kind reads as the first workload kind, whose envelope check
             // names the problem.
             other => {

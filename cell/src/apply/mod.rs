@@ -1,5 +1,6 @@
 //! Applying documents: `CedarPolicy`s, `LatticeService`s, `LatticeMeshMember`s,
-//! `LatticeCluster`s (whose names are registered as clusters), `LatticeQuota`s and `Namespace`s, all or nothing, in one transaction. Policies are validated and stored first
+//! `LatticeCluster`s (whose names are registered as clusters), `LatticeQuota`s, `Namespace`s and
+//! `LatticeComplianceProfile`s, all or nothing, in one transaction. Policies are validated and stored first
 //! (a new policy set version), then the specs are stored, then namespaces and quotas
 //! (`quota_writes`), and the specs are reconciled under all of it by the derivation loop (which
 //! admits them against quota), so the answer carries each spec's resulting status. An invalid
@@ -9,6 +10,7 @@
 //! change re-derives the other specs it can affect, and a change that may free budget retries the
 //! specs waiting for it (`readmit`).
 
+pub mod compliance_writes;
 pub mod delete;
 pub mod placement;
 pub mod quota_writes;
@@ -29,6 +31,7 @@ use crate::store::audit::{self, AuditEntry};
 use crate::store::policies::{PolicyLock, lock_policy_set};
 use crate::store::retry::{AbortedByPostgres, retry_aborted};
 use crate::store::specs::{self, SpecWrite, StoredSpec};
+use compliance_writes::AppliedProfile;
 use lattice_api::documents::{BodyError, DocumentError, Documents, parse_documents};
 use quota_writes::{AppliedNamespace, AppliedQuota, ServiceSubject};
 
@@ -92,6 +95,8 @@ pub struct ApplyReport {
     pub quotas: Vec<AppliedQuota>,
     /// The applied namespace declarations, in request order.
     pub namespaces: Vec<AppliedNamespace>,
+    /// The applied `LatticeComplianceProfile`s, in request order.
+    pub compliance_profiles: Vec<AppliedProfile>,
     /// Other specs re-derived afterwards: the mesh follow-ups of the applied specs, those a policy
     /// change can affect, then those that were waiting for quota budget the request may have
     /// freed.
@@ -137,8 +142,10 @@ async fn apply_documents(
         policies,
         quotas,
         namespaces,
+        compliance_profiles,
     } = parse_documents(body)?;
-    let duplicates = quota_writes::duplicate_errors(&quotas, &namespaces);
+    let mut duplicates = quota_writes::duplicate_errors(&quotas, &namespaces);
+    duplicates.extend(compliance_writes::duplicate_errors(&compliance_profiles));
     if !duplicates.is_empty() {
         return Err(BodyError::Invalid(duplicates).into());
     }
@@ -198,6 +205,7 @@ async fn apply_documents(
     quota_writes::lock_touched(&mut tx, &subjects, &namespaces, &quotas).await?;
     let (applied_namespaces, applied_quotas) =
         quota_writes::write(&mut tx, &namespaces, &quotas, actor).await?;
+    let applied_profiles = compliance_writes::write(&mut tx, &compliance_profiles, actor).await?;
 
     let trigger = Trigger::Applied {
         actor: actor.to_string(),
@@ -283,12 +291,14 @@ async fn apply_documents(
     if budget_may_have_changed {
         rederived.extend(readmit::after_change(state).await);
     }
+    compliance_writes::after_commit(state, change.as_ref(), &applied_profiles).await;
     applied.sort_by_key(|a| a.index);
     Ok(ApplyReport {
         policies: change,
         services: applied,
         quotas: applied_quotas,
         namespaces: applied_namespaces,
+        compliance_profiles: applied_profiles,
         rederived,
     })
 }

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::grpc::session::outbound::Outbound;
+use crate::outbound::Outbound;
 
 /// What a live session registered.
 #[derive(Debug, Clone)]

@@ -1,5 +1,5 @@
-//! `POST /v1/apply[?strict=true]`: apply `LatticeService`, `CedarPolicy`, `LatticeQuota` and
-//! `Namespace` documents (YAML or JSON, mixed) all or nothing. The answer lists every document
+//! `POST /v1/apply[?strict=true]`: apply `LatticeService`, `CedarPolicy`, `LatticeQuota`,
+//! `LatticeComplianceProfile` and `Namespace` documents (YAML or JSON, mixed) all or nothing. The answer lists every document
 //! with its result and, for a service, the status the derivation loop left it in (a quota refusal
 //! is a `QuotaExceeded=True` condition); policy analysis warnings; and the other specs a policy
 //! change or freed budget re-derived.
@@ -101,6 +101,23 @@ pub async fn apply(
                 name: n.name.clone(),
                 generation: None,
                 result: result_word(n.applied.created, n.applied.changed).into(),
+                revision: None,
+                status: None,
+                policy_set_version: None,
+                fingerprint: None,
+                warnings: Vec::new(),
+            },
+        ));
+    }
+    for p in &report.compliance_profiles {
+        items.push((
+            p.index,
+            AppliedItem {
+                kind: lattice_derive::compliance::spec::COMPLIANCE_PROFILE_KIND.into(),
+                namespace: None,
+                name: p.name.clone(),
+                generation: Some(p.applied.generation),
+                result: result_word(p.applied.created, p.applied.changed).into(),
                 revision: None,
                 status: None,
                 policy_set_version: None,

@@ -20,7 +20,12 @@ use crate::state::CellState;
 use crate::store::cluster_health::HealthRecord;
 use crate::store::clusters::ClusterRecord;
 
-fn view(state: &CellState, record: ClusterRecord, health: Option<HealthRecord>) -> ClusterView {
+fn view(
+    state: &CellState,
+    record: ClusterRecord,
+    health: Option<HealthRecord>,
+    failing_controls: u64,
+) -> ClusterView {
     let connected_since = state.registry.connected_since(&record.name);
     let status = ClusterStatus::judge(
         connected_since.is_some(),
@@ -41,6 +46,7 @@ fn view(state: &CellState, record: ClusterRecord, health: Option<HealthRecord>) 
         kubernetes_version: record.kubernetes_version,
         status,
         health: health.map(health_view),
+        failing_controls,
     }
 }
 
@@ -82,7 +88,7 @@ pub async fn create(
         .create_cluster(id.as_str(), &body.labels, "admin")
         .await?;
     tracing::info!(cluster = %id, "cluster registered");
-    Ok((StatusCode::CREATED, Json(view(&state, record, None))))
+    Ok((StatusCode::CREATED, Json(view(&state, record, None, 0))))
 }
 
 /// `GET /v1/clusters`.
@@ -94,6 +100,7 @@ pub async fn list(State(state): State<CellState>) -> Result<Json<ClusterList>, A
         .into_iter()
         .map(|h| (h.cluster.clone(), h))
         .collect();
+    let failing = state.store.failing_controls().await?;
     let items = state
         .store
         .clusters()
@@ -101,7 +108,8 @@ pub async fn list(State(state): State<CellState>) -> Result<Json<ClusterList>, A
         .into_iter()
         .map(|r| {
             let h = health.remove(&r.name);
-            view(&state, r, h)
+            let f = failing_count(&failing, &r.name);
+            view(&state, r, h, f)
         })
         .collect();
     Ok(Json(ClusterList { items }))
@@ -118,7 +126,15 @@ pub async fn get(
         .await?
         .ok_or_else(|| not_found(&name))?;
     let health = state.store.cluster_health(&name).await?;
-    Ok(Json(view(&state, record, health)))
+    let failing = failing_count(&state.store.failing_controls().await?, &name);
+    Ok(Json(view(&state, record, health, failing)))
+}
+
+fn failing_count(failing: &std::collections::HashMap<String, i64>, cluster: &str) -> u64 {
+    failing
+        .get(cluster)
+        .and_then(|n| u64::try_from(*n).ok())
+        .unwrap_or(0)
 }
 
 /// `POST /v1/clusters/{name}/tokens`.

@@ -1,10 +1,11 @@
 //! The REST API (axum): Kubernetes-style routes for clusters, enrolment tokens, specs, Cedar
-//! policies and the `can-i` question, quotas, namespaces and cost; admin
+//! policies and the `can-i` question, quotas, namespaces, cost and compliance; admin
 //! routes need the bearer token; `/healthz`, `/metrics` and `/openapi.json` are open.
 
 pub mod apply;
 pub mod auth;
 pub mod clusters;
+pub mod compliance;
 pub mod cost;
 pub mod error;
 pub mod health;
@@ -59,6 +60,10 @@ const FIXED_ROUTES: &[(&str, &str, bool)] = &[
     ("get", "/v1/cost/rates", true),
     ("put", "/v1/cost/rates", true),
     ("get", "/v1/showback", true),
+    ("get", "/v1/latticecomplianceprofiles", true),
+    ("get", "/v1/latticecomplianceprofiles/{name}", true),
+    ("delete", "/v1/latticecomplianceprofiles/{name}", true),
+    ("get", "/v1/compliance", true),
 ];
 
 /// Every route: (method, path template, needs admin) — the fixed ones, then each workload
@@ -107,6 +112,12 @@ pub fn router(state: CellState) -> Router {
         )
         .route("/v1/cost/rates", get(cost::get_rates).put(cost::put_rates))
         .route("/v1/showback", get(cost::get_showback))
+        .route("/v1/latticecomplianceprofiles", get(compliance::list))
+        .route(
+            "/v1/latticecomplianceprofiles/{name}",
+            get(compliance::get).delete(compliance::delete),
+        )
+        .route("/v1/compliance", get(compliance::report))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_admin,

@@ -9,8 +9,8 @@ use lattice_api::pivots::{PivotEventView, PivotList, PivotStarted, PivotView};
 
 use super::error::ApiError;
 use crate::pivot::start::{StartRefused, start};
-use crate::pivot::state::{Direction, Phase, PivotState, StoredPlan, objects_on_target};
 use crate::pivot::unpivot::{UnpivotRefused, start_unpivot};
+use crate::pivot_state::{Direction, Phase, PivotState, StoredPlan, objects_on_target};
 use crate::state::CellState;
 use crate::store::pivots::{PivotEventRow, PivotRow};
 

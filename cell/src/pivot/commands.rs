@@ -9,8 +9,8 @@ use lattice_protocol::v1::{
     PivotSetPaused, PivotStepResult,
 };
 
-use super::state::{PivotState, PlannedObject, count_u32};
-use super::transition::{Outcome, Step};
+use crate::pivot_state::decision::{Outcome, Step};
+use crate::pivot_state::{PivotState, PlannedObject, count_u32};
 
 /// The command of `step` (`objects`: the rewritten objects of a `CreateBatch`).
 pub fn command(state: &PivotState, step: Step, objects: Vec<PivotObject>) -> PivotCommand {
@@ -144,8 +144,8 @@ mod tests {
     use lattice_protocol::v1::{PivotBatchCreated, PivotCreatedObject};
 
     use super::*;
-    use crate::pivot::state::Phase;
-    use crate::pivot::transition::tests::{plan, state_in};
+    use crate::pivot::test_support::{plan, state_in};
+    use crate::pivot_state::Phase;
 
     #[test]
     fn source_deletes_carry_the_release_and_rollbacks_the_target_uids() {

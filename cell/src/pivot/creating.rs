@@ -6,8 +6,8 @@
 
 use lattice_derive::pivot::{MoveGraph, prepare_for_target};
 
-use super::state::{Phase, PivotState};
-use super::transition::{Decision, Event, Outcome, Step, failure_of, roll_back};
+use crate::pivot_state::decision::{Decision, Event, Outcome, Step, failure_of, roll_back};
+use crate::pivot_state::{Phase, PivotState};
 use lattice_protocol::v1::PivotObject;
 
 /// What an outcome in phase `creating` decides (`step` is the batch, or a re-discovery).
@@ -127,7 +127,7 @@ pub fn batch_objects(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pivot::transition::tests::{plan, state_in};
+    use crate::pivot::test_support::{plan, state_in};
 
     fn creating(index: u32) -> PivotState {
         let mut state = state_in(Phase::Creating);

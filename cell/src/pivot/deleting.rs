@@ -4,8 +4,8 @@
 //! them. Nothing here can be undone — the source is never unpaused again — so a failed batch is
 //! retried until it succeeds. After the last batch the pivot is `Pivoted`.
 
-use super::state::{Direction, Phase, PivotState};
-use super::transition::{Decision, Event, Outcome, failure_of, retry_later};
+use crate::pivot_state::decision::{Decision, Event, Outcome, failure_of, retry_later};
+use crate::pivot_state::{Direction, Phase, PivotState};
 
 /// What a source deletion's outcome decides.
 pub fn decide(state: &PivotState, label: String, outcome: Outcome) -> Decision {
@@ -56,7 +56,7 @@ pub fn decide(state: &PivotState, label: String, outcome: Outcome) -> Decision {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pivot::transition::tests::{plan, state_in};
+    use crate::pivot::test_support::{plan, state_in};
 
     #[test]
     fn the_last_batch_ends_the_pivot_and_a_failure_is_retried_never_rolled_back() {

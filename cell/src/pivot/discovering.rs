@@ -10,8 +10,8 @@ use std::num::NonZeroUsize;
 use lattice_derive::pivot::{MoveGraph, MovePlan, still_provisioning};
 use serde_json::Value;
 
-use super::state::{Phase, PivotState, StoredPlan, count_u32};
-use super::transition::{Decision, Event, Outcome, failure_of, retry_later, roll_back};
+use crate::pivot_state::decision::{Decision, Event, Outcome, failure_of, retry_later, roll_back};
+use crate::pivot_state::{Phase, PivotState, StoredPlan, count_u32};
 
 /// What the discovered `objects` mean for `state`: the outcome, and the move graph (kept in the
 /// cell's memory only) when the move may go on.
@@ -131,7 +131,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::pivot::transition::tests::state_in;
+    use crate::pivot::test_support::state_in;
 
     fn cluster(ready: bool) -> Value {
         json!({

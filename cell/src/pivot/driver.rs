@@ -14,8 +14,9 @@ use tokio_util::sync::CancellationToken;
 use super::commands::{command, outcome};
 use super::creating::batch_objects;
 use super::discovering::examine;
-use super::state::{Phase, PivotState};
-use super::transition::{Decision, Outcome, Side, Step, decide, next_step};
+use super::transition::{decide, next_step};
+use crate::pivot_state::decision::{Decision, Outcome, Side, Step};
+use crate::pivot_state::{Phase, PivotState};
 use crate::reconcile::Trigger;
 use crate::spec_key::SpecKey;
 use crate::state::CellState;
@@ -219,7 +220,7 @@ async fn after_commit(state: &CellState, before: &PivotState, step: Step, decisi
     }
     if next.phase == Phase::Pivoted {
         state.registry.nudge(&next.target);
-        let key = SpecKey::new(super::state::LATTICE_CLUSTER_KIND, "", &next.cluster);
+        let key = SpecKey::new(crate::pivot_state::LATTICE_CLUSTER_KIND, "", &next.cluster);
         let trigger = Trigger::Pivoted {
             pivot: next.id.clone(),
         };

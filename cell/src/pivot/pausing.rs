@@ -2,8 +2,8 @@
 //! leave the objects alone while they are copied. Once it reads back paused, discovery starts;
 //! if it cannot be paused, the pivot rolls back (nothing was created: it unpauses the source).
 
-use super::state::{Phase, PivotState};
-use super::transition::{Decision, Event, Outcome, failure_of, roll_back};
+use crate::pivot_state::decision::{Decision, Event, Outcome, failure_of, roll_back};
+use crate::pivot_state::{Phase, PivotState};
 
 /// What the pause's outcome decides.
 pub fn decide(state: &PivotState, label: String, outcome: Outcome) -> Decision {
@@ -46,7 +46,7 @@ pub fn decide(state: &PivotState, label: String, outcome: Outcome) -> Decision {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pivot::transition::tests::state_in;
+    use crate::pivot::test_support::state_in;
 
     #[test]
     fn a_paused_source_starts_discovery_and_a_refused_pause_rolls_back() {

@@ -3,8 +3,8 @@
 //! the pivot ends `Failed` with the reason it rolled back for. Rolling back cannot itself be
 //! abandoned halfway, so a failed step is retried.
 
-use super::state::{Phase, PivotState};
-use super::transition::{Decision, Event, Outcome, Step, failure_of, retry_later};
+use crate::pivot_state::decision::{Decision, Event, Outcome, Step, failure_of, retry_later};
+use crate::pivot_state::{Phase, PivotState};
 
 /// What a rollback step's outcome decides.
 pub fn decide(state: &PivotState, step: Step, label: String, outcome: Outcome) -> Decision {
@@ -47,7 +47,8 @@ pub fn decide(state: &PivotState, step: Step, label: String, outcome: Outcome) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pivot::transition::{Side, tests::state_in};
+    use crate::pivot::test_support::state_in;
+    use crate::pivot_state::decision::Side;
 
     #[test]
     fn the_source_unpause_ends_the_rollback_failed_with_the_original_reason() {

@@ -5,9 +5,9 @@
 use lattice_derive::capi::names;
 use lattice_derive::pivot::CapiCluster;
 
-use super::state::{LATTICE_CLUSTER_KIND, PivotState};
 use crate::cluster_specs::events::lifecycle_of;
 use crate::cluster_specs::phase::{ClusterPhase, may_pivot};
+use crate::pivot_state::{LATTICE_CLUSTER_KIND, PivotState};
 use crate::spec_key::SpecKey;
 use crate::state::CellState;
 use crate::store::StoreError;

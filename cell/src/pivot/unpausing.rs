@@ -2,8 +2,8 @@
 //! controllers take over. From here on the source is never unpaused: a failure to unpause is
 //! still before that point and rolls back, but once the target reads unpaused, deletion starts.
 
-use super::state::{Phase, PivotState, count_u32};
-use super::transition::{Decision, Event, Outcome, failure_of, roll_back};
+use crate::pivot_state::decision::{Decision, Event, Outcome, failure_of, roll_back};
+use crate::pivot_state::{Phase, PivotState, count_u32};
 
 /// What the target unpause's outcome decides.
 pub fn decide(state: &PivotState, label: String, outcome: Outcome) -> Decision {
@@ -51,7 +51,7 @@ pub fn decide(state: &PivotState, label: String, outcome: Outcome) -> Decision {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pivot::transition::tests::{plan, state_in};
+    use crate::pivot::test_support::{plan, state_in};
 
     #[test]
     fn an_unpaused_target_starts_deleting_the_plans_batches_from_the_source() {

@@ -7,7 +7,7 @@ use lattice_derive::capi::names;
 use lattice_derive::pivot::CapiCluster;
 
 use super::start::begin;
-use super::state::{LATTICE_CLUSTER_KIND, PivotState};
+use crate::pivot_state::{LATTICE_CLUSTER_KIND, PivotState};
 use crate::spec_key::SpecKey;
 use crate::state::CellState;
 use crate::store::StoreError;

@@ -58,5 +58,9 @@ pub async fn delete(
         },
     )
     .await?;
+    // A cedar probe's answer can change with the policy set.
+    if let Err(e) = crate::compliance::evaluate_profiles(state, None, chrono::Utc::now()).await {
+        tracing::warn!(error = %e, "compliance evaluation after a policy delete failed; the interval retries");
+    }
     Ok(Some(Deleted { change, rederived }))
 }

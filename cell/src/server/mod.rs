@@ -16,11 +16,11 @@ use crate::ca::{CaError, CaKeyError, CaKeySource, CertificateAuthority, resolve_
 use crate::config::CellArgs;
 use crate::delivery::registry::ConnectionRegistry;
 use crate::metrics::Metrics;
-use crate::pivot::{PivotRunner, PivotSettings};
+use crate::pivot_runner::{PivotRunner, PivotSettings};
 use crate::policy_versions::PolicyVersions;
 use crate::reconcile::sweep::sweep;
 use crate::reconcile::{ReconcileError, Trigger};
-use crate::state::{CellState, Settings};
+use crate::state::{CellState, ComplianceTrigger, Settings};
 use crate::store::certificates::{CertificatePurpose, NewCertificate};
 use crate::store::embedded::{EmbeddedPostgres, EmbeddedPostgresError};
 use crate::store::{Store, StoreError};
@@ -180,6 +180,7 @@ pub async fn start(args: &CellArgs) -> Result<RunningCell, StartError> {
     settings.default_token_ttl = Duration::from_secs(args.token_ttl_secs.max(1));
     settings.heartbeat_interval = Duration::from_secs(args.heartbeat_interval_secs.max(1));
     settings.trust_domain = args.trust_domain.clone();
+    settings.compliance_retention = args.compliance_retention;
     let tls = crate::grpc::tls::server_tls(ca.cert_pem(), &server_cert);
     let http_listener = TcpListener::bind(args.http_listen)
         .await
@@ -209,6 +210,7 @@ pub async fn start(args: &CellArgs) -> Result<RunningCell, StartError> {
         settings: Arc::new(settings),
         policies: PolicyVersions::default(),
         pivots: PivotRunner::new(PivotSettings::default(), shutdown.child_token()),
+        compliance: ComplianceTrigger::default(),
     };
     // Level-triggered recovery: specs left unreconciled by a crash (or decided under a policy set
     // that changed since in a way that matters to them) are reconciled before serving.
@@ -222,6 +224,11 @@ pub async fn start(args: &CellArgs) -> Result<RunningCell, StartError> {
     if resumed > 0 {
         tracing::info!(pivots = resumed, "resumed active pivots");
     }
+
+    tokio::spawn(crate::compliance::schedule::run(
+        state.clone(),
+        shutdown.child_token(),
+    ));
 
     let router = crate::http::router(state.clone());
     let http_stop = shutdown.clone();

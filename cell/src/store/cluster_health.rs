@@ -3,51 +3,10 @@
 
 use chrono::{DateTime, Utc};
 
-use super::batch_writer::{BatchedWrite, HeartbeatRow};
+use super::batch_writer::BatchedWrite;
+use super::heartbeat_rows::HeartbeatRow;
+pub use super::heartbeat_rows::{Amounts, HeartbeatFacts, Resources};
 use super::{Store, StoreError};
-
-/// Amounts of CPU, memory and GPUs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Amounts {
-    /// CPU in millicores.
-    pub cpu_millicores: i64,
-    /// Memory in bytes.
-    pub memory_bytes: i64,
-    /// `nvidia.com/gpu`.
-    pub gpus: i64,
-}
-
-/// Nodes and resources of a cluster, as its agent read them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Resources {
-    /// Nodes.
-    pub node_count: i64,
-    /// Sum of the nodes' allocatable.
-    pub allocatable: Amounts,
-    /// Sum of the requests of the pods bound to nodes.
-    pub requested: Amounts,
-}
-
-/// One heartbeat, as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HeartbeatFacts<'a> {
-    /// Heartbeat sequence in its session.
-    pub sequence: i64,
-    /// Agent uptime.
-    pub uptime_seconds: i64,
-    /// `Ready` or `Degraded`.
-    pub state: &'a str,
-    /// Agent version (empty: not reported, the stored one is kept).
-    pub agent_version: &'a str,
-    /// Kubernetes version (empty: not reported, the stored one is kept).
-    pub kubernetes_version: &'a str,
-    /// Objects the agent manages.
-    pub managed_objects: i64,
-    /// Specs whose latest apply failed.
-    pub failed_applies: i64,
-    /// Nodes and resources; `None` keeps the last known ones.
-    pub resources: Option<Resources>,
-}
 
 /// The stored health of a cluster.
 #[derive(Debug, Clone, sqlx::FromRow)]

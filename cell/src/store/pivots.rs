@@ -11,10 +11,10 @@ use serde_json::{Value, json};
 
 use super::audit::{self, AuditEntry};
 use super::{Store, StoreError};
-use crate::pivot::state::{
+use crate::pivot_state::decision::{Decision, Event};
+use crate::pivot_state::{
     Direction, LATTICE_CLUSTER_KIND, Phase, PivotState, StoredPlan, count_u32,
 };
-use crate::pivot::transition::{Decision, Event};
 use crate::spec_key::SpecKey;
 
 /// Events kept per pivot; older ones are deleted as new ones arrive.

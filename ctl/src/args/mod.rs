@@ -100,6 +100,12 @@ pub enum Command {
         #[arg(long)]
         explain_mesh: bool,
     },
+    /// Compliance results of the cell's profiles.
+    Compliance {
+        /// Compliance command.
+        #[command(subcommand)]
+        command: ComplianceCommand,
+    },
     /// Ask the cell's live policy set.
     Auth {
         /// Auth command.
@@ -148,6 +154,24 @@ pub enum CostCommand {
         /// Rates file to upload.
         #[arg(short = 'f', long = "filename")]
         file: Option<PathBuf>,
+    },
+}
+
+/// `compliance` commands.
+#[derive(Debug, Subcommand)]
+pub enum ComplianceCommand {
+    /// Pass/fail per control per cluster, the failing objects with their evidence, and the
+    /// changes over the window (`-o table|json|yaml|csv`).
+    Report {
+        /// Only this profile.
+        #[arg(long)]
+        profile: Option<String>,
+        /// Only this cluster.
+        #[arg(long)]
+        cluster: Option<String>,
+        /// The trend window back from now: `90s`, `30m`, `12h`, `7d`.
+        #[arg(long, default_value = "7d")]
+        since: String,
     },
 }
 

@@ -57,6 +57,10 @@ pub async fn handle(
         )
         .await
         .map_err(super::unavailable)?;
+        if result.success {
+            // What the cluster holds changed: compliance is re-evaluated (coalesced).
+            state.compliance.nudge();
+        }
     }
     session
         .view

@@ -7,7 +7,7 @@ use lattice_protocol::v1::{AgentState, Heartbeat, HeartbeatAck, ResourceAmounts}
 use tonic::Status;
 
 use super::Session;
-use super::outbound::Outbound;
+use crate::outbound::Outbound;
 use crate::state::CellState;
 use crate::store::cluster_health::{Amounts, HeartbeatFacts, Resources};
 

@@ -10,10 +10,10 @@ use lattice_protocol::v1::{Hello, Welcome};
 use tonic::Status;
 
 use super::Session;
-use super::outbound::Outbound;
 use crate::cluster_specs::events;
 use crate::delivery::plan::AgentView;
 use crate::grpc::identity::{AgentIdentity, recheck};
+use crate::outbound::Outbound;
 use crate::spec_key::SpecKey;
 use crate::state::CellState;
 use crate::store::clusters::AgentFacts;

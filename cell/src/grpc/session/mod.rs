@@ -9,7 +9,6 @@ pub mod drift_corrected;
 pub mod heartbeat;
 pub mod hello;
 pub mod object_results;
-pub mod outbound;
 pub mod pivot_step_result;
 pub mod remove_result;
 pub mod renew_certificate;
@@ -33,10 +32,10 @@ use super::identity::{AgentIdentity, authenticate};
 use crate::delivery::plan::{AgentView, Command, plan};
 use crate::delivery::registry::Registration;
 use crate::metrics::Metrics;
+use crate::outbound::Outbound;
 use crate::state::CellState;
 use crate::store::StoreError;
 use crate::store::deliveries::SentCommand;
-use outbound::Outbound;
 
 /// The response stream of a session.
 pub type SessionStream = Pin<Box<dyn Stream<Item = Result<CellMessage, Status>> + Send + 'static>>;

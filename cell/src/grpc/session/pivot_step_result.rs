@@ -8,7 +8,7 @@ use lattice_protocol::v1::PivotStepResult;
 use tonic::Status;
 
 use super::Session;
-use crate::pivot::replies::Handed;
+use crate::pivot_runner::replies::Handed;
 use crate::state::CellState;
 
 /// Hands `result` (a reply to command `reply_to`) to its pivot driver.

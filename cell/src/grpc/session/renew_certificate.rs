@@ -10,9 +10,9 @@ use lattice_protocol::v1::{CertificateIssued, RenewCertificate};
 use tonic::Status;
 
 use super::Session;
-use super::outbound::Outbound;
 use crate::ca::issue::IssuedCertificate;
 use crate::grpc::identity::recheck;
+use crate::outbound::Outbound;
 use crate::state::CellState;
 use crate::store::StoreError;
 use crate::store::audit::{self, AuditEntry};

@@ -6,47 +6,7 @@ use std::collections::HashSet;
 use sqlx::PgPool;
 
 use super::BatchedWrite;
-use crate::store::cluster_health::{HeartbeatFacts, Resources};
-
-/// One heartbeat to store, owned (it waits in the writer's queue).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HeartbeatRow {
-    /// The cluster.
-    pub cluster: String,
-    /// Heartbeat sequence in its session.
-    pub sequence: i64,
-    /// Agent uptime.
-    pub uptime_seconds: i64,
-    /// `Ready`, `Degraded` or `Unknown`.
-    pub state: String,
-    /// Agent version (empty: keep the stored one).
-    pub agent_version: String,
-    /// Kubernetes version (empty: keep the stored one).
-    pub kubernetes_version: String,
-    /// Objects the agent manages.
-    pub managed_objects: i64,
-    /// Specs whose latest apply failed.
-    pub failed_applies: i64,
-    /// Nodes and resources; `None` keeps the last known ones.
-    pub resources: Option<Resources>,
-}
-
-impl HeartbeatRow {
-    /// The row of `cluster`'s heartbeat `facts`.
-    pub fn new(cluster: &str, facts: &HeartbeatFacts<'_>) -> Self {
-        Self {
-            cluster: cluster.to_string(),
-            sequence: facts.sequence,
-            uptime_seconds: facts.uptime_seconds,
-            state: facts.state.to_string(),
-            agent_version: facts.agent_version.to_string(),
-            kubernetes_version: facts.kubernetes_version.to_string(),
-            managed_objects: facts.managed_objects,
-            failed_applies: facts.failed_applies,
-            resources: facts.resources,
-        }
-    }
-}
+use crate::store::heartbeat_rows::{HeartbeatRow, Resources};
 
 /// Stores a run of heartbeats (no cluster twice) with one statement: each cluster's
 /// last-heartbeat time and reported versions, and its health row replaced. Returns per

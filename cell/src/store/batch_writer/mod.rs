@@ -23,7 +23,7 @@ use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 
 use super::StoreError;
-pub use heartbeats::HeartbeatRow;
+pub use super::heartbeat_rows::HeartbeatRow;
 
 /// The most writes one statement carries.
 const MAX_BATCH: usize = 1024;

@@ -1,6 +1,8 @@
 //! The state of one pivot as persisted in its `pivots` row: the phase, where in the phase it is,
 //! the plan (object identities and source UIDs only — never contents) and the UID map. Pure data.
 
+pub mod decision;
+
 use std::fmt;
 
 use lattice_derive::pivot::{CapiCluster, MoveGraph, MovePlan, ObjectKey, UidMap};

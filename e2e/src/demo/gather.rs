@@ -191,6 +191,10 @@ async fn service_views(ctl: &Ctl) -> Result<BTreeMap<String, ServiceView>, crate
 pub async fn gather(fleet: &Fleet, mut applied: ApplyOutcome) -> Result<Report, DemoError> {
     let ctl = fleet.cell.ctl()?;
     let lattice_clusters = lattice_cluster_phases(&ctl, &mut applied.others).await?;
+    let has_compliance_profiles = applied
+        .others
+        .iter()
+        .any(|o| o.kind == "LatticeComplianceProfile" && o.outcome.is_ok());
     let has_lattice_clusters = applied.others.iter().any(|o| o.kind == "LatticeCluster");
     let views = service_views(&ctl).await?;
     let summaries = ctl.clusters().await?;
@@ -253,6 +257,11 @@ pub async fn gather(fleet: &Fleet, mut applied: ApplyOutcome) -> Result<Report, 
         quotas_table: ctl.run_ok(&["get", "quotas"]).await.ok(),
         lattice_clusters_table: if has_lattice_clusters {
             ctl.run_ok(&["get", "latticeclusters"]).await.ok()
+        } else {
+            None
+        },
+        compliance_table: if has_compliance_profiles {
+            ctl.run_ok(&["compliance", "report"]).await.ok()
         } else {
             None
         },

@@ -82,6 +82,8 @@ pub struct Report {
     pub quotas_table: Option<String>,
     /// `latticectl get latticeclusters` as printed (when the examples hold LatticeClusters).
     pub lattice_clusters_table: Option<String>,
+    /// `latticectl compliance report` as printed (when the examples hold compliance profiles).
+    pub compliance_table: Option<String>,
     /// Per service.
     pub services: Vec<ServiceSection>,
     /// Per cluster.
@@ -182,6 +184,11 @@ impl Report {
         if let Some(clusters) = &self.lattice_clusters_table {
             out.push("$ latticectl get latticeclusters".to_owned());
             out.push(clusters.trim_end().to_owned());
+            out.push(String::new());
+        }
+        if let Some(compliance) = &self.compliance_table {
+            out.push("$ latticectl compliance report".to_owned());
+            out.push(compliance.trim_end().to_owned());
             out.push(String::new());
         }
         out.push("$ latticectl get services".to_owned());

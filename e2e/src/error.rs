@@ -28,6 +28,10 @@ pub enum HarnessError {
         env: String,
     },
 
+    /// A TokenRequest for a ServiceAccount was answered without a token.
+    #[error("the API server issued no token for {account}")]
+    NoToken { account: String },
+
     /// A `helm` run failed; `stderr` is what it said.
     #[error("`helm {args}` failed:\n{stderr}")]
     Helm { args: String, stderr: String },

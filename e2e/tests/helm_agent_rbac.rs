@@ -2,9 +2,8 @@
 //! derive-core derives for the examples, the mesh baseline, PolicyReports, every kind the
 //! Cluster API pivot moves and every kind a compliance probe may name is allowed to the chart's
 //! ServiceAccount by a real API server's authorizer (SubjectAccessReview), impersonation and
-//! RBAC escalation are not; and a real agent running as that ServiceAccount (a client
-//! certificate for `system:serviceaccount:lattice-system:lattice-agent`, signed by the test
-//! cluster's CA) converges `examples/hello.yaml` and puts back a deleted object.
+//! RBAC escalation are not; and a real agent running as that ServiceAccount (a token for it from
+//! the API server's TokenRequest) converges `examples/hello.yaml` and puts back a deleted object.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -239,9 +238,17 @@ async fn the_chart_cluster_role_allows_every_kind_the_agent_handles_and_nothing_
 async fn an_agent_under_the_chart_rbac_converges_a_service_and_corrects_drift() {
     let cluster = workload_cluster(CLUSTER).await;
     install_chart_rbac(&cluster).await;
-    // The agent's identity: the chart's ServiceAccount, as a client certificate from the test
-    // cluster's CA (what a projected ServiceAccount token authenticates as).
-    let kubeconfig = cluster.user_kubeconfig(USER, &GROUPS[..2]).unwrap();
+    // The agent's identity: a token of the chart's ServiceAccount from a TokenRequest, what a
+    // pod's projected ServiceAccount token is.
+    let kubeconfig = cluster
+        .service_account_kubeconfig(NAMESPACE_OF_AGENT, RELEASE, 3600)
+        .await
+        .unwrap();
+    let whoami = std::fs::read_to_string(&kubeconfig).unwrap();
+    assert!(
+        whoami.contains("token:") && !whoami.contains("client-certificate"),
+        "{whoami}"
+    );
     let cell = Cell::start().await.unwrap();
     let ctl = cell.ctl().unwrap();
     permit_the_examples(&ctl).await;

@@ -64,8 +64,17 @@ const VALUE_SETS: &[ValueSet] = &[
             "http.tls.enabled=true",
             "http.tls.secretName=cell-http-tls",
             "database.embedded.storage=1Gi",
+            "metrics.serviceMonitor.enabled=true",
+            "metrics.serviceMonitor.tlsConfig.serverName=cell.example.com",
+            "metrics.vmServiceScrape.enabled=true",
+            "metrics.vmServiceScrape.tlsConfig.serverName=cell.example.com",
         ],
-        renders: &["StatefulSet", "Service"],
+        renders: &[
+            "StatefulSet",
+            "Service",
+            "ServiceMonitor",
+            "VMServiceScrape",
+        ],
         omits: &["Deployment"],
     },
     ValueSet {

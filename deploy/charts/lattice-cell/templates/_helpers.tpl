@@ -175,13 +175,13 @@ spec:
     - name: secrets
       secret:
         secretName: {{ .Values.secrets.existingSecret }}
-        defaultMode: 0400
+        defaultMode: 0440
     {{- end }}
     {{- if .Values.http.tls.enabled }}
     - name: http-tls
       secret:
         secretName: {{ required "http.tls.secretName is required when http.tls.enabled is true" .Values.http.tls.secretName }}
-        defaultMode: 0400
+        defaultMode: 0440
     {{- end }}
   {{- with .Values.nodeSelector }}
   nodeSelector:

@@ -408,3 +408,32 @@ async fn binary_knows_flag(binary: &str, flag: &str) -> bool {
         .unwrap();
     String::from_utf8_lossy(&output.stdout).contains(flag)
 }
+
+#[test]
+fn every_value_in_the_schemas_is_typed_and_described() {
+    fn walk(path: &str, schema: &Value, missing: &mut Vec<String>) {
+        if let Some(properties) = schema["properties"].as_object() {
+            for (name, property) in properties {
+                walk(&format!("{path}.{name}"), property, missing);
+            }
+            return;
+        }
+        if schema.get("type").is_none() || !schema["description"].is_string() {
+            missing.push(path.to_owned());
+        }
+    }
+    for chart in ["lattice-cell", "lattice-agent"] {
+        let text = std::fs::read_to_string(chart_dir(chart).join("values.schema.json")).unwrap();
+        let schema: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            schema["additionalProperties"], false,
+            "{chart}: unknown keys are refused"
+        );
+        let mut missing = Vec::new();
+        walk("", &schema, &mut missing);
+        assert!(
+            missing.is_empty(),
+            "{chart}: values without type or description: {missing:?}"
+        );
+    }
+}

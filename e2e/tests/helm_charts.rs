@@ -47,7 +47,6 @@ const VALUE_SETS: &[ValueSet] = &[
         set: &[
             "database.external.secretName=cell-postgres",
             "secrets.existingSecret=cell-secrets",
-            "replicaCount=2",
             "grpc.advertiseUrl=https://cell.example.com:443",
             "grpc.serverNames={cell.example.com}",
             "service.type=LoadBalancer",
@@ -255,8 +254,13 @@ async fn wrong_unknown_and_missing_values_are_refused_naming_the_value() {
         ),
         (
             "lattice-cell",
-            &["dev=true", "replicaCount=0"],
-            &["/replicaCount"],
+            &["dev=true", "grpc.port=70000"],
+            &["/grpc/port", "maximum"],
+        ),
+        (
+            "lattice-cell",
+            &["dev=true", "replicaCount=2"],
+            &["additional properties 'replicaCount'"],
         ),
         (
             "lattice-agent",

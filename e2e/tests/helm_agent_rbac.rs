@@ -220,6 +220,7 @@ async fn the_chart_cluster_role_allows_every_kind_the_agent_handles_and_nothing_
         ("delete", "", "nodes"),
         ("patch", "", "nodes"),
         ("update", "apps", "deployments"),
+        ("update", "cluster.x-k8s.io", "clusters"),
         ("get", "certificates.k8s.io", "certificatesigningrequests"),
         (
             "create",

@@ -216,15 +216,7 @@ async fn every_value_set_renders_objects_a_real_api_server_accepts_strictly() {
 }
 
 #[tokio::test]
-async fn the_agent_chart_ships_the_generated_crds() {
-    let objects = template("lattice-agent", "a", "a", &[CELL_URL], &["--include-crds"])
-        .await
-        .unwrap();
-    let shipped: BTreeSet<String> = objects
-        .iter()
-        .filter(|o| o["kind"] == "CustomResourceDefinition")
-        .map(|o| o["metadata"]["name"].as_str().unwrap().to_owned())
-        .collect();
+async fn the_agent_chart_ships_the_generated_crds_also_when_packaged() {
     let generated: BTreeSet<String> = lattice_e2e::lattice_crd_files()
         .iter()
         .map(|f| {
@@ -234,7 +226,51 @@ async fn the_agent_chart_ships_the_generated_crds() {
         })
         .collect();
     assert!(!generated.is_empty());
-    assert_eq!(shipped, generated, "crds/ must hold exactly deploy/crds");
+    let crd_names = |objects: &[Value]| -> BTreeSet<String> {
+        objects
+            .iter()
+            .filter(|o| o["kind"] == "CustomResourceDefinition")
+            .map(|o| o["metadata"]["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    // From the chart directory (crds/ links to deploy/crds/).
+    let objects = template("lattice-agent", "a", "a", &[CELL_URL], &["--include-crds"])
+        .await
+        .unwrap();
+    assert_eq!(
+        crd_names(&objects),
+        generated,
+        "crds/ must hold exactly deploy/crds"
+    );
+
+    // From the packaged chart, where the links are resolved into files.
+    let out = tempfile::tempdir().unwrap();
+    let chart = chart_dir("lattice-agent");
+    let out_dir = out.path().to_str().unwrap();
+    let packaged = helm(&["package", chart.to_str().unwrap(), "-d", out_dir])
+        .await
+        .unwrap();
+    assert!(packaged.success, "{}", packaged.stderr);
+    let tgz = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "tgz"))
+        .expect("helm package wrote a .tgz");
+    let rendered = helm(&[
+        "template",
+        "a",
+        tgz.to_str().unwrap(),
+        "--include-crds",
+        "--set",
+        CELL_URL,
+    ])
+    .await
+    .unwrap();
+    assert!(rendered.success, "{}", rendered.stderr);
+    let objects: Vec<Value> = serde_saphyr::from_multiple(&rendered.stdout).unwrap();
+    let objects: Vec<Value> = objects.into_iter().filter(|o| !o.is_null()).collect();
+    assert_eq!(crd_names(&objects), generated, "the package holds the CRDs");
 }
 
 #[tokio::test]

@@ -53,6 +53,52 @@ fn k8s_binary_in(dir: &Path, name: &str) -> Result<PathBuf, HarnessError> {
     }
 }
 
+/// Environment variable overriding the directory of the pinned `helm`.
+pub const HELM_BIN_DIR_ENV: &str = "LATTICE_HELM_BIN_DIR";
+/// Environment variable overriding the directory of the pinned `hadolint`.
+pub const HADOLINT_BIN_DIR_ENV: &str = "LATTICE_HADOLINT_BIN_DIR";
+
+/// Path of the pinned `helm` (`scripts/build-helm.sh`): `$LATTICE_HELM_BIN_DIR/helm` if set,
+/// else `<workspace>/target/helm-bin/helm`. Fails with a message saying how to build it.
+pub fn helm_binary() -> Result<PathBuf, HarnessError> {
+    pinned_tool(
+        HELM_BIN_DIR_ENV,
+        "helm-bin",
+        "helm",
+        "scripts/build-helm.sh",
+    )
+}
+
+/// Path of the pinned `hadolint` (`scripts/install-hadolint.sh`): `$LATTICE_HADOLINT_BIN_DIR`
+/// or `<workspace>/target/hadolint-bin`. Fails with a message saying how to install it.
+pub fn hadolint_binary() -> Result<PathBuf, HarnessError> {
+    pinned_tool(
+        HADOLINT_BIN_DIR_ENV,
+        "hadolint-bin",
+        "hadolint",
+        "scripts/install-hadolint.sh",
+    )
+}
+
+/// `$<env>/<name>` if `env` is set, else `<workspace>/target/<link>/<name>` (the link the
+/// tool's `script` maintains).
+fn pinned_tool(env: &str, link: &str, name: &str, script: &str) -> Result<PathBuf, HarnessError> {
+    let dir = match std::env::var_os(env) {
+        Some(dir) => PathBuf::from(dir),
+        None => workspace_root().join("target").join(link),
+    };
+    let path = dir.join(name);
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(HarnessError::ToolMissing {
+            path,
+            script: script.to_owned(),
+            env: env.to_owned(),
+        })
+    }
+}
+
 /// Path of a binary built from this workspace (e.g. `lattice-cell`), in the same profile
 /// directory as the running test (`target/debug/`).
 ///

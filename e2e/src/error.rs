@@ -20,6 +20,26 @@ pub enum HarnessError {
     )]
     WorkspaceBinaryMissing { name: String, searched: String },
 
+    /// A pinned tool (helm, hadolint) has not been built or installed.
+    #[error("{path} not found: run {script} (or set {env} to the directory holding it)")]
+    ToolMissing {
+        path: PathBuf,
+        script: String,
+        env: String,
+    },
+
+    /// A TokenRequest for a ServiceAccount was answered without a token.
+    #[error("the API server issued no token for {account}")]
+    NoToken { account: String },
+
+    /// A `helm` run failed; `stderr` is what it said.
+    #[error("`helm {args}` failed:\n{stderr}")]
+    Helm { args: String, stderr: String },
+
+    /// An example spec under `examples/` could not be read or derived.
+    #[error("example {file}: {message}")]
+    Example { file: PathBuf, message: String },
+
     /// A file-system or socket operation failed; `context` says which.
     #[error("{context}: {source}")]
     Io {

@@ -10,6 +10,8 @@ pub mod cluster;
 pub mod crds;
 pub mod demo;
 mod error;
+pub mod examples;
+pub mod helm;
 pub mod lattice;
 pub mod module_graph;
 pub mod ports;

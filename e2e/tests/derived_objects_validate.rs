@@ -13,11 +13,8 @@ use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams};
 use kube::discovery::pinned_kind;
 use kube::{Api, Client};
-use lattice_derive::{
-    ApplyLayer, DeriveContext, Derived, DerivedObject, LatticeCluster, LatticeService,
-    derive_cluster, derive_service,
-};
-use lattice_e2e::bins::workspace_root;
+use lattice_derive::{ApplyLayer, Derived, DerivedObject};
+use lattice_e2e::examples::derive_examples;
 use lattice_e2e::{TestCluster, install_crds, lattice_crd_files, vendored_project_crd_files};
 use serde_json::json;
 
@@ -30,42 +27,6 @@ const PROJECTS: [&str; 6] = [
     "tetragon",
     "gateway-api",
 ];
-
-fn derive_examples() -> anyhow::Result<Vec<(String, Derived)>> {
-    let dir = workspace_root().join("examples");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<_, _>>()?;
-    files.retain(|p| p.extension().is_some_and(|e| e == "yaml"));
-    files.sort();
-    let mut specs: Vec<(String, LatticeService)> = Vec::new();
-    for path in files {
-        let text = std::fs::read_to_string(&path)?;
-        // Mesh members derive no objects of their own (their mesh policy is validated by
-        // mesh_objects_validate.rs).
-        let doc: serde_json::Value = serde_saphyr::from_str(&text)?;
-        if doc["kind"] != "LatticeService" {
-            continue;
-        }
-        specs.push((path.display().to_string(), serde_saphyr::from_str(&text)?));
-    }
-    let ctx = DeriveContext::default().with_peers(specs.iter().map(|(_, s)| s));
-    let mut derived = specs
-        .iter()
-        .map(|(file, spec)| {
-            derive_service(spec, &ctx)
-                .map(|d| (file.clone(), d))
-                .map_err(|e| anyhow::anyhow!("{file}: {e}"))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    // LatticeClusters derive Cluster API objects, applied on their managing cluster.
-    let path = workspace_root().join("examples/clusters/edge-3.yaml");
-    let spec: LatticeCluster = serde_saphyr::from_str(&std::fs::read_to_string(&path)?)?;
-    let file = path.display().to_string();
-    let d = derive_cluster(&spec).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
-    derived.push((file, d));
-    Ok(derived)
-}
 
 async fn api_for(client: &Client, object: &DerivedObject) -> anyhow::Result<Api<DynamicObject>> {
     let (group, version) = match object.api_version().split_once('/') {

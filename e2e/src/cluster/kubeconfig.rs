@@ -43,6 +43,41 @@ pub(crate) fn write_kubeconfig(
     ca_pem: &str,
     client: &CertifiedKey,
 ) -> Result<(), HarnessError> {
+    let credentials = json!({
+        "client-certificate-data": STANDARD.encode(&client.cert_pem),
+        "client-key-data": STANDARD.encode(&client.key_pem),
+    });
+    write_config(path, cluster, user, server, ca_pem, credentials)
+}
+
+/// Writes a kubeconfig for `server` trusting `ca_pem` and authenticating with a bearer `token`
+/// (a ServiceAccount token from a TokenRequest).
+pub(crate) fn write_token_kubeconfig(
+    path: &Path,
+    cluster: &str,
+    user: &str,
+    server: &str,
+    ca_pem: &str,
+    token: &str,
+) -> Result<(), HarnessError> {
+    write_config(
+        path,
+        cluster,
+        user,
+        server,
+        ca_pem,
+        json!({ "token": token }),
+    )
+}
+
+fn write_config(
+    path: &Path,
+    cluster: &str,
+    user: &str,
+    server: &str,
+    ca_pem: &str,
+    credentials: serde_json::Value,
+) -> Result<(), HarnessError> {
     let context = format!("{user}@{cluster}");
     let config = json!({
         "apiVersion": "v1",
@@ -54,13 +89,7 @@ pub(crate) fn write_kubeconfig(
                 "certificate-authority-data": STANDARD.encode(ca_pem),
             },
         }],
-        "users": [{
-            "name": user,
-            "user": {
-                "client-certificate-data": STANDARD.encode(&client.cert_pem),
-                "client-key-data": STANDARD.encode(&client.key_pem),
-            },
-        }],
+        "users": [{ "name": user, "user": credentials }],
         "contexts": [{
             "name": context,
             "context": { "cluster": cluster, "user": user },

@@ -186,6 +186,51 @@ impl TestCluster {
         Ok(path)
     }
 
+    /// Writes a kubeconfig authenticating as the ServiceAccount `namespace/name` with a token
+    /// from a TokenRequest (valid `expiration_seconds`, at least 600) and returns its path. The
+    /// ServiceAccount must exist; the holder has only the rights RBAC gives that account.
+    pub async fn service_account_kubeconfig(
+        &self,
+        namespace: &str,
+        name: &str,
+        expiration_seconds: i64,
+    ) -> Result<PathBuf, HarnessError> {
+        use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
+        use k8s_openapi::api::core::v1::ServiceAccount;
+
+        let request = TokenRequest {
+            spec: TokenRequestSpec {
+                audiences: Vec::new(),
+                expiration_seconds: Some(expiration_seconds),
+                ..TokenRequestSpec::default()
+            },
+            ..TokenRequest::default()
+        };
+        let answer = kube::Api::<ServiceAccount>::namespaced(self.client().await?, namespace)
+            .create_token_request(name, &kube::api::PostParams::default(), &request)
+            .await?;
+        let user = format!("system:serviceaccount:{namespace}:{name}");
+        let token = answer
+            .status
+            .map(|s| s.token)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| HarnessError::NoToken {
+                account: user.clone(),
+            })?;
+        let path = self
+            .dir()
+            .join(format!("kubeconfig-{}.yaml", path_safe(&user)));
+        kubeconfig::write_token_kubeconfig(
+            &path,
+            &self.name,
+            &user,
+            &self.server_url,
+            self.ca.cert_pem(),
+            &token,
+        )?;
+        Ok(path)
+    }
+
     /// A kube client authenticated as `user` in `groups` (see [`TestCluster::user_kubeconfig`]).
     pub async fn client_as(
         &self,

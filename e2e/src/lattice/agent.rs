@@ -31,6 +31,9 @@ pub struct AgentOptions {
     /// `LATTICE_FAULT` of the agent (fault points to die at, `docs/testing.md` "Fault points");
     /// unset when `None`. Change it before a restart with [`Agent::set_fault`].
     pub fault: Option<String>,
+    /// `--kubeconfig` of the agent; `None`: the cluster's admin kubeconfig. Set it to run the
+    /// agent under a narrower identity (e.g. [`TestCluster::user_kubeconfig`] of a ServiceAccount).
+    pub kubeconfig: Option<PathBuf>,
 }
 
 impl Default for AgentOptions {
@@ -39,6 +42,7 @@ impl Default for AgentOptions {
             heartbeat_seconds: 5,
             log_filter: "info".to_owned(),
             fault: None,
+            kubeconfig: None,
         }
     }
 }
@@ -57,7 +61,10 @@ impl Launch {
     fn new(cluster: &TestCluster, cell_url: &str, options: AgentOptions) -> Self {
         Self {
             cluster: cluster.name().to_owned(),
-            kubeconfig: cluster.kubeconfig_path().to_path_buf(),
+            kubeconfig: options
+                .kubeconfig
+                .clone()
+                .unwrap_or_else(|| cluster.kubeconfig_path().to_path_buf()),
             cell_url: cell_url.to_owned(),
             log_path: cluster.log_dir().join("lattice-agent.log"),
             options,

@@ -169,8 +169,17 @@ impl Fleet {
 
     /// `POST /v1/clusters/edge-3/pivot`: starts a pivot without following it; the answer.
     pub async fn start_pivot(&self) -> Value {
+        self.start_move("pivot").await
+    }
+
+    /// `POST /v1/clusters/edge-3/unpivot`: starts an unpivot without following it; the answer.
+    pub async fn start_unpivot(&self) -> Value {
+        self.start_move("unpivot").await
+    }
+
+    async fn start_move(&self, way: &str) -> Value {
         reqwest::Client::new()
-            .post(format!("{}/v1/clusters/{NAME}/pivot", self.cell.http_url()))
+            .post(format!("{}/v1/clusters/{NAME}/{way}", self.cell.http_url()))
             .bearer_auth(self.cell.admin_token())
             .send()
             .await
@@ -236,4 +245,21 @@ pub async fn wait_phase(ctl: &Ctl, phase: &str) -> Value {
     .unwrap();
     assert_eq!(shown["status"]["phase"], phase, "{shown:#}");
     shown
+}
+
+/// Waits until `latticectl get clusters` shows `cluster` with `connected`.
+pub async fn wait_connected(ctl: &Ctl, cluster: &str, connected: bool) {
+    wait_until(
+        &format!("cluster {cluster} to show connected={connected}"),
+        SETTLE,
+        || async {
+            let clusters = ctl.clusters().await?;
+            Ok(clusters
+                .iter()
+                .any(|c| c["name"] == cluster && c["connected"] == connected)
+                .then_some(()))
+        },
+    )
+    .await
+    .unwrap();
 }

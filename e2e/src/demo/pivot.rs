@@ -5,8 +5,6 @@
 //! shows the command's lines, the pivot (phase, batches, objects moved) and the history
 //! `latticectl describe cluster` prints.
 
-use std::time::Duration;
-
 use serde_json::Value;
 
 use super::DemoError;
@@ -15,12 +13,8 @@ use super::examples::ExampleFile;
 use super::fleet::{Fleet, Progress};
 use crate::capi_fixture::{self, CLUSTER};
 use crate::cluster::TestCluster;
-use crate::lattice::{Agent, AgentOptions, Ctl};
-use crate::wait::wait_until;
+use crate::lattice::{Agent, AgentOptions, Ctl, wait_for_cluster_phase};
 use crate::{HarnessError, install_crds, lattice_crd_files, vendored_project_crd_files};
-
-/// How long each wait of the step may take before the report marks it ✗.
-const LIMIT: Duration = Duration::from_secs(120);
 
 /// What the pivot step did and how it ended.
 #[derive(Debug, Clone)]
@@ -121,7 +115,7 @@ async fn pivot(fleet: &mut Fleet, manager: &str, progress: &Progress) -> Result<
     fleet.clusters.push(own);
     agent.wait_for_session().await?;
     fleet.agents.push(agent);
-    wait_phase(&ctl, &["Provisioned"]).await?;
+    wait_phase(&ctl, "Provisioned").await?;
 
     progress.step(format!("latticectl cluster pivot {CLUSTER}"));
     let pivoted = ctl.run(&["cluster", "pivot", CLUSTER]).await?;
@@ -131,7 +125,7 @@ async fn pivot(fleet: &mut Fleet, manager: &str, progress: &Progress) -> Result<
         .copied()
         .collect::<Vec<_>>()
         .join("\n");
-    let shown = wait_phase(&ctl, &["Ready", "Failed"]).await?;
+    let shown = wait_phase(&ctl, "Ready").await?;
     let status = &shown["status"];
     let pivots = pivots(fleet).await?;
     let pivot = pivots.first().unwrap_or(&Value::Null);
@@ -191,27 +185,14 @@ async fn own_cluster() -> Result<TestCluster, HarnessError> {
     Ok(cluster)
 }
 
-/// Waits until the LatticeCluster `edge-3` is in one of `phases`; what the cell shows of it.
-async fn wait_phase(ctl: &Ctl, phases: &[&str]) -> Result<Value, Step> {
-    let what = format!("LatticeCluster {CLUSTER} {}", phases.join(" or "));
-    let shown = wait_until(&what, LIMIT, || async {
-        let shown = ctl.json(&["get", "latticecluster", CLUSTER]).await?;
-        let phase = shown["status"]["phase"].as_str().unwrap_or_default();
-        Ok((phases.contains(&phase) || phase == "Failed").then_some(shown))
-    })
-    .await;
-    match shown {
-        Ok(shown) if phases.contains(&shown["status"]["phase"].as_str().unwrap_or_default()) => {
-            Ok(shown)
+/// Waits until the LatticeCluster `edge-3` is in `phase`; what the cell shows of it. Another
+/// end (`Failed`) or no end in time is the report's ✗, with the status.
+async fn wait_phase(ctl: &Ctl, phase: &str) -> Result<Value, Step> {
+    match wait_for_cluster_phase(ctl, CLUSTER, phase).await {
+        Ok(shown) => Ok(shown),
+        Err(e @ (HarnessError::UnexpectedPhase { .. } | HarnessError::Timeout { .. })) => {
+            Err(Step::NotAsExpected(e.to_string()))
         }
-        Ok(shown) => Err(Step::NotAsExpected(format!(
-            "LatticeCluster {CLUSTER} Failed: {}",
-            text(&shown["status"]["reason"])
-        ))),
-        Err(HarnessError::Timeout { what, .. }) => Err(Step::NotAsExpected(format!(
-            "waited {} s for {what}",
-            LIMIT.as_secs()
-        ))),
         Err(e) => Err(Step::Harness(e)),
     }
 }

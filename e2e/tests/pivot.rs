@@ -227,6 +227,7 @@ async fn the_pivot_survives_the_source_agent_killed_at_every_step() {
 /// `edge-3` is deleted (the Secret it found stays, untouched), the source `Cluster` is unpaused and
 /// every object on `mgmt` is as it was (same UIDs, owners, statuses); `latticectl cluster pivot`
 /// fails with the reason, the LatticeCluster is `Failed` with it and `describe cluster` shows it.
+/// With the Secret removed, the pivot retried moves everything.
 #[tokio::test]
 async fn a_pivot_the_target_refuses_rolls_back_and_leaves_the_source_as_it_was() {
     let fleet = Fleet::start(FleetOptions::default()).await;
@@ -306,6 +307,18 @@ async fn a_pivot_the_target_refuses_rolls_back_and_leaves_the_source_as_it_was()
             && described.contains("RollingBack"),
         "{described}"
     );
+
+    // The operator removes the Secret; the same pivot, retried, moves everything.
+    Api::<Secret>::namespaced(edge.clone(), capi::NAMESPACE)
+        .delete(&kubeconfig, &DeleteParams::default())
+        .await
+        .unwrap();
+    let watch = PauseWatch::start(&mgmt).await;
+    fleet.ctl.run_ok(&["cluster", "pivot", NAME]).await.unwrap();
+    wait_phase(&fleet.ctl, "Ready").await;
+    assert_ended(&fleet, 2, "Pivoted").await;
+    assert_pivoted(&fleet, &after).await;
+    watch.finish();
 }
 
 /// The unpivot (issue 12, point 5; decision 0045) on real agents: after a pivot, `edge-3`'s

@@ -14,7 +14,7 @@ mod driver;
 mod fixture;
 mod support;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret};
 use kube::Client;
@@ -29,6 +29,7 @@ use lattice_agent::telemetry::AgentMetrics;
 use lattice_derive::pivot::{ObjectKey, SOURCE_UID_ANNOTATION, UidMap};
 use lattice_e2e::{TestCluster, install_crds, vendored_project_crd_files};
 use lattice_protocol::v1::pivot_command::Step;
+use lattice_protocol::v1::pivot_step_result::Detail;
 use lattice_protocol::v1::{PivotCreateBatch, PivotDeleteBatch, PivotObject, PivotObjectRef};
 use serde_json::{Value, json};
 
@@ -201,6 +202,22 @@ async fn a_provisioned_docker_cluster_moves_to_its_target_exactly_once() -> anyh
                     refused.error
                 );
             }
+            // The rest of the batch was created, and is reported so a rollback can delete it.
+            let Some(Detail::BatchCreated(partly)) = &refused.detail else {
+                panic!("a refused batch reports what it created: {refused:?}");
+            };
+            let reported: BTreeSet<&str> = partly
+                .objects
+                .iter()
+                .map(|o| o.source_uid.as_str())
+                .collect();
+            let rest: BTreeSet<&str> = plan.batches()[index]
+                .iter()
+                .filter(|key| **key != kubeconfig)
+                .map(|key| graph.get(key).unwrap().uid())
+                .collect();
+            assert!(!rest.is_empty());
+            assert_eq!(reported, rest);
             let untouched = fixture::get(&target, "v1", "Secret", "edge-3-kubeconfig")
                 .await
                 .unwrap();

@@ -147,6 +147,14 @@ pub enum HarnessError {
         stdout: String,
     },
 
+    /// A resource ended in another phase than the one waited for (e.g. `Failed`).
+    #[error("{what} is not {expected}; its status:\n{shown}")]
+    UnexpectedPhase {
+        what: String,
+        expected: String,
+        shown: String,
+    },
+
     /// A Lattice process printed a malformed line where the harness reads its state.
     #[error("{process} printed an unexpected line: {line:?}")]
     UnexpectedOutput { process: String, line: String },

@@ -1,7 +1,7 @@
 //! The main job as a user runs it: the `lattice-demo` binary on a directory of examples. It
 //! applies the policies, then every spec, reports per service (a Cedar denial is visible) and per
-//! cluster (a LatticeCluster with its phase), and exits non-zero exactly when something did not
-//! end as its example expects.
+//! cluster (a LatticeCluster with its phase), pivots the LatticeCluster `edge-3` to itself and
+//! shows the pivot, and exits non-zero exactly when something did not end as its example expects.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -117,6 +117,42 @@ fn the_demo_reports_every_example_and_fails_on_the_unexpected() {
                 && l.contains("lattice (Apply)")
                 && l.contains("LatticeCluster edge-3")),
         "edge-3's Cluster object missing from edge-1's section:\n{stdout}"
+    );
+    // Then it is pivoted to itself: the pivot's line (phase, batches, objects moved) and its
+    // history from `latticectl describe cluster`.
+    let moved = format!(
+        "{0} of {0} object(s) moved from edge-1 to edge-3",
+        lattice_e2e::capi_fixture::MOVED_OBJECTS
+    );
+    let pivot_line = stdout
+        .lines()
+        .find(|l| l.contains("✓ LatticeCluster edge-3 pivoted: pivot Pivoted in "))
+        .unwrap_or_else(|| panic!("the pivot line is missing:\n{stdout}"));
+    assert!(
+        pivot_line.contains(&moved)
+            && pivot_line
+                .contains("LatticeCluster phase Ready, its Cluster API objects on cluster edge-3"),
+        "{pivot_line}"
+    );
+    let batches: u32 = pivot_line
+        .split("pivot Pivoted in ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("a batch count: {pivot_line}"));
+    assert!(batches > 1, "{pivot_line}");
+    assert!(
+        stdout.contains(&format!(
+            "cluster/edge-3 pivoted: {} object(s) moved from edge-1 to edge-3",
+            lattice_e2e::capi_fixture::MOVED_OBJECTS
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.contains("  pivot    edge-1 → edge-3  Pivoted")),
+        "the pivot history from describe cluster:\n{stdout}"
     );
     assert!(
         stdout.contains("✓ CedarPolicy platform-images"),

@@ -9,53 +9,13 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-
-use lattice_e2e::bins::workspace_root;
 use lattice_e2e::lattice::objects::{ObjectRef, applied_by, get_object};
-use lattice_e2e::lattice::{Agent, AgentOptions, Cell, Ctl};
-use lattice_e2e::{
-    TestCluster, install_crds, lattice_crd_files, vendored_project_crd_files, wait_until,
-};
-use serde_json::Value;
-use support::{FIELD_MANAGER, SETTLE};
+use lattice_e2e::lattice::{Agent, AgentOptions, Cell, edge_3_managed_by, wait_for_cluster_phase};
+use lattice_e2e::{TestCluster, install_crds, lattice_crd_files, vendored_project_crd_files};
+use support::FIELD_MANAGER;
 
 const MANAGER: &str = "mgmt";
 const NAME: &str = "edge-3";
-
-/// `examples/clusters/edge-3.yaml`, managed by `managed_by`, written to `dir`.
-fn cluster_file(dir: &Path, managed_by: &str) -> PathBuf {
-    let fixture = workspace_root().join("examples/clusters/edge-3.yaml");
-    let text = std::fs::read_to_string(fixture)
-        .unwrap()
-        .replace("managedBy: edge-1", &format!("managedBy: {managed_by}"));
-    let path = dir.join(format!("edge-3-managed-by-{managed_by}.yaml"));
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-/// `latticectl get latticecluster NAME -o json`.
-async fn lattice_cluster(ctl: &Ctl) -> Value {
-    ctl.json(&["get", "latticecluster", NAME]).await.unwrap()
-}
-
-/// Waits until the LatticeCluster's phase is `phase` (or `Failed`, which fails at once with the
-/// status) and returns it.
-async fn wait_phase(ctl: &Ctl, phase: &str) -> Value {
-    let shown = wait_until(
-        &format!("LatticeCluster {NAME} {phase}"),
-        SETTLE,
-        || async {
-            let shown = lattice_cluster(ctl).await;
-            let now = shown["status"]["phase"].as_str().unwrap_or_default();
-            Ok((now == phase || now == "Failed").then_some(shown))
-        },
-    )
-    .await
-    .unwrap();
-    assert_eq!(shown["status"]["phase"], phase, "{shown:#}");
-    shown
-}
 
 #[tokio::test]
 async fn a_lattice_cluster_is_provisioned_through_its_managing_clusters_agent() {
@@ -75,7 +35,10 @@ async fn a_lattice_cluster_is_provisioned_through_its_managing_clusters_agent() 
         .run(&[
             "apply",
             "-f",
-            &cluster_file(manager.dir(), "nowhere").display().to_string(),
+            &edge_3_managed_by(manager.dir(), "nowhere")
+                .unwrap()
+                .display()
+                .to_string(),
         ])
         .await
         .unwrap();
@@ -89,7 +52,7 @@ async fn a_lattice_cluster_is_provisioned_through_its_managing_clusters_agent() 
     assert_eq!(listed["items"], serde_json::json!([]), "{listed}");
 
     let applied = ctl
-        .apply(&cluster_file(manager.dir(), MANAGER))
+        .apply(&edge_3_managed_by(manager.dir(), MANAGER).unwrap())
         .await
         .unwrap();
     assert_eq!(
@@ -97,7 +60,9 @@ async fn a_lattice_cluster_is_provisioned_through_its_managing_clusters_agent() 
         (Some("LatticeCluster"), Some("created")),
         "{applied:?}"
     );
-    let provisioning = wait_phase(&ctl, "Provisioning").await;
+    let provisioning = wait_for_cluster_phase(&ctl, NAME, "Provisioning")
+        .await
+        .unwrap();
     assert_eq!(provisioning["status"]["managedBy"], MANAGER);
     assert_eq!(provisioning["status"]["cluster"], MANAGER);
 
@@ -166,7 +131,9 @@ async fn a_lattice_cluster_is_provisioned_through_its_managing_clusters_agent() 
         .unwrap();
     let own_agent = Agent::enrol(&own, &cell.agent_url(), &token, AgentOptions::default()).unwrap();
     own_agent.wait_for_session().await.unwrap();
-    let provisioned = wait_phase(&ctl, "Provisioned").await;
+    let provisioned = wait_for_cluster_phase(&ctl, NAME, "Provisioned")
+        .await
+        .unwrap();
     assert_eq!(provisioned["status"]["reason"], "AgentConnected");
     let described = ctl.run_ok(&["get", "latticecluster", NAME]).await.unwrap();
     assert!(

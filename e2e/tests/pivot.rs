@@ -12,14 +12,16 @@ mod pivot_support;
 mod support;
 
 use k8s_openapi::api::apps::v1::Deployment;
-use kube::api::{Api, DeleteParams};
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use kube::api::{Api, DeleteParams, PostParams};
 use lattice_e2e::capi_fixture as capi;
 use lattice_e2e::lattice::SESSION_ESTABLISHED;
 use lattice_e2e::lattice::objects::{ObjectRef, applied_by, get_object};
 use lattice_e2e::wait_until;
 use pivot_support::{
-    Faults, Fleet, FleetOptions, MANAGER, MIDDLE_BATCH, NAME, PauseWatch, assert_ended_pivoted,
-    assert_pivoted, namespace_objects, source_objects, wait_killed_at, wait_phase,
+    Faults, Fleet, FleetOptions, MANAGER, MIDDLE_BATCH, NAME, PauseWatch, Way, assert_ended,
+    assert_ended_pivoted, assert_moved, assert_pivoted, kinds_and_names, namespace_objects,
+    source_objects, wait_connected, wait_killed_at, wait_phase,
 };
 use rustix::process::Signal;
 
@@ -137,8 +139,9 @@ async fn the_pivot_survives_the_cell_killed_at_every_boundary() {
     watch.finish();
 }
 
-/// The target agent is killed in the middle of and after the first and a middle creation batch;
-/// the re-sent batches adopt what it had created.
+/// The target agent is killed in the middle of and after the first and a middle creation batch,
+/// and after it unpaused the `Cluster`; the re-sent batches adopt what it had created, the re-sent
+/// unpause finds it done.
 #[tokio::test]
 async fn the_pivot_survives_the_target_agent_killed_in_and_after_batches() {
     let points = [
@@ -146,6 +149,7 @@ async fn the_pivot_survives_the_target_agent_killed_in_and_after_batches() {
         "pivot:after-batch:0".to_owned(),
         format!("pivot:mid-batch:{MIDDLE_BATCH}"),
         format!("pivot:after-batch:{MIDDLE_BATCH}"),
+        "pivot:after-unpause".to_owned(),
     ];
     let mut fleet = Fleet::start(FleetOptions {
         faults: Faults {
@@ -175,11 +179,16 @@ async fn the_pivot_survives_the_target_agent_killed_in_and_after_batches() {
     watch.finish();
 }
 
-/// The source agent is killed in the middle of the first and a middle deletion batch; the target
-/// runs the cluster by then, so the deletions are retried, never rolled back.
+/// The source agent is killed after it paused the `Cluster`, in the middle of and after the
+/// discovery, and in the middle of the first and a middle deletion batch. Before the target is
+/// unpaused each step is resent, never rolled back for a lost answer; after it, the deletions are
+/// retried.
 #[tokio::test]
-async fn the_pivot_survives_the_source_agent_killed_in_deletions() {
+async fn the_pivot_survives_the_source_agent_killed_at_every_step() {
     let points = [
+        "pivot:after-pause".to_owned(),
+        "pivot:mid-discover".to_owned(),
+        "pivot:after-discover".to_owned(),
         "pivot:mid-delete:0".to_owned(),
         format!("pivot:mid-delete:{MIDDLE_BATCH}"),
     ];
@@ -210,6 +219,152 @@ async fn the_pivot_survives_the_source_agent_killed_in_deletions() {
     assert_ended_pivoted(&fleet).await;
     assert_pivoted(&fleet, &source).await;
     watch.finish();
+}
+
+/// A pivot the target refuses rolls back (issue 12, point 2): a Secret `edge-3-kubeconfig`
+/// already on `edge-3` that the pivot did not make (no `lattice.dev/source-uid`) is not
+/// overwritten, so the creation batch holding the kubeconfig fails. What the pivot had created on
+/// `edge-3` is deleted (the Secret it found stays, untouched), the source `Cluster` is unpaused and
+/// every object on `mgmt` is as it was (same UIDs, owners, statuses); `latticectl cluster pivot`
+/// fails with the reason, the LatticeCluster is `Failed` with it and `describe cluster` shows it.
+/// With the Secret removed, the pivot retried moves everything.
+#[tokio::test]
+async fn a_pivot_the_target_refuses_rolls_back_and_leaves_the_source_as_it_was() {
+    let fleet = Fleet::start(FleetOptions::default()).await;
+    let edge = fleet.edge_client().await;
+    let mut namespace = Namespace::default();
+    namespace.metadata.name = Some(capi::NAMESPACE.to_owned());
+    Api::<Namespace>::all(edge.clone())
+        .create(&PostParams::default(), &namespace)
+        .await
+        .unwrap();
+    let kubeconfig = format!("{NAME}-kubeconfig");
+    let mut stale = Secret::default();
+    stale.metadata.name = Some(kubeconfig.clone());
+    stale.string_data = Some([("value".to_owned(), "an older kubeconfig".to_owned())].into());
+    let stale = Api::<Secret>::namespaced(edge.clone(), capi::NAMESPACE)
+        .create(&PostParams::default(), &stale)
+        .await
+        .unwrap();
+    let mgmt = fleet.mgmt_client().await;
+    let before = source_objects(&mgmt).await;
+    let watch = PauseWatch::start(&mgmt).await;
+
+    let refused = fleet.ctl.run(&["cluster", "pivot", NAME]).await.unwrap();
+    assert!(!refused.success(), "{refused:?}");
+    assert!(
+        refused
+            .stderr
+            .contains(&format!("of cluster {NAME} failed:"))
+            && refused.stderr.contains(&kubeconfig)
+            && refused.stderr.contains("not overwritten"),
+        "{}",
+        refused.stderr
+    );
+
+    watch.finish_rolled_back().await;
+    assert_unpaused(&mgmt).await;
+    let after = source_objects(&mgmt).await;
+    for (was, is) in before.iter().zip(&after) {
+        assert_eq!(
+            (&was.kind, &was.name, &was.uid, &was.owners, &was.status),
+            (&is.kind, &is.name, &is.uid, &is.owners, &is.status),
+            "{} {} on {MANAGER} as it was before the pivot",
+            was.kind,
+            was.name
+        );
+    }
+    let on_edge = namespace_objects(&edge).await;
+    assert_eq!(
+        kinds_and_names(&on_edge),
+        [format!("Secret/{kubeconfig}")].into(),
+        "nothing of the move on {NAME}"
+    );
+    assert_eq!(
+        on_edge[0]["metadata"]["uid"],
+        stale.metadata.uid.unwrap().as_str()
+    );
+
+    let failed = wait_phase(&fleet.ctl, "Failed").await;
+    let reason = failed["status"]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains(&kubeconfig), "{failed:#}");
+    let pivots = fleet.pivots().await;
+    assert_eq!(pivots.len(), 1, "{pivots:#?}");
+    assert_eq!(pivots[0]["phase"], "Failed", "{pivots:#?}");
+    let described = fleet
+        .ctl
+        .run_ok(&["describe", "cluster", NAME])
+        .await
+        .unwrap();
+    let id = pivots[0]["id"].as_str().unwrap();
+    let line = described
+        .lines()
+        .find(|l| l.contains(id))
+        .unwrap_or_default();
+    assert!(
+        line.contains(&format!("{MANAGER} → {NAME}  Failed"))
+            && line.contains(&kubeconfig)
+            && described.contains("RollingBack"),
+        "{described}"
+    );
+
+    // The operator removes the Secret; the same pivot, retried, moves everything.
+    Api::<Secret>::namespaced(edge.clone(), capi::NAMESPACE)
+        .delete(&kubeconfig, &DeleteParams::default())
+        .await
+        .unwrap();
+    let watch = PauseWatch::start(&mgmt).await;
+    fleet.ctl.run_ok(&["cluster", "pivot", NAME]).await.unwrap();
+    wait_phase(&fleet.ctl, "Ready").await;
+    assert_ended(&fleet, 2, "Pivoted").await;
+    assert_pivoted(&fleet, &after).await;
+    watch.finish();
+}
+
+/// The unpivot (issue 12, point 5; decision 0045) on real agents: after a pivot, `edge-3`'s
+/// objects go back to `mgmt` with the cell killed after the unpivot's creation phase and after
+/// its first deletion batch. Every object is back on `mgmt` exactly once (by the
+/// `lattice.dev/source-uid` of its copy on `edge-3`) with its owner references pointing at the
+/// `mgmt` UIDs and its status, nothing of the cluster is left on `edge-3`, and `edge-3`'s
+/// `Cluster`, once paused, is never unpaused; the LatticeCluster is `Provisioned` again and
+/// `describe cluster` shows both moves.
+#[tokio::test]
+async fn an_unpivot_moves_everything_back_through_cell_kills() {
+    let points = ["pivot:after-phase:creating", "pivot:after-delete-batch:0"];
+    let mut fleet = Fleet::start(FleetOptions::default()).await;
+    fleet.ctl.run_ok(&["cluster", "pivot", NAME]).await.unwrap();
+    wait_phase(&fleet.ctl, "Ready").await;
+    let edge = fleet.edge_client().await;
+    let on_edge = source_objects(&edge).await;
+    let watch = PauseWatch::start(&edge).await;
+
+    fleet.cell.set_fault(Some(points[0]));
+    fleet.cell.restart().await.unwrap();
+    wait_connected(&fleet.ctl, MANAGER, true).await;
+    wait_connected(&fleet.ctl, NAME, true).await;
+    let started = fleet.start_unpivot().await;
+    assert_eq!(started["direction"], "Unpivot", "{started:#}");
+    for (i, point) in points.iter().enumerate() {
+        wait_killed_at(fleet.cell.process(), point).await;
+        fleet.cell.set_fault(points.get(i + 1).copied());
+        fleet.cell.restart().await.unwrap();
+    }
+
+    wait_phase(&fleet.ctl, "Provisioned").await;
+    let unpivot = assert_ended(&fleet, 2, "Unpivoted").await;
+    assert_eq!(unpivot["id"], started["id"], "{unpivot:#}");
+    assert_moved(&fleet, &on_edge, Way::Unpivot).await;
+    watch.finish();
+    let described = fleet
+        .ctl
+        .run_ok(&["describe", "cluster", NAME])
+        .await
+        .unwrap();
+    assert!(
+        described.lines().any(|l| l.contains("unpivot")
+            && l.contains(&format!("{NAME} → {MANAGER}  Unpivoted"))),
+        "{described}"
+    );
 }
 
 /// Refusals, each a clear error with nothing moved: a cluster still `Provisioning`, a name with no
@@ -420,32 +575,15 @@ async fn after_the_pivot_the_cluster_keeps_its_intent_without_the_cell_or_its_ma
     drop(edge_cluster);
 }
 
-/// Waits until `latticectl get clusters` shows `cluster` with `connected`.
-async fn wait_connected(ctl: &lattice_e2e::lattice::Ctl, cluster: &str, connected: bool) {
-    wait_until(
-        &format!("cluster {cluster} to show connected={connected}"),
-        support::SETTLE,
-        || async {
-            let clusters = ctl.clusters().await?;
-            Ok(clusters
-                .iter()
-                .any(|c| c["name"] == cluster && c["connected"] == connected)
-                .then_some(()))
-        },
-    )
-    .await
-    .unwrap();
-}
-
 /// The MachineDeployment of `edge-3`'s pool `gpu` (no MachineSet in the fixture).
 const GPU_POOL: &str = "edge-3-gpu";
 
-/// `edge-3`'s `Cluster` on `edge-3` is not paused.
-async fn assert_unpaused(edge: &kube::Client) {
-    let cluster = capi::get(edge, capi::CAPI, "Cluster", NAME)
+/// `edge-3`'s `Cluster` on `client`'s cluster is not paused.
+async fn assert_unpaused(client: &kube::Client) {
+    let cluster = capi::get(client, capi::CAPI, "Cluster", NAME)
         .await
         .unwrap()
-        .expect("the Cluster on edge-3");
+        .expect("the Cluster edge-3");
     assert_ne!(cluster["spec"]["paused"], true, "{:#}", cluster["spec"]);
     assert!(
         cluster["metadata"]["annotations"]["cluster.x-k8s.io/paused"].is_null(),

@@ -107,26 +107,42 @@ pub async fn create_batch(
         .map(|placing| placing.run().boxed())
         .buffered(CONCURRENCY);
     let mut created = Vec::with_capacity(batch.objects.len());
-    // Answers come in the batch's order; the first error in that order is the step's.
+    let mut failed = None;
+    // Answers come in the batch's order; the first error in that order is the step's. Every
+    // placement runs to its end even after an error (none is dropped with its create in
+    // flight), so the failure reports everything this batch put on the cluster: a rollback
+    // deletes it.
     while let Some(object) = placed.next().await {
-        created.push(object?);
-        if created.len() == 1 {
+        match object {
+            Ok(object) => created.push(object),
+            Err(error) => {
+                failed.get_or_insert(error);
+            }
+        }
+        if created.len() == 1 && failed.is_none() {
             lattice_fault::point_at("pivot:mid-batch", batch.batch_index);
         }
     }
-    let adopted = created.iter().filter(|o| o.adopted).count();
+    let created = PivotBatchCreated {
+        batch_index: batch.batch_index,
+        objects: created,
+    };
+    if let Some(error) = failed {
+        return Err(StepError::BatchPartlyCreated {
+            error: Box::new(error),
+            created,
+        });
+    }
+    let adopted = created.objects.iter().filter(|o| o.adopted).count();
     tracing::info!(
         batch = batch.batch_index,
         of = batch.batch_count,
-        objects = created.len(),
+        objects = created.objects.len(),
         adopted,
         "pivot batch on the cluster"
     );
     lattice_fault::point_at("pivot:after-batch", batch.batch_index);
-    Ok(PivotBatchCreated {
-        batch_index: batch.batch_index,
-        objects: created,
-    })
+    Ok(created)
 }
 
 /// Reads one sent object: its identity (a movable kind), its manifest and status, and checks

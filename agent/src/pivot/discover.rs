@@ -3,7 +3,8 @@
 //! version) and every Secret and ConfigMap, as JSON with status. The cell decides what moves.
 //! Objects are never logged: Secrets are among them. The agent's own objects (its credentials,
 //! inventory and stored manifests, labelled `app.kubernetes.io/managed-by=lattice-agent`) are
-//! never listed, whatever namespace is asked for.
+//! never listed, whatever namespace is asked for. Fault points: `pivot:mid-discover` once the
+//! first kind is listed, `pivot:after-discover` once all are, before the answer.
 
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::Client;
@@ -35,7 +36,7 @@ pub async fn discover(client: &Client, namespace: &str) -> Result<Vec<Vec<u8>>, 
     resources.push(ApiResource::erase::<ConfigMap>(&()));
 
     let mut objects = Vec::new();
-    for resource in &resources {
+    for (position, resource) in resources.iter().enumerate() {
         let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, resource);
         let listed = api
             .list(&ListParams::default().labels(NOT_THE_AGENTS_OWN))
@@ -67,6 +68,10 @@ pub async fn discover(client: &Client, namespace: &str) -> Result<Vec<Vec<u8>>, 
             })?;
             objects.push(json);
         }
+        // One kind listed, the rest not yet (docs/testing.md, fault points).
+        if position == 0 {
+            lattice_fault::point("pivot:mid-discover");
+        }
     }
     tracing::info!(
         namespace,
@@ -74,5 +79,6 @@ pub async fn discover(client: &Client, namespace: &str) -> Result<Vec<Vec<u8>>, 
         kinds = resources.len(),
         "pivot discovery listed the namespace"
     );
+    lattice_fault::point("pivot:after-discover");
     Ok(objects)
 }

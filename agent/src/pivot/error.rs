@@ -2,6 +2,7 @@
 //! object and carries the API server's message.
 
 use lattice_derive::pivot::PivotError;
+use lattice_protocol::v1::PivotBatchCreated;
 
 use crate::apply::release::ReleaseError;
 use crate::apply::resolver::ResolveError;
@@ -75,6 +76,15 @@ pub enum StepError {
         uid: String,
         /// How long the step waited.
         seconds: u64,
+    },
+    /// A create batch failed (`error`, the first in the batch's order) after putting `created`
+    /// on the cluster; answered with both, so a rollback deletes what was created.
+    #[error("{error}")]
+    BatchPartlyCreated {
+        /// Why the batch failed.
+        error: Box<StepError>,
+        /// What the batch created or adopted before and besides the failure.
+        created: PivotBatchCreated,
     },
     /// The spec to release could not be released; nothing was deleted.
     #[error("nothing deleted: {0}")]

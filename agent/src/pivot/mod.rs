@@ -34,11 +34,18 @@ pub use crate::apply::takeover::PIVOT_FIELD_MANAGER as FIELD_MANAGER;
 
 impl Applier {
     /// Carries out one pivot step on this agent's cluster and answers it. A failure is answered
-    /// with `success: false` and an error naming the object and the API server's message.
+    /// with `success: false` and an error naming the object and the API server's message (a
+    /// failed create batch also with the objects it did create).
     pub async fn pivot(&mut self, command: &PivotCommand) -> PivotStepResult {
         let outcome = self.pivot_step(command).await;
         let (success, error, detail) = match outcome {
             Ok(detail) => (true, String::new(), Some(detail)),
+            // What a failed batch created goes with the error (the cell rolls it back).
+            Err(StepError::BatchPartlyCreated { error, created }) => (
+                false,
+                error.to_string(),
+                Some(Detail::BatchCreated(created)),
+            ),
             Err(e) => (false, e.to_string(), None),
         };
         if success {

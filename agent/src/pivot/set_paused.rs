@@ -1,7 +1,8 @@
 //! `PivotSetPaused`: set or clear the CAPI `Cluster`'s `spec.paused` with clusterctl's merge
 //! patches (`lattice_derive::pivot::pause`), as field manager `lattice-pivot`, and answer with
 //! the value the API server returned. Pausing a paused cluster (or unpausing an unpaused one)
-//! changes nothing and answers the same.
+//! changes nothing and answers the same. Fault points `pivot:after-pause` and
+//! `pivot:after-unpause` fire once the change is stored, before the answer.
 
 use kube::Client;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
@@ -42,6 +43,12 @@ pub async fn set_paused(
         object,
         message: e.to_string(),
     })?;
+    // The change is stored, the answer not yet sent (docs/testing.md, fault points).
+    lattice_fault::point(if paused {
+        "pivot:after-pause"
+    } else {
+        "pivot:after-unpause"
+    });
     Ok(PivotPausedState {
         paused: is_paused(&stored),
     })

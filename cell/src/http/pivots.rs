@@ -9,7 +9,6 @@ use lattice_api::pivots::{PivotEventView, PivotList, PivotStarted, PivotView};
 
 use super::error::ApiError;
 use crate::pivot::start::{StartRefused, start};
-use crate::pivot::unpivot::{UnpivotRefused, start_unpivot};
 use crate::pivot_state::{Direction, Phase, PivotState, StoredPlan, objects_on_target};
 use crate::state::CellState;
 use crate::store::pivots::{PivotEventRow, PivotRow};
@@ -22,7 +21,9 @@ pub async fn start_pivot(
     State(state): State<CellState>,
     Path(name): Path<String>,
 ) -> Result<(StatusCode, Json<PivotStarted>), ApiError> {
-    let pivot = start(&state, &name, "admin").await.map_err(refused)?;
+    let pivot = start(&state, &name, Direction::Pivot, "admin")
+        .await
+        .map_err(refused)?;
     Ok((StatusCode::ACCEPTED, Json(started(pivot))))
 }
 
@@ -31,9 +32,9 @@ pub async fn start_unpivot_handler(
     State(state): State<CellState>,
     Path(name): Path<String>,
 ) -> Result<(StatusCode, Json<PivotStarted>), ApiError> {
-    let pivot = start_unpivot(&state, &name, "admin")
+    let pivot = start(&state, &name, Direction::Unpivot, "admin")
         .await
-        .map_err(unpivot_refused)?;
+        .map_err(refused)?;
     Ok((StatusCode::ACCEPTED, Json(started(pivot))))
 }
 
@@ -48,47 +49,29 @@ fn started(pivot: PivotState) -> PivotStarted {
     }
 }
 
-fn unpivot_refused(refusal: UnpivotRefused) -> ApiError {
-    let message = refusal.to_string();
-    let conflict = |code: &'static str, field: &'static str| {
-        ApiError::with_field(StatusCode::CONFLICT, code, message.clone(), field)
-    };
-    match refusal {
-        UnpivotRefused::NoLatticeCluster(_) => {
-            ApiError::with_field(StatusCode::NOT_FOUND, "NotFound", message, "name")
-        }
-        UnpivotRefused::NotPivoted(_) => conflict("NotPivoted", "name"),
-        UnpivotRefused::SelfManaged(_) => conflict("NotPivoted", "spec.managedBy"),
-        UnpivotRefused::SourceNotConnected(_) => conflict("NotConnected", "source"),
-        UnpivotRefused::TargetNotConnected { .. } => conflict("NotConnected", "target"),
-        UnpivotRefused::AlreadyActive(_) => conflict("PivotActive", "name"),
-        UnpivotRefused::Store(e) => e.into(),
-    }
-}
-
+/// A refused start as the API answers it: 404 without a LatticeCluster, 409 naming the field
+/// (or the side whose agent is missing) otherwise.
 fn refused(refusal: StartRefused) -> ApiError {
+    let refusal = match refusal {
+        StartRefused::Store(e) => return e.into(),
+        other => other,
+    };
     let message = refusal.to_string();
-    match refusal {
-        StartRefused::NoLatticeCluster(_) => {
-            ApiError::with_field(StatusCode::NOT_FOUND, "NotFound", message, "name")
+    let (code, field) = match &refusal {
+        StartRefused::NoLatticeCluster { .. } => {
+            return ApiError::with_field(StatusCode::NOT_FOUND, "NotFound", message, "name");
         }
-        StartRefused::AlreadySelfManaged(_) => {
-            ApiError::with_field(StatusCode::CONFLICT, "AlreadyPivoted", message, "name")
+        StartRefused::AlreadySelfManaged(_) => ("AlreadyPivoted", "name"),
+        StartRefused::NotProvisioned { .. } => ("NotProvisioned", "name"),
+        StartRefused::NotPivoted(_) => ("NotPivoted", "name"),
+        StartRefused::SelfManaged(_) => ("NotPivoted", "spec.managedBy"),
+        StartRefused::OwnAgentNotConnected { .. } | StartRefused::ManagerNotConnected { .. } => {
+            ("NotConnected", refusal.side().unwrap_or("name"))
         }
-        StartRefused::NotProvisioned { .. } => {
-            ApiError::with_field(StatusCode::CONFLICT, "NotProvisioned", message, "name")
-        }
-        StartRefused::TargetNotConnected(_) => {
-            ApiError::with_field(StatusCode::CONFLICT, "NotConnected", message, "target")
-        }
-        StartRefused::SourceNotConnected { .. } => {
-            ApiError::with_field(StatusCode::CONFLICT, "NotConnected", message, "source")
-        }
-        StartRefused::AlreadyActive(_) => {
-            ApiError::with_field(StatusCode::CONFLICT, "PivotActive", message, "name")
-        }
-        StartRefused::Store(e) => e.into(),
-    }
+        // A store failure was answered above.
+        StartRefused::AlreadyActive(_) | StartRefused::Store(_) => ("PivotActive", "name"),
+    };
+    ApiError::with_field(StatusCode::CONFLICT, code, message, field)
 }
 
 /// `GET /v1/clusters/{name}/pivots`.

@@ -2,7 +2,7 @@
 //! of a cluster's Cluster API objects from its managing cluster (the source) to the cluster
 //! itself (the target), run by the cell over the two agents' sessions and persisted in Postgres
 //! (`pivots`, `pivot_events`) so a restarted cell resumes it. The same machine runs an unpivot
-//! (`unpivot`; decision 0045): the move back, with the cluster as source and its managing
+//! (decision 0045): the move back, with the cluster as source and its managing
 //! cluster as target (`pivot_state::Direction`).
 //!
 //! One module per phase (`pausing`, `discovering`, `creating`, `unpausing`, `deleting`,
@@ -26,7 +26,6 @@ pub mod start;
 mod test_support;
 pub mod transition;
 pub mod unpausing;
-pub mod unpivot;
 
 use crate::pivot_state::PivotState;
 use crate::state::CellState;

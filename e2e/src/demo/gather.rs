@@ -269,5 +269,6 @@ pub async fn gather(fleet: &Fleet, mut applied: ApplyOutcome) -> Result<Report, 
         clusters,
         others: applied.others,
         drift: None,
+        pivot: None,
     })
 }

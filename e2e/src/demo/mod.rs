@@ -9,6 +9,7 @@ mod drift;
 mod examples;
 mod fleet;
 mod gather;
+mod pivot;
 mod report;
 
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 pub use apply::{Applied, ApplyOutcome, OtherDocument, ServiceEntry};
 pub use examples::{ExampleDoc, ExampleFile, Expectation, parse_example, read_examples};
 pub use fleet::{Fleet, Progress};
+pub use pivot::{PivotDone, PivotShown};
 pub use report::{ClusterSection, DriftShown, ObjectLine, Report, ServiceSection};
 
 use crate::HarnessError;
@@ -107,7 +109,7 @@ pub async fn run(options: &DemoOptions, progress: &Progress) -> Result<(Report, 
     ));
     let names = cluster_names(&files);
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let fleet = Fleet::start(&names, progress).await?;
+    let mut fleet = Fleet::start(&names, progress).await?;
     let ctl = fleet.cell.ctl()?;
     let scratch = fleet.cell.dir().join("demo");
     std::fs::create_dir_all(&scratch).map_err(|e| DemoError::io(&scratch, e))?;
@@ -123,6 +125,7 @@ pub async fn run(options: &DemoOptions, progress: &Progress) -> Result<(Report, 
     let mut report = gather::gather(&fleet, applied).await?;
     progress.step("deleting a Service by hand to show the agent's drift correction");
     report.drift = drift::show_drift_correction(&fleet, &report).await?;
+    report.pivot = pivot::show_pivot(&mut fleet, &files, &report.others, progress).await?;
     Ok((report, fleet))
 }
 

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::apply::{Applied, OtherDocument, ServiceEntry};
 use super::examples::Expectation;
+use super::pivot::PivotShown;
 use crate::lattice::ServiceView;
 use crate::lattice::objects::ObjectRef;
 
@@ -92,6 +93,8 @@ pub struct Report {
     pub others: Vec<OtherDocument>,
     /// The drift step (a Service deleted by hand and put back by its agent), if it ran.
     pub drift: Option<DriftShown>,
+    /// The pivot step (the example LatticeCluster moved to itself), if it ran.
+    pub pivot: Option<PivotShown>,
 }
 
 /// Whether a service ended as its example expects; `Ok` says how, `Err` what went wrong.
@@ -158,6 +161,7 @@ impl Report {
         self.services.iter().all(|s| s.verdict.is_ok())
             && self.others.iter().all(|o| o.acceptable)
             && self.drift.as_ref().is_none_or(|d| d.outcome.is_ok())
+            && self.pivot.as_ref().is_none_or(|p| p.outcome.is_ok())
     }
 
     /// The report as text for people.
@@ -228,6 +232,10 @@ impl Report {
                 Err(why) => out.push(format!("  ✗ {} on {}: {why}", drift.service, drift.cluster)),
             }
         }
+        if let Some(pivot) = &self.pivot {
+            out.push(String::new());
+            render_pivot(pivot, &mut out);
+        }
         out.push(String::new());
         out.push(self.summary());
         out.join("\n")
@@ -265,6 +273,38 @@ impl Report {
             count("Failed"),
             self.clusters.len()
         )
+    }
+}
+
+/// The pivot step: the command's lines, the pivot in one line, the history `describe` prints.
+fn render_pivot(pivot: &PivotShown, out: &mut Vec<String>) {
+    out.push(format!(
+        "Pivot (LatticeCluster {0}'s Cluster API objects move from {1} to {0} itself, after the sections above)",
+        pivot.cluster, pivot.manager
+    ));
+    match &pivot.outcome {
+        Ok(done) => {
+            out.push(format!("  $ latticectl cluster pivot {}", pivot.cluster));
+            out.extend(done.ctl_lines.lines().map(|l| format!("  {l}")));
+            out.push(format!(
+                "  ✓ LatticeCluster {} pivoted: {}",
+                pivot.cluster, done.summary
+            ));
+            out.push(format!(
+                "  $ latticectl describe cluster {}   (its pivot history)",
+                pivot.cluster
+            ));
+            out.extend(done.history.lines().map(|l| format!("  {l}")));
+        }
+        Err(why) => {
+            let mut lines = why.lines();
+            out.push(format!(
+                "  ✗ LatticeCluster {}: {}",
+                pivot.cluster,
+                lines.next().unwrap_or_default()
+            ));
+            out.extend(lines.map(|l| format!("      {l}")));
+        }
     }
 }
 

@@ -18,6 +18,7 @@
 mod agent;
 mod cell;
 mod ctl;
+mod lattice_cluster;
 pub mod objects;
 pub mod pids;
 mod status;
@@ -25,6 +26,9 @@ mod status;
 pub use agent::{Agent, AgentOptions, SESSION_ESTABLISHED};
 pub use cell::{Cell, CellOptions};
 pub use ctl::{Ctl, CtlOutput, EnrolmentToken};
+pub use lattice_cluster::{
+    CLUSTER_PHASE_LIMIT, edge_3_managed_by, lattice_cluster, wait_for_cluster_phase,
+};
 pub use status::{ServiceView, wait_for_phase};
 
 use crate::HarnessError;

@@ -104,18 +104,45 @@ fn owner_refs(object: &Value) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// Which way a checked move went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Way {
+    /// `mgmt` → `edge-3`.
+    Pivot,
+    /// `edge-3` → `mgmt` (decision 0045).
+    Unpivot,
+}
+
 /// What the "Checked by" asks of a finished pivot: every moved object exactly once on
 /// `edge-3` (by `lattice.dev/source-uid`, with its kind and name), every owner reference pointing
 /// at the owner's target UID, statuses restored, the `Cluster` unpaused there, nothing of the
 /// cluster left on `mgmt` (its unrelated Secret and ConfigMap stay).
 pub async fn assert_pivoted(fleet: &Fleet, source: &[SourceObject]) {
-    let on_target = namespace_objects(&fleet.edge_client().await).await;
+    assert_moved(fleet, source, Way::Pivot).await;
+}
+
+/// [`assert_pivoted`] for a move either way: `source` is what the move's source held before it.
+/// On `mgmt` the unrelated Secret and ConfigMap are neither moved nor counted.
+pub async fn assert_moved(fleet: &Fleet, source: &[SourceObject], way: Way) {
+    let (from, to, target_name) = match way {
+        Way::Pivot => (fleet.mgmt_client().await, fleet.edge_client().await, NAME),
+        Way::Unpivot => (
+            fleet.edge_client().await,
+            fleet.mgmt_client().await,
+            MANAGER,
+        ),
+    };
+    let on_target: Vec<Value> = namespace_objects(&to)
+        .await
+        .into_iter()
+        .filter(|o| !is_unrelated(o))
+        .collect();
     let mut by_source_uid: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
     for object in &on_target {
         let annotation = object["metadata"]["annotations"][SOURCE_UID].as_str();
         let annotation = annotation.unwrap_or_else(|| {
             panic!(
-                "{} {} on {NAME} has no {SOURCE_UID}: the pivot did not make it",
+                "{} {} on {target_name} has no {SOURCE_UID}: the move did not make it",
                 object["kind"], object["metadata"]["name"]
             )
         });
@@ -124,13 +151,13 @@ pub async fn assert_pivoted(fleet: &Fleet, source: &[SourceObject]) {
             .or_default()
             .push(object);
     }
-    assert_eq!(on_target.len(), source.len(), "objects on {NAME}");
+    assert_eq!(on_target.len(), source.len(), "objects on {target_name}");
     let mut target_uid: BTreeMap<&str, &str> = BTreeMap::new();
     for object in source {
         let found = by_source_uid.get(&object.uid).map(Vec::as_slice);
         let [moved] = found.unwrap_or_default() else {
             panic!(
-                "{} {} is on {NAME} {} time(s), not once",
+                "{} {} is on {target_name} {} time(s), not once",
                 object.kind,
                 object.name,
                 found.map_or(0, <[_]>::len)
@@ -163,21 +190,34 @@ pub async fn assert_pivoted(fleet: &Fleet, source: &[SourceObject]) {
             .collect();
         assert_eq!(
             owners, expected,
-            "owner references of {} {} on {NAME}",
+            "owner references of {} {} on {target_name}",
             object.kind, object.name
         );
     }
     let cluster = on_target
         .iter()
         .find(|o| o["kind"] == "Cluster")
-        .expect("the Cluster on edge-3");
+        .unwrap_or_else(|| panic!("the Cluster on {target_name}"));
     assert_ne!(
         cluster["spec"]["paused"], true,
-        "the Cluster is unpaused on {NAME}: {:#}",
+        "the Cluster is unpaused on {target_name}: {:#}",
         cluster["spec"]
     );
-    let left: BTreeSet<String> = namespace_objects(&fleet.mgmt_client().await)
-        .await
+    let left = kinds_and_names(&namespace_objects(&from).await);
+    let stays: BTreeSet<String> = match way {
+        Way::Pivot => [
+            format!("Secret/{UNRELATED_SECRET}"),
+            format!("ConfigMap/{UNRELATED_CONFIG_MAP}"),
+        ]
+        .into(),
+        Way::Unpivot => BTreeSet::new(),
+    };
+    assert_eq!(left, stays, "left on the move's source");
+}
+
+/// `Kind/name` of each object.
+pub fn kinds_and_names(objects: &[Value]) -> BTreeSet<String> {
+    objects
         .iter()
         .map(|o| {
             format!(
@@ -186,21 +226,21 @@ pub async fn assert_pivoted(fleet: &Fleet, source: &[SourceObject]) {
                 o["metadata"]["name"].as_str().unwrap()
             )
         })
-        .collect();
-    let stays: BTreeSet<String> = [
-        format!("Secret/{UNRELATED_SECRET}"),
-        format!("ConfigMap/{UNRELATED_CONFIG_MAP}"),
-    ]
-    .into();
-    assert_eq!(left, stays, "left on {MANAGER}");
+        .collect()
 }
 
 /// The pivot's batch count, checked against [`MIDDLE_BATCH`] (so the armed points existed).
 pub async fn assert_ended_pivoted(fleet: &Fleet) -> Value {
+    assert_ended(fleet, 1, "Pivoted").await
+}
+
+/// The newest of `count` moves ended in `phase` (`Pivoted`, `Unpivoted`) with every object
+/// moved, in more than [`MIDDLE_BATCH`]` + 1` batches.
+pub async fn assert_ended(fleet: &Fleet, count: usize, phase: &str) -> Value {
     let pivots = fleet.pivots().await;
-    assert_eq!(pivots.len(), 1, "{pivots:#?}");
+    assert_eq!(pivots.len(), count, "{pivots:#?}");
     let pivot = pivots[0].clone();
-    assert_eq!(pivot["phase"], "Pivoted", "{pivot:#}");
+    assert_eq!(pivot["phase"], phase, "{pivot:#}");
     assert!(
         pivot["batchCount"].as_u64().unwrap_or_default() > u64::from(MIDDLE_BATCH) + 1,
         "{pivot:#}"

@@ -14,12 +14,12 @@ mod watch;
 pub use checks::*;
 pub use watch::*;
 
-use std::path::PathBuf;
-
 use kube::Client;
-use lattice_e2e::bins::workspace_root;
 use lattice_e2e::capi_fixture::{self, CLUSTER};
-use lattice_e2e::lattice::{Agent, AgentOptions, Cell, CellOptions, Ctl, install_platform_crds};
+use lattice_e2e::lattice::{
+    Agent, AgentOptions, Cell, CellOptions, Ctl, edge_3_managed_by, install_platform_crds,
+    wait_for_cluster_phase,
+};
 use lattice_e2e::{
     TestCluster, install_crds, lattice_crd_files, vendored_project_crd_files, wait_until,
 };
@@ -90,7 +90,8 @@ impl Fleet {
         )
         .await
         .unwrap();
-        let applied = ctl.apply(&cluster_file(mgmt.dir())).await.unwrap();
+        let file = edge_3_managed_by(mgmt.dir(), MANAGER).unwrap();
+        let applied = ctl.apply(&file).await.unwrap();
         assert_eq!(applied[0]["result"], "created", "{applied:?}");
         wait_phase(&ctl, "Provisioning").await;
         let edge_agent_options = AgentOptions {
@@ -169,8 +170,17 @@ impl Fleet {
 
     /// `POST /v1/clusters/edge-3/pivot`: starts a pivot without following it; the answer.
     pub async fn start_pivot(&self) -> Value {
+        self.start_move("pivot").await
+    }
+
+    /// `POST /v1/clusters/edge-3/unpivot`: starts an unpivot without following it; the answer.
+    pub async fn start_unpivot(&self) -> Value {
+        self.start_move("unpivot").await
+    }
+
+    async fn start_move(&self, way: &str) -> Value {
         reqwest::Client::new()
-            .post(format!("{}/v1/clusters/{NAME}/pivot", self.cell.http_url()))
+            .post(format!("{}/v1/clusters/{NAME}/{way}", self.cell.http_url()))
             .bearer_auth(self.cell.admin_token())
             .send()
             .await
@@ -205,35 +215,25 @@ async fn own_cluster(platform: bool) -> TestCluster {
     cluster
 }
 
-/// `examples/clusters/edge-3.yaml`, managed by `mgmt`, written to `dir`.
-fn cluster_file(dir: &std::path::Path) -> PathBuf {
-    let fixture = workspace_root().join("examples/clusters/edge-3.yaml");
-    let text = std::fs::read_to_string(fixture)
-        .unwrap()
-        .replace("managedBy: edge-1", &format!("managedBy: {MANAGER}"));
-    let path = dir.join("edge-3-managed-by-mgmt.yaml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-/// `latticectl get latticecluster edge-3 -o json`.
-pub async fn lattice_cluster(ctl: &Ctl) -> Value {
-    ctl.json(&["get", "latticecluster", NAME]).await.unwrap()
-}
-
-/// Waits until the LatticeCluster's phase is `phase` (`Failed` fails at once, with the status).
+/// Waits until the LatticeCluster `edge-3` is in `phase` (`Failed` fails at once, with the
+/// status); what the cell shows of it.
 pub async fn wait_phase(ctl: &Ctl, phase: &str) -> Value {
-    let shown = wait_until(
-        &format!("LatticeCluster {NAME} {phase}"),
+    wait_for_cluster_phase(ctl, NAME, phase).await.unwrap()
+}
+
+/// Waits until `latticectl get clusters` shows `cluster` with `connected`.
+pub async fn wait_connected(ctl: &Ctl, cluster: &str, connected: bool) {
+    wait_until(
+        &format!("cluster {cluster} to show connected={connected}"),
         SETTLE,
         || async {
-            let shown = lattice_cluster(ctl).await;
-            let now = shown["status"]["phase"].as_str().unwrap_or_default();
-            Ok((now == phase || now == "Failed").then_some(shown))
+            let clusters = ctl.clusters().await?;
+            Ok(clusters
+                .iter()
+                .any(|c| c["name"] == cluster && c["connected"] == connected)
+                .then_some(()))
         },
     )
     .await
     .unwrap();
-    assert_eq!(shown["status"]["phase"], phase, "{shown:#}");
-    shown
 }

@@ -75,6 +75,38 @@ impl PauseWatch {
     }
 }
 
+impl PauseWatch {
+    /// Waits until the source `Cluster` was paused and then unpaused, as a rollback leaves it;
+    /// stops watching and asserts it was not paused again.
+    pub async fn finish_rolled_back(self) {
+        let seen = wait_until(
+            "the source Cluster paused, then unpaused",
+            SETTLE,
+            || async {
+                let seen = self.seen.lock().unwrap().clone();
+                let paused = seen.iter().position(|p| *p == Some(true));
+                let unpaused = paused.is_some() && seen.last() != Some(&Some(true));
+                Ok(unpaused.then_some(seen))
+            },
+        )
+        .await
+        .unwrap();
+        self.task.abort();
+        let paused = seen
+            .iter()
+            .position(|p| *p == Some(true))
+            .unwrap_or_default();
+        let unpaused = seen[paused..]
+            .iter()
+            .position(|p| *p != Some(true))
+            .unwrap_or_default();
+        assert!(
+            seen[paused + unpaused..].iter().all(|p| *p != Some(true)),
+            "the source Cluster was paused again after the rollback: {seen:?}"
+        );
+    }
+}
+
 /// Waits until `process` (one that was armed with `point`) has died, and checks it died at
 /// `point`: killed by SIGKILL, its log's last run ending with the fault line.
 pub async fn wait_killed_at(process: &ManagedProcess, point: &str) {

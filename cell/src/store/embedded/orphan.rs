@@ -48,13 +48,13 @@ pub fn stop_orphaned_postmaster(
         .and_then(|l| l.trim().parse::<i32>().ok())
     else {
         tracing::warn!(file = %pid_file.display(), "removing an unreadable postmaster.pid left by a crashed server");
-        return fs::remove_file(&pid_file).map_err(|e| io(&pid_file, e));
+        return remove_stale(&pid_file);
     };
     match classify(pid, data) {
         Holder::Gone => Ok(()),
         Holder::Unrelated(pid) => {
             tracing::warn!(pid, file = %pid_file.display(), "postmaster.pid names a process that is not a server of this data directory; removing the stale file");
-            fs::remove_file(&pid_file).map_err(|e| io(&pid_file, e))
+            remove_stale(&pid_file)
         }
         Holder::OrphanedPostmaster(pid) => {
             tracing::warn!(
@@ -64,6 +64,16 @@ pub fn stop_orphaned_postmaster(
             );
             stop(bin_dir, data, run_as, pid)
         }
+    }
+}
+
+/// Removes a stale `postmaster.pid`. Already gone is as good: a postmaster that was exiting
+/// (the killed cell's, stopped by parent death) removes its own file, and may do so between our
+/// read and this removal, which must not fail the start.
+fn remove_stale(pid_file: &Path) -> Result<(), EmbeddedPostgresError> {
+    match fs::remove_file(pid_file) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(pid_file, e)),
+        _ => Ok(()),
     }
 }
 

@@ -1,11 +1,14 @@
-//! `PivotCreateBatch`, on the target: for each object (8 at a time — a batch is one depth level,
-//! none of its objects owns another — answered in the batch's order), read what this
-//! cluster holds under its name and let `lattice_derive::pivot::place` decide — create it, adopt
-//! the copy an earlier attempt made (same `lattice.dev/source-uid`), wait for that copy to finish
-//! being deleted, or refuse because the name is taken by an object the pivot did not make
-//! (nothing overwritten). Then the source's status is written (through the status subresource
-//! where the kind has one), also on adoption, since a crash may have come between create and
-//! status. Answers the target UID of every object, in order.
+//! `PivotCreateBatch`, on the target: for each object ([`CONCURRENCY`] at a time — a batch is
+//! one depth level, none of its objects owns another — answered in the batch's order), create
+//! it; only if the name is taken, read what this cluster holds under it and let
+//! `lattice_derive::pivot::place` decide — adopt the copy an earlier attempt made (same
+//! `lattice.dev/source-uid`), wait for that copy to finish being deleted, or refuse because the
+//! name is taken by an object the pivot did not make (nothing overwritten). Then the source's
+//! status, if the cell sent one (only for the kinds `lattice_derive::pivot::restores_status`
+//! names), is written (through the status subresource where the kind has one), also on
+//! adoption, since a crash may have come between create and status. Answers the target UID of
+//! every object, in order. One request per object on a first attempt (two for a `Cluster` or
+//! `Machine`): decision 0049.
 //!
 //! Fault points: `pivot:mid-batch:<i>` once the first object of batch `i` is on the cluster,
 //! `pivot:after-batch:<i>` when the whole batch is, before answering.
@@ -33,8 +36,9 @@ pub const WAIT_FOR_DELETION: Duration = Duration::from_secs(30);
 /// How often the step looks again while it waits.
 const POLL: Duration = Duration::from_millis(200);
 
-/// How many objects of a batch are placed (or deleted) at once.
-pub const CONCURRENCY: usize = 8;
+/// How many objects of a batch are placed (or deleted) at once: enough to keep an API
+/// server's cores busy while each request waits on etcd (decision 0049 measured it).
+pub const CONCURRENCY: usize = 32;
 
 /// One object of a batch, with everything needed to place it.
 struct Placing {
@@ -195,51 +199,60 @@ fn read_sent(index: usize, sent: &PivotObject) -> Result<(Named, TargetObject), 
 }
 
 /// Creates `target` or adopts the pivot's earlier copy; returns its UID on this cluster and
-/// whether it was adopted.
+/// whether it was adopted. The create comes first, without a read: on a first attempt the name
+/// is free, so one request places the object. Only an `AlreadyExists` answer (a resend after a
+/// crash, or a name someone else holds) reads what is there and lets
+/// [`place`] decide: adopt the copy with this source UID, wait while that copy is being
+/// deleted and then create again, or refuse the name taken by an object the pivot did not make.
 async fn create_or_adopt(
     api: &Api<DynamicObject>,
     index: usize,
     named: &Named,
     target: &TargetObject,
 ) -> Result<(String, bool), StepError> {
+    let object: DynamicObject =
+        serde_json::from_value(target.manifest.clone()).map_err(|e| StepError::BadObject {
+            index,
+            reason: format!("{}: {e}", named.key),
+        })?;
+    let params = PostParams {
+        field_manager: Some(FIELD_MANAGER.to_string()),
+        ..PostParams::default()
+    };
     let started = Instant::now();
     loop {
-        let existing = read_existing(api, index, named).await?;
-        match place(target, existing.as_ref())? {
-            Placement::Adopt { target_uid } => return Ok((target_uid, true)),
-            Placement::WaitForDeletion { target_uid } => {
-                if started.elapsed() >= WAIT_FOR_DELETION {
-                    return Err(StepError::StillDeleting {
+        match api.create(&params, &object).await {
+            Ok(made) => return Ok((made.metadata.uid.unwrap_or_default(), false)),
+            Err(kube::Error::Api(status)) if status.reason == "AlreadyExists" => {}
+            Err(e) => return Err(StepError::api("creating", &named.key, &e)),
+        }
+        // The name is taken: look at what holds it until it can be adopted or created again.
+        loop {
+            let existing = read_existing(api, index, named).await?;
+            match place(target, existing.as_ref())? {
+                Placement::Adopt { target_uid } => return Ok((target_uid, true)),
+                // Gone between the create and the read: create again (bounded like the wait,
+                // should the name keep changing hands).
+                Placement::Create if started.elapsed() < WAIT_FOR_DELETION => break,
+                Placement::Create => {
+                    return Err(StepError::Api {
+                        action: "creating",
                         object: named.key.to_string(),
-                        uid: target_uid,
-                        seconds: WAIT_FOR_DELETION.as_secs(),
+                        message: format!(
+                            "the name was taken and freed again for {} s",
+                            WAIT_FOR_DELETION.as_secs()
+                        ),
                     });
                 }
-                tokio::time::sleep(POLL).await;
-            }
-            Placement::Create => {
-                let object: DynamicObject = serde_json::from_value(target.manifest.clone())
-                    .map_err(|e| StepError::BadObject {
-                        index,
-                        reason: format!("{}: {e}", named.key),
-                    })?;
-                let params = PostParams {
-                    field_manager: Some(FIELD_MANAGER.to_string()),
-                    ..PostParams::default()
-                };
-                match api.create(&params, &object).await {
-                    Ok(made) => {
-                        let uid = made.metadata.uid.unwrap_or_default();
-                        return Ok((uid, false));
+                Placement::WaitForDeletion { target_uid } => {
+                    if started.elapsed() >= WAIT_FOR_DELETION {
+                        return Err(StepError::StillDeleting {
+                            object: named.key.to_string(),
+                            uid: target_uid,
+                            seconds: WAIT_FOR_DELETION.as_secs(),
+                        });
                     }
-                    // Someone created it between the read and the create: decide again.
-                    Err(kube::Error::Api(status))
-                        if status.reason == "AlreadyExists"
-                            && started.elapsed() < WAIT_FOR_DELETION =>
-                    {
-                        continue;
-                    }
-                    Err(e) => return Err(StepError::api("creating", &named.key, &e)),
+                    tokio::time::sleep(POLL).await;
                 }
             }
         }

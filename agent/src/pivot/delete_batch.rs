@@ -1,19 +1,22 @@
 //! `PivotDeleteBatch`, on the source, once everything is on the target: for each object (the cell
 //! sends dependants in earlier batches than their owners; inside a batch, which is one depth
-//! level, 8 at a time), as clusterctl's `deleteSourceObject` does — the
-//! delete-for-move annotation (CAPI and provider controllers then leave the real infrastructure
-//! alone), the delete, then the removal of its finalizers if it has any. Every write is
-//! conditional on the UID the pivot moved: an object that was replaced by another of the same
-//! name is left alone and reported in `left_alone`, counted neither deleted nor absent.
+//! level, [`CONCURRENCY`] at a time), as clusterctl's `deleteSourceObject` does, in two requests
+//! instead of three (decision 0049): one patch adds the delete-for-move annotation (CAPI and
+//! provider controllers then leave the real infrastructure alone) and removes the finalizers,
+//! then the delete (a finalizer a controller put back in between is removed after it,
+//! `lattice_derive::pivot::source_delete`). What the source holds is read with one LIST per kind
+//! and namespace of the batch. Every write is conditional on the UID the pivot moved: an object
+//! that was replaced by another of the same name is left alone and reported in `left_alone`,
+//! counted neither deleted nor absent.
 //! (Releasing `release_spec_key` happens before, in [`crate::apply::release`].)
 //!
 //! Fault point: `pivot:mid-delete:<i>` once the first object of batch `i` is deleted.
 
+use std::collections::BTreeMap;
+
 use futures::{FutureExt, StreamExt, stream};
-use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions};
-use lattice_derive::pivot::source_delete::{
-    DELETE_FOR_MOVE_ANNOTATION, delete_for_move_patch, finalizer_removal_patch,
-};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, Preconditions};
+use lattice_derive::pivot::source_delete::{before_delete_patch, finalizer_removal_patch};
 use lattice_protocol::v1::{PivotBatchDeleted, PivotDeleteBatch, PivotObjectRef};
 use serde_json::{Value, json};
 
@@ -45,9 +48,11 @@ pub async fn delete_batch(
         batch_index: batch.batch_index,
         ..PivotBatchDeleted::default()
     };
-    // Kinds resolved first (the resolver caches), then the objects deleted concurrently: one
-    // batch is one depth level, none owns another.
+    // Kinds resolved first (the resolver caches); then what the source holds is read with one
+    // LIST per kind and namespace of the batch (not a GET per object); then the objects are
+    // deleted concurrently: one batch is one depth level, none owns another.
     let mut deleting = Vec::with_capacity(batch.objects.len());
+    let mut lists: BTreeMap<ListKey, Api<DynamicObject>> = BTreeMap::new();
     for (index, moved) in batch.objects.iter().enumerate() {
         let named = named(
             index,
@@ -69,12 +74,18 @@ pub async fn delete_batch(
                 object: named.key.to_string(),
                 source,
             })?;
+        lists.entry(list_key(&named)).or_insert_with(|| api.clone());
         deleting.push((api, named, moved.clone()));
     }
+    let held = read_held(lists).await?;
     let mut outcomes = stream::iter(deleting)
         .map(|(api, named, moved)| {
+            let found = held
+                .get(&list_key(&named))
+                .and_then(|objects| objects.get(&named.object.name))
+                .cloned();
             async move {
-                let outcome = delete_moved(&api, &named, &moved).await;
+                let outcome = delete_moved(&api, &named, &moved, found).await;
                 (named, outcome)
             }
             .boxed()
@@ -107,11 +118,52 @@ pub async fn delete_batch(
     Ok(result)
 }
 
-/// Annotates, deletes and unfinalizes one object, if it still has the moved UID.
+/// A kind in a namespace: what one LIST reads (apiVersion, kind, namespace).
+type ListKey = (String, String, Option<String>);
+
+fn list_key(named: &Named) -> ListKey {
+    (
+        named.object.api_version.clone(),
+        named.object.kind.clone(),
+        named.object.namespace.clone(),
+    )
+}
+
+/// What the source holds of each kind and namespace of the batch, by name (one LIST each).
+async fn read_held(
+    lists: BTreeMap<ListKey, Api<DynamicObject>>,
+) -> Result<BTreeMap<ListKey, BTreeMap<String, DynamicObject>>, StepError> {
+    let mut held = BTreeMap::new();
+    for (key, api) in lists {
+        let listed = api.list(&ListParams::default()).await.map_err(|e| {
+            let (api_version, kind, namespace) = &key;
+            StepError::api(
+                "listing",
+                format!(
+                    "{kind} ({api_version}) in namespace {}",
+                    namespace.as_deref().unwrap_or("(cluster)")
+                ),
+                &e,
+            )
+        })?;
+        let by_name = listed
+            .items
+            .into_iter()
+            .filter_map(|object| Some((object.metadata.name.clone()?, object)))
+            .collect();
+        held.insert(key, by_name);
+    }
+    Ok(held)
+}
+
+/// Deletes one object if it still has the moved UID: `found` is what the batch's LIST read
+/// under its name. One patch (the delete-for-move annotation and the finalizers' removal, if
+/// either is missing), then the delete; a finalizer put back in between is removed after it.
 async fn delete_moved(
     api: &Api<DynamicObject>,
     named: &Named,
     moved: &PivotObjectRef,
+    found: Option<DynamicObject>,
 ) -> Result<Deleted, StepError> {
     let name = &named.object.name;
     let replaced = |found: Option<&str>| {
@@ -123,10 +175,8 @@ async fn delete_moved(
             ),
         })
     };
-    let found = match api.get(name).await {
-        Ok(found) => found,
-        Err(e) if is_not_found(&e) => return Ok(Deleted::AlreadyAbsent),
-        Err(e) => return Err(StepError::api("reading", &named.key, &e)),
+    let Some(found) = found else {
+        return Ok(Deleted::AlreadyAbsent);
     };
     let own = found
         .metadata
@@ -143,11 +193,6 @@ async fn delete_moved(
     if found_uid != moved.uid {
         return Ok(replaced(Some(&found_uid)));
     }
-    let annotated = found
-        .metadata
-        .annotations
-        .as_ref()
-        .is_some_and(|a| a.contains_key(DELETE_FOR_MOVE_ANNOTATION));
     let params = PatchParams {
         field_manager: Some(FIELD_MANAGER.to_string()),
         ..PatchParams::default()
@@ -157,13 +202,10 @@ async fn delete_moved(
         patch["metadata"]["uid"] = json!(moved.uid);
         patch
     };
-    if !annotated {
+    let value = serde_json::to_value(&found).unwrap_or(Value::Null);
+    if let Some(patch) = before_delete_patch(&value) {
         match api
-            .patch(
-                name,
-                &params,
-                &Patch::Merge(&guarded(delete_for_move_patch())),
-            )
+            .patch(name, &params, &Patch::Merge(&guarded(patch)))
             .await
         {
             Ok(_) => {}
@@ -179,13 +221,18 @@ async fn delete_moved(
         }),
         ..DeleteParams::default()
     };
-    match api.delete(name, &delete).await {
-        Ok(_) => {}
+    let still_there = match api.delete(name, &delete).await {
+        // The object when it is still there, being deleted: a controller put a finalizer back
+        // after the patch. Otherwise (a Status) it is gone at once, the usual answer.
+        Ok(answer) => match answer.left() {
+            Some(object) => object,
+            None => return Ok(Deleted::Now),
+        },
         Err(e) if is_not_found(&e) => return Ok(Deleted::AlreadyAbsent),
         Err(kube::Error::Api(s)) if s.code == 409 => return Ok(replaced(None)),
         Err(e) => return Err(StepError::api("deleting", &named.key, &e)),
-    }
-    let value = serde_json::to_value(&found).unwrap_or(Value::Null);
+    };
+    let value = serde_json::to_value(&still_there).unwrap_or(Value::Null);
     if let Some(patch) = finalizer_removal_patch(&value) {
         match api
             .patch(name, &params, &Patch::Merge(&guarded(patch)))

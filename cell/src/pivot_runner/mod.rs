@@ -25,7 +25,9 @@ pub struct PivotSettings {
     pub retry_delay: Duration,
     /// How often to look for an agent that is not connected.
     pub connect_poll: Duration,
-    /// Largest creation batch (one `CreateBatch` message).
+    /// Largest creation batch (one `CreateBatch` message). 250: a 1,000-object cluster is 7
+    /// steps each way instead of 14, and the agent keeps its 32 requests in flight longer
+    /// (decision 0049); a batch of 250 Machines' worth of objects is about 0.2 MiB.
     pub max_batch_size: NonZeroUsize,
 }
 
@@ -35,7 +37,7 @@ impl Default for PivotSettings {
             step_timeout: Duration::from_secs(300),
             retry_delay: Duration::from_secs(5),
             connect_poll: Duration::from_millis(200),
-            max_batch_size: NonZeroUsize::new(100).unwrap_or(NonZeroUsize::MIN),
+            max_batch_size: NonZeroUsize::new(250).unwrap_or(NonZeroUsize::MIN),
         }
     }
 }

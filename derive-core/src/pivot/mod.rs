@@ -26,5 +26,5 @@ pub use graph::MoveGraph;
 pub use key::{ObjectKey, OwnerRef};
 pub use membership::CapiCluster;
 pub use object::DiscoveredObject;
-pub use readiness::{Provisioning, StillProvisioning, still_provisioning};
+pub use readiness::{Provisioning, StillProvisioning, restores_status, still_provisioning};
 pub use remap::{SOURCE_UID_ANNOTATION, TargetObject, UidMap, prepare_for_target};

@@ -45,6 +45,17 @@ impl fmt::Display for StillProvisioning {
     }
 }
 
+/// Whether the target gets `key`'s status restored by the move: only the `Cluster` and the
+/// `Machine`s, whose status this check reads. Cluster API never needs a restored status
+/// (clusterctl's move restores none: "Status subresource is never restored" in its book; the
+/// controllers rebuild it from spec and the real infrastructure), but a move back
+/// (`unpivot`), or `clusterctl move`, started before the target's controllers have rebuilt it
+/// would find the cluster "still provisioning". Every other status is left to the controllers,
+/// which saves one API request per object (decision 0049).
+pub fn restores_status(key: &ObjectKey) -> bool {
+    is_capi_cluster(key) || (key.group == CLUSTER_GROUP && key.kind == "Machine")
+}
+
 /// The members of `graph` still provisioning, in key order; empty when the move may start.
 pub fn still_provisioning(graph: &MoveGraph) -> Vec<StillProvisioning> {
     let mut found = Vec::new();
@@ -159,5 +170,26 @@ mod tests {
             ),
             ["Cluster.cluster.x-k8s.io fleet/w1 does not have an initialized control plane yet"]
         );
+    }
+
+    #[test]
+    fn only_the_status_this_check_reads_is_restored() {
+        let key = |api_version: &str, kind: &str| ObjectKey::new(api_version, kind, "fleet", "x");
+        assert!(restores_status(&key(CAPI, "Cluster")));
+        assert!(restores_status(&key(CAPI, "Machine")));
+        for (api_version, kind) in [
+            (CAPI, "MachineSet"),
+            (CAPI, "MachineDeployment"),
+            (
+                "controlplane.cluster.x-k8s.io/v1beta2",
+                "KubeadmControlPlane",
+            ),
+            ("infrastructure.cluster.x-k8s.io/v1beta2", "DockerMachine"),
+            ("infrastructure.cluster.x-k8s.io/v1beta2", "Machine"),
+            ("infrastructure.cluster.x-k8s.io/v1beta2", "Cluster"),
+            ("v1", "Secret"),
+        ] {
+            assert!(!restores_status(&key(api_version, kind)), "{kind}");
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! From a source object to the object the target creates: owner references pointing at the
-//! owners' new UIDs, server-set metadata stripped, the status kept apart (written through the
-//! status subresource after create) and the source UID recorded in an annotation, so that a
-//! re-sent object is adopted instead of created twice.
+//! owners' new UIDs, server-set metadata stripped, the status taken out (kept apart, to be
+//! written through the status subresource after create, only where
+//! [`restores_status`](super::readiness::restores_status) says so) and the source UID recorded
+//! in an annotation, so that a re-sent object is adopted instead of created twice.
 
 use std::collections::BTreeMap;
 
@@ -13,6 +14,7 @@ use super::key::ObjectKey;
 use super::membership::is_capi_cluster;
 use super::object::DiscoveredObject;
 use super::pause::force_paused;
+use super::readiness::restores_status;
 use super::source_delete::DELETE_FOR_MOVE_ANNOTATION;
 
 /// The annotation that records, on the target, the UID an object had on the source.
@@ -130,7 +132,9 @@ pub struct TargetObject {
     /// What to create: no status, no server-set metadata, owner references to target UIDs.
     pub manifest: Value,
     /// The source's status, written through the status subresource once the object exists
-    /// (a create ignores it). `None` when the source had none or an empty one.
+    /// (a create ignores it). `None` when the source had none or an empty one, and for every
+    /// kind whose status is left to the target's controllers
+    /// ([`restores_status`](super::readiness::restores_status)).
     pub status: Option<Value>,
 }
 
@@ -147,7 +151,7 @@ pub fn prepare_for_target(
         Value::Object(fields) => fields.remove("status"),
         _ => None,
     }
-    .filter(|status| !is_empty(status));
+    .filter(|status| !is_empty(status) && restores_status(&object.key));
 
     if let Some(Value::Object(metadata)) = manifest.get_mut("metadata") {
         for field in SERVER_SET_METADATA {
@@ -267,10 +271,8 @@ mod tests {
         uids.record("src-cluster", "tgt-cluster").unwrap();
         let target = prepare_for_target(&machine_set(), &uids).unwrap();
         assert_eq!(target.source_uid, "src-ms");
-        assert_eq!(
-            target.status,
-            Some(json!({"replicas": 2, "readyReplicas": 2}))
-        );
+        // A MachineSet's status is rebuilt by the target's controllers, not restored.
+        assert_eq!(target.status, None);
         assert_eq!(
             target.manifest,
             json!({
@@ -326,6 +328,37 @@ mod tests {
             target.manifest["metadata"]["annotations"],
             json!({"lattice.dev/source-uid": "src-cluster"})
         );
+    }
+
+    #[test]
+    fn the_status_of_a_cluster_and_a_machine_is_kept_apart_for_the_target() {
+        let cluster = DiscoveredObject::from_value(
+            0,
+            json!({
+                "apiVersion": "cluster.x-k8s.io/v1beta2", "kind": "Cluster",
+                "metadata": {"name": "w1", "namespace": "fleet", "uid": "src-cluster"},
+                "status": {"initialization": {"controlPlaneInitialized": true}}
+            }),
+        )
+        .unwrap();
+        let target = prepare_for_target(&cluster, &UidMap::new()).unwrap();
+        assert_eq!(
+            target.status,
+            Some(json!({"initialization": {"controlPlaneInitialized": true}}))
+        );
+        assert_eq!(target.manifest.get("status"), None);
+        let machine = DiscoveredObject::from_value(
+            0,
+            json!({
+                "apiVersion": "cluster.x-k8s.io/v1beta2", "kind": "Machine",
+                "metadata": {"name": "m", "namespace": "fleet", "uid": "src-m"},
+                "status": {"nodeRef": {"name": "m"}}
+            }),
+        )
+        .unwrap();
+        let target = prepare_for_target(&machine, &UidMap::new()).unwrap();
+        assert_eq!(target.status, Some(json!({"nodeRef": {"name": "m"}})));
+        assert_eq!(target.manifest.get("status"), None);
     }
 
     #[test]

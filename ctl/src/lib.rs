@@ -1,6 +1,6 @@
 //! `latticectl`: the CLI of the cell's REST API, plus offline derivation. One module per verb
 //! (`apply`, `get`, `describe`, `delete`, `cluster`, `token`, `auth`, `cost`, `compliance`,
-//! `derive`); [`run`] only
+//! `derive`, `config`); `output` renders every answer; [`run`] only
 //! dispatches. The REST bodies and document parsing come from `lattice-api`, derivation from
 //! `lattice-derive`; the cell's crate (and so sqlx and axum) is not linked.
 
@@ -10,6 +10,7 @@ pub mod auth;
 pub mod client;
 pub mod cluster;
 pub mod compliance;
+pub mod config;
 pub mod cost;
 pub mod delete;
 pub mod derive;
@@ -22,19 +23,43 @@ pub mod quota;
 pub mod token;
 
 pub use args::{
-    AuthCommand, ClusterCommand, Command, ComplianceCommand, CostBy, CostCommand, CtlArgs,
-    DeleteCommand, DescribeCommand, GetCommand, TokenCommand,
+    AuthCommand, ClusterCommand, Command, ComplianceCommand, ConfigCommand, CostBy, CostCommand,
+    CtlArgs, DeleteCommand, DescribeCommand, GetCommand, TokenCommand,
 };
 use client::ApiClient;
 pub use client::CtlError;
 
-/// Runs one command and returns what to print.
+/// Runs one command and returns what to print (`get -w` prints as it goes and returns only on
+/// an error).
 pub async fn run(args: CtlArgs) -> Result<String, CtlError> {
-    let client = ApiClient::new(&args.server, args.token.clone());
+    let config_path = config::path(|name| std::env::var(name).ok());
     let format = args.output;
-    match args.command {
+    let command = match args.command {
+        Command::Completion { shell } => return Ok(completion(shell)),
+        Command::Config { command } => return config::run(command, config_path.as_deref()),
+        command => command,
+    };
+    let file = match &config_path {
+        Some(path) => config::load(path)?,
+        None => config::ConfigFile::default(),
+    };
+    let path = config_path.unwrap_or_default();
+    let context = config::choose(&file, args.context.as_deref(), &path)?;
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    let target = config::target(args.server.as_deref(), args.token.as_deref(), context, dir)?;
+    let client = ApiClient::new(&target.server, target.token);
+    match command {
+        Command::Completion { .. } | Command::Config { .. } => Ok(String::new()),
         Command::Apply { files, strict } => apply::run(&client, &files, strict, format).await,
-        Command::Get { what } => get::run(&client, what, format).await,
+        Command::Get {
+            watch: true,
+            watch_interval,
+            what,
+        } => {
+            let interval = std::time::Duration::from_secs(watch_interval.max(1));
+            get::watch(&client, what, format, interval, &mut std::io::stdout()).await
+        }
+        Command::Get { what, .. } => get::run(&client, what, format).await,
         Command::Describe { what } => describe::run(&client, what, format).await,
         Command::Delete { what } => delete::run(&client, what, format).await,
         Command::Cost { by, command } => cost::run(&client, by, command, format).await,
@@ -59,4 +84,12 @@ pub async fn run(args: CtlArgs) -> Result<String, CtlError> {
             format,
         ),
     }
+}
+
+/// The shell completion script of `shell` (`latticectl completion bash|zsh|fish`).
+pub fn completion(shell: clap_complete::Shell) -> String {
+    let mut command = <CtlArgs as clap::CommandFactory>::command();
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut command, "latticectl", &mut out);
+    String::from_utf8_lossy(&out).into_owned()
 }

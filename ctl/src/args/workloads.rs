@@ -40,6 +40,17 @@ pub struct WorkloadDelete {
     pub namespace: String,
 }
 
+/// `describe` of one spec of a workload kind: `NAME -n NAMESPACE`, or `NAMESPACE/NAME`.
+#[derive(Debug, Clone)]
+pub struct WorkloadDescribe {
+    /// The kind's row.
+    pub kind: &'static WorkloadKind,
+    /// The spec.
+    pub name: String,
+    /// Its namespace (empty for a cluster-scoped kind).
+    pub namespace: String,
+}
+
 fn namespace_filter() -> Arg {
     Arg::new("namespace")
         .short('n')
@@ -199,11 +210,55 @@ impl Subcommand for WorkloadDelete {
     }
 }
 
+impl FromArgMatches for WorkloadDescribe {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let (kind, sub) = matched(matches, |row, name| row.cli_singular == name)?;
+        let (name, namespace) = one(sub)?;
+        // `describe service NS/NAME`, the form before `-n` was accepted, still works.
+        let (namespace, name) = match name.split_once('/') {
+            Some((ns, n)) if !kind.is_cluster_scoped() && !ns.is_empty() && !n.is_empty() => {
+                (ns.to_string(), n.to_string())
+            }
+            _ => (namespace, name),
+        };
+        Ok(WorkloadDescribe {
+            kind,
+            name,
+            namespace,
+        })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl Subcommand for WorkloadDescribe {
+    fn augment_subcommands(command: Command) -> Command {
+        WORKLOAD_KINDS.iter().fold(command, |command, row| {
+            command.subcommand(name_and_namespace(
+                row,
+                aliased(Command::new(row.cli_singular), row.singular)
+                    .about(format!("One {} in detail", row.kind)),
+            ))
+        })
+    }
+
+    fn augment_subcommands_for_update(command: Command) -> Command {
+        Self::augment_subcommands(command)
+    }
+
+    fn has_subcommand(name: &str) -> bool {
+        WORKLOAD_KINDS.iter().any(|row| row.cli_singular == name)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use clap::Parser;
 
-    use crate::args::{Command, CtlArgs, DeleteCommand, GetCommand};
+    use crate::args::{Command, CtlArgs, DeleteCommand, DescribeCommand, GetCommand};
 
     use super::*;
 
@@ -223,6 +278,7 @@ mod tests {
                     name,
                     namespace,
                 }),
+            ..
         } = parse(&["get", "latticecluster", "edge-3"])
         else {
             panic!("get latticecluster NAME is not one LatticeCluster");
@@ -233,6 +289,7 @@ mod tests {
         );
         let Command::Get {
             what: GetCommand::Workload(WorkloadGet::List { namespace, .. }),
+            ..
         } = parse(&["get", "latticeclusters"])
         else {
             panic!("get latticeclusters is not a list");
@@ -260,6 +317,7 @@ mod tests {
             for list in [row.cli_plural, row.plural] {
                 let Command::Get {
                     what: GetCommand::Workload(WorkloadGet::List { kind, namespace }),
+                    ..
                 } = parse(&["get", list, "-n", "shop"])
                 else {
                     panic!("get {list} is not a list of {}", row.kind);
@@ -274,6 +332,7 @@ mod tests {
                             name,
                             namespace,
                         }),
+                    ..
                 } = parse(&["get", one, "x"])
                 else {
                     panic!("get {one} NAME is not one {}", row.kind);
@@ -292,6 +351,32 @@ mod tests {
                 } = parse(&["delete", one, "x", "-n", "shop"])
                 else {
                     panic!("delete {one} NAME is not a delete of {}", row.kind);
+                };
+                assert_eq!(
+                    (kind.kind, name.as_str(), namespace.as_str()),
+                    (row.kind, "x", "shop")
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_kind_can_be_described_with_dash_n_or_namespace_slash_name() {
+        for row in WORKLOAD_KINDS.iter().filter(|r| !r.is_cluster_scoped()) {
+            for args in [
+                ["describe", row.cli_singular, "x", "-n", "shop"].as_slice(),
+                ["describe", row.singular, "shop/x"].as_slice(),
+            ] {
+                let Command::Describe {
+                    what:
+                        DescribeCommand::Workload(WorkloadDescribe {
+                            kind,
+                            name,
+                            namespace,
+                        }),
+                } = parse(args)
+                else {
+                    panic!("{args:?} is not a describe of {}", row.kind);
                 };
                 assert_eq!(
                     (kind.kind, name.as_str(), namespace.as_str()),

@@ -558,8 +558,15 @@ fn latticectl_get_formats_describe_not_found_and_watch() {
         name(&["get", "service", "hello", "-n", "shop"]).trim(),
         "latticeservice/hello"
     );
+    // Plural or singular, NAME or not, as kubectl.
+    assert_eq!(name(&["get", "service"]).trim(), "latticeservice/hello");
+    assert_eq!(
+        name(&["get", "services", "hello", "-n", "shop"]).trim(),
+        "latticeservice/hello"
+    );
     assert_eq!(name(&["get", "clusters"]).trim(), "cluster/edge-1");
     assert_eq!(name(&["get", "cluster", "edge-1"]).trim(), "cluster/edge-1");
+    assert_eq!(name(&["get", "quota"]).trim(), "latticequota/commerce");
     assert_eq!(name(&["get", "quotas"]).trim(), "latticequota/commerce");
     assert_eq!(name(&["get", "namespaces"]).trim(), "namespace/shop");
     let policies = name(&["get", "cedarpolicies"]);

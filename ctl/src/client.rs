@@ -10,7 +10,7 @@ use serde_json::Value;
 pub enum CtlError {
     /// The cell did not answer.
     #[error(
-        "cannot reach the cell at {url}: {detail}\n  start one with `lattice-cell --dev --data-dir ./lattice-data`, or point latticectl at yours with --server URL or LATTICE_SERVER"
+        "cannot reach the cell at {url}: {detail}\n  start one with `lattice-cell --dev --data-dir ./lattice-data`, or point latticectl at yours with --server URL, LATTICE_SERVER or a context (--context, `latticectl config get-contexts`)"
     )]
     Unreachable {
         /// The URL tried.

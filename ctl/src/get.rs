@@ -68,7 +68,7 @@ fn query(what: GetCommand) -> Query {
                 describe::service
             },
         },
-        GetCommand::CedarPolicies => Query::List {
+        GetCommand::CedarPolicies | GetCommand::CedarPolicy { name: None } => Query::List {
             path: "/v1/cedarpolicies".to_string(),
             columns: output::POLICIES,
             footer: |answer| {
@@ -79,17 +79,17 @@ fn query(what: GetCommand) -> Query {
                 ))
             },
         },
-        GetCommand::CedarPolicy { name } => Query::One {
+        GetCommand::CedarPolicy { name: Some(name) } => Query::One {
             path: format!("/v1/cedarpolicies/{name}"),
             columns: output::POLICIES,
             detail: describe::cedar_policy,
         },
-        GetCommand::Quotas => Query::List {
+        GetCommand::Quotas | GetCommand::Quota { name: None } => Query::List {
             path: quota::QUOTAS_PATH.to_string(),
             columns: quota::QUOTAS,
             footer: no_footer,
         },
-        GetCommand::Quota { name } => Query::One {
+        GetCommand::Quota { name: Some(name) } => Query::One {
             path: format!("{}/{name}", quota::QUOTAS_PATH),
             columns: quota::QUOTAS,
             detail: quota::describe_quota,
@@ -99,12 +99,12 @@ fn query(what: GetCommand) -> Query {
             columns: quota::NAMESPACES,
             footer: no_footer,
         },
-        GetCommand::Clusters => Query::List {
+        GetCommand::Clusters | GetCommand::Cluster { name: None } => Query::List {
             path: "/v1/clusters".to_string(),
             columns: output::CLUSTERS,
             footer: no_footer,
         },
-        GetCommand::Cluster { name } => Query::One {
+        GetCommand::Cluster { name: Some(name) } => Query::One {
             path: format!("/v1/clusters/{name}"),
             columns: output::CLUSTERS,
             detail: describe::cluster,
@@ -172,15 +172,14 @@ pub async fn watch(
         let changed = changed_rows(&mut seen, columns.keyed_rows(&items, format));
         if first || !changed.is_empty() {
             let text = output::table(&columns.headers_of(format), changed);
+            // The header once: later batches print their rows only.
             let lines: Vec<&str> = text.lines().skip(usize::from(!first)).collect();
-            writeln!(out, "{}", lines.join("\n")).map_err(|e| CtlError::File {
-                path: "stdout".to_string(),
-                detail: e.to_string(),
-            })?;
-            out.flush().map_err(|e| CtlError::File {
-                path: "stdout".to_string(),
-                detail: e.to_string(),
-            })?;
+            writeln!(out, "{}", lines.join("\n"))
+                .and_then(|()| out.flush())
+                .map_err(|e| CtlError::File {
+                    path: "stdout".to_string(),
+                    detail: e.to_string(),
+                })?;
         }
         first = false;
         tokio::time::sleep(interval).await;

@@ -432,6 +432,48 @@ mod tests {
     }
 
     #[test]
+    fn every_format_of_a_list_and_of_one_object() {
+        let answer = json!({"items": [
+            {"metadata": {"name": "a", "generation": 1}, "spec": {"description": "first"}, "status": {}},
+            {"metadata": {"name": "b", "generation": 3}, "spec": {}, "status": {}}
+        ]});
+        let name = list(&answer, OutputFormat::Name, &POLICIES, None).unwrap();
+        assert_eq!(name, "cedarpolicy/a\ncedarpolicy/b");
+        let table = list(&answer, OutputFormat::Table, &POLICIES, Some("end".into())).unwrap();
+        assert!(
+            !table.contains("DESCRIPTION") && table.ends_with("\nend"),
+            "{table}"
+        );
+        let wide = list(&answer, OutputFormat::Wide, &POLICIES, None).unwrap();
+        let lines: Vec<&str> = wide.lines().collect();
+        assert!(lines[0].ends_with("GENERATION  DESCRIPTION"), "{wide}");
+        assert!(lines[1].ends_with("1           first"), "{wide}");
+        let json: Value =
+            serde_json::from_str(&list(&answer, OutputFormat::Json, &POLICIES, None).unwrap())
+                .unwrap();
+        assert_eq!(json, answer);
+        let one_object = &answer["items"][1];
+        assert_eq!(
+            one(one_object, OutputFormat::Name, &POLICIES, || unreachable!()).unwrap(),
+            "cedarpolicy/b"
+        );
+        assert_eq!(
+            one(one_object, OutputFormat::Table, &POLICIES, || "detail"
+                .into())
+            .unwrap(),
+            "detail"
+        );
+        let wide_one = one(one_object, OutputFormat::Wide, &POLICIES, || unreachable!()).unwrap();
+        assert_eq!(wide_one.lines().count(), 2, "{wide_one}");
+        assert!(
+            finish(&answer, OutputFormat::Name, || unreachable!())
+                .unwrap_err()
+                .to_string()
+                .contains("only available for `latticectl get`")
+        );
+    }
+
+    #[test]
     fn missing_values_show_a_dash() {
         let rows = cluster_rows(&[json!({"name": "edge-1", "connected": false})], Utc::now());
         assert_eq!(rows[0], vec!["edge-1", "-", "-", "-", "-", "-"]);

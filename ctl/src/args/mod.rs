@@ -234,28 +234,29 @@ pub enum GetCommand {
     Workload(WorkloadGet),
     /// Clusters with their status, last heartbeat, agent version and node count.
     Clusters,
-    /// One cluster: status, versions and the health of its agent's last heartbeat.
+    /// One cluster: status, versions and the health of its agent's last heartbeat (all
+    /// clusters without NAME).
     Cluster {
         /// Name.
-        name: String,
+        name: Option<String>,
     },
     /// All CedarPolicies.
     #[command(name = "cedarpolicies", alias = "cp")]
     CedarPolicies,
-    /// One CedarPolicy with its status (policy ids, analysis findings).
+    /// One CedarPolicy with its status (policy ids, analysis findings); all without NAME.
     #[command(name = "cedarpolicy")]
     CedarPolicy {
         /// Name.
-        name: String,
+        name: Option<String>,
     },
     /// LatticeQuotas with their usage.
     #[command(alias = "latticequotas")]
     Quotas,
-    /// One LatticeQuota: usage, limit and per-workload cap per resource.
+    /// One LatticeQuota: usage, limit and per-workload cap per resource; all without NAME.
     #[command(alias = "latticequota")]
     Quota {
         /// Name.
-        name: String,
+        name: Option<String>,
     },
     /// Namespaces declared to the cell, with their team.
     #[command(alias = "ns")]

@@ -55,7 +55,7 @@ fn namespace_filter() -> Arg {
     Arg::new("namespace")
         .short('n')
         .long("namespace")
-        .help("Only this namespace.")
+        .help("Only this namespace (the NAME's namespace; `default` when absent).")
 }
 
 /// The NAME argument, and `-n NAMESPACE` for a namespaced kind.
@@ -120,18 +120,24 @@ impl FromArgMatches for WorkloadGet {
         let (row, sub) = matched(matches, |row, name| {
             row.cli_plural == name || row.cli_singular == name
         })?;
-        if matches.subcommand_name() == Some(row.cli_plural) {
-            let namespace = sub
-                .try_get_one::<String>("namespace")
-                .ok()
-                .flatten()
-                .cloned();
+        // Like kubectl, the plural and the singular both list without a NAME and show one with
+        // it (`get services hello`, `get service`).
+        let namespace = sub
+            .try_get_one::<String>("namespace")
+            .ok()
+            .flatten()
+            .cloned();
+        let Some(name) = string(sub, "name") else {
             return Ok(WorkloadGet::List {
                 kind: row,
                 namespace,
             });
-        }
-        let (name, namespace) = one(sub)?;
+        };
+        let namespace = if row.is_cluster_scoped() {
+            String::new()
+        } else {
+            namespace.unwrap_or_else(|| "default".to_string())
+        };
         Ok(WorkloadGet::One {
             kind: row,
             name,
@@ -148,18 +154,27 @@ impl FromArgMatches for WorkloadGet {
 impl Subcommand for WorkloadGet {
     fn augment_subcommands(command: Command) -> Command {
         WORKLOAD_KINDS.iter().fold(command, |command, row| {
-            let list = aliased(Command::new(row.cli_plural), row.plural);
-            let list = if row.is_cluster_scoped() {
-                list.about(format!("All {}s (cluster-scoped)", row.kind))
+            let scope = if row.is_cluster_scoped() {
+                "cluster-scoped"
             } else {
-                list.about(format!("All {}s (optionally in one namespace)", row.kind))
-                    .arg(namespace_filter())
+                "optionally in one namespace; with NAME, -n defaults to `default`"
             };
-            command.subcommand(list).subcommand(name_and_namespace(
-                row,
-                aliased(Command::new(row.cli_singular), row.singular)
-                    .about(format!("One {} with its status", row.kind)),
-            ))
+            let verb = |name: &'static str, alias: &'static str| {
+                let command = aliased(Command::new(name), alias)
+                    .about(format!(
+                        "{}s ({scope}), or one NAME with its status",
+                        row.kind
+                    ))
+                    .arg(Arg::new("name").help("Name (all when absent)."));
+                if row.is_cluster_scoped() {
+                    command
+                } else {
+                    command.arg(namespace_filter())
+                }
+            };
+            command
+                .subcommand(verb(row.cli_plural, row.plural))
+                .subcommand(verb(row.cli_singular, row.singular))
         })
     }
 
@@ -384,6 +399,30 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn get_lists_without_a_name_and_shows_one_with_it_plural_or_singular() {
+        let row = &WORKLOAD_KINDS[0];
+        let Command::Get {
+            what: GetCommand::Workload(WorkloadGet::List { namespace, .. }),
+            ..
+        } = parse(&["get", row.cli_singular])
+        else {
+            panic!("get {} is not a list", row.cli_singular);
+        };
+        assert_eq!(namespace, None);
+        let Command::Get {
+            what:
+                GetCommand::Workload(WorkloadGet::One {
+                    name, namespace, ..
+                }),
+            ..
+        } = parse(&["get", row.cli_plural, "x", "-n", "shop"])
+        else {
+            panic!("get {} x is not one", row.cli_plural);
+        };
+        assert_eq!((name.as_str(), namespace.as_str()), ("x", "shop"));
     }
 
     #[test]

@@ -34,22 +34,42 @@ pub use client::CtlError;
 pub async fn run(args: CtlArgs) -> Result<String, CtlError> {
     let config_path = config::path(|name| std::env::var(name).ok());
     let format = args.output;
+    // The commands that need no cell need no context either (a broken config file does not
+    // stop them).
     let command = match args.command {
         Command::Completion { shell } => return Ok(completion(shell)),
         Command::Config { command } => return config::run(command, config_path.as_deref()),
+        Command::Derive {
+            files,
+            cluster,
+            trust_domain,
+            policies,
+            explain_mesh,
+        } => {
+            return derive::run(
+                &files,
+                derive::DeriveFlags {
+                    cluster: cluster.as_deref(),
+                    trust_domain: &trust_domain,
+                    policies: &policies,
+                    explain_mesh,
+                },
+                format,
+            );
+        }
         command => command,
     };
-    let file = match &config_path {
-        Some(path) => config::load(path)?,
-        None => config::ConfigFile::default(),
-    };
-    let path = config_path.unwrap_or_default();
-    let context = config::choose(&file, args.context.as_deref(), &path)?;
-    let dir = path.parent().unwrap_or(std::path::Path::new("."));
-    let target = config::target(args.server.as_deref(), args.token.as_deref(), context, dir)?;
-    let client = ApiClient::new(&target.server, target.token);
+    let client = client(
+        &args.server,
+        &args.token,
+        args.context.as_deref(),
+        config_path,
+    )?;
     match command {
-        Command::Completion { .. } | Command::Config { .. } => Ok(String::new()),
+        // Answered above, without a cell.
+        Command::Completion { .. } | Command::Config { .. } | Command::Derive { .. } => {
+            Ok(String::new())
+        }
         Command::Apply { files, strict } => apply::run(&client, &files, strict, format).await,
         Command::Get {
             watch: true,
@@ -67,23 +87,27 @@ pub async fn run(args: CtlArgs) -> Result<String, CtlError> {
         Command::Auth { command } => auth::run(&client, command, format).await,
         Command::Cluster { command } => cluster::run(&client, command, format).await,
         Command::Token { command } => token::run(&client, command, format).await,
-        Command::Derive {
-            files,
-            cluster,
-            trust_domain,
-            policies,
-            explain_mesh,
-        } => derive::run(
-            &files,
-            derive::DeriveFlags {
-                cluster: cluster.as_deref(),
-                trust_domain: &trust_domain,
-                policies: &policies,
-                explain_mesh,
-            },
-            format,
-        ),
     }
+}
+
+/// The client of the cell named by the flags and environment (`server`, `token`) over the
+/// context (`context`, else the config file's current one) over the default.
+fn client(
+    server: &Option<String>,
+    token: &Option<String>,
+    context: Option<&str>,
+    config_path: Option<std::path::PathBuf>,
+) -> Result<ApiClient, CtlError> {
+    let file = match &config_path {
+        Some(path) => config::load(path)?,
+        None => config::ConfigFile::default(),
+    };
+    let path = config_path.unwrap_or_default();
+    let context = config::choose(&file, context, &path)?;
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    let target = config::target(server.as_deref(), token.as_deref(), context, dir)?;
+    // `target.ca_file` is for the HTTPS client (issue #18 point 3), not wired here.
+    Ok(ApiClient::new(&target.server, target.token))
 }
 
 /// The shell completion script of `shell` (`latticectl completion bash|zsh|fish`).

@@ -228,4 +228,12 @@ fn contexts_choose_the_cell_and_flags_and_environment_override_them() {
         "{}",
         stderr(&bad)
     );
+    // Commands that need no cell do not read it.
+    let offline = with_config(&config, &["derive", "-f", HELLO]);
+    assert!(offline.status.success(), "{}", stderr(&offline));
+    assert!(
+        with_config(&config, &["completion", "bash"])
+            .status
+            .success()
+    );
 }

@@ -509,3 +509,187 @@ fn quotas_and_cost_with_latticectl_and_rates_from_a_file() {
         "{failed}"
     );
 }
+
+/// kubectl's conventions (issue #18 point 7, decision 0054): `-o name|wide|json` for every kind
+/// `get` shows, `describe` for each, exit status 3 for a resource that does not exist, and
+/// `get -w` printing a changed row.
+#[test]
+fn latticectl_get_formats_describe_not_found_and_watch() {
+    let dir = tempfile::tempdir().unwrap();
+    let cell = CellProcess::start(dir.path(), &[], true).unwrap();
+    let admin_token = std::fs::read_to_string(dir.path().join("admin-token")).unwrap();
+    let admin_token = admin_token.trim();
+    let token = Some(admin_token);
+    assert!(
+        ctl(&cell.http, token, &["cluster", "create", "edge-1"])
+            .status
+            .success()
+    );
+    let hello = std::fs::read_to_string(HELLO)
+        .unwrap()
+        .replace("namespace: demo", "namespace: shop");
+    let team = dir.path().join("team.yaml");
+    std::fs::write(
+        &team,
+        format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  labels:\n    lattice.dev/group: commerce\n---\n\
+             apiVersion: lattice.dev/v1alpha1\nkind: LatticeQuota\nmetadata:\n  name: commerce\nspec:\n  principal: 'Lattice::Group::\"commerce\"'\n  limits:\n    cpu: 1\n---\n{hello}"
+        ),
+    )
+    .unwrap();
+    assert!(
+        ctl(&cell.http, token, &["apply", "-f", POLICIES])
+            .status
+            .success()
+    );
+    let applied = ctl(&cell.http, token, &["apply", "-f", team.to_str().unwrap()]);
+    assert!(applied.status.success(), "{}", stderr(&applied));
+
+    // -o name: kind/name, one a line, for lists and single objects of every kind.
+    let name = |args: &[&str]| {
+        let mut all = vec!["-o", "name"];
+        all.extend_from_slice(args);
+        let out = ctl(&cell.http, token, &all);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    assert_eq!(name(&["get", "services"]).trim(), "latticeservice/hello");
+    assert_eq!(
+        name(&["get", "service", "hello", "-n", "shop"]).trim(),
+        "latticeservice/hello"
+    );
+    // Plural or singular, NAME or not, as kubectl.
+    assert_eq!(name(&["get", "service"]).trim(), "latticeservice/hello");
+    assert_eq!(
+        name(&["get", "services", "hello", "-n", "shop"]).trim(),
+        "latticeservice/hello"
+    );
+    assert_eq!(name(&["get", "clusters"]).trim(), "cluster/edge-1");
+    assert_eq!(name(&["get", "cluster", "edge-1"]).trim(), "cluster/edge-1");
+    assert_eq!(name(&["get", "quota"]).trim(), "latticequota/commerce");
+    assert_eq!(name(&["get", "quotas"]).trim(), "latticequota/commerce");
+    assert_eq!(name(&["get", "namespaces"]).trim(), "namespace/shop");
+    let policies = name(&["get", "cedarpolicies"]);
+    let policy = policies
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("cedarpolicy/"))
+        .unwrap()
+        .to_string();
+    assert_eq!(policies.lines().count(), 6, "{policies}");
+
+    // -o wide adds columns; -o json is the full object.
+    let wide = stdout(&ctl(&cell.http, token, &["get", "services", "-o", "wide"]));
+    let header = wide.lines().next().unwrap();
+    assert!(
+        header.contains("PHASE") && header.contains("OBSERVED") && header.contains("DELIVERY"),
+        "{wide}"
+    );
+    let narrow = stdout(&ctl(&cell.http, token, &["get", "services"]));
+    assert!(!narrow.contains("DELIVERY"), "{narrow}");
+    let wide = stdout(&ctl(&cell.http, token, &["get", "clusters", "-o", "wide"]));
+    assert!(
+        wide.contains("KUBERNETES") && wide.contains("edge-1"),
+        "{wide}"
+    );
+    let json: serde_json::Value = serde_json::from_slice(
+        &ctl(
+            &cell.http,
+            token,
+            &["get", "quota", "commerce", "-o", "json"],
+        )
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(json["spec"]["limits"]["cpu"], "1", "{json}");
+
+    // describe: every kind get shows.
+    for (args, line) in [
+        (
+            vec!["describe", "service", "hello", "-n", "shop"],
+            "Name:        hello".to_string(),
+        ),
+        (
+            vec!["describe", "service", "shop/hello"],
+            "Namespace:   shop".to_string(),
+        ),
+        (
+            vec!["describe", "cluster", "edge-1"],
+            "Name:            edge-1".to_string(),
+        ),
+        (
+            vec!["describe", "cedarpolicy", &policy],
+            format!("Name:        {policy}"),
+        ),
+        (
+            vec!["describe", "quota", "commerce"],
+            "commerce".to_string(),
+        ),
+        (
+            vec!["describe", "namespace", "shop"],
+            "Team:   commerce".to_string(),
+        ),
+    ] {
+        let out = ctl(&cell.http, token, &args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        assert!(stdout(&out).contains(&line), "{args:?}: {}", stdout(&out));
+    }
+
+    // Not found: exit status 3, for get and describe alike; a server error is 1.
+    for args in [
+        vec!["get", "service", "nope", "-n", "shop"],
+        vec!["describe", "service", "shop/nope"],
+        vec!["describe", "cluster", "nope"],
+        vec!["get", "quota", "nope"],
+        vec!["describe", "namespace", "nope"],
+    ] {
+        let out = ctl(&cell.http, token, &args);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {}", stderr(&out));
+    }
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, hello.replace("image:", "imagee:")).unwrap();
+    let invalid = ctl(&cell.http, token, &["apply", "-f", bad.to_str().unwrap()]);
+    assert_eq!(invalid.status.code(), Some(1), "{}", stderr(&invalid));
+    let unauthorized = ctl(&cell.http, None, &["get", "services"]);
+    assert_eq!(unauthorized.status.code(), Some(4));
+
+    // get -w: the list, then the row that changed.
+    let mut watch = Command::new(ctl_binary())
+        .env("LATTICE_SERVER", &cell.http)
+        .env("LATTICE_TOKEN", admin_token)
+        .env("LATTICECONFIG", dir.path().join("no-config"))
+        .args([
+            "get",
+            "services",
+            "-n",
+            "shop",
+            "-w",
+            "--watch-interval",
+            "1",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(watch.stdout.take().unwrap()).lines();
+    let mut next = || lines.next().unwrap().unwrap();
+    assert!(next().starts_with("NAMESPACE"));
+    let first = next();
+    assert!(first.contains("hello"), "{first}");
+    let changed = dir.path().join("changed.yaml");
+    std::fs::write(&changed, hello.replace("replicas: 2", "replicas: 1")).unwrap();
+    let applied = ctl(
+        &cell.http,
+        token,
+        &["apply", "-f", changed.to_str().unwrap()],
+    );
+    assert!(applied.status.success(), "{}", stderr(&applied));
+    let row = loop {
+        let line = next();
+        if line.split_whitespace().nth(3) == Some("2") {
+            break line;
+        }
+    };
+    assert!(row.starts_with("shop") && row.contains("hello"), "{row}");
+    let _ = watch.kill();
+    let _ = watch.wait();
+}

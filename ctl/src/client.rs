@@ -10,7 +10,7 @@ use serde_json::Value;
 pub enum CtlError {
     /// The cell did not answer.
     #[error(
-        "cannot reach the cell at {url}: {detail}\n  start one with `lattice-cell --dev --data-dir ./lattice-data`, or point latticectl at yours with --server URL or LATTICE_SERVER"
+        "cannot reach the cell at {url}: {detail}\n  start one with `lattice-cell --dev --data-dir ./lattice-data`, or point latticectl at yours with --server URL, LATTICE_SERVER or a context (--context, `latticectl config get-contexts`)"
     )]
     Unreachable {
         /// The URL tried.
@@ -65,6 +65,12 @@ pub enum CtlError {
         /// Why.
         reason: String,
     },
+    /// The command line is wrong in a way clap cannot see (exit status 2, like clap's own).
+    #[error("{0}")]
+    Usage(String),
+    /// The config file (`LATTICECONFIG`, `~/.config/lattice/config`) or its context is wrong.
+    #[error("{0}")]
+    Config(String),
     /// The answer to a yes/no question (`auth can-i`) is no: `answer` is printed on stdout and
     /// the exit status is 1, like `kubectl auth can-i`.
     #[error("{answer}")]
@@ -74,7 +80,35 @@ pub enum CtlError {
     },
 }
 
+/// Exit status of success.
+pub const EXIT_OK: u8 = 0;
+/// Exit status of an error from the cell (or any other failure not listed here), and of a "no"
+/// from `auth can-i`.
+pub const EXIT_ERROR: u8 = 1;
+/// Exit status of a wrong command line (clap's own, too).
+pub const EXIT_USAGE: u8 = 2;
+/// Exit status when the resource does not exist (the cell answered 404).
+pub const EXIT_NOT_FOUND: u8 = 3;
+/// Exit status when the cell cannot be reached or refused the credentials (401).
+pub const EXIT_UNREACHABLE: u8 = 4;
+
 impl CtlError {
+    /// The process exit status of this error (documented in `docs/api.md`, decision 0054).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CtlError::Usage(_) => EXIT_USAGE,
+            CtlError::Api { status: 404, .. } => EXIT_NOT_FOUND,
+            CtlError::Unreachable { .. } | CtlError::Unauthorized { .. } => EXIT_UNREACHABLE,
+            CtlError::Api { .. }
+            | CtlError::File { .. }
+            | CtlError::Invalid(_)
+            | CtlError::Render(_)
+            | CtlError::Config(_)
+            | CtlError::PivotFailed { .. }
+            | CtlError::No { .. } => EXIT_ERROR,
+        }
+    }
+
     /// The cell's answer to a file's contents, prefixed with the file's name (other errors
     /// already say what they are about).
     pub fn in_file(self, name: &str) -> CtlError {

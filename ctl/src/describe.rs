@@ -1,17 +1,19 @@
-//! kubectl-describe-style text: `latticectl describe cluster NAME` (with the cluster's pivot
-//! history), `describe service NS/NAME` and `describe latticecluster NAME` (the verb), and the
-//! detail views of `get service NAME`, `get latticecluster NAME` and `get cedarpolicy NAME`.
+//! kubectl-describe-style text: `latticectl describe KIND NAME` for every kind `get` shows
+//! (`cluster` with its pivot history, each workload kind of the table of kinds, `cedarpolicy`,
+//! `quota`, `namespace`), and the detail views of `get KIND NAME`.
 
 use chrono::Utc;
 use reqwest::Method;
 use serde_json::Value;
 
-use super::output::{age, finish, text};
+use super::output::{age, text};
 use crate::args::DescribeCommand;
+use crate::args::workloads::WorkloadDescribe;
 use crate::client::{ApiClient, CtlError};
-use crate::output::OutputFormat;
+use crate::output::{self, Columns, OutputFormat};
+use crate::quota;
 
-/// Runs `describe <what>`.
+/// Runs `describe <what>`: every kind `get` shows has a description.
 pub async fn run(
     client: &ApiClient,
     what: DescribeCommand,
@@ -26,28 +28,39 @@ pub async fn run(
             let pivots = client
                 .call(Method::GET, &format!("/v1/clusters/{name}/pivots"), None)
                 .await?;
-            finish(&answer, format, || {
+            output::one(&answer, format, &output::CLUSTERS, || {
                 format!("{}\n{}", cluster(&answer), crate::pivot::history(&pivots))
             })
         }
-        DescribeCommand::Service {
-            target: (namespace, name),
-        } => {
+        DescribeCommand::Workload(WorkloadDescribe {
+            kind,
+            name,
+            namespace,
+        }) => {
             let answer = client
-                .call(
-                    Method::GET,
-                    &format!("/v1/namespaces/{namespace}/latticeservices/{name}"),
-                    None,
-                )
+                .call(Method::GET, &kind.one_path(&namespace, &name), None)
                 .await?;
-            finish(&answer, format, || service(&answer))
+            if kind.is_cluster_scoped() {
+                let columns = Columns {
+                    kind: kind.singular,
+                    ..output::LATTICE_CLUSTERS
+                };
+                return output::one(&answer, format, &columns, || lattice_cluster(&answer));
+            }
+            let columns = Columns {
+                kind: kind.singular,
+                ..output::SERVICES
+            };
+            output::one(&answer, format, &columns, || service(&answer))
         }
-        DescribeCommand::LatticeCluster { name } => {
+        DescribeCommand::CedarPolicy { name } => {
             let answer = client
-                .call(Method::GET, &format!("/v1/latticeclusters/{name}"), None)
+                .call(Method::GET, &format!("/v1/cedarpolicies/{name}"), None)
                 .await?;
-            finish(&answer, format, || lattice_cluster(&answer))
+            output::one(&answer, format, &output::POLICIES, || cedar_policy(&answer))
         }
+        DescribeCommand::Quota { name } => quota::get(client, &name, format).await,
+        DescribeCommand::Namespace { name } => quota::namespace(client, &name, format).await,
     }
 }
 

@@ -1,5 +1,6 @@
-//! `latticectl`: the CLI of a Lattice cell. Errors go to stderr with what to do, and the exit code
-//! is non-zero.
+//! `latticectl`: the CLI of a Lattice cell. Errors go to stderr with what to do, and the exit
+//! status says what kind of error it was (`CtlError::exit_code`: 1 error, 2 usage, 3 not found,
+//! 4 unreachable or unauthenticated).
 
 use std::process::ExitCode;
 
@@ -24,7 +25,7 @@ async fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::FAILURE
+            ExitCode::from(e.exit_code())
         }
     }
 }

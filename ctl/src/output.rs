@@ -1,4 +1,6 @@
-//! Rendering answers: tables by default, or `-o yaml|json`.
+//! Rendering answers: tables by default, or `-o wide|name|yaml|json` (kubectl's formats; `csv`
+//! for reports). Every `get` renders through [`list`] or [`one`] with the kind's [`Columns`], so
+//! the formats mean the same for every kind.
 
 use chrono::{DateTime, Utc};
 use comfy_table::{ContentArrangement, Table, presets::NOTHING};
@@ -18,16 +20,130 @@ pub enum OutputFormat {
     Json,
     /// CSV with a header row (`latticectl cost` and `latticectl compliance report` only).
     Csv,
+    /// The table with extra columns (`get` only; other commands print their table).
+    Wide,
+    /// `kind/name`, one a line, like `kubectl get -o name` (`get` only).
+    Name,
 }
 
-/// The table text for `-o table`, else the answer as YAML or JSON.
+/// How a kind shows in `get`: its columns, the extra `-o wide` columns and its `kind/name`.
+#[derive(Debug, Clone, Copy)]
+pub struct Columns {
+    /// The `kind` of `-o name` (`latticeservice`, `cluster`…).
+    pub kind: &'static str,
+    /// Table headers.
+    pub headers: &'static [&'static str],
+    /// One row per item of a list, matching [`Columns::headers`].
+    pub rows: fn(&[Value]) -> Vec<Vec<String>>,
+    /// The extra headers of `-o wide`.
+    pub wide_headers: &'static [&'static str],
+    /// The extra cells of `-o wide` for one item.
+    pub wide: fn(&Value) -> Vec<String>,
+    /// The item's name.
+    pub name: fn(&Value) -> String,
+}
+
+impl Columns {
+    /// The headers of `format` (wide or not).
+    pub fn headers_of(&self, format: OutputFormat) -> Vec<&'static str> {
+        let mut headers = self.headers.to_vec();
+        if format == OutputFormat::Wide {
+            headers.extend(self.wide_headers);
+        }
+        headers
+    }
+
+    /// `(name, row)` per item, with the wide cells for `-o wide`.
+    pub fn keyed_rows(&self, items: &[Value], format: OutputFormat) -> Vec<(String, Vec<String>)> {
+        (self.rows)(items)
+            .into_iter()
+            .zip(items)
+            .map(|(mut row, item)| {
+                if format == OutputFormat::Wide {
+                    row.extend((self.wide)(item));
+                }
+                ((self.name)(item), row)
+            })
+            .collect()
+    }
+
+    /// `kind/name` of one item.
+    pub fn kind_name(&self, item: &Value) -> String {
+        format!("{}/{}", self.kind, (self.name)(item))
+    }
+}
+
+/// The `metadata.name` of an object.
+pub fn metadata_name(item: &Value) -> String {
+    text(&item["metadata"]["name"])
+}
+
+/// No extra wide cells.
+pub fn no_wide(_: &Value) -> Vec<String> {
+    Vec::new()
+}
+
+/// A list answer (`{items: [...]}`) in `format`; `footer` follows the table (not `-o wide`'s
+/// rows or names).
+pub fn list(
+    answer: &Value,
+    format: OutputFormat,
+    columns: &Columns,
+    footer: Option<String>,
+) -> Result<String, CtlError> {
+    let items = answer["items"].as_array().cloned().unwrap_or_default();
+    match format {
+        OutputFormat::Table | OutputFormat::Wide => {
+            let rows = columns
+                .keyed_rows(&items, format)
+                .into_iter()
+                .map(|(_, row)| row)
+                .collect();
+            let table = table(&columns.headers_of(format), rows);
+            Ok(match footer {
+                Some(footer) => format!("{table}\n{footer}"),
+                None => table,
+            })
+        }
+        OutputFormat::Name => Ok(items
+            .iter()
+            .map(|item| columns.kind_name(item))
+            .collect::<Vec<_>>()
+            .join("\n")),
+        other => structured(answer, other),
+    }
+}
+
+/// One object in `format`: `detail` (its description) for the table, one wide row for
+/// `-o wide`, `kind/name` for `-o name`, else the object as YAML or JSON.
+pub fn one(
+    answer: &Value,
+    format: OutputFormat,
+    columns: &Columns,
+    detail: impl FnOnce() -> String,
+) -> Result<String, CtlError> {
+    match format {
+        OutputFormat::Table => Ok(detail()),
+        OutputFormat::Wide => list(
+            &serde_json::json!({ "items": [answer] }),
+            format,
+            columns,
+            None,
+        ),
+        OutputFormat::Name => Ok(columns.kind_name(answer)),
+        other => structured(answer, other),
+    }
+}
+
+/// The table text for `-o table` (and `-o wide`), else the answer as YAML or JSON (commands
+/// other than `get`).
 pub fn finish(
     value: &Value,
     format: OutputFormat,
     table: impl FnOnce() -> String,
 ) -> Result<String, CtlError> {
     match format {
-        OutputFormat::Table => Ok(table()),
+        OutputFormat::Table | OutputFormat::Wide => Ok(table()),
         other => structured(value, other),
     }
 }
@@ -40,6 +156,9 @@ pub fn structured(value: &Value, format: OutputFormat) -> Result<String, CtlErro
         }
         OutputFormat::Csv => Err(CtlError::Render(
             "-o csv is only available for `latticectl cost` and `latticectl compliance report`; use -o yaml or -o json".to_string(),
+        )),
+        OutputFormat::Name => Err(CtlError::Render(
+            "-o name is only available for `latticectl get`; use -o yaml or -o json".to_string(),
         )),
         _ => serde_saphyr::to_string(value).map_err(|e| CtlError::Render(e.to_string())),
     }
@@ -101,6 +220,89 @@ pub const SERVICE_HEADERS: &[&str] = &[
     "phase",
     "revision",
 ];
+
+/// Delivery per cluster, `cluster=state` joined by commas (`-` before any).
+fn delivery(item: &Value) -> String {
+    let states: Vec<String> = item["status"]["clusters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| format!("{}={}", text(&d["cluster"]), text(&d["state"])))
+        .collect();
+    text(&Value::String(states.join(",")))
+}
+
+/// The wide cells of a namespaced workload spec: the observed generation and its delivery.
+pub fn service_wide(item: &Value) -> Vec<String> {
+    vec![text(&item["status"]["observedGeneration"]), delivery(item)]
+}
+
+/// How a namespaced workload kind shows in `get` (`kind` is set per kind of the table).
+pub const SERVICES: Columns = Columns {
+    kind: "latticeservice",
+    headers: SERVICE_HEADERS,
+    rows: service_rows,
+    wide_headers: &["observed", "delivery"],
+    wide: service_wide,
+    name: metadata_name,
+};
+
+/// The wide cells of a `LatticeCluster`: the observed generation and since when it is in its
+/// phase.
+pub fn lattice_cluster_wide(item: &Value) -> Vec<String> {
+    vec![
+        text(&item["status"]["observedGeneration"]),
+        text(&item["status"]["phaseTransitionTime"]),
+    ]
+}
+
+/// How `LatticeCluster`s show in `get`.
+pub const LATTICE_CLUSTERS: Columns = Columns {
+    kind: "latticecluster",
+    headers: LATTICE_CLUSTER_HEADERS,
+    rows: lattice_cluster_rows,
+    wide_headers: &["observed", "since"],
+    wide: lattice_cluster_wide,
+    name: metadata_name,
+};
+
+/// The wide cells of a cluster: its Kubernetes and protocol versions, and since when it is
+/// connected.
+pub fn cluster_wide(item: &Value) -> Vec<String> {
+    vec![
+        text(&item["kubernetesVersion"]),
+        text(&item["protocolVersion"]),
+        text(&item["connectedSince"]),
+    ]
+}
+
+/// How registered clusters show in `get` (ages counted now).
+pub const CLUSTERS: Columns = Columns {
+    kind: "cluster",
+    headers: CLUSTER_HEADERS,
+    rows: |items| cluster_rows(items, Utc::now()),
+    wide_headers: &["kubernetes", "protocol", "connected since"],
+    wide: cluster_wide,
+    name: |c| text(&c["name"]),
+};
+
+/// The wide cells of a CedarPolicy: its generation and description.
+pub fn policy_wide(item: &Value) -> Vec<String> {
+    vec![
+        text(&item["metadata"]["generation"]),
+        text(&item["spec"]["description"]),
+    ]
+}
+
+/// How CedarPolicies show in `get`.
+pub const POLICIES: Columns = Columns {
+    kind: "cedarpolicy",
+    headers: POLICY_HEADERS,
+    rows: policy_rows,
+    wide_headers: &["generation", "description"],
+    wide: policy_wide,
+    name: metadata_name,
+};
 
 /// The rows of a list of `LatticeCluster`s: the managing cluster and the lifecycle phase.
 pub fn lattice_cluster_rows(items: &[Value]) -> Vec<Vec<String>> {
@@ -227,6 +429,48 @@ mod tests {
             "{out}"
         );
         assert!(!lines[1].contains("0123456789abc"), "{out}");
+    }
+
+    #[test]
+    fn every_format_of_a_list_and_of_one_object() {
+        let answer = json!({"items": [
+            {"metadata": {"name": "a", "generation": 1}, "spec": {"description": "first"}, "status": {}},
+            {"metadata": {"name": "b", "generation": 3}, "spec": {}, "status": {}}
+        ]});
+        let name = list(&answer, OutputFormat::Name, &POLICIES, None).unwrap();
+        assert_eq!(name, "cedarpolicy/a\ncedarpolicy/b");
+        let table = list(&answer, OutputFormat::Table, &POLICIES, Some("end".into())).unwrap();
+        assert!(
+            !table.contains("DESCRIPTION") && table.ends_with("\nend"),
+            "{table}"
+        );
+        let wide = list(&answer, OutputFormat::Wide, &POLICIES, None).unwrap();
+        let lines: Vec<&str> = wide.lines().collect();
+        assert!(lines[0].ends_with("GENERATION  DESCRIPTION"), "{wide}");
+        assert!(lines[1].ends_with("1           first"), "{wide}");
+        let json: Value =
+            serde_json::from_str(&list(&answer, OutputFormat::Json, &POLICIES, None).unwrap())
+                .unwrap();
+        assert_eq!(json, answer);
+        let one_object = &answer["items"][1];
+        assert_eq!(
+            one(one_object, OutputFormat::Name, &POLICIES, || unreachable!()).unwrap(),
+            "cedarpolicy/b"
+        );
+        assert_eq!(
+            one(one_object, OutputFormat::Table, &POLICIES, || "detail"
+                .into())
+            .unwrap(),
+            "detail"
+        );
+        let wide_one = one(one_object, OutputFormat::Wide, &POLICIES, || unreachable!()).unwrap();
+        assert_eq!(wide_one.lines().count(), 2, "{wide_one}");
+        assert!(
+            finish(&answer, OutputFormat::Name, || unreachable!())
+                .unwrap_err()
+                .to_string()
+                .contains("only available for `latticectl get`")
+        );
     }
 
     #[test]

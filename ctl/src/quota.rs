@@ -5,30 +5,86 @@ use reqwest::Method;
 use serde_json::Value;
 
 use super::client::{ApiClient, CtlError};
-use super::output::{OutputFormat, finish, table, text};
+use super::output::{self, Columns, OutputFormat, finish, text};
 
-/// `latticectl get quotas`.
-pub async fn list(client: &ApiClient, format: OutputFormat) -> Result<String, CtlError> {
-    let answer = client.call(Method::GET, "/v1/latticequotas", None).await?;
-    let items = answer["items"].as_array().cloned().unwrap_or_default();
-    finish(&answer, format, || table(QUOTA_HEADERS, quota_rows(&items)))
-}
+/// How LatticeQuotas show in `get`.
+pub const QUOTAS: Columns = Columns {
+    kind: "latticequota",
+    headers: QUOTA_HEADERS,
+    rows: quota_rows,
+    wide_headers: &["generation"],
+    wide: |q| vec![text(&q["metadata"]["generation"])],
+    name: output::metadata_name,
+};
 
-/// `latticectl get quota NAME`.
+/// How declared namespaces show in `get`.
+pub const NAMESPACES: Columns = Columns {
+    kind: "namespace",
+    headers: NAMESPACE_HEADERS,
+    rows: namespace_rows,
+    wide_headers: &[],
+    wide: output::no_wide,
+    name: output::metadata_name,
+};
+
+/// The REST path of the quota list.
+pub const QUOTAS_PATH: &str = "/v1/latticequotas";
+
+/// The REST path of the namespace list.
+pub const NAMESPACES_PATH: &str = "/v1/namespaces";
+
+/// `latticectl get quota NAME` and `describe quota NAME`.
 pub async fn get(client: &ApiClient, name: &str, format: OutputFormat) -> Result<String, CtlError> {
     let answer = client
         .call(Method::GET, &format!("/v1/latticequotas/{name}"), None)
         .await?;
-    finish(&answer, format, || describe_quota(&answer))
+    output::one(&answer, format, &QUOTAS, || describe_quota(&answer))
 }
 
-/// `latticectl get namespaces`.
-pub async fn namespaces(client: &ApiClient, format: OutputFormat) -> Result<String, CtlError> {
-    let answer = client.call(Method::GET, "/v1/namespaces", None).await?;
-    let items = answer["items"].as_array().cloned().unwrap_or_default();
-    finish(&answer, format, || {
-        table(NAMESPACE_HEADERS, namespace_rows(&items))
-    })
+/// `latticectl describe namespace NAME`: the declaration from the list (the API has no single
+/// namespace route).
+pub async fn namespace(
+    client: &ApiClient,
+    name: &str,
+    format: OutputFormat,
+) -> Result<String, CtlError> {
+    let answer = client.call(Method::GET, NAMESPACES_PATH, None).await?;
+    let found = answer["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|ns| ns["metadata"]["name"].as_str() == Some(name))
+        .cloned()
+        .ok_or_else(|| CtlError::Api {
+            status: 404,
+            code: "NotFound".to_string(),
+            message: format!("namespace {name} is not declared to the cell"),
+        })?;
+    output::one(&found, format, &NAMESPACES, || describe_namespace(&found))
+}
+
+/// A namespace declaration: its name, team and labels.
+pub fn describe_namespace(ns: &Value) -> String {
+    let mut lines = vec![
+        format!("Name:   {}", text(&ns["metadata"]["name"])),
+        format!(
+            "Team:   {}",
+            text(&ns["metadata"]["labels"]["lattice.dev/group"])
+        ),
+        "Labels:".to_string(),
+    ];
+    for (k, v) in ns["metadata"]["labels"].as_object().into_iter().flatten() {
+        lines.push(format!("  {k}={}", v.as_str().unwrap_or_default()));
+    }
+    lines.push("Annotations:".to_string());
+    for (k, v) in ns["metadata"]["annotations"]
+        .as_object()
+        .into_iter()
+        .flatten()
+    {
+        lines.push(format!("  {k}={}", v.as_str().unwrap_or_default()));
+    }
+    lines.join("\n")
 }
 
 /// `latticectl delete quota NAME`.

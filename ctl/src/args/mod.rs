@@ -8,7 +8,7 @@ use crate::output::OutputFormat;
 
 pub mod workloads;
 
-use workloads::{WorkloadDelete, WorkloadGet};
+use workloads::{WorkloadDelete, WorkloadDescribe, WorkloadGet};
 
 /// `latticectl`: manage a Lattice cell.
 #[derive(Debug, Parser)]
@@ -18,14 +18,13 @@ use workloads::{WorkloadDelete, WorkloadGet};
     about = "Manage a Lattice cell: clusters, tokens, LatticeServices, CedarPolicies, quotas and cost"
 )]
 pub struct CtlArgs {
-    /// URL of the cell's REST API.
-    #[arg(
-        long,
-        env = "LATTICE_SERVER",
-        default_value = "http://127.0.0.1:8080",
-        global = true
-    )]
-    pub server: String,
+    /// URL of the cell's REST API (default: the context's, else http://127.0.0.1:8080).
+    #[arg(long, env = "LATTICE_SERVER", global = true)]
+    pub server: Option<String>,
+    /// The context of the config file (`LATTICECONFIG`, else ~/.config/lattice/config) to use
+    /// instead of its current context.
+    #[arg(long, env = "LATTICE_CONTEXT", global = true)]
+    pub context: Option<String>,
     /// Admin bearer token.
     #[arg(long, env = "LATTICE_TOKEN", hide_env_values = true, global = true)]
     pub token: Option<String>,
@@ -50,8 +49,14 @@ pub enum Command {
         #[arg(long)]
         strict: bool,
     },
-    /// Show resources.
+    /// Show resources (`-o table|wide|name|yaml|json`).
     Get {
+        /// After listing, poll and print every row that is new or changed, until interrupted.
+        #[arg(short = 'w', long, global = true)]
+        watch: bool,
+        /// Seconds between two reads of `--watch`.
+        #[arg(long, default_value_t = 2, global = true)]
+        watch_interval: u64,
         /// What to show.
         #[command(subcommand)]
         what: GetCommand,
@@ -99,6 +104,18 @@ pub enum Command {
         /// Print the active mesh edges and the one-sided declarations instead of the objects.
         #[arg(long)]
         explain_mesh: bool,
+    },
+    /// Print a shell completion script: `source <(latticectl completion bash)`.
+    Completion {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Contexts of the config file (like `kubectl config`): several cells, each with its server
+    /// URL, token file and CA file.
+    Config {
+        /// Config command.
+        #[command(subcommand)]
+        command: ConfigCommand,
     },
     /// Compliance results of the cell's profiles.
     Compliance {
@@ -195,6 +212,20 @@ pub enum AuthCommand {
     },
 }
 
+/// `config` commands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// The contexts of the config file; `*` marks the current one.
+    GetContexts,
+    /// Make NAME the current context (written to the config file).
+    UseContext {
+        /// The context.
+        name: String,
+    },
+    /// The name of the current context.
+    CurrentContext,
+}
+
 /// `get` targets.
 #[derive(Debug, Subcommand)]
 pub enum GetCommand {
@@ -203,23 +234,29 @@ pub enum GetCommand {
     Workload(WorkloadGet),
     /// Clusters with their status, last heartbeat, agent version and node count.
     Clusters,
+    /// One cluster: status, versions and the health of its agent's last heartbeat (all
+    /// clusters without NAME).
+    Cluster {
+        /// Name.
+        name: Option<String>,
+    },
     /// All CedarPolicies.
     #[command(name = "cedarpolicies", alias = "cp")]
     CedarPolicies,
-    /// One CedarPolicy with its status (policy ids, analysis findings).
+    /// One CedarPolicy with its status (policy ids, analysis findings); all without NAME.
     #[command(name = "cedarpolicy")]
     CedarPolicy {
         /// Name.
-        name: String,
+        name: Option<String>,
     },
     /// LatticeQuotas with their usage.
     #[command(alias = "latticequotas")]
     Quotas,
-    /// One LatticeQuota: usage, limit and per-workload cap per resource.
+    /// One LatticeQuota: usage, limit and per-workload cap per resource; all without NAME.
     #[command(alias = "latticequota")]
     Quota {
         /// Name.
-        name: String,
+        name: Option<String>,
     },
     /// Namespaces declared to the cell, with their team.
     #[command(alias = "ns")]
@@ -235,31 +272,29 @@ pub enum DescribeCommand {
         /// Name.
         name: String,
     },
-    /// A LatticeService: status, conditions, delivery per cluster and the drift corrections its
-    /// clusters' agents made (count and latest events).
-    #[command(alias = "latticeservice")]
-    Service {
-        /// `NAMESPACE/NAME`.
-        #[arg(value_parser = parse_namespaced)]
-        target: (String, String),
-    },
-    /// A LatticeCluster: its managing cluster, lifecycle phase (with reason and message),
-    /// conditions and delivery.
-    #[command(name = "latticecluster")]
-    LatticeCluster {
+    /// One spec of a workload kind of the table of kinds (`service NAME -n NS` or
+    /// `service NS/NAME`, `latticecluster NAME`…): status, conditions, delivery per cluster and
+    /// drift corrections.
+    #[command(flatten)]
+    Workload(WorkloadDescribe),
+    /// A CedarPolicy: settings, policy ids, analysis findings and its text.
+    #[command(name = "cedarpolicy")]
+    CedarPolicy {
         /// Name.
         name: String,
     },
-}
-
-/// Reads `NAMESPACE/NAME`.
-fn parse_namespaced(text: &str) -> Result<(String, String), String> {
-    match text.split_once('/') {
-        Some((ns, name)) if !ns.is_empty() && !name.is_empty() && !name.contains('/') => {
-            Ok((ns.to_string(), name.to_string()))
-        }
-        _ => Err(format!("{text:?} is not NAMESPACE/NAME")),
-    }
+    /// A LatticeQuota: usage, limit and per-workload cap per resource.
+    #[command(alias = "latticequota")]
+    Quota {
+        /// Name.
+        name: String,
+    },
+    /// A namespace declaration: its team, labels and annotations.
+    #[command(alias = "ns")]
+    Namespace {
+        /// Name.
+        name: String,
+    },
 }
 
 /// `delete` targets.

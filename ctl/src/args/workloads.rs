@@ -40,11 +40,22 @@ pub struct WorkloadDelete {
     pub namespace: String,
 }
 
+/// `describe` of one spec of a workload kind: `NAME -n NAMESPACE`, or `NAMESPACE/NAME`.
+#[derive(Debug, Clone)]
+pub struct WorkloadDescribe {
+    /// The kind's row.
+    pub kind: &'static WorkloadKind,
+    /// The spec.
+    pub name: String,
+    /// Its namespace (empty for a cluster-scoped kind).
+    pub namespace: String,
+}
+
 fn namespace_filter() -> Arg {
     Arg::new("namespace")
         .short('n')
         .long("namespace")
-        .help("Only this namespace.")
+        .help("Only this namespace (the NAME's namespace; `default` when absent).")
 }
 
 /// The NAME argument, and `-n NAMESPACE` for a namespaced kind.
@@ -109,18 +120,24 @@ impl FromArgMatches for WorkloadGet {
         let (row, sub) = matched(matches, |row, name| {
             row.cli_plural == name || row.cli_singular == name
         })?;
-        if matches.subcommand_name() == Some(row.cli_plural) {
-            let namespace = sub
-                .try_get_one::<String>("namespace")
-                .ok()
-                .flatten()
-                .cloned();
+        // Like kubectl, the plural and the singular both list without a NAME and show one with
+        // it (`get services hello`, `get service`).
+        let namespace = sub
+            .try_get_one::<String>("namespace")
+            .ok()
+            .flatten()
+            .cloned();
+        let Some(name) = string(sub, "name") else {
             return Ok(WorkloadGet::List {
                 kind: row,
                 namespace,
             });
-        }
-        let (name, namespace) = one(sub)?;
+        };
+        let namespace = if row.is_cluster_scoped() {
+            String::new()
+        } else {
+            namespace.unwrap_or_else(|| "default".to_string())
+        };
         Ok(WorkloadGet::One {
             kind: row,
             name,
@@ -137,18 +154,27 @@ impl FromArgMatches for WorkloadGet {
 impl Subcommand for WorkloadGet {
     fn augment_subcommands(command: Command) -> Command {
         WORKLOAD_KINDS.iter().fold(command, |command, row| {
-            let list = aliased(Command::new(row.cli_plural), row.plural);
-            let list = if row.is_cluster_scoped() {
-                list.about(format!("All {}s (cluster-scoped)", row.kind))
+            let scope = if row.is_cluster_scoped() {
+                "cluster-scoped"
             } else {
-                list.about(format!("All {}s (optionally in one namespace)", row.kind))
-                    .arg(namespace_filter())
+                "optionally in one namespace; with NAME, -n defaults to `default`"
             };
-            command.subcommand(list).subcommand(name_and_namespace(
-                row,
-                aliased(Command::new(row.cli_singular), row.singular)
-                    .about(format!("One {} with its status", row.kind)),
-            ))
+            let verb = |name: &'static str, alias: &'static str| {
+                let command = aliased(Command::new(name), alias)
+                    .about(format!(
+                        "{}s ({scope}), or one NAME with its status",
+                        row.kind
+                    ))
+                    .arg(Arg::new("name").help("Name (all when absent)."));
+                if row.is_cluster_scoped() {
+                    command
+                } else {
+                    command.arg(namespace_filter())
+                }
+            };
+            command
+                .subcommand(verb(row.cli_plural, row.plural))
+                .subcommand(verb(row.cli_singular, row.singular))
         })
     }
 
@@ -199,11 +225,55 @@ impl Subcommand for WorkloadDelete {
     }
 }
 
+impl FromArgMatches for WorkloadDescribe {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let (kind, sub) = matched(matches, |row, name| row.cli_singular == name)?;
+        let (name, namespace) = one(sub)?;
+        // `describe service NS/NAME`, the form before `-n` was accepted, still works.
+        let (namespace, name) = match name.split_once('/') {
+            Some((ns, n)) if !kind.is_cluster_scoped() && !ns.is_empty() && !n.is_empty() => {
+                (ns.to_string(), n.to_string())
+            }
+            _ => (namespace, name),
+        };
+        Ok(WorkloadDescribe {
+            kind,
+            name,
+            namespace,
+        })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl Subcommand for WorkloadDescribe {
+    fn augment_subcommands(command: Command) -> Command {
+        WORKLOAD_KINDS.iter().fold(command, |command, row| {
+            command.subcommand(name_and_namespace(
+                row,
+                aliased(Command::new(row.cli_singular), row.singular)
+                    .about(format!("One {} in detail", row.kind)),
+            ))
+        })
+    }
+
+    fn augment_subcommands_for_update(command: Command) -> Command {
+        Self::augment_subcommands(command)
+    }
+
+    fn has_subcommand(name: &str) -> bool {
+        WORKLOAD_KINDS.iter().any(|row| row.cli_singular == name)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use clap::Parser;
 
-    use crate::args::{Command, CtlArgs, DeleteCommand, GetCommand};
+    use crate::args::{Command, CtlArgs, DeleteCommand, DescribeCommand, GetCommand};
 
     use super::*;
 
@@ -223,6 +293,7 @@ mod tests {
                     name,
                     namespace,
                 }),
+            ..
         } = parse(&["get", "latticecluster", "edge-3"])
         else {
             panic!("get latticecluster NAME is not one LatticeCluster");
@@ -233,6 +304,7 @@ mod tests {
         );
         let Command::Get {
             what: GetCommand::Workload(WorkloadGet::List { namespace, .. }),
+            ..
         } = parse(&["get", "latticeclusters"])
         else {
             panic!("get latticeclusters is not a list");
@@ -260,6 +332,7 @@ mod tests {
             for list in [row.cli_plural, row.plural] {
                 let Command::Get {
                     what: GetCommand::Workload(WorkloadGet::List { kind, namespace }),
+                    ..
                 } = parse(&["get", list, "-n", "shop"])
                 else {
                     panic!("get {list} is not a list of {}", row.kind);
@@ -274,6 +347,7 @@ mod tests {
                             name,
                             namespace,
                         }),
+                    ..
                 } = parse(&["get", one, "x"])
                 else {
                     panic!("get {one} NAME is not one {}", row.kind);
@@ -299,6 +373,56 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn every_kind_can_be_described_with_dash_n_or_namespace_slash_name() {
+        for row in WORKLOAD_KINDS.iter().filter(|r| !r.is_cluster_scoped()) {
+            for args in [
+                ["describe", row.cli_singular, "x", "-n", "shop"].as_slice(),
+                ["describe", row.singular, "shop/x"].as_slice(),
+            ] {
+                let Command::Describe {
+                    what:
+                        DescribeCommand::Workload(WorkloadDescribe {
+                            kind,
+                            name,
+                            namespace,
+                        }),
+                } = parse(args)
+                else {
+                    panic!("{args:?} is not a describe of {}", row.kind);
+                };
+                assert_eq!(
+                    (kind.kind, name.as_str(), namespace.as_str()),
+                    (row.kind, "x", "shop")
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn get_lists_without_a_name_and_shows_one_with_it_plural_or_singular() {
+        let row = &WORKLOAD_KINDS[0];
+        let Command::Get {
+            what: GetCommand::Workload(WorkloadGet::List { namespace, .. }),
+            ..
+        } = parse(&["get", row.cli_singular])
+        else {
+            panic!("get {} is not a list", row.cli_singular);
+        };
+        assert_eq!(namespace, None);
+        let Command::Get {
+            what:
+                GetCommand::Workload(WorkloadGet::One {
+                    name, namespace, ..
+                }),
+            ..
+        } = parse(&["get", row.cli_plural, "x", "-n", "shop"])
+        else {
+            panic!("get {} x is not one", row.cli_plural);
+        };
+        assert_eq!((name.as_str(), namespace.as_str()), ("x", "shop"));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! Probes are judged by the pure evaluator in `lattice_derive::compliance`.
 
 pub mod evaluate;
+pub mod push;
 pub mod report;
 pub mod schedule;
 

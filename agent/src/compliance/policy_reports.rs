@@ -177,6 +177,8 @@ async fn run(
     cancel: CancellationToken,
 ) {
     let mut retry_at: Option<Instant> = None;
+    // Results sent before this task started count as new.
+    results.mark_changed();
     loop {
         tokio::select! {
             () = cancel.cancelled() => return,

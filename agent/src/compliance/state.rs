@@ -75,6 +75,12 @@ impl InventoryState {
         self.snapshot_for = Some(watch_id.to_string());
     }
 
+    /// A watcher of `kind` (re)starts (e.g. narrowed to another namespace): the kind is not
+    /// listed until it has listed again, which holds an owed snapshot back until then.
+    pub fn restarting(&mut self, kind: &KindKey) {
+        self.listed.remove(kind);
+    }
+
     /// The kinds watched.
     pub fn watched(&self) -> &BTreeSet<KindKey> {
         &self.watched

@@ -56,6 +56,8 @@ pub fn watch_keys(request: &WatchRequest) -> BTreeMap<KindKey, WatchKey> {
 async fn manage(client: Client, link: ComplianceLink, cancel: CancellationToken) {
     let mut resolver = ApiResolver::new(client.clone());
     let mut requests = link.watch.subscribe();
+    // A list sent before this task subscribed counts as new.
+    requests.mark_changed();
     let (tx, mut events) = mpsc::channel::<(KindKey, KindEvent)>(1024);
     let mut state = InventoryState::default();
     let mut watching: BTreeMap<WatchKey, JoinHandle<()>> = BTreeMap::new();
@@ -108,6 +110,7 @@ async fn manage(client: Client, link: ComplianceLink, cancel: CancellationToken)
         }
         for key in start {
             let kind: KindKey = (key.0.clone(), key.1.clone());
+            state.restarting(&kind);
             match resolver.resolve(&key.0, &key.1).await {
                 Ok(resolved) => {
                     let api: Api<DynamicObject> = if key.2.is_empty() || !resolved.namespaced {

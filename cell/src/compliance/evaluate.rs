@@ -14,10 +14,9 @@ use lattice_api::documents::compile_stored_profile;
 use lattice_derive::compliance::validate::{CompiledProfile, ProbeCheck};
 use lattice_derive::compliance::{CedarAnswers, ClusterInventory, evaluate_profile_with};
 
+pub use super::error::ComplianceError;
 use super::push::push_results;
-use crate::policy_versions::VersionError;
 use crate::state::CellState;
-use crate::store::StoreError;
 use crate::store::compliance::{Recorded, SourcedResult};
 
 /// The source of a result judged by the policy set alone (a cedar probe without `forEach`).
@@ -26,23 +25,6 @@ pub const SOURCE_POLICY_SET: &str = "policy-set";
 pub const SOURCE_DELIVERED: &str = "delivered-revisions";
 /// The source of a result judged on the inventory the cluster's agent reported.
 pub const SOURCE_INVENTORY: &str = "cluster-inventory";
-
-/// Why an evaluation pass failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ComplianceError {
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The live policy set could not be assembled.
-    #[error(transparent)]
-    Policies(#[from] VersionError),
-}
-
-impl From<sqlx::Error> for ComplianceError {
-    fn from(e: sqlx::Error) -> Self {
-        ComplianceError::Store(StoreError::Database(e))
-    }
-}
 
 /// What one pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

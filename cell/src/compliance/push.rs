@@ -12,7 +12,7 @@ use lattice_derive::compliance::{ClusterInventory, ComplianceResult, watched_kin
 use lattice_protocol::v1::cell_message::Payload;
 use lattice_protocol::v1::{ComplianceResults, InventoryWatch, WatchedKind};
 
-use super::evaluate::ComplianceError;
+use super::error::ComplianceError;
 use crate::outbound::Outbound;
 use crate::state::CellState;
 use crate::store::compliance::ResultRow;

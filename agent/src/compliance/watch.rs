@@ -1,9 +1,11 @@
 //! The inventory watch manager: one `kube::runtime` watcher per kind of the latest
 //! `InventoryWatch` (all namespaces, or the one namespace the cell names), feeding
 //! [`InventoryState`]. The snapshot a new watch list owes is queued as soon as every kind has been
-//! listed; changes are queued [`DEBOUNCE`] after the first of a burst, as one report. A kind the
-//! cluster does not serve (its CRD not installed) or the agent may not list counts as listed and
-//! empty, so it does not hold the snapshot back; resolving it is retried every [`RETRY_RESOLVE`].
+//! listed; a change after a quiet [`DEBOUNCE`] is queued at once (so a break that drift correction
+//! undoes a moment later is still seen by the cell), and the changes of a burst that follow it
+//! are gathered until [`DEBOUNCE`] after the last report, as one. A kind the cluster does not
+//! serve (its CRD not installed) or the agent may not list counts as listed and empty, so it does
+//! not hold the snapshot back; resolving it is retried every [`RETRY_RESOLVE`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -63,6 +65,7 @@ async fn manage(client: Client, link: ComplianceLink, cancel: CancellationToken)
     let mut watching: BTreeMap<WatchKey, JoinHandle<()>> = BTreeMap::new();
     let mut unresolved: BTreeSet<WatchKey> = BTreeSet::new();
     let mut due: Option<Instant> = None;
+    let mut last_report: Option<Instant> = None;
     let mut retry = Instant::now() + RETRY_RESOLVE;
     loop {
         let mut start: Vec<WatchKey> = Vec::new();
@@ -93,14 +96,26 @@ async fn manage(client: Client, link: ComplianceLink, cancel: CancellationToken)
             }
             Some((kind, event)) = events.recv() => {
                 state.apply(&kind, event);
-                if due.is_none() && !state.snapshot_owed() {
-                    due = Some(Instant::now() + DEBOUNCE);
+                if due.is_none() && !state.snapshot_owed() && state.has_report() {
+                    let now = Instant::now();
+                    match last_report.map(|t| t + DEBOUNCE).filter(|next| *next > now) {
+                        // Within a burst: wait for the rest of it.
+                        Some(next) => due = Some(next),
+                        // After a quiet spell: at once.
+                        None => {
+                            if let Some(report) = state.take_report() {
+                                link.reports.push(report);
+                                last_report = Some(now);
+                            }
+                        }
+                    }
                 }
             }
             () = tokio::time::sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
                 due = None;
                 if let Some(report) = state.take_report() {
                     link.reports.push(report);
+                    last_report = Some(Instant::now());
                 }
             }
             () = tokio::time::sleep_until(retry), if !unresolved.is_empty() => {
@@ -139,6 +154,7 @@ async fn manage(client: Client, link: ComplianceLink, cancel: CancellationToken)
         {
             tracing::info!(objects = report.objects.len(), "inventory snapshot ready");
             link.reports.push(report);
+            last_report = Some(Instant::now());
             due = None;
         }
     }

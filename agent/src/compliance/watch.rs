@@ -2,8 +2,9 @@
 //! `InventoryWatch` (all namespaces, or the one namespace the cell names), feeding
 //! [`InventoryState`]. The snapshot a new watch list owes is queued as soon as every kind has been
 //! listed; a change after a quiet [`DEBOUNCE`] is queued at once (so a break that drift correction
-//! undoes a moment later is still seen by the cell), and the changes of a burst that follow it
-//! are gathered until [`DEBOUNCE`] after the last report, as one. A kind the cluster does not
+//! undoes a moment later is still seen by the cell), a deletion is queued at once (with what is
+//! pending), and the changes of a burst that follow are gathered until [`DEBOUNCE`] after the
+//! last report, as one. A kind the cluster does not
 //! serve (its CRD not installed) or the agent may not list counts as listed and empty, so it does
 //! not hold the snapshot back; resolving it is retried every [`RETRY_RESOLVE`].
 
@@ -95,8 +96,17 @@ async fn manage(client: Client, link: ComplianceLink, cancel: CancellationToken)
                 tracing::info!(watch = %request.id, kinds = keys.len(), "inventory watch list received");
             }
             Some((kind, event)) = events.recv() => {
+                // A deletion goes at once: drift correction may recreate the object a moment
+                // later, and gathered with that it would never be seen.
+                let deletion = matches!(event, KindEvent::Deleted(_));
                 state.apply(&kind, event);
-                if due.is_none() && !state.snapshot_owed() && state.has_report() {
+                if deletion && !state.snapshot_owed() {
+                    if let Some(report) = state.take_report() {
+                        link.reports.push(report);
+                        last_report = Some(Instant::now());
+                    }
+                    due = None;
+                } else if due.is_none() && !state.snapshot_owed() && state.has_report() {
                     let now = Instant::now();
                     match last_report.map(|t| t + DEBOUNCE).filter(|next| *next > now) {
                         // Within a burst: wait for the rest of it.

@@ -12,4 +12,4 @@ pub mod push;
 pub mod report;
 pub mod schedule;
 
-pub use evaluate::{Evaluated, evaluate_profiles};
+pub use evaluate::{Evaluated, evaluate_on, evaluate_profiles};

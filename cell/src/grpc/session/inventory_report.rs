@@ -2,8 +2,8 @@
 //! Each object is checked against its reference and passed through
 //! `lattice_derive::compliance::inventory_object` again (no Secret value is stored even from an
 //! agent that sent one), then the cluster's stored inventory is replaced (snapshot) or changed,
-//! and, when it changed, compliance is re-evaluated on this cluster only (coalesced). Not
-//! answered. A malformed object is left out with a warning naming it; the rest is recorded.
+//! and, when it changed, compliance is re-evaluated on this cluster only, before the next message
+//! of the session is read. Not answered. A malformed object is left out with a warning naming it; the rest is recorded.
 
 use lattice_derive::compliance::inventory_object;
 use lattice_protocol::v1::{InventoryObjectRef, InventoryReport};
@@ -130,7 +130,19 @@ pub async fn handle(
         changed,
         "inventory reported"
     );
-    if changed {
+    // Evaluated before the next message is read, so every reported state of the cluster is
+    // judged (a break that drift correction undoes a moment later is still recorded); a failure
+    // falls back to the background task.
+    if changed
+        && let Err(e) = crate::compliance::evaluate_on(
+            state,
+            None,
+            Some(&[cluster.to_string()]),
+            chrono::Utc::now(),
+        )
+        .await
+    {
+        tracing::warn!(%cluster, error = %e, "compliance evaluation after an inventory report failed; retried in the background");
         state.compliance.nudge_cluster(cluster);
     }
     Ok(())

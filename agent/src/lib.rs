@@ -8,6 +8,7 @@ pub mod apply;
 pub mod applyset;
 pub mod cell_endpoint;
 pub mod cli;
+pub mod compliance;
 pub mod credentials;
 pub mod drift;
 pub mod enrol;

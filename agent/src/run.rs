@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::apply::Applier;
 use crate::cli::AgentArgs;
+use crate::compliance::{self, ComplianceLink};
 use crate::credentials::secret::CredentialStore;
 use crate::drift::{self, Drift, DriftQueue, DriftReports};
 use crate::error::AgentError;
@@ -95,6 +96,14 @@ pub async fn run(args: AgentArgs, cancel: CancellationToken) -> Result<(), Agent
     };
     let watch_task = drift::watch::spawn(client.clone(), drift.clone(), cancel.clone());
     let resync_task = drift::resync::spawn(drift.clone(), args.resync_period, cancel.clone());
+    let compliance = ComplianceLink::default();
+    let inventory_task =
+        compliance::watch::spawn(client.clone(), compliance.clone(), cancel.clone());
+    let reports_task = compliance::policy_reports::spawn(
+        client.clone(),
+        compliance.results.subscribe(),
+        cancel.clone(),
+    );
     let applier = Applier::new(client, inventory).with_revisions(revisions);
     let executor = executor::spawn(
         applier,
@@ -120,6 +129,7 @@ pub async fn run(args: AgentArgs, cancel: CancellationToken) -> Result<(), Agent
         },
         executor: executor.handle,
         drift_reports: drift.reports,
+        compliance,
         metrics,
         started,
         backoff: Backoff::default(),
@@ -132,6 +142,8 @@ pub async fn run(args: AgentArgs, cancel: CancellationToken) -> Result<(), Agent
     }
     let _ = watch_task.await;
     let _ = resync_task.await;
+    let _ = inventory_task.await;
+    let _ = reports_task.await;
     let _ = metrics_task.await;
     tracing::info!("stopped");
     Ok(())

@@ -56,6 +56,7 @@ fn harness(cell: &TestCell, credentials: AgentCredentials) -> Harness {
             health: HealthSources::fixed(None, WorkloadCounts::default()),
             executor,
             drift_reports: lattice_agent::drift::DriftReports::default(),
+            compliance: lattice_agent::compliance::ComplianceLink::default(),
             metrics: Arc::new(AgentMetrics::new()),
             started: Instant::now(),
             backoff: Backoff::new(

@@ -35,6 +35,21 @@ impl Outbound {
         Ok(id)
     }
 
+    /// Sends `payload` with a fresh id unless the channel is full: `Ok(false)` when it was not
+    /// sent (for messages a later one supersedes, which must not wait on a slow agent).
+    pub fn try_send(&self, payload: Payload) -> Result<bool, Closed> {
+        let message = CellMessage {
+            id: new_message_id(),
+            reply_to: String::new(),
+            payload: Some(payload),
+        };
+        match self.tx.try_send(Ok(message)) {
+            Ok(()) => Ok(true),
+            Err(mpsc::error::TrySendError::Full(_)) => Ok(false),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(Closed),
+        }
+    }
+
     /// Sends a command whose id the caller chose (and recorded).
     pub async fn send_with_id(&self, id: String, payload: Payload) -> Result<(), Closed> {
         let message = CellMessage {

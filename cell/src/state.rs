@@ -1,7 +1,8 @@
 //! What every request handler shares: the store, the CA, the connection registry, metrics,
 //! settings and the policy set versions.
 
-use std::sync::Arc;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -52,23 +53,51 @@ impl Settings {
     }
 }
 
-/// Asks the compliance task (`crate::compliance::schedule`) for an evaluation of every profile.
-/// Defined here, not there, so that the shared state does not depend on the compliance module.
-/// Cheap to clone.
+/// Asks the compliance task (`crate::compliance::schedule`) for an evaluation: of every profile
+/// on every cluster, or of every profile on some clusters (what one cluster holds changed: an
+/// acknowledged revision, a reported inventory). Defined here, not there, so that the shared
+/// state does not depend on the compliance module. Cheap to clone.
 #[derive(Debug, Clone, Default)]
 pub struct ComplianceTrigger {
     notify: Arc<Notify>,
+    pending: Arc<Mutex<PendingEvaluations>>,
+}
+
+/// What the compliance task was asked to evaluate since it last looked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PendingEvaluations {
+    /// Every cluster.
+    pub all: bool,
+    /// These clusters (ignored when `all`).
+    pub clusters: BTreeSet<String>,
 }
 
 impl ComplianceTrigger {
-    /// Requests a pass of every profile (coalesced with pending requests).
+    /// Requests a pass of every profile on every cluster (coalesced with pending requests).
     pub fn nudge(&self) {
+        self.lock().all = true;
         self.notify.notify_one();
+    }
+
+    /// Requests a pass of every profile on `cluster` only (coalesced).
+    pub fn nudge_cluster(&self, cluster: &str) {
+        self.lock().clusters.insert(cluster.to_string());
+        self.notify.notify_one();
+    }
+
+    /// Takes what was requested, leaving nothing pending.
+    pub fn take(&self) -> PendingEvaluations {
+        std::mem::take(&mut *self.lock())
     }
 
     /// What the compliance task waits on.
     pub fn notify(&self) -> Arc<Notify> {
         self.notify.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, PendingEvaluations> {
+        // The guarded data is plain and every write completes; a poisoned lock is still usable.
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

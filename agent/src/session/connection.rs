@@ -18,6 +18,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::cell_endpoint::endpoint;
+use crate::compliance::ComplianceLink;
 use crate::enrol::error_chain;
 use crate::executor::ExecutorHandle;
 use crate::outbox::{OUTBOX_CAPACITY, Outbox};
@@ -27,7 +28,10 @@ use crate::session::heartbeat::HeartbeatTracker;
 use crate::session::hello::hello;
 use crate::session::renew::Renewal;
 use crate::session::welcome;
-use crate::session::{SessionContext, apply, drift, heartbeat_ack, pivot, remove};
+use crate::session::{
+    SessionContext, apply, compliance_results, drift, heartbeat_ack, inventory, inventory_watch,
+    pivot, remove,
+};
 use crate::telemetry::AgentMetrics;
 
 /// Time the cell has to answer `Hello`.
@@ -45,6 +49,10 @@ pub struct Connection {
     pub executor: ExecutorHandle,
     /// Metrics.
     pub metrics: Arc<AgentMetrics>,
+    /// Compliance watch list and results in, inventory reports out.
+    pub compliance: ComplianceLink,
+    /// Whether this session was sent an `InventoryWatch` (only then are reports sent on it).
+    pub inventory_watched: bool,
 }
 
 impl Connection {
@@ -67,6 +75,13 @@ impl Connection {
             Some(CellPayload::CertificateIssued(issued)) => return Some((msg.reply_to, issued)),
             Some(CellPayload::PivotCommand(command)) => {
                 pivot::handle(&msg.id, command, &self.outbox, &self.executor);
+            }
+            Some(CellPayload::InventoryWatch(watch)) => {
+                inventory_watch::handle(&msg.id, watch, &self.compliance);
+                self.inventory_watched = true;
+            }
+            Some(CellPayload::ComplianceResults(results)) => {
+                compliance_results::handle(&msg.id, results, &self.compliance);
             }
             Some(CellPayload::Welcome(_)) => {
                 tracing::warn!(id = %msg.id, "second Welcome on an established session; ignored");
@@ -160,6 +175,8 @@ pub async fn run(
         heartbeats: HeartbeatTracker::default(),
         executor: ctx.executor.clone(),
         metrics: ctx.metrics.clone(),
+        compliance: ctx.compliance.clone(),
+        inventory_watched: false,
     };
     let period = accepted.heartbeat_interval;
     let silence_limit = period * SILENCE_INTERVALS;
@@ -176,6 +193,13 @@ pub async fn run(
             () = cancel.cancelled() => return SessionEnd::Shutdown,
             () = ctx.drift_reports.pushed() => {
                 if drift::flush(&ctx.drift_reports, &conn.outbox).is_err() {
+                    return SessionEnd::ClosedByCell;
+                }
+            }
+            () = ctx.compliance.reports.pushed() => {
+                if conn.inventory_watched
+                    && inventory::flush(&ctx.compliance.reports, &conn.outbox).is_err()
+                {
                     return SessionEnd::ClosedByCell;
                 }
             }
@@ -209,7 +233,10 @@ pub async fn run(
                     return SessionEnd::CellSilent(silence_limit);
                 }
                 // Retries what did not fit in the outbox at the last push.
-                if drift::flush(&ctx.drift_reports, &conn.outbox).is_err() {
+                if drift::flush(&ctx.drift_reports, &conn.outbox).is_err()
+                    || (conn.inventory_watched
+                        && inventory::flush(&ctx.compliance.reports, &conn.outbox).is_err())
+                {
                     return SessionEnd::ClosedByCell;
                 }
                 let state = *ctx.state.borrow();

@@ -4,12 +4,15 @@
 
 pub mod apply;
 pub mod certificate_issued;
+pub mod compliance_results;
 pub mod connection;
 pub mod drift;
 pub mod ended;
 pub mod heartbeat;
 pub mod heartbeat_ack;
 pub mod hello;
+pub mod inventory;
+pub mod inventory_watch;
 pub mod pivot;
 pub mod remove;
 pub mod renew;
@@ -24,6 +27,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::cell_endpoint::CellUrl;
+use crate::compliance::ComplianceLink;
 use crate::credentials::AgentCredentials;
 use crate::credentials::secret::CredentialStore;
 use crate::drift::DriftReports;
@@ -59,6 +63,8 @@ pub struct SessionContext {
     pub executor: ExecutorHandle,
     /// Drift corrections waiting to be sent (outlives sessions).
     pub drift_reports: DriftReports,
+    /// Compliance: the watch list and results in, inventory reports out (outlives sessions).
+    pub compliance: ComplianceLink,
     /// Metrics.
     pub metrics: Arc<AgentMetrics>,
     /// Process start, for uptime.

@@ -66,6 +66,8 @@ pub fn payload_name(payload: Option<&Payload>) -> &'static str {
         Some(Payload::HeartbeatAck(_)) => "HeartbeatAck",
         Some(Payload::CertificateIssued(_)) => "CertificateIssued",
         Some(Payload::PivotCommand(_)) => "PivotCommand",
+        Some(Payload::InventoryWatch(_)) => "InventoryWatch",
+        Some(Payload::ComplianceResults(_)) => "ComplianceResults",
         None => "a message without a known payload",
     }
 }

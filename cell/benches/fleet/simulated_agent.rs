@@ -162,7 +162,13 @@ async fn run(
                     }
                     // Simulated agents never ask for a renewal: a run ends long before the
                     // certificates reach two thirds of their 24 h.
-                    Some(CellPayload::CertificateIssued(_) | CellPayload::PivotCommand(_)) | None => {}
+                    Some(
+                        CellPayload::CertificateIssued(_)
+                        | CellPayload::PivotCommand(_)
+                        | CellPayload::InventoryWatch(_)
+                        | CellPayload::ComplianceResults(_),
+                    )
+                    | None => {}
                 }
             }
             () = sleep_until(heartbeat_due) => {

@@ -10,6 +10,7 @@ use chrono::Utc;
 use lattice_derive::FieldError;
 
 use crate::compliance::evaluate_profiles;
+use crate::compliance::push::broadcast_watches;
 use crate::policies::PolicyChange;
 use crate::state::CellState;
 use crate::store::StoreError;
@@ -85,5 +86,11 @@ pub async fn after_commit(
     };
     if let Err(e) = evaluate_profiles(state, only, Utc::now()).await {
         tracing::warn!(error = %e, "compliance evaluation after apply failed; the interval retries");
+    }
+    // The kinds the agents watch follow the profiles.
+    if !changed.is_empty()
+        && let Err(e) = broadcast_watches(state).await
+    {
+        tracing::warn!(error = %e, "could not send the agents their new inventory watches");
     }
 }

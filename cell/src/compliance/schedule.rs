@@ -1,7 +1,7 @@
-//! When profiles are evaluated besides on apply: each on its `interval`, every profile when an
-//! agent acknowledges a new revision (what the cluster holds changed: a spec change reached it),
-//! and the retention pruning of old results. One background task per cell; nudges coalesce, so a
-//! burst of acknowledgements costs one pass.
+//! When profiles are evaluated besides on apply: each on its `interval`; every profile on one
+//! cluster when its agent acknowledges a new revision or reports an inventory change (what the
+//! cluster holds changed); and the retention pruning of old results. One background task per
+//! cell; nudges coalesce, so a burst of acknowledgements costs one pass over the clusters named.
 
 use std::time::Duration;
 
@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use lattice_api::documents::compile_stored_profile;
 use tokio_util::sync::CancellationToken;
 
-use super::evaluate::{ComplianceError, evaluate_profiles};
-use crate::state::CellState;
+use super::evaluate::{ComplianceError, evaluate_on, evaluate_profiles};
+use crate::state::{CellState, PendingEvaluations};
 
 /// How often the task looks for due profiles (profile intervals are at least a minute).
 const TICK: Duration = Duration::from_secs(10);
@@ -62,13 +62,28 @@ pub async fn prune(state: &CellState, now: DateTime<Utc>) -> Result<u64, Complia
     Ok(pruned)
 }
 
-/// The background task: due profiles every tick, every profile on a nudge, until `stop`.
+/// Evaluates what was asked for: every profile on every cluster, or on the clusters named.
+pub async fn run_pending(
+    state: &CellState,
+    pending: PendingEvaluations,
+    now: DateTime<Utc>,
+) -> Result<(), ComplianceError> {
+    if pending.all {
+        evaluate_profiles(state, None, now).await?;
+    } else if !pending.clusters.is_empty() {
+        let clusters: Vec<String> = pending.clusters.into_iter().collect();
+        evaluate_on(state, None, Some(&clusters), now).await?;
+    }
+    Ok(())
+}
+
+/// The background task: due profiles every tick, what was asked for on a nudge, until `stop`.
 pub async fn run(state: CellState, stop: CancellationToken) {
     let notify = state.compliance.notify();
     loop {
         let pass = tokio::select! {
             () = stop.cancelled() => return,
-            () = notify.notified() => evaluate_profiles(&state, None, Utc::now()).await.map(|_| ()),
+            () = notify.notified() => run_pending(&state, state.compliance.take(), Utc::now()).await,
             () = tokio::time::sleep(TICK) => run_due(&state, Utc::now()).await.map(|_| ()),
         };
         if let Err(e) = pass {

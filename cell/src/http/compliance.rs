@@ -58,6 +58,10 @@ pub async fn delete(
         return Err(not_found(&name));
     }
     tracing::info!(profile = %name, "compliance profile deleted");
+    // The agents stop watching what only this profile asked about.
+    if let Err(e) = crate::compliance::push::broadcast_watches(&state).await {
+        tracing::warn!(error = %e, "could not send the agents their new inventory watches");
+    }
     Ok(Json(
         json!({ "kind": "LatticeComplianceProfile", "name": name, "result": "deleted" }),
     ))

@@ -14,6 +14,7 @@ pub mod deliveries;
 pub mod drift;
 pub mod embedded;
 pub mod heartbeat_rows;
+pub mod inventories;
 pub mod ledger;
 pub mod mesh;
 pub mod namespaces;

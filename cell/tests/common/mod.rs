@@ -291,15 +291,23 @@ impl AgentStream {
         id
     }
 
-    /// The next message about anything but the cluster's mesh baseline, or the status that ended
-    /// the stream. Every cluster with a mesh member is sent its `MeshBaseline/-/<cluster>` spec
-    /// (tested in `mesh.rs` and the e2e tests); these session tests are about the services, so an
-    /// `Apply` of the baseline is acknowledged as applied and skipped here.
+    /// The next message about anything but the cluster's mesh baseline and compliance, or the
+    /// status that ended the stream. Every cluster with a mesh member is sent its
+    /// `MeshBaseline/-/<cluster>` spec (tested in `mesh.rs` and the e2e tests); these session
+    /// tests are about the services, so an `Apply` of the baseline is acknowledged as applied and
+    /// skipped here, and so are `InventoryWatch` and `ComplianceResults` (tested in
+    /// `compliance_inventory.rs`, read there with [`Self::next_raw`]).
     pub async fn next(&mut self) -> Result<Option<CellMessage>, tonic::Status> {
         use lattice_protocol::v1::agent_message::Payload as Agent;
         use lattice_protocol::v1::cell_message::Payload as Cell;
         loop {
             let message = self.next_raw().await?;
+            if matches!(
+                message.as_ref().and_then(|m| m.payload.as_ref()),
+                Some(Cell::InventoryWatch(_) | Cell::ComplianceResults(_))
+            ) {
+                continue;
+            }
             let Some(Cell::Apply(apply)) = message.as_ref().and_then(|m| m.payload.as_ref()) else {
                 return Ok(message);
             };

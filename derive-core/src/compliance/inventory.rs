@@ -145,8 +145,13 @@ impl ClusterInventory {
     }
 }
 
+/// The annotation `kubectl apply` leaves, which holds a whole copy of the object (a Secret's
+/// values included).
+pub const LAST_APPLIED_ANNOTATION: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
 /// `object` without `data` and `stringData` if it is a Secret (by kind alone, whatever its
-/// `apiVersion`, even none: erring towards dropping is the safe side).
+/// `apiVersion`, even none: erring towards dropping is the safe side), and without the
+/// last-applied annotation, which would carry them again.
 pub fn without_secret_values(mut object: Value) -> Value {
     if object["kind"] == "Secret"
         && let Some(map) = object.as_object_mut()
@@ -154,6 +159,24 @@ pub fn without_secret_values(mut object: Value) -> Value {
         for field in SECRET_VALUE_FIELDS {
             map.remove(field);
         }
+        if let Some(annotations) = map
+            .get_mut("metadata")
+            .and_then(|m| m.get_mut("annotations"))
+            .and_then(Value::as_object_mut)
+        {
+            annotations.remove(LAST_APPLIED_ANNOTATION);
+        }
+    }
+    object
+}
+
+/// `object` as an inventory keeps it: without Secret values ([`without_secret_values`]) and
+/// without `metadata.managedFields` (bookkeeping no probe reads, often the bulk of an object).
+/// What an agent reports and what the cell stores.
+pub fn inventory_object(object: Value) -> Value {
+    let mut object = without_secret_values(object);
+    if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        metadata.remove("managedFields");
     }
     object
 }
@@ -180,6 +203,27 @@ mod tests {
         assert!(secret.get("data").is_none() && secret.get("stringData").is_none());
         assert_eq!(secret["type"], "Opaque");
         assert_eq!(inv.len(), 1);
+    }
+
+    #[test]
+    fn inventory_objects_keep_no_secret_copy_and_no_managed_fields() {
+        let secret = inventory_object(json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "s", "namespace": "a", "labels": {"x": "y"},
+                "managedFields": [{"manager": "kubectl"}],
+                "annotations": {LAST_APPLIED_ANNOTATION: "{\"data\":{\"k\":\"c2VjcmV0\"}}", "keep": "me"}},
+            "data": {"k": "c2VjcmV0"}}));
+        assert_eq!(
+            secret,
+            json!({"apiVersion": "v1", "kind": "Secret",
+                "metadata": {"name": "s", "namespace": "a", "labels": {"x": "y"},
+                    "annotations": {"keep": "me"}}})
+        );
+        // Other kinds keep their annotations (a probe may read them) but lose managedFields.
+        let cm = inventory_object(json!({"kind": "ConfigMap", "metadata": {"name": "c",
+            "managedFields": [], "annotations": {LAST_APPLIED_ANNOTATION: "{}"}}, "data": {"a": "b"}}));
+        assert_eq!(cm["data"]["a"], "b");
+        assert!(cm["metadata"].get("managedFields").is_none());
+        assert_eq!(cm["metadata"]["annotations"][LAST_APPLIED_ANNOTATION], "{}");
     }
 
     #[test]

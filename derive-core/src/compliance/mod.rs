@@ -6,7 +6,7 @@
 //!
 //! Module order, low to high: [`spec`], [`kinds`], [`labels`], [`path`], [`template`],
 //! [`inventory`], [`result`]; then [`objects`]; then the probe kinds [`cedar_probe`],
-//! [`existence`], [`configuration`]; then [`validate`], [`evaluate`], [`policy_report`].
+//! [`existence`], [`configuration`]; then [`validate`], [`evaluate`], [`policy_report`], [`watched`].
 
 pub mod cedar_probe;
 pub mod configuration;
@@ -22,11 +22,13 @@ pub mod result;
 pub mod spec;
 pub mod template;
 pub mod validate;
+pub mod watched;
 
 pub use cedar_probe::CedarAnswers;
 pub use evaluate::{evaluate_profile, evaluate_profile_with};
-pub use inventory::{ClusterInventory, ObjectRef};
+pub use inventory::{ClusterInventory, ObjectRef, inventory_object};
 pub use policy_report::{PolicyReports, render_policy_reports};
 pub use result::{ComplianceResult, Outcome};
 pub use spec::{LatticeComplianceProfile, LatticeComplianceProfileSpec};
 pub use validate::{CompiledProfile, validate_profile};
+pub use watched::{WatchedKind, watched_kinds};

@@ -58,8 +58,8 @@ pub async fn handle(
         .await
         .map_err(super::unavailable)?;
         if result.success {
-            // What the cluster holds changed: compliance is re-evaluated (coalesced).
-            state.compliance.nudge();
+            // What the cluster holds changed: compliance is re-evaluated there (coalesced).
+            state.compliance.nudge_cluster(session.cluster.as_str());
         }
     }
     session

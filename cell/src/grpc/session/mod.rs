@@ -8,6 +8,7 @@ pub mod apply_result;
 pub mod drift_corrected;
 pub mod heartbeat;
 pub mod hello;
+pub mod inventory_report;
 pub mod object_results;
 pub mod pivot_step_result;
 pub mod remove_result;
@@ -132,6 +133,13 @@ async fn start(
         ));
     };
     let mut session = hello::handle(state, identity, &first.id, hello, outbound).await?;
+    // The kinds to watch and the current results, before any command: compliance is served
+    // from the start of the session (a failure here is logged; the next change sends them).
+    if let Err(e) =
+        crate::compliance::push::on_welcome(state, session.cluster.as_str(), outbound).await
+    {
+        tracing::warn!(cluster = %session.cluster, error = %e, "could not send the compliance watch and results");
+    }
     reconcile(state, &mut session, outbound).await?;
     Ok(session)
 }
@@ -217,6 +225,9 @@ async fn dispatch(
         }
         Some(AgentPayload::PivotStepResult(result)) => {
             pivot_step_result::handle(state, session, &message.reply_to, result)
+        }
+        Some(AgentPayload::InventoryReport(report)) => {
+            inventory_report::handle(state, session, &message.id, report).await
         }
         Some(AgentPayload::Hello(_)) => Err(Status::failed_precondition(
             "Hello was already received on this session",

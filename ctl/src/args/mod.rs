@@ -18,14 +18,19 @@ use workloads::{WorkloadDelete, WorkloadGet};
     about = "Manage a Lattice cell: clusters, tokens, LatticeServices, CedarPolicies, quotas and cost"
 )]
 pub struct CtlArgs {
-    /// URL of the cell's REST API.
+    /// URL of the cell's REST API (`https://`; `http://` only for a cell run with
+    /// `--insecure-http`).
     #[arg(
         long,
         env = "LATTICE_SERVER",
-        default_value = "http://127.0.0.1:8080",
+        default_value = "https://127.0.0.1:8080",
         global = true
     )]
     pub server: String,
+    /// PEM file of the CA that signed the cell's REST certificate (a cell's own CA is in
+    /// `<data-dir>/ca.crt`); only it is trusted. Without it, the system's trust store is used.
+    #[arg(long, env = "LATTICE_CA_FILE", global = true)]
+    pub ca_file: Option<PathBuf>,
     /// Admin bearer token.
     #[arg(long, env = "LATTICE_TOKEN", hide_env_values = true, global = true)]
     pub token: Option<String>,

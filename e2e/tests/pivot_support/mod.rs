@@ -150,7 +150,10 @@ impl Fleet {
 
     /// `GET /v1/clusters/edge-3/pivots` (newest first), as JSON.
     pub async fn pivots(&self) -> Vec<Value> {
-        let answer: Value = reqwest::Client::new()
+        let answer: Value = self
+            .cell
+            .http_client()
+            .unwrap()
             .get(format!(
                 "{}/v1/clusters/{NAME}/pivots",
                 self.cell.http_url()
@@ -169,7 +172,9 @@ impl Fleet {
 
     /// `POST /v1/clusters/edge-3/pivot`: starts a pivot without following it; the answer.
     pub async fn start_pivot(&self) -> Value {
-        reqwest::Client::new()
+        self.cell
+            .http_client()
+            .unwrap()
             .post(format!("{}/v1/clusters/{NAME}/pivot", self.cell.http_url()))
             .bearer_auth(self.cell.admin_token())
             .send()

@@ -28,7 +28,7 @@ use axum::routing::{delete, get, post};
 use lattice_api::kinds::WORKLOAD_KINDS;
 use tracing::Instrument;
 
-use crate::metrics::HttpLabels;
+use crate::metrics::{HttpLabels, RouteLabels};
 use crate::state::CellState;
 
 /// Largest apply body (YAML or JSON).
@@ -143,6 +143,14 @@ async fn observe(State(state): State<CellState>, request: Request, next: Next) -
     let span = tracing::info_span!("http_request", %method, %route);
     let response = next.run(request).instrument(span).await;
     let status = response.status().as_u16();
+    state
+        .metrics
+        .http_request_duration
+        .get_or_create(&RouteLabels {
+            method: method.clone(),
+            route: route.clone(),
+        })
+        .observe(started.elapsed().as_secs_f64());
     state
         .metrics
         .http_requests

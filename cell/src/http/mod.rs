@@ -67,7 +67,7 @@ const FIXED_ROUTES: &[(&str, &str, bool)] = &[
 ];
 
 /// Every route: (method, path template, needs admin) — the fixed ones, then each workload
-/// kind's (`workloads::routes`, admin). The OpenAPI document is checked against it.
+/// kind's (`workloads::routes`, admin). The generated OpenAPI document is checked against it.
 pub fn routes() -> Vec<(&'static str, String, bool)> {
     let fixed = FIXED_ROUTES
         .iter()
@@ -125,7 +125,7 @@ pub fn router(state: CellState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(health::metrics))
-        .route("/openapi.json", get(openapi::document))
+        .route("/openapi.json", get(openapi::serve))
         .merge(admin)
         .layer(DefaultBodyLimit::max(MAX_APPLY_BODY))
         .layer(middleware::from_fn_with_state(state.clone(), observe))

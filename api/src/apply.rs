@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Result of one applied document.
-#[derive(Debug, Serialize, Deserialize, Clone, PartialEq)]
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AppliedItem {
     /// Kind.
@@ -38,7 +38,7 @@ pub struct AppliedItem {
 }
 
 /// A spec re-derived because the policy set changed or quota budget may have been freed.
-#[derive(Debug, Serialize, Deserialize, Clone, PartialEq)]
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RederivedItem {
     /// Kind.
@@ -58,7 +58,7 @@ pub struct RederivedItem {
 }
 
 /// Answer of `POST /v1/apply`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ApplyResponse {
     /// One entry per document, in request order.
     pub items: Vec<AppliedItem>,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::list::ItemList;
 
 /// Body of `POST /v1/clusters`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCluster {
     /// Cluster id (DNS label).
@@ -19,7 +19,7 @@ pub struct CreateCluster {
 }
 
 /// A cluster as the API shows it.
-#[derive(Debug, Serialize, Deserialize, Clone, PartialEq)]
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterView {
     /// Cluster id.
@@ -56,7 +56,7 @@ pub struct ClusterView {
 }
 
 /// Whether a cluster's agent is live, as the cell sees it.
-#[derive(Debug, Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Default, utoipa::ToSchema)]
 pub enum ClusterStatus {
     /// A live session and a recent heartbeat.
     Connected,
@@ -84,7 +84,7 @@ impl ClusterStatus {
 }
 
 /// The agent's last heartbeat: its state, what it manages and its cluster's resources.
-#[derive(Debug, Serialize, Deserialize, Clone, PartialEq)]
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterHealth {
     /// When the heartbeat was received.
@@ -103,7 +103,7 @@ pub struct ClusterHealth {
 }
 
 /// Nodes and resources summed over a cluster's nodes.
-#[derive(Debug, Serialize, Deserialize, Clone, PartialEq)]
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterResources {
     /// When the agent read them (older than `reportedAt` when the last reads failed).
@@ -117,7 +117,7 @@ pub struct ClusterResources {
 }
 
 /// CPU, memory and GPU amounts.
-#[derive(Debug, Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceAmounts {
     /// CPU in millicores.
@@ -132,7 +132,7 @@ pub struct ResourceAmounts {
 pub type ClusterList = ItemList<ClusterView>;
 
 /// Body of `POST /v1/clusters/{name}/tokens`.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateToken {
     /// Lifetime in seconds (default from the cell's settings).
@@ -141,7 +141,7 @@ pub struct CreateToken {
 }
 
 /// Answer of `POST /v1/clusters/{name}/tokens`. The token is shown this once.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenCreated {
     /// The cluster.
@@ -157,7 +157,7 @@ pub struct TokenCreated {
 }
 
 /// Answer of `POST /v1/clusters/{name}/revoke`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterRevoked {
     /// The cluster.

@@ -22,7 +22,7 @@ pub struct ComplianceQuery {
 
 /// One stored result with its evidence: a run of identical results from `firstSeen` to
 /// `lastSeen`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ComplianceEvidence {
     /// Profile name.
@@ -74,7 +74,7 @@ impl ComplianceEvidence {
 
 /// The current outcome of one control on one cluster: the worst of its current results
 /// (`fail` > `error` > `pass` > `skip`), with the counts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ControlStatus {
     /// Profile name.
@@ -100,7 +100,7 @@ pub struct ControlStatus {
 }
 
 /// A change of one result (same profile, control, probe, cluster and object) in the window.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ResultChange {
     /// Profile name.
@@ -124,7 +124,7 @@ pub struct ResultChange {
 }
 
 /// The body of `GET /v1/compliance`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ComplianceReport {
     /// Start of the trend window.

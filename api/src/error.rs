@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::documents::DocumentError;
 
 /// One field problem in an error body.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// 0-based document index in the request.
     pub document: usize,
@@ -35,7 +35,7 @@ impl From<&DocumentError> for ErrorDetail {
 }
 
 /// The JSON body of an error answer.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// Machine-readable code: `Unauthorized`, `NotFound`, `AlreadyExists`, `Invalid`, `BadRequest`,
     /// `Unavailable` (the cell cannot reach its database), `Internal`.

@@ -18,7 +18,7 @@ fn pivot_direction() -> String {
 
 /// Answer of `POST /v1/clusters/{name}/pivot` and `POST /v1/clusters/{name}/unpivot` (202):
 /// the move was started.
-#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, Eq)]
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PivotStarted {
     /// The move's id (a UUID).
@@ -39,7 +39,7 @@ pub struct PivotStarted {
 
 /// Answer of `GET /v1/clusters/{name}/pivots`: the cluster's pivots, newest first (the active
 /// one, if any, is the first).
-#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, Eq)]
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PivotList {
     /// The cluster.
@@ -49,7 +49,7 @@ pub struct PivotList {
 }
 
 /// One pivot: where it is and what happened.
-#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, Eq)]
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PivotView {
     /// Its id.
@@ -108,7 +108,7 @@ impl PivotView {
 }
 
 /// One recorded step of a pivot.
-#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, Eq)]
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PivotEventView {
     /// When it was recorded.

@@ -5,16 +5,18 @@ use lattice_derive::cost::{HOURS_PER_MONTH, MICROS_PER_UNIT, ShowbackDimension, 
 use serde::{Deserialize, Serialize};
 
 /// The showback answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ShowbackReport {
-    /// What the lines are summed by.
+    /// What the lines are summed by: `team`, `namespace` or `cluster`.
+    #[schema(value_type = String)]
     pub by: ShowbackDimension,
     /// Currency of every amount.
     pub currency: String,
     /// Hours the monthly figures assume.
     pub hours_per_month: u64,
     /// One line per team, namespace or cluster, by key.
+    #[schema(value_type = Vec<Object>)]
     pub items: Vec<ShowbackLine>,
 }
 

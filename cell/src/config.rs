@@ -86,17 +86,45 @@ pub struct CellArgs {
     #[arg(long, default_value = "30d", value_parser = parse_retention)]
     pub compliance_retention: Duration,
 
+    /// PEM certificate chain (leaf first) the REST API serves, with `--tls-key`. Without both,
+    /// the REST API serves a certificate issued by the cell's CA for the `--server-name`s
+    /// (clients trust `<data-dir>/ca.crt`).
+    #[arg(
+        long,
+        env = "LATTICE_TLS_CERT",
+        requires = "tls_key",
+        conflicts_with = "insecure_http"
+    )]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of `--tls-cert`.
+    #[arg(
+        long,
+        env = "LATTICE_TLS_KEY",
+        requires = "tls_cert",
+        conflicts_with = "insecure_http"
+    )]
+    pub tls_key: Option<PathBuf>,
+
+    /// Serve the REST API as plain HTTP, without TLS. Allowed only when `--http-listen` is a
+    /// loopback address (for local development and tests).
+    #[arg(long)]
+    pub insecure_http: bool,
+
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
 }
 
 impl CellArgs {
-    /// Arguments for a dev cell in `data_dir` on free loopback ports (tests, the e2e harness).
+    /// Arguments for a dev cell in `data_dir` on free loopback ports, its REST API plain HTTP
+    /// (`--insecure-http`, loopback): the in-process tests. (The e2e harness runs the binary
+    /// with TLS.)
     pub fn dev_on_free_ports(data_dir: impl Into<PathBuf>) -> Self {
         Self::parse_from([
             "lattice-cell",
             "--dev",
+            "--insecure-http",
             "--http-listen",
             "127.0.0.1:0",
             "--grpc-listen",

@@ -16,11 +16,27 @@ struct CellProcess {
     child: Child,
     http: String,
     grpc: String,
+    /// The cell's CA (`<data-dir>/ca.crt`), which signed its REST certificate.
+    ca_file: PathBuf,
 }
 
 impl CellProcess {
     fn start(dir: &Path, extra_env: &[(&str, &str)], dev: bool) -> Result<Self, String> {
+        Self::start_with_args(dir, extra_env, dev, &[])
+    }
+
+    /// A cell with more flags; `Err` is its stderr when it exits without a ready line.
+    fn start_with_args(
+        dir: &Path,
+        extra_env: &[(&str, &str)],
+        dev: bool,
+        args: &[&str],
+    ) -> Result<Self, String> {
         let mut cmd = cell_command(dir, extra_env, dev);
+        if !args.contains(&"--http-listen") {
+            cmd.args(["--http-listen", "127.0.0.1:0"]);
+        }
+        cmd.args(args);
         let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -42,10 +58,16 @@ impl CellProcess {
         };
         assert!(line.starts_with("LATTICE_CELL_READY "), "{line}");
         Ok(Self {
-            http: format!("http://{}", field("http")),
+            http: format!("{}://{}", field("scheme"), field("http")),
             grpc: field("grpc"),
+            ca_file: dir.join("ca.crt"),
             child,
         })
+    }
+
+    /// `latticectl` against this cell, trusting its CA (`LATTICE_CA_FILE`).
+    fn ctl(&self, token: Option<&str>, args: &[&str]) -> Output {
+        run_ctl(&self.http, Some(&self.ca_file), token, args)
     }
 }
 
@@ -61,12 +83,9 @@ impl Drop for CellProcess {
 
 fn cell_command(dir: &Path, extra_env: &[(&str, &str)], dev: bool) -> Command {
     let mut cmd = Command::new(CELL);
-    cmd.arg("--data-dir").arg(dir).args([
-        "--http-listen",
-        "127.0.0.1:0",
-        "--grpc-listen",
-        "127.0.0.1:0",
-    ]);
+    cmd.arg("--data-dir")
+        .arg(dir)
+        .args(["--grpc-listen", "127.0.0.1:0"]);
     if dev {
         cmd.arg("--dev");
     }
@@ -75,6 +94,8 @@ fn cell_command(dir: &Path, extra_env: &[(&str, &str)], dev: bool) -> Command {
         "LATTICE_ADMIN_TOKEN",
         "DATABASE_URL",
         "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "LATTICE_TLS_CERT",
+        "LATTICE_TLS_KEY",
     ] {
         cmd.env_remove(var);
     }
@@ -98,11 +119,20 @@ fn ctl_binary() -> PathBuf {
     path
 }
 
+/// `latticectl` against `server` with no CA file (offline commands, unreachable cells).
 fn ctl(server: &str, token: Option<&str>, args: &[&str]) -> Output {
+    run_ctl(server, None, token, args)
+}
+
+fn run_ctl(server: &str, ca_file: Option<&Path>, token: Option<&str>, args: &[&str]) -> Output {
     let mut cmd = Command::new(ctl_binary());
     cmd.env("LATTICE_SERVER", server)
         .env_remove("LATTICE_TOKEN")
+        .env_remove("LATTICE_CA_FILE")
         .args(args);
+    if let Some(ca_file) = ca_file {
+        cmd.env("LATTICE_CA_FILE", ca_file);
+    }
     if let Some(token) = token {
         cmd.env("LATTICE_TOKEN", token);
     }
@@ -124,7 +154,7 @@ fn an_operator_session_with_latticectl() {
     let token = std::fs::read_to_string(dir.path().join("admin-token")).unwrap();
     let token = Some(token.trim());
 
-    let unauthorized = ctl(&cell.http, None, &["get", "services"]);
+    let unauthorized = cell.ctl(None, &["get", "services"]);
     assert!(!unauthorized.status.success());
     assert!(
         stderr(&unauthorized).contains("LATTICE_TOKEN"),
@@ -133,13 +163,12 @@ fn an_operator_session_with_latticectl() {
     );
 
     assert!(
-        ctl(&cell.http, token, &["cluster", "create", "edge-1"])
+        cell.ctl(token, &["cluster", "create", "edge-1"])
             .status
             .success()
     );
     let ca_out = dir.path().join("agent-ca.crt");
-    let created = ctl(
-        &cell.http,
+    let created = cell.ctl(
         token,
         &[
             "token",
@@ -167,7 +196,7 @@ fn an_operator_session_with_latticectl() {
             .contains("BEGIN CERTIFICATE")
     );
 
-    let denied = ctl(&cell.http, token, &["apply", "-f", HELLO]);
+    let denied = cell.ctl(token, &["apply", "-f", HELLO]);
     assert!(denied.status.success(), "{}", stderr(&denied));
     assert!(
         stdout(&denied).contains(
@@ -178,12 +207,12 @@ fn an_operator_session_with_latticectl() {
     );
     // The offline derivation with policies fails with the cell's message, byte for byte.
     let status: serde_json::Value = serde_json::from_slice(
-        &ctl(
-            &cell.http,
-            token,
-            &["-o", "json", "get", "service", "hello", "-n", "demo"],
-        )
-        .stdout,
+        &cell
+            .ctl(
+                token,
+                &["-o", "json", "get", "service", "hello", "-n", "demo"],
+            )
+            .stdout,
     )
     .unwrap();
     let cell_message = status["status"]["conditions"][1]["message"]
@@ -204,7 +233,7 @@ fn an_operator_session_with_latticectl() {
         "offline: {}\ncell: {cell_message}",
         stderr(&offline)
     );
-    let policies = ctl(&cell.http, token, &["apply", "-f", POLICIES]);
+    let policies = cell.ctl(token, &["apply", "-f", POLICIES]);
     assert!(policies.status.success(), "{}", stderr(&policies));
     let policies = stdout(&policies);
     assert!(
@@ -215,14 +244,14 @@ fn an_operator_session_with_latticectl() {
         policies.contains("re-derived latticeservice/demo/hello: Released"),
         "adding the permit re-derives the denied spec: {policies}"
     );
-    let applied = ctl(&cell.http, token, &["apply", "-f", HELLO]);
+    let applied = cell.ctl(token, &["apply", "-f", HELLO]);
     assert!(applied.status.success(), "{}", stderr(&applied));
     assert!(
         stdout(&applied).contains("latticeservice/demo/hello unchanged: Pending"),
         "{}",
         stdout(&applied)
     );
-    let listed_policies = stdout(&ctl(&cell.http, token, &["get", "cedarpolicies"]));
+    let listed_policies = stdout(&cell.ctl(token, &["get", "cedarpolicies"]));
     assert!(
         listed_policies.lines().next().unwrap().starts_with("NAME"),
         "{listed_policies}"
@@ -231,8 +260,7 @@ fn an_operator_session_with_latticectl() {
         listed_policies.contains("platform-images"),
         "{listed_policies}"
     );
-    let yes = ctl(
-        &cell.http,
+    let yes = cell.ctl(
         token,
         &[
             "auth",
@@ -250,8 +278,7 @@ fn an_operator_session_with_latticectl() {
         "{}",
         stdout(&yes)
     );
-    let no = ctl(
-        &cell.http,
+    let no = cell.ctl(
         token,
         &[
             "auth",
@@ -268,8 +295,7 @@ fn an_operator_session_with_latticectl() {
         "{}",
         stdout(&no)
     );
-    let guarded = ctl(
-        &cell.http,
+    let guarded = cell.ctl(
         token,
         &[
             "auth",
@@ -286,16 +312,12 @@ fn an_operator_session_with_latticectl() {
         "{}",
         stdout(&guarded)
     );
-    let described = stdout(&ctl(
-        &cell.http,
-        token,
-        &["get", "service", "hello", "-n", "demo"],
-    ));
+    let described = stdout(&cell.ctl(token, &["get", "service", "hello", "-n", "demo"]));
     assert!(
         described.contains("PolicyAuthorized=True (Authorized)"),
         "{described}"
     );
-    let listed = ctl(&cell.http, token, &["get", "services"]);
+    let listed = cell.ctl(token, &["get", "services"]);
     let listed = stdout(&listed);
     assert!(
         listed.lines().next().unwrap().starts_with("NAMESPACE"),
@@ -305,14 +327,13 @@ fn an_operator_session_with_latticectl() {
         listed.contains("hello") && listed.contains("Pending"),
         "{listed}"
     );
-    let as_json = ctl(
-        &cell.http,
+    let as_json = cell.ctl(
         token,
         &["-o", "json", "get", "service", "hello", "-n", "demo"],
     );
     let value: serde_json::Value = serde_json::from_slice(&as_json.stdout).unwrap();
     assert_eq!(value["status"]["phase"], "Pending");
-    let clusters = stdout(&ctl(&cell.http, token, &["get", "clusters"]));
+    let clusters = stdout(&cell.ctl(token, &["get", "clusters"]));
     assert!(
         clusters.contains("edge-1") && clusters.contains("Disconnected"),
         "{clusters}"
@@ -323,7 +344,7 @@ fn an_operator_session_with_latticectl() {
             && clusters.contains("NODES"),
         "{clusters}"
     );
-    let described = stdout(&ctl(&cell.http, token, &["describe", "cluster", "edge-1"]));
+    let described = stdout(&cell.ctl(token, &["describe", "cluster", "edge-1"]));
     assert!(
         described.contains("Status:          Disconnected")
             && described.contains("no heartbeat received yet"),
@@ -338,7 +359,7 @@ fn an_operator_session_with_latticectl() {
             .replace("port: 8080", "port: 0"),
     )
     .unwrap();
-    let refused = ctl(&cell.http, token, &["apply", "-f", bad.to_str().unwrap()]);
+    let refused = cell.ctl(token, &["apply", "-f", bad.to_str().unwrap()]);
     assert!(!refused.status.success());
     assert!(
         stderr(&refused).contains("spec.workload.service.ports.http.port"),
@@ -346,17 +367,9 @@ fn an_operator_session_with_latticectl() {
         stderr(&refused)
     );
 
-    let deleted = ctl(
-        &cell.http,
-        token,
-        &["delete", "service", "hello", "-n", "demo"],
-    );
+    let deleted = cell.ctl(token, &["delete", "service", "hello", "-n", "demo"]);
     assert!(deleted.status.success(), "{}", stderr(&deleted));
-    let deleted = ctl(
-        &cell.http,
-        token,
-        &["delete", "cedarpolicy", "platform-images"],
-    );
+    let deleted = cell.ctl(token, &["delete", "cedarpolicy", "platform-images"]);
     assert!(deleted.status.success(), "{}", stderr(&deleted));
     assert!(
         stdout(&deleted).contains("cedarpolicy/platform-images deleted (policy set version"),
@@ -407,7 +420,7 @@ fn quotas_and_cost_with_latticectl_and_rates_from_a_file() {
     let token = std::fs::read_to_string(dir.path().join("admin-token")).unwrap();
     let token = Some(token.trim());
     assert!(
-        ctl(&cell.http, token, &["cluster", "create", "edge-1"])
+        cell.ctl(token, &["cluster", "create", "edge-1"])
             .status
             .success()
     );
@@ -425,9 +438,9 @@ fn quotas_and_cost_with_latticectl_and_rates_from_a_file() {
     )
     .unwrap();
     // Lattice denies by default: the example policies permit the hello image.
-    let policies = ctl(&cell.http, token, &["apply", "-f", POLICIES]);
+    let policies = cell.ctl(token, &["apply", "-f", POLICIES]);
     assert!(policies.status.success(), "{}", stderr(&policies));
-    let applied = ctl(&cell.http, token, &["apply", "-f", team.to_str().unwrap()]);
+    let applied = cell.ctl(token, &["apply", "-f", team.to_str().unwrap()]);
     assert!(applied.status.success(), "{}", stderr(&applied));
     let out = stdout(&applied);
     for line in [
@@ -446,7 +459,7 @@ fn quotas_and_cost_with_latticectl_and_rates_from_a_file() {
             .replace("replicas: 2", "replicas: 20"),
     )
     .unwrap();
-    let refused = ctl(&cell.http, token, &["apply", "-f", big.to_str().unwrap()]);
+    let refused = cell.ctl(token, &["apply", "-f", big.to_str().unwrap()]);
     assert!(
         refused.status.success(),
         "stored, not released: {}",
@@ -459,7 +472,7 @@ fn quotas_and_cost_with_latticectl_and_rates_from_a_file() {
         "{out}"
     );
 
-    let quotas = stdout(&ctl(&cell.http, token, &["get", "quotas"]));
+    let quotas = stdout(&cell.ctl(token, &["get", "quotas"]));
     assert!(
         quotas.lines().next().unwrap().starts_with("NAME"),
         "{quotas}"
@@ -468,16 +481,16 @@ fn quotas_and_cost_with_latticectl_and_rates_from_a_file() {
         quotas.contains("commerce") && quotas.contains("Active") && quotas.contains("200m/1"),
         "{quotas}"
     );
-    let namespaces = stdout(&ctl(&cell.http, token, &["get", "namespaces"]));
+    let namespaces = stdout(&cell.ctl(token, &["get", "namespaces"]));
     assert!(
         namespaces.contains("shop") && namespaces.contains("commerce"),
         "{namespaces}"
     );
 
-    let shown = stdout(&ctl(&cell.http, token, &["cost", "rates"]));
+    let shown = stdout(&cell.ctl(token, &["cost", "rates"]));
     assert!(shown.contains("CPU:       0.05 per vCPU-hour"), "{shown}");
     // 200m × 0.05 + 128Mi × 0.01 per hour; × 730 a month.
-    let csv = ctl(&cell.http, token, &["cost", "--by", "team", "-o", "csv"]);
+    let csv = cell.ctl(token, &["cost", "--by", "team", "-o", "csv"]);
     assert!(csv.status.success(), "{}", stderr(&csv));
     let csv = stdout(&csv);
     let lines: Vec<&str> = csv.lines().collect();
@@ -486,12 +499,12 @@ fn quotas_and_cost_with_latticectl_and_rates_from_a_file() {
         lines[1],
         "team,commerce,USD,1,0,200,134217728,0,0.010000,0.001250,0.000000,0.011250,8.212500"
     );
-    let table = stdout(&ctl(&cell.http, token, &["cost", "--by", "cluster"]));
+    let table = stdout(&cell.ctl(token, &["cost", "--by", "cluster"]));
     assert!(
         table.starts_with("CLUSTER") && table.contains("edge-1"),
         "{table}"
     );
-    let not_csv = ctl(&cell.http, token, &["-o", "csv", "get", "quotas"]);
+    let not_csv = cell.ctl(token, &["-o", "csv", "get", "quotas"]);
     assert!(!not_csv.status.success());
     assert!(
         stderr(&not_csv).contains("latticectl cost"),
@@ -521,7 +534,7 @@ fn latticectl_get_formats_describe_not_found_and_watch() {
     let admin_token = admin_token.trim();
     let token = Some(admin_token);
     assert!(
-        ctl(&cell.http, token, &["cluster", "create", "edge-1"])
+        cell.ctl(token, &["cluster", "create", "edge-1"])
             .status
             .success()
     );
@@ -538,18 +551,18 @@ fn latticectl_get_formats_describe_not_found_and_watch() {
     )
     .unwrap();
     assert!(
-        ctl(&cell.http, token, &["apply", "-f", POLICIES])
+        cell.ctl(token, &["apply", "-f", POLICIES])
             .status
             .success()
     );
-    let applied = ctl(&cell.http, token, &["apply", "-f", team.to_str().unwrap()]);
+    let applied = cell.ctl(token, &["apply", "-f", team.to_str().unwrap()]);
     assert!(applied.status.success(), "{}", stderr(&applied));
 
     // -o name: kind/name, one a line, for lists and single objects of every kind.
     let name = |args: &[&str]| {
         let mut all = vec!["-o", "name"];
         all.extend_from_slice(args);
-        let out = ctl(&cell.http, token, &all);
+        let out = cell.ctl(token, &all);
         assert!(out.status.success(), "{args:?}: {}", stderr(&out));
         stdout(&out)
     };
@@ -579,23 +592,21 @@ fn latticectl_get_formats_describe_not_found_and_watch() {
     assert_eq!(policies.lines().count(), 6, "{policies}");
 
     // -o wide adds columns; -o json is the full object.
-    let wide = stdout(&ctl(&cell.http, token, &["get", "services", "-o", "wide"]));
+    let wide = stdout(&cell.ctl(token, &["get", "services", "-o", "wide"]));
     let header = wide.lines().next().unwrap();
     assert!(
         header.contains("PHASE") && header.contains("OBSERVED") && header.contains("DELIVERY"),
         "{wide}"
     );
-    let narrow = stdout(&ctl(&cell.http, token, &["get", "services"]));
+    let narrow = stdout(&cell.ctl(token, &["get", "services"]));
     assert!(!narrow.contains("DELIVERY"), "{narrow}");
-    let wide = stdout(&ctl(&cell.http, token, &["get", "clusters", "-o", "wide"]));
+    let wide = stdout(&cell.ctl(token, &["get", "clusters", "-o", "wide"]));
     assert!(
         wide.contains("KUBERNETES") && wide.contains("edge-1"),
         "{wide}"
     );
     let json: serde_json::Value = serde_json::from_slice(
-        &ctl(
-            &cell.http,
-            token,
+        &cell.ctl(token,
             &["get", "quota", "commerce", "-o", "json"],
         )
         .stdout,
@@ -630,7 +641,7 @@ fn latticectl_get_formats_describe_not_found_and_watch() {
             "Team:   commerce".to_string(),
         ),
     ] {
-        let out = ctl(&cell.http, token, &args);
+        let out = cell.ctl(token, &args);
         assert!(out.status.success(), "{args:?}: {}", stderr(&out));
         assert!(stdout(&out).contains(&line), "{args:?}: {}", stdout(&out));
     }
@@ -643,19 +654,20 @@ fn latticectl_get_formats_describe_not_found_and_watch() {
         vec!["get", "quota", "nope"],
         vec!["describe", "namespace", "nope"],
     ] {
-        let out = ctl(&cell.http, token, &args);
+        let out = cell.ctl(token, &args);
         assert_eq!(out.status.code(), Some(3), "{args:?}: {}", stderr(&out));
     }
     let bad = dir.path().join("bad.yaml");
     std::fs::write(&bad, hello.replace("image:", "imagee:")).unwrap();
-    let invalid = ctl(&cell.http, token, &["apply", "-f", bad.to_str().unwrap()]);
+    let invalid = cell.ctl(token, &["apply", "-f", bad.to_str().unwrap()]);
     assert_eq!(invalid.status.code(), Some(1), "{}", stderr(&invalid));
-    let unauthorized = ctl(&cell.http, None, &["get", "services"]);
+    let unauthorized = cell.ctl(None, &["get", "services"]);
     assert_eq!(unauthorized.status.code(), Some(4));
 
     // get -w: the list, then the row that changed.
     let mut watch = Command::new(ctl_binary())
         .env("LATTICE_SERVER", &cell.http)
+        .env("LATTICE_CA_FILE", &cell.ca_file)
         .env("LATTICE_TOKEN", admin_token)
         .env("LATTICECONFIG", dir.path().join("no-config"))
         .args([
@@ -677,9 +689,7 @@ fn latticectl_get_formats_describe_not_found_and_watch() {
     assert!(first.contains("hello"), "{first}");
     let changed = dir.path().join("changed.yaml");
     std::fs::write(&changed, hello.replace("replicas: 2", "replicas: 1")).unwrap();
-    let applied = ctl(
-        &cell.http,
-        token,
+    let applied = cell.ctl(token,
         &["apply", "-f", changed.to_str().unwrap()],
     );
     assert!(applied.status.success(), "{}", stderr(&applied));
@@ -692,4 +702,155 @@ fn latticectl_get_formats_describe_not_found_and_watch() {
     assert!(row.starts_with("shop") && row.contains("hello"), "{row}");
     let _ = watch.kill();
     let _ = watch.wait();
+}
+
+/// A CA and a server certificate it signed for 127.0.0.1, written as PEM files into `dir`:
+/// `(ca.pem, server.pem, server.key)`.
+fn write_own_certificates(dir: &Path, prefix: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+    let cert = params.signed_by(&key, &issuer).unwrap();
+    let paths = (
+        dir.join(format!("{prefix}ca.pem")),
+        dir.join(format!("{prefix}server.pem")),
+        dir.join(format!("{prefix}server.key")),
+    );
+    std::fs::write(&paths.0, ca.pem()).unwrap();
+    std::fs::write(&paths.1, cert.pem()).unwrap();
+    std::fs::write(&paths.2, key.serialize_pem()).unwrap();
+    paths
+}
+
+#[test]
+fn the_rest_api_serves_tls_from_files_and_latticectl_trusts_only_the_given_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = write_own_certificates(dir.path(), "own-");
+    let data = dir.path().join("data");
+    let cert_arg = cert.display().to_string();
+    let key_arg = key.display().to_string();
+    let cell = CellProcess::start_with_args(
+        &data,
+        &[],
+        true,
+        &["--tls-cert", &cert_arg, "--tls-key", &key_arg],
+    )
+    .unwrap();
+    assert!(cell.http.starts_with("https://"), "{}", cell.http);
+    let token = std::fs::read_to_string(data.join("admin-token")).unwrap();
+    let token = Some(token.trim());
+
+    let trusted = run_ctl(&cell.http, Some(&ca), token, &["get", "clusters"]);
+    assert!(trusted.status.success(), "{}", stderr(&trusted));
+
+    // The cell's own CA did not sign this certificate: refused, with what to do.
+    let wrong_ca = run_ctl(
+        &cell.http,
+        Some(&data.join("ca.crt")),
+        token,
+        &["get", "clusters"],
+    );
+    assert!(!wrong_ca.status.success());
+    let err = stderr(&wrong_ca);
+    assert!(
+        err.contains("does not trust") && err.contains("--ca-file"),
+        "{err}"
+    );
+    // Neither does the system store.
+    let system = run_ctl(&cell.http, None, token, &["get", "clusters"]);
+    assert!(!system.status.success());
+    assert!(
+        stderr(&system).contains("does not trust"),
+        "{}",
+        stderr(&system)
+    );
+
+    // A CA file that is not PEM is named.
+    let not_pem = dir.path().join("not-a-ca.txt");
+    std::fs::write(&not_pem, "hello").unwrap();
+    let bad = run_ctl(&cell.http, Some(&not_pem), token, &["get", "clusters"]);
+    assert!(!bad.status.success());
+    let err = stderr(&bad);
+    assert!(
+        err.contains("--ca-file") && err.contains("not-a-ca.txt"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_cell_refuses_a_missing_certificate_file_a_key_that_does_not_match_and_insecure_http_off_loopback()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, cert, _) = write_own_certificates(dir.path(), "a-");
+    let (_, _, other_key) = write_own_certificates(dir.path(), "b-");
+    let data = dir.path().join("data");
+    let missing = dir.path().join("missing.pem");
+    let (missing, cert, other_key) = (
+        missing.display().to_string(),
+        cert.display().to_string(),
+        other_key.display().to_string(),
+    );
+
+    let err = CellProcess::start_with_args(
+        &data,
+        &[],
+        true,
+        &["--tls-cert", &missing, "--tls-key", &other_key],
+    )
+    .err()
+    .unwrap();
+    assert!(
+        err.contains("--tls-cert") && err.contains("missing.pem"),
+        "{err}"
+    );
+
+    let err = CellProcess::start_with_args(
+        &data,
+        &[],
+        true,
+        &["--tls-cert", &cert, "--tls-key", &other_key],
+    )
+    .err()
+    .unwrap();
+    assert!(
+        err.contains("does not match the certificate") && err.contains("b-server.key"),
+        "{err}"
+    );
+
+    let err = CellProcess::start_with_args(&data, &[], true, &["--tls-cert", &cert])
+        .err()
+        .unwrap();
+    assert!(err.contains("--tls-key"), "{err}");
+
+    let err = CellProcess::start_with_args(
+        &data,
+        &[],
+        true,
+        &["--insecure-http", "--http-listen", "0.0.0.0:0"],
+    )
+    .err()
+    .unwrap();
+    assert!(
+        err.contains("--insecure-http") && err.contains("only on a loopback address"),
+        "{err}"
+    );
+
+    // On loopback it serves plain HTTP, and says so in its ready line.
+    let cell = CellProcess::start_with_args(&data, &[], true, &["--insecure-http"]).unwrap();
+    assert!(cell.http.starts_with("http://"), "{}", cell.http);
+    let listed = run_ctl(
+        &cell.http,
+        None,
+        Some(
+            std::fs::read_to_string(data.join("admin-token"))
+                .unwrap()
+                .trim(),
+        ),
+        &["get", "clusters"],
+    );
+    assert!(listed.status.success(), "{}", stderr(&listed));
 }

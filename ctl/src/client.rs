@@ -1,5 +1,7 @@
 //! The HTTP client of `latticectl`: the cell's REST API, with errors that say what to do.
 
+use std::path::Path;
+
 use lattice_api::ErrorBody;
 use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
@@ -10,12 +12,22 @@ use serde_json::Value;
 pub enum CtlError {
     /// The cell did not answer.
     #[error(
-        "cannot reach the cell at {url}: {detail}\n  start one with `lattice-cell --dev --data-dir ./lattice-data`, or point latticectl at yours with --server URL, LATTICE_SERVER or a context (--context, `latticectl config get-contexts`)"
+        "cannot reach the cell at {url}: {detail}\n  start one with `lattice-cell --dev --data-dir ./lattice-data`, or point latticectl at yours with --server URL, LATTICE_SERVER or a context (--context, `latticectl config get-contexts`); https://, or http:// for a cell run with --insecure-http"
     )]
     Unreachable {
         /// The URL tried.
         url: String,
         /// The transport error.
+        detail: String,
+    },
+    /// The cell's TLS certificate is not trusted (or not for this host name).
+    #[error(
+        "the cell at {url} presented a TLS certificate latticectl does not trust: {detail}\n  pass the CA that signed it with --ca-file FILE or LATTICE_CA_FILE; a cell without --tls-cert uses its own CA, written to <data-dir>/ca.crt:\n  export LATTICE_CA_FILE=lattice-data/ca.crt"
+    )]
+    Untrusted {
+        /// The URL tried.
+        url: String,
+        /// The TLS error.
         detail: String,
     },
     /// No token or a wrong one.
@@ -136,12 +148,56 @@ pub struct ApiClient {
 }
 
 impl ApiClient {
-    /// A client for the cell at `base` (e.g. `http://127.0.0.1:8080`).
+    /// A client for the cell at `base` (e.g. `https://127.0.0.1:8080`) trusting the system's
+    /// roots.
     pub fn new(base: &str, token: Option<String>) -> Self {
         Self {
             base: base.trim_end_matches('/').to_string(),
             token: token.filter(|t| !t.trim().is_empty()),
             http: reqwest::Client::new(),
+        }
+    }
+
+    /// A client for the cell at `base` that trusts only the CA certificates in `ca_file` (PEM),
+    /// or the system's roots without one.
+    pub fn connect(
+        base: &str,
+        token: Option<String>,
+        ca_file: Option<&Path>,
+    ) -> Result<Self, CtlError> {
+        let mut client = Self::new(base, token);
+        if let Some(path) = ca_file {
+            let file_error = |detail: String| CtlError::File {
+                path: format!("--ca-file {}", path.display()),
+                detail,
+            };
+            let pem = std::fs::read(path).map_err(|e| file_error(e.to_string()))?;
+            let roots = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| file_error(root_cause(&e)))?;
+            if roots.is_empty() {
+                return Err(file_error("no PEM CERTIFICATE block in the file".into()));
+            }
+            client.http = reqwest::Client::builder()
+                .tls_certs_only(roots)
+                .build()
+                .map_err(|e| file_error(root_cause(&e)))?;
+        }
+        Ok(client)
+    }
+
+    /// A transport error: an untrusted certificate, or no cell.
+    fn unreachable(&self, error: &reqwest::Error) -> CtlError {
+        let detail = root_cause(error);
+        if is_certificate_error(error) {
+            CtlError::Untrusted {
+                url: self.base.clone(),
+                detail,
+            }
+        } else {
+            CtlError::Unreachable {
+                url: self.base.clone(),
+                detail,
+            }
         }
     }
 
@@ -164,10 +220,7 @@ impl ApiClient {
                 .body(text),
             None => request,
         };
-        let response = request.send().await.map_err(|e| CtlError::Unreachable {
-            url: self.base.clone(),
-            detail: root_cause(&e),
-        })?;
+        let response = request.send().await.map_err(|e| self.unreachable(&e))?;
         let status = response.status();
         let text = response.text().await.map_err(|e| CtlError::Unreachable {
             url: self.base.clone(),
@@ -225,6 +278,12 @@ fn api_message(value: &Value) -> String {
         .map(|e| format!("  document {}: {}: {}", e.document, e.field, e.message))
         .collect();
     format!("invalid spec:\n{}", details.join("\n"))
+}
+
+/// Whether a transport error is rustls refusing the server's certificate (its
+/// `InvalidCertificate` error, which reaches us only as text inside hyper's I/O error).
+fn is_certificate_error(err: &reqwest::Error) -> bool {
+    root_cause(err).starts_with("invalid peer certificate")
 }
 
 fn root_cause(err: &dyn std::error::Error) -> String {

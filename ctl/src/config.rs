@@ -12,7 +12,7 @@ use crate::args::ConfigCommand;
 use crate::client::CtlError;
 
 /// The server when neither a flag, the environment nor a context names one.
-pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
+pub const DEFAULT_SERVER: &str = "https://127.0.0.1:8080";
 
 /// The config file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,10 +115,11 @@ pub fn choose<'a>(
         })
 }
 
-/// Flags and environment (`server`, `token`) over the context's, over the default.
+/// Flags and environment (`server`, `token`, `ca_file`) over the context's, over the default.
 pub fn target(
     server: Option<&str>,
     token: Option<&str>,
+    ca_file: Option<&Path>,
     context: Option<&Context>,
     dir: &Path,
 ) -> Result<Target, CtlError> {
@@ -141,9 +142,11 @@ pub fn target(
     Ok(Target {
         server,
         token,
-        ca_file: context
-            .and_then(|c| c.ca_file.as_ref())
-            .map(|f| dir.join(f)),
+        ca_file: ca_file.map(Path::to_path_buf).or_else(|| {
+            context
+                .and_then(|c| c.ca_file.as_ref())
+                .map(|f| dir.join(f))
+        }),
     })
 }
 
@@ -214,7 +217,7 @@ mod tests {
         let file = file();
         let dir = Path::new("/etc/lattice");
         let prod = choose(&file, Some("prod"), dir).unwrap();
-        let resolved = target(Some("http://other:1"), Some("t"), prod, dir).unwrap();
+        let resolved = target(Some("http://other:1"), Some("t"), None, prod, dir).unwrap();
         assert_eq!(
             resolved,
             Target {
@@ -225,8 +228,11 @@ mod tests {
         );
         let dev = choose(&file, None, dir).unwrap();
         assert_eq!(dev.unwrap().name, "dev");
-        let none = target(None, None, None, dir).unwrap();
+        let none = target(None, None, None, None, dir).unwrap();
         assert_eq!(none.server, DEFAULT_SERVER);
+        // --ca-file / LATTICE_CA_FILE wins over the context's ca-file.
+        let flagged = target(None, None, Some(Path::new("/tmp/ca.pem")), prod, dir).unwrap();
+        assert_eq!(flagged.ca_file, Some(PathBuf::from("/tmp/ca.pem")));
     }
 
     #[test]

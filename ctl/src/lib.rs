@@ -62,6 +62,7 @@ pub async fn run(args: CtlArgs) -> Result<String, CtlError> {
     let client = client(
         &args.server,
         &args.token,
+        args.ca_file.as_deref(),
         args.context.as_deref(),
         config_path,
     )?;
@@ -95,6 +96,7 @@ pub async fn run(args: CtlArgs) -> Result<String, CtlError> {
 fn client(
     server: &Option<String>,
     token: &Option<String>,
+    ca_file: Option<&std::path::Path>,
     context: Option<&str>,
     config_path: Option<std::path::PathBuf>,
 ) -> Result<ApiClient, CtlError> {
@@ -105,9 +107,8 @@ fn client(
     let path = config_path.unwrap_or_default();
     let context = config::choose(&file, context, &path)?;
     let dir = path.parent().unwrap_or(std::path::Path::new("."));
-    let target = config::target(server.as_deref(), token.as_deref(), context, dir)?;
-    // `target.ca_file` is for the HTTPS client (issue #18 point 3), not wired here.
-    Ok(ApiClient::new(&target.server, target.token))
+    let target = config::target(server.as_deref(), token.as_deref(), ca_file, context, dir)?;
+    ApiClient::connect(&target.server, target.token, target.ca_file.as_deref())
 }
 
 /// The shell completion script of `shell` (`latticectl completion bash|zsh|fish`).

@@ -62,11 +62,14 @@ impl CellProcess {
         let token = std::fs::read_to_string(data_dir.join("admin-token"))?
             .trim()
             .to_string();
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        // The REST API serves a certificate issued by the cell's CA (`<data-dir>/ca.crt`).
+        let ca = reqwest::Certificate::from_pem(&std::fs::read(data_dir.join("ca.crt"))?)?;
         Ok(Self {
             process,
-            http: format!("http://{http}"),
+            http: format!("https://{http}"),
             token,
-            client: reqwest::Client::new(),
+            client: reqwest::Client::builder().tls_certs_only([ca]).build()?,
         })
     }
 

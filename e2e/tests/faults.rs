@@ -364,7 +364,11 @@ async fn drifted_objects_are_put_back_but_fields_of_other_managers_are_left_alon
         )),
         "{describe}"
     );
-    let metrics = reqwest::get(format!("{}/metrics", ctl.server()))
+    let metrics = cell
+        .http_client()
+        .unwrap()
+        .get(format!("{}/metrics", ctl.server()))
+        .send()
         .await
         .unwrap()
         .text()

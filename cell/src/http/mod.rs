@@ -28,7 +28,7 @@ use axum::routing::{delete, get, post};
 use lattice_api::kinds::WORKLOAD_KINDS;
 use tracing::Instrument;
 
-use crate::metrics::HttpLabels;
+use crate::metrics::{HttpLabels, RouteLabels};
 use crate::state::CellState;
 
 /// Largest apply body (YAML or JSON).
@@ -67,7 +67,7 @@ const FIXED_ROUTES: &[(&str, &str, bool)] = &[
 ];
 
 /// Every route: (method, path template, needs admin) — the fixed ones, then each workload
-/// kind's (`workloads::routes`, admin). The OpenAPI document is checked against it.
+/// kind's (`workloads::routes`, admin). The generated OpenAPI document is checked against it.
 pub fn routes() -> Vec<(&'static str, String, bool)> {
     let fixed = FIXED_ROUTES
         .iter()
@@ -125,7 +125,7 @@ pub fn router(state: CellState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(health::metrics))
-        .route("/openapi.json", get(openapi::document))
+        .route("/openapi.json", get(openapi::serve))
         .merge(admin)
         .layer(DefaultBodyLimit::max(MAX_APPLY_BODY))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
@@ -143,6 +143,14 @@ async fn observe(State(state): State<CellState>, request: Request, next: Next) -
     let span = tracing::info_span!("http_request", %method, %route);
     let response = next.run(request).instrument(span).await;
     let status = response.status().as_u16();
+    state
+        .metrics
+        .http_request_duration
+        .get_or_create(&RouteLabels {
+            method: method.clone(),
+            route: route.clone(),
+        })
+        .observe(started.elapsed().as_secs_f64());
     state
         .metrics
         .http_requests

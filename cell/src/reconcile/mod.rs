@@ -39,6 +39,7 @@ mod status_tests;
 pub mod sweep;
 
 use std::collections::{BTreeMap, VecDeque};
+use std::time::Instant;
 
 use lattice_derive::DeriveError;
 
@@ -145,26 +146,43 @@ pub async fn reconcile_in(
     key: &SpecKey,
     trigger: &Trigger,
 ) -> Result<Option<Outcome>, ReconcileError> {
+    let metrics = &state.metrics;
+    let mut clock = Instant::now();
+    // Each stage's time goes to `lattice_cell_reconcile_stage_duration_seconds`.
+    let mut lap = |stage: &'static str| {
+        let now = Instant::now();
+        metrics.stage(stage, now - clock);
+        clock = now;
+    };
     let Some(spec) = attempts::lock_spec(tx, key).await? else {
         return Ok(None);
     };
     let policies = state.policies.live(tx).await?;
     let input = input::load(tx, state, spec, policies).await?;
+    lap("load");
     let attempt = derive::run(&input);
+    lap("derive");
     let verdict = match attempt.result {
         Err(DeriveError::Invalid(errors)) => Verdict::Invalid(errors),
         Err(DeriveError::Denied(denial)) => Verdict::Denied(denial),
         Ok(derived) => {
             let revision = Revision::from_derived(key, &derived);
-            match admit::admit(tx, &input, &derived, &revision).await? {
-                Admission::Refused(refusal) => Verdict::NotAdmitted(refusal),
+            let admission = admit::admit(tx, &input, &derived, &revision).await?;
+            lap("admit");
+            match admission {
+                Admission::Refused(refusal) => {
+                    Metrics::count(&metrics.admissions, "refused");
+                    Verdict::NotAdmitted(refusal)
+                }
                 Admission::Admitted {
                     conditions,
                     facts,
                     freed,
                 } => {
+                    Metrics::count(&metrics.admissions, "admitted");
                     let changed =
                         release::release(tx, &input, &revision, attempt.mesh.as_ref()).await?;
+                    lap("release");
                     Verdict::Released {
                         objects: revision.object_count(),
                         revision: revision.id,
@@ -186,7 +204,9 @@ pub async fn reconcile_in(
         trigger,
     )
     .await?;
+    lap("record");
     let followups = followups::dependents(tx, &input, &verdict, attempt.mesh.as_ref()).await?;
+    lap("followups");
     let current_revision = match &verdict {
         Verdict::Released { revision, .. } => Some(revision.clone()),
         _ => input.spec.revision_for_cluster().map(str::to_string),

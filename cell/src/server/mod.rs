@@ -2,6 +2,7 @@
 //! certificate, and the REST and gRPC listeners. Used by the `lattice-cell` binary and by tests.
 
 pub mod admin_token;
+pub mod rest_tls;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -25,6 +26,7 @@ use crate::store::certificates::{CertificatePurpose, NewCertificate};
 use crate::store::embedded::{EmbeddedPostgres, EmbeddedPostgresError};
 use crate::store::{Store, StoreError};
 use admin_token::{ADMIN_TOKEN_ENV, AdminTokenError, AdminTokenSource, resolve_admin_token};
+use rest_tls::{RestTlsError, RestTlsSource, RestTransport, TlsListener};
 
 /// Why the cell could not start.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +63,9 @@ pub enum StartError {
     /// A listener could not be bound.
     #[error("cannot listen on {0}: {1}")]
     Bind(SocketAddr, std::io::Error),
+    /// The REST API's TLS flags or files are wrong.
+    #[error(transparent)]
+    RestTls(#[from] RestTlsError),
 }
 
 /// A running cell.
@@ -68,6 +73,8 @@ pub enum StartError {
 pub struct RunningCell {
     /// Bound address of the REST API.
     pub http_addr: SocketAddr,
+    /// `https`, or `http` with `--insecure-http`.
+    pub http_scheme: &'static str,
     /// Bound address of the agent service.
     pub grpc_addr: SocketAddr,
     /// Shared state (store, CA, registry, metrics).
@@ -79,12 +86,18 @@ pub struct RunningCell {
 }
 
 impl RunningCell {
-    /// The machine-readable line printed on startup.
+    /// The machine-readable line printed on startup; `scheme` says whether the REST API at
+    /// `http` is `https` or (`--insecure-http`) `http`.
     pub fn ready_line(&self) -> String {
         format!(
-            "LATTICE_CELL_READY http={} grpc={}",
-            self.http_addr, self.grpc_addr
+            "LATTICE_CELL_READY http={} grpc={} scheme={}",
+            self.http_addr, self.grpc_addr, self.http_scheme
         )
+    }
+
+    /// The REST API's base URL, `https://127.0.0.1:PORT` (or `http://` with `--insecure-http`).
+    pub fn rest_url(&self) -> String {
+        format!("{}://{}", self.http_scheme, self.http_addr)
     }
 
     /// Resolves when either server stopped on its own (a fatal error).
@@ -135,6 +148,13 @@ pub async fn start(args: &CellArgs) -> Result<RunningCell, StartError> {
         data_dir,
     )?;
     log_admin_token_source(&admin_source);
+    // Checked before anything starts, so bad flags stop the cell at once.
+    let rest_source = RestTlsSource::from_flags(
+        args.insecure_http,
+        args.tls_cert.as_deref(),
+        args.tls_key.as_deref(),
+        args.http_listen,
+    )?;
     // Read before anything starts, so a bad file stops the cell at once.
     let cost_rates = args
         .cost_rates
@@ -182,6 +202,8 @@ pub async fn start(args: &CellArgs) -> Result<RunningCell, StartError> {
     settings.trust_domain = args.trust_domain.clone();
     settings.compliance_retention = args.compliance_retention;
     let tls = crate::grpc::tls::server_tls(ca.cert_pem(), &server_cert);
+    let rest_transport = rest_tls::rest_transport(&rest_source, &server_cert)?;
+    log_rest_transport(&rest_source);
     let http_listener = TcpListener::bind(args.http_listen)
         .await
         .map_err(|e| StartError::Bind(args.http_listen, e))?;
@@ -232,14 +254,29 @@ pub async fn start(args: &CellArgs) -> Result<RunningCell, StartError> {
 
     let router = crate::http::router(state.clone());
     let http_stop = shutdown.clone();
-    let http = tokio::spawn(async move {
-        let served = axum::serve(http_listener, router)
-            .with_graceful_shutdown(async move { http_stop.cancelled().await })
-            .await;
-        if let Err(e) = served {
-            tracing::error!(error = %e, "REST server failed");
+    let http_scheme = rest_transport.scheme();
+    let http = match rest_transport {
+        RestTransport::InsecureHttp => tokio::spawn(async move {
+            let served = axum::serve(http_listener, router)
+                .with_graceful_shutdown(async move { http_stop.cancelled().await })
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "REST server failed");
+            }
+        }),
+        RestTransport::Tls(config) => {
+            let listener = TlsListener::new(http_listener, config, http_stop.child_token())
+                .map_err(|e| StartError::Bind(args.http_listen, e))?;
+            tokio::spawn(async move {
+                let served = axum::serve(listener, router)
+                    .with_graceful_shutdown(async move { http_stop.cancelled().await })
+                    .await;
+                if let Err(e) = served {
+                    tracing::error!(error = %e, "REST server failed");
+                }
+            })
         }
-    });
+    };
     let grpc_stop = shutdown.clone();
     let grpc_state = state.clone();
     let grpc = tokio::spawn(async move {
@@ -254,6 +291,7 @@ pub async fn start(args: &CellArgs) -> Result<RunningCell, StartError> {
     tracing::info!(%http_addr, %grpc_addr, "cell ready");
     Ok(RunningCell {
         http_addr,
+        http_scheme,
         grpc_addr,
         state,
         shutdown,
@@ -282,6 +320,20 @@ fn create_private_dir(dir: &Path) -> Result<(), StartError> {
         .mode(0o700)
         .create(dir)
         .map_err(|e| StartError::DataDir(dir.display().to_string(), e))
+}
+
+fn log_rest_transport(source: &RestTlsSource<'_>) {
+    match source {
+        RestTlsSource::InsecureHttp => tracing::warn!(
+            "--insecure-http: the REST API is plain HTTP on loopback; bearer tokens cross it in clear"
+        ),
+        RestTlsSource::Files { cert, .. } => {
+            tracing::info!(cert = %cert.display(), "REST API TLS certificate from --tls-cert")
+        }
+        RestTlsSource::CellCa => tracing::info!(
+            "REST API TLS certificate issued by the cell CA (clients trust <data-dir>/ca.crt; pass --tls-cert/--tls-key to serve your own)"
+        ),
+    }
 }
 
 fn log_ca_key_source(source: &CaKeySource) {

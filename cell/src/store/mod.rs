@@ -115,6 +115,11 @@ impl Store {
         &self.pool
     }
 
+    /// Writes waiting for the batch writer (a gauge on `/metrics`).
+    pub fn batch_writer_queue(&self) -> usize {
+        self.writer.queued()
+    }
+
     /// True if the database answers.
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()

@@ -18,13 +18,19 @@ use workloads::{WorkloadDelete, WorkloadDescribe, WorkloadGet};
     about = "Manage a Lattice cell: clusters, tokens, LatticeServices, CedarPolicies, quotas and cost"
 )]
 pub struct CtlArgs {
-    /// URL of the cell's REST API (default: the context's, else http://127.0.0.1:8080).
+    /// URL of the cell's REST API (default: the context's, else https://127.0.0.1:8080;
+    /// `http://` only for a cell run with `--insecure-http`).
     #[arg(long, env = "LATTICE_SERVER", global = true)]
     pub server: Option<String>,
     /// The context of the config file (`LATTICECONFIG`, else ~/.config/lattice/config) to use
     /// instead of its current context.
     #[arg(long, env = "LATTICE_CONTEXT", global = true)]
     pub context: Option<String>,
+    /// PEM file of the CA that signed the cell's REST certificate (a cell's own CA is in
+    /// `<data-dir>/ca.crt`); only it is trusted. Default: the context's `ca-file`, else the
+    /// system's trust store.
+    #[arg(long, env = "LATTICE_CA_FILE", global = true)]
+    pub ca_file: Option<PathBuf>,
     /// Admin bearer token.
     #[arg(long, env = "LATTICE_TOKEN", hide_env_values = true, global = true)]
     pub token: Option<String>,

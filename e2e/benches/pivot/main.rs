@@ -110,7 +110,7 @@ async fn main() -> anyhow::Result<()> {
 
 /// `POST /v1/clusters/edge-3/pivot`, then the pivot's REST view until it is finished.
 async fn pivot(cell: &Cell) -> anyhow::Result<PivotView> {
-    let http = reqwest::Client::new();
+    let http = cell.http_client()?;
     let base = format!("{}/v1/clusters/{}", cell.http_url(), setup::CLUSTER);
     let started: PivotStarted = http
         .post(format!("{base}/pivot"))

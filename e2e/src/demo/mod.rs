@@ -137,8 +137,9 @@ pub fn how_to_poke(fleet: &Fleet) -> String {
         "Everything is still running. In another terminal:".to_owned(),
         String::new(),
         format!(
-            "  export LATTICE_SERVER={} LATTICE_TOKEN=$(cat {})",
+            "  export LATTICE_SERVER={} LATTICE_CA_FILE={} LATTICE_TOKEN=$(cat {})",
             fleet.cell.http_url(),
+            fleet.cell.ca_file().display(),
             fleet.cell.data_dir().join("admin-token").display()
         ),
         format!("  {ctl} get services"),

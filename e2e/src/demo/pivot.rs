@@ -163,7 +163,8 @@ async fn pivot(fleet: &mut Fleet, manager: &str, progress: &Progress) -> Result<
 async fn pivots(fleet: &Fleet) -> Result<Vec<Value>, Step> {
     let url = format!("{}/v1/clusters/{CLUSTER}/pivots", fleet.cell.http_url());
     let failed = |e: reqwest::Error| Step::NotAsExpected(format!("GET {url}: {e}"));
-    let answer: Value = reqwest::Client::new()
+    let client = fleet.cell.http_client()?;
+    let answer: Value = client
         .get(&url)
         .bearer_auth(fleet.cell.admin_token())
         .send()

@@ -184,6 +184,22 @@ impl Agent {
         self.process.current_log()
     }
 
+    /// The address of the current run's `/metrics` and `/healthz` listener, from its log line
+    /// `serving /metrics and /healthz addr=ADDR` (`None` before it is logged).
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        let log = self.current_log();
+        let line = log
+            .lines()
+            .rev()
+            .find(|l| l.contains("serving /metrics and /healthz"))?;
+        let after = &line[line.find("addr=")? + "addr=".len()..];
+        let addr: String = after
+            .chars()
+            .take_while(|c| c.is_ascii_hexdigit() || matches!(c, '.' | ':' | '[' | ']'))
+            .collect();
+        addr.parse().ok()
+    }
+
     /// The agent process (current run).
     pub fn process(&self) -> &ManagedProcess {
         &self.process

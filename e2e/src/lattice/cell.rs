@@ -111,9 +111,37 @@ impl Cell {
         })
     }
 
-    /// The REST API, `http://127.0.0.1:PORT` (what `latticectl --server` takes).
+    /// The REST API, `https://127.0.0.1:PORT` (what `latticectl --server` takes), served with a
+    /// certificate the cell's CA issued: trust [`Cell::ca_file`] (`latticectl --ca-file`), or use
+    /// [`Cell::http_client`].
     pub fn http_url(&self) -> String {
-        format!("http://{}", self.http_addr)
+        format!("https://{}", self.http_addr)
+    }
+
+    /// The cell's CA certificate, `<data-dir>/ca.crt`: it signed the REST API's certificate and
+    /// the agent service's.
+    pub fn ca_file(&self) -> PathBuf {
+        self.data_dir().join("ca.crt")
+    }
+
+    /// An HTTP client that trusts only the cell's CA, for calling [`Cell::http_url`] directly.
+    pub fn http_client(&self) -> Result<reqwest::Client, HarnessError> {
+        let path = self.ca_file();
+        let pem = std::fs::read(&path)
+            .map_err(|e| HarnessError::io(format!("reading {}", path.display()), e))?;
+        let roots = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+            HarnessError::io(
+                format!("parsing {}", path.display()),
+                std::io::Error::other(e),
+            )
+        })?;
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        reqwest::Client::builder()
+            .tls_certs_only(roots)
+            .build()
+            .map_err(|e| {
+                HarnessError::io("building the cell's HTTP client", std::io::Error::other(e))
+            })
     }
 
     /// The agent service, `https://127.0.0.1:PORT` (what `lattice-agent --cell` takes).
@@ -136,9 +164,9 @@ impl Cell {
         &self.admin_token
     }
 
-    /// `latticectl` bound to this cell with the admin token.
+    /// `latticectl` bound to this cell with the admin token, trusting the cell's CA.
     pub fn ctl(&self) -> Result<Ctl, HarnessError> {
-        Ctl::new(self.http_url(), Some(self.admin_token.clone()))
+        Ok(Ctl::new(self.http_url(), Some(self.admin_token.clone()))?.with_ca_file(self.ca_file()))
     }
 
     /// The cell's directory: `data/` (the `--data-dir`) and `logs/lattice-cell.log`.

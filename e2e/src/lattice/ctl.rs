@@ -48,16 +48,28 @@ pub struct Ctl {
     binary: PathBuf,
     server: String,
     token: Option<String>,
+    /// `--ca-file`: the CA the cell's REST certificate chains to.
+    ca_file: Option<PathBuf>,
 }
 
 impl Ctl {
-    /// `latticectl` talking to the cell at `server` (`http://ADDR`) with the admin `token`.
+    /// `latticectl` talking to the cell at `server` (`https://ADDR`) with the admin `token`,
+    /// trusting the system's roots until [`Ctl::with_ca_file`].
     pub fn new(server: impl Into<String>, token: Option<String>) -> Result<Self, HarnessError> {
         Ok(Self {
             binary: workspace_bin("latticectl")?,
             server: server.into(),
             token,
+            ca_file: None,
         })
+    }
+
+    /// The same client trusting only the CA in `ca_file` (`--ca-file`).
+    pub fn with_ca_file(self, ca_file: impl Into<PathBuf>) -> Self {
+        Self {
+            ca_file: Some(ca_file.into()),
+            ..self
+        }
     }
 
     /// The same client without a token (to check that the cell refuses it).
@@ -82,8 +94,12 @@ impl Ctl {
             .args(args)
             .env_remove("LATTICE_TOKEN")
             .env_remove("LATTICE_SERVER")
+            .env_remove("LATTICE_CA_FILE")
             .stdin(Stdio::null())
             .kill_on_drop(true);
+        if let Some(ca_file) = &self.ca_file {
+            command.arg("--ca-file").arg(ca_file);
+        }
         if let Some(token) = &self.token {
             command.env("LATTICE_TOKEN", token);
         }

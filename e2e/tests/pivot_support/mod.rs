@@ -151,7 +151,10 @@ impl Fleet {
 
     /// `GET /v1/clusters/edge-3/pivots` (newest first), as JSON.
     pub async fn pivots(&self) -> Vec<Value> {
-        let answer: Value = reqwest::Client::new()
+        let answer: Value = self
+            .cell
+            .http_client()
+            .unwrap()
             .get(format!(
                 "{}/v1/clusters/{NAME}/pivots",
                 self.cell.http_url()
@@ -179,7 +182,9 @@ impl Fleet {
     }
 
     async fn start_move(&self, way: &str) -> Value {
-        reqwest::Client::new()
+        self.cell
+            .http_client()
+            .unwrap()
             .post(format!("{}/v1/clusters/{NAME}/{way}", self.cell.http_url()))
             .bearer_auth(self.cell.admin_token())
             .send()

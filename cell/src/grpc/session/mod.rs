@@ -205,6 +205,9 @@ async fn dispatch(
     outbound: &Outbound,
 ) -> Result<(), Status> {
     check_claim(&session.cluster, &message)?;
+    state
+        .metrics
+        .stream_message("received", payload_name(message.payload.as_ref()));
     match message.payload {
         Some(AgentPayload::Heartbeat(hb)) => {
             heartbeat::handle(state, session, &message.id, hb, outbound).await
@@ -233,6 +236,20 @@ async fn dispatch(
             "Hello was already received on this session",
         )),
         None => Err(Status::invalid_argument("message has no payload")),
+    }
+}
+
+/// The `message` label of an agent's payload in `lattice_cell_stream_messages_total`.
+fn payload_name(payload: Option<&AgentPayload>) -> &'static str {
+    match payload {
+        Some(AgentPayload::Hello(_)) => "hello",
+        Some(AgentPayload::Heartbeat(_)) => "heartbeat",
+        Some(AgentPayload::ApplyResult(_)) => "apply_result",
+        Some(AgentPayload::RemoveResult(_)) => "remove_result",
+        Some(AgentPayload::DriftCorrected(_)) => "drift_corrected",
+        Some(AgentPayload::RenewCertificate(_)) => "renew_certificate",
+        Some(AgentPayload::PivotStepResult(_)) => "pivot_step_result",
+        None => "empty",
     }
 }
 
@@ -336,8 +353,14 @@ async fn reconcile(
             .map_err(|_| Status::cancelled("the agent went away"))?;
         session.view.sent(&command);
         match command {
-            Command::Apply { .. } => Metrics::count(&state.metrics.applies, "sent"),
-            Command::Remove { .. } => Metrics::count(&state.metrics.removes, "sent"),
+            Command::Apply { .. } => {
+                Metrics::count(&state.metrics.applies, "sent");
+                state.metrics.stream_message("sent", "apply");
+            }
+            Command::Remove { .. } => {
+                Metrics::count(&state.metrics.removes, "sent");
+                state.metrics.stream_message("sent", "remove");
+            }
         }
         tracing::info!(%cluster, spec = %key, command_id = %id, "command sent");
     }

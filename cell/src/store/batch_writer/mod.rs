@@ -17,6 +17,7 @@ mod heartbeats;
 use std::collections::HashSet;
 use std::ops::Range;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
 use sqlx::PgPool;
@@ -126,6 +127,8 @@ struct Pending {
 #[derive(Debug, Clone)]
 pub struct BatchWriter {
     tx: mpsc::UnboundedSender<Pending>,
+    /// Writes sent and not yet taken by the task (the queue depth on `/metrics`).
+    queued: Arc<AtomicUsize>,
 }
 
 impl std::fmt::Debug for Pending {
@@ -138,8 +141,14 @@ impl BatchWriter {
     /// Starts the writer task on `pool` (needs a tokio runtime).
     pub fn start(pool: PgPool) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(pool, rx));
-        Self { tx }
+        let queued = Arc::new(AtomicUsize::new(0));
+        tokio::spawn(run(pool, rx, queued.clone()));
+        Self { tx, queued }
+    }
+
+    /// Writes waiting for the task to take them.
+    pub fn queued(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
     }
 
     /// Stores `write` with the others waiting; returns once it is committed (for an
@@ -147,16 +156,23 @@ impl BatchWriter {
     /// whether the cluster exists).
     pub async fn write(&self, write: BatchedWrite) -> Result<bool, StoreError> {
         let (done, outcome) = oneshot::channel();
-        self.tx
-            .send(Pending { write, done })
-            .map_err(|_| StoreError::WriterStopped)?;
+        self.queued.fetch_add(1, Ordering::Relaxed);
+        if self.tx.send(Pending { write, done }).is_err() {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
+            return Err(StoreError::WriterStopped);
+        }
         outcome.await.map_err(|_| StoreError::WriterStopped)?
     }
 }
 
-async fn run(pool: PgPool, mut rx: mpsc::UnboundedReceiver<Pending>) {
+async fn run(pool: PgPool, mut rx: mpsc::UnboundedReceiver<Pending>, queued: Arc<AtomicUsize>) {
     let mut waiting = Vec::new();
-    while rx.recv_many(&mut waiting, MAX_BATCH * 4).await > 0 {
+    loop {
+        let taken = rx.recv_many(&mut waiting, MAX_BATCH * 4).await;
+        if taken == 0 {
+            break;
+        }
+        queued.fetch_sub(taken, Ordering::Relaxed);
         let writes: Vec<BatchedWrite> = waiting.iter().map(|p| p.write.clone()).collect();
         let mut outcomes = Vec::with_capacity(writes.len());
         for run in runs(&writes) {

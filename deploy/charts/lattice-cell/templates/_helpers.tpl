@@ -42,7 +42,7 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 
 {{/* HTTP scheme of the REST API (probes, scrapes). */}}
 {{- define "lattice-cell.httpScheme" -}}
-{{- if .Values.http.tls.enabled }}HTTPS{{ else }}HTTP{{ end }}
+{{- if has "--insecure-http" .Values.http.insecureFlags }}HTTP{{ else }}HTTPS{{ end }}
 {{- end }}
 
 {{/* The pod template shared by the Deployment (external Postgres) and the StatefulSet (embedded). */}}

@@ -550,11 +550,7 @@ fn latticectl_get_formats_describe_not_found_and_watch() {
         ),
     )
     .unwrap();
-    assert!(
-        cell.ctl(token, &["apply", "-f", POLICIES])
-            .status
-            .success()
-    );
+    assert!(cell.ctl(token, &["apply", "-f", POLICIES]).status.success());
     let applied = cell.ctl(token, &["apply", "-f", team.to_str().unwrap()]);
     assert!(applied.status.success(), "{}", stderr(&applied));
 
@@ -606,10 +602,9 @@ fn latticectl_get_formats_describe_not_found_and_watch() {
         "{wide}"
     );
     let json: serde_json::Value = serde_json::from_slice(
-        &cell.ctl(token,
-            &["get", "quota", "commerce", "-o", "json"],
-        )
-        .stdout,
+        &cell
+            .ctl(token, &["get", "quota", "commerce", "-o", "json"])
+            .stdout,
     )
     .unwrap();
     assert_eq!(json["spec"]["limits"]["cpu"], "1", "{json}");
@@ -689,9 +684,7 @@ fn latticectl_get_formats_describe_not_found_and_watch() {
     assert!(first.contains("hello"), "{first}");
     let changed = dir.path().join("changed.yaml");
     std::fs::write(&changed, hello.replace("replicas: 2", "replicas: 1")).unwrap();
-    let applied = cell.ctl(token,
-        &["apply", "-f", changed.to_str().unwrap()],
-    );
+    let applied = cell.ctl(token, &["apply", "-f", changed.to_str().unwrap()]);
     assert!(applied.status.success(), "{}", stderr(&applied));
     let row = loop {
         let line = next();

@@ -101,7 +101,8 @@ pub const EXIT_ERROR: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 /// Exit status when the resource does not exist (the cell answered 404).
 pub const EXIT_NOT_FOUND: u8 = 3;
-/// Exit status when the cell cannot be reached or refused the credentials (401).
+/// Exit status when the cell cannot be reached, its certificate is not trusted, or it refused
+/// the credentials (401).
 pub const EXIT_UNREACHABLE: u8 = 4;
 
 impl CtlError {
@@ -110,7 +111,9 @@ impl CtlError {
         match self {
             CtlError::Usage(_) => EXIT_USAGE,
             CtlError::Api { status: 404, .. } => EXIT_NOT_FOUND,
-            CtlError::Unreachable { .. } | CtlError::Unauthorized { .. } => EXIT_UNREACHABLE,
+            CtlError::Unreachable { .. }
+            | CtlError::Untrusted { .. }
+            | CtlError::Unauthorized { .. } => EXIT_UNREACHABLE,
             CtlError::Api { .. }
             | CtlError::File { .. }
             | CtlError::Invalid(_)

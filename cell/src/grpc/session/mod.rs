@@ -249,6 +249,7 @@ fn payload_name(payload: Option<&AgentPayload>) -> &'static str {
         Some(AgentPayload::DriftCorrected(_)) => "drift_corrected",
         Some(AgentPayload::RenewCertificate(_)) => "renew_certificate",
         Some(AgentPayload::PivotStepResult(_)) => "pivot_step_result",
+        Some(AgentPayload::InventoryReport(_)) => "inventory_report",
         None => "empty",
     }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use crate::ca::CertificateAuthority;
+use crate::delivery::fleet::FleetPolicies;
 use crate::delivery::registry::ConnectionRegistry;
 use crate::metrics::Metrics;
 use crate::pivot_runner::PivotRunner;
@@ -81,6 +82,8 @@ pub struct CellState {
     pub ca: Arc<CertificateAuthority>,
     /// Live agent sessions.
     pub registry: ConnectionRegistry,
+    /// The fleet-wide policies every session delivers.
+    pub fleet: FleetPolicies,
     /// Metrics.
     pub metrics: Metrics,
     /// Settings.

@@ -221,6 +221,10 @@ async fn measure_fleet_change(cell: &CellProcess, n: usize, fleet: &Fleet, figur
         .map(|a| a.acked.saturating_duration_since(sent))
         .collect();
     let commit = acks.iter().map(|a| a.received).min().unwrap_or(sent);
+    let mut received: Vec<Duration> = acks
+        .iter()
+        .map(|a| a.received.saturating_duration_since(sent))
+        .collect();
     let mut from_commit: Vec<Duration> = acks
         .iter()
         .map(|a| a.acked.saturating_duration_since(commit))
@@ -231,6 +235,7 @@ async fn measure_fleet_change(cell: &CellProcess, n: usize, fleet: &Fleet, figur
         from_request: measure::percentiles(&mut from_request),
         from_commit: measure::percentiles(&mut from_commit),
         first_delivery: commit.saturating_duration_since(sent),
+        received: measure::percentiles(&mut received),
         cpu,
     });
 }

@@ -15,6 +15,8 @@ pub struct FleetChange {
     pub from_commit: (Duration, Duration, Duration),
     /// Request sent -> first `Apply` received by any agent.
     pub first_delivery: Duration,
+    /// Request sent -> each agent received its `Apply`: p50, p99, max.
+    pub received: (Duration, Duration, Duration),
     /// CPU of the cell, Postgres and the driver from the request to the last ack.
     pub cpu: super::ChangeCpu,
 }
@@ -108,6 +110,12 @@ impl Figures {
                 ms(change.from_commit.0),
                 ms(change.from_commit.1),
                 ms(change.from_commit.2),
+            );
+            println!(
+                "  request sent->Apply received p50 {}, p99 {}, max {}",
+                ms(change.received.0),
+                ms(change.received.1),
+                ms(change.received.2),
             );
             println!(
                 "CPU during the fleet-wide change ({wall:.2} s on {cores} cores = {:.1} CPU-s): cell {:.2} s, Postgres {:.2} s, driver (agents) {:.2} s; load average now {}",

@@ -162,11 +162,10 @@ impl BatchWriter {
 }
 
 async fn run(pool: PgPool, mut rx: mpsc::UnboundedReceiver<Pending>) {
-    let mut waiting = Vec::new();
-    while rx.recv_many(&mut waiting, MAX_BATCH * 4).await > 0 {
-        let writes: Vec<BatchedWrite> = waiting.iter().map(|p| p.write.clone()).collect();
-        let mut outcomes: Vec<Option<Result<bool, StoreError>>> =
-            std::iter::repeat_with(|| None).take(writes.len()).collect();
+    let mut received = Vec::new();
+    while rx.recv_many(&mut received, MAX_BATCH * 4).await > 0 {
+        let (writes, mut done): (Vec<BatchedWrite>, Vec<_>) =
+            received.drain(..).map(|p| (p.write, Some(p.done))).unzip();
         for run in runs(&writes) {
             let batch: Vec<BatchedWrite> = run.iter().map(|&i| writes[i].clone()).collect();
             let stored = match batch[0].statement() {
@@ -174,26 +173,24 @@ async fn run(pool: PgPool, mut rx: mpsc::UnboundedReceiver<Pending>) {
                 Statement::ApplyResult => deliveries::store_apply_results(&pool, &batch).await,
                 Statement::Heartbeat => heartbeats::store(&pool, &batch).await,
             };
-            match stored {
-                Ok(recorded) => {
-                    for (&i, recorded) in run.iter().zip(recorded) {
-                        outcomes[i] = Some(Ok(recorded));
-                    }
-                }
+            let outcomes: Vec<Result<bool, StoreError>> = match stored {
+                Ok(recorded) => recorded.into_iter().map(Ok).collect(),
                 Err(err) => {
                     let err = Arc::new(err);
-                    for &i in &run {
-                        outcomes[i] = Some(Err(StoreError::Batched(err.clone())));
-                    }
+                    run.iter()
+                        .map(|_| Err(StoreError::Batched(err.clone())))
+                        .collect()
+                }
+            };
+            // The callers of a run go on as soon as it is committed, not after the later runs of
+            // the same take. (A caller without an outcome would see a stopped writer, never a
+            // false success; each write is in exactly one run.)
+            for (&i, outcome) in run.iter().zip(outcomes) {
+                if let Some(done) = done[i].take() {
+                    // The caller may have gone (its session ended); the write stands either way.
+                    let _ = done.send(outcome);
                 }
             }
-        }
-        for (pending, outcome) in waiting.drain(..).zip(outcomes) {
-            // Every write is in exactly one run; `None` cannot happen, and would read as a
-            // stopped writer rather than a false success.
-            let outcome = outcome.unwrap_or(Err(StoreError::WriterStopped));
-            // The caller may have gone (its session ended); the write stands either way.
-            let _ = pending.done.send(outcome);
         }
     }
 }

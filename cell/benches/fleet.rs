@@ -5,13 +5,16 @@
 //!
 //! For each N it prints: enrolment throughput, streams held, the cell's RSS and RSS per stream,
 //! the cell's (and Postgres's) CPU while idle with heartbeats, and the time for a change every
-//! cluster receives to be acknowledged by all N (p50/p99/max from the change's commit to each
-//! ack). See `docs/performance.md` for the figures and `fleet/change.rs` for what the change is.
+//! cluster receives — a `LatticeFleetPolicy` changed by one request — to be acknowledged by all N
+//! (p50/p99/max from the request sent to each ack, and to the last). See `docs/performance.md`
+//! for the figures and `fleet/change.rs` for what is applied.
 //!
 //! Run: `cargo bench -p lattice-cell --bench fleet`. Environment: `FLEET_SIZES` (default
 //! `100,1000,10000`), `FLEET_IDLE_SECS` (30), `FLEET_HEARTBEAT_SECS` (the cell's default, 15),
 //! `FLEET_ENROL_CONCURRENCY` (16), `FLEET_DIAL_CONCURRENCY` (64), `FLEET_CHANGE` (1; 0 skips
-//! the specs and the change). Nothing is asserted.
+//! the specs and the changes), `FLEET_SERVICES` (1; 0 gives the clusters no service of their
+//! own), `FLEET_REDEPLOY` (0; 1 also re-deploys every cluster's service, decision 0035's
+//! per-cluster change). Nothing is asserted.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -64,6 +67,8 @@ async fn main() {
         enrol_concurrency: env_or("FLEET_ENROL_CONCURRENCY", 16),
         dial_concurrency: env_or("FLEET_DIAL_CONCURRENCY", 64),
         change: env_or("FLEET_CHANGE", 1) != 0,
+        services: env_or("FLEET_SERVICES", 1) != 0,
+        redeploy: env_or("FLEET_REDEPLOY", 0) != 0,
     };
     println!(
         "fleet load driver: sizes {sizes:?}, heartbeat {} s, idle window {} s, open-file limit {fd_limit} (driver and cell)",
@@ -82,6 +87,10 @@ struct Settings {
     /// Deliver a spec to every cluster and measure the fleet-wide change (`FLEET_CHANGE=0`
     /// measures enrolment, streams, memory and idle CPU only).
     change: bool,
+    /// Give every cluster a service of its own in the set-up.
+    services: bool,
+    /// Also re-deploy every cluster's service and measure that (one apply per 1,000 clusters).
+    redeploy: bool,
 }
 
 /// Waits until `done` holds (checked every 50 ms) or the phase times out; returns the wait.
@@ -128,7 +137,7 @@ async fn run(n: usize, settings: &Settings) -> Figures {
     .await;
     eprintln!("fleet: streams up in {:?}", figures.connect_time);
 
-    if settings.change {
+    if settings.change && settings.services {
         let started = Instant::now();
         let took = change::apply_services(&cell, n, 1).await;
         eprintln!("fleet: set-up apply requests took {took:?}");
@@ -140,6 +149,19 @@ async fn run(n: usize, settings: &Settings) -> Figures {
         // Baselines follow their cluster's first member (follow-up reconciles after the commit).
         wait_for("the mesh baselines", || fleet.acks_of("MeshBaseline/") >= n).await;
         eprintln!("fleet: first delivery in {:?}", figures.initial_delivery);
+    }
+    if settings.change {
+        let started = Instant::now();
+        change::apply_fleet_policy(&cell, 3128).await;
+        wait_for("the fleet policy", || {
+            fleet.acks_of(change::FLEET_POLICY_KEY) >= n
+        })
+        .await;
+        figures.fleet_policy_created = started.elapsed();
+        eprintln!(
+            "fleet: fleet policy created and acknowledged in {:?}",
+            figures.fleet_policy_created
+        );
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
 
@@ -158,7 +180,10 @@ async fn run(n: usize, settings: &Settings) -> Figures {
     figures.postgres_rss = measure::descendants_rss(cell.pid);
 
     if settings.change {
-        measure_change(&cell, n, &fleet, &mut figures).await;
+        measure_fleet_change(&cell, n, &fleet, &mut figures).await;
+        if settings.services && settings.redeploy {
+            measure_change(&cell, n, &fleet, &mut figures).await;
+        }
     }
     figures.cell_rss_peak = measure::memory(cell.pid).peak;
     figures.sessions_ended = fleet.ended.load(std::sync::atomic::Ordering::Relaxed);
@@ -169,6 +194,50 @@ async fn run(n: usize, settings: &Settings) -> Figures {
         .store(true, std::sync::atomic::Ordering::Relaxed);
     cell.stop().await;
     figures
+}
+
+/// Changes the fleet policy (one request) and measures request -> ack and commit -> ack.
+async fn measure_fleet_change(cell: &CellProcess, n: usize, fleet: &Fleet, figures: &mut Figures) {
+    fleet.take_acks();
+    eprintln!(
+        "fleet: load average before the fleet-wide change: {}",
+        report::load_average()
+    );
+    let cpu_before = ChangeCpu::now(cell.pid);
+    let sent = tokio::time::Instant::now();
+    let request = change::apply_fleet_policy(cell, 8443).await;
+    wait_for("the fleet-wide change", || {
+        fleet.acks_of(change::FLEET_POLICY_KEY) >= n
+    })
+    .await;
+    let cpu = ChangeCpu::now(cell.pid).since(&cpu_before);
+    let acks: Vec<_> = fleet
+        .take_acks()
+        .into_iter()
+        .filter(|a| a.spec_key == change::FLEET_POLICY_KEY)
+        .collect();
+    let mut from_request: Vec<Duration> = acks
+        .iter()
+        .map(|a| a.acked.saturating_duration_since(sent))
+        .collect();
+    let commit = acks.iter().map(|a| a.received).min().unwrap_or(sent);
+    let mut received: Vec<Duration> = acks
+        .iter()
+        .map(|a| a.received.saturating_duration_since(sent))
+        .collect();
+    let mut from_commit: Vec<Duration> = acks
+        .iter()
+        .map(|a| a.acked.saturating_duration_since(commit))
+        .collect();
+    figures.fleet_change = Some(report::FleetChange {
+        request,
+        acked: acks.len(),
+        from_request: measure::percentiles(&mut from_request),
+        from_commit: measure::percentiles(&mut from_commit),
+        first_delivery: commit.saturating_duration_since(sent),
+        received: measure::percentiles(&mut received),
+        cpu,
+    });
 }
 
 /// Re-deploys every cluster's service and measures commit -> ack.

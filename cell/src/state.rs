@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use crate::ca::CertificateAuthority;
+use crate::delivery::fleet::FleetPolicies;
 use crate::delivery::registry::ConnectionRegistry;
 use crate::metrics::Metrics;
 use crate::pivot_runner::PivotRunner;
@@ -110,6 +111,8 @@ pub struct CellState {
     pub ca: Arc<CertificateAuthority>,
     /// Live agent sessions.
     pub registry: ConnectionRegistry,
+    /// The fleet-wide policies every session delivers.
+    pub fleet: FleetPolicies,
     /// Metrics.
     pub metrics: Metrics,
     /// Settings.

@@ -231,7 +231,7 @@ mod tests {
         let none = target(None, None, None, None, dir).unwrap();
         assert_eq!(none.server, DEFAULT_SERVER);
         // --ca-file / LATTICE_CA_FILE wins over the context's ca-file.
-        let flagged = target(None, None, Some(Path::new("/tmp/ca.pem")), prod, dir).unwrap();
+        let flagged = target(None, Some("t"), Some(Path::new("/tmp/ca.pem")), prod, dir).unwrap();
         assert_eq!(flagged.ca_file, Some(PathBuf::from("/tmp/ca.pem")));
     }
 

@@ -252,6 +252,7 @@ fn read_documents(inputs: &[Input], problems: &mut Vec<String>) -> Vec<Located> 
                 quotas,
                 namespaces,
                 compliance_profiles,
+                fleet_policies,
             }) => {
                 problems.extend(policies.iter().map(|p| {
                     format!(
@@ -268,6 +269,11 @@ fn read_documents(inputs: &[Input], problems: &mut Vec<String>) -> Vec<Located> 
                             compliance_profiles
                                 .iter()
                                 .map(|(i, _)| (*i, "LatticeComplianceProfile")),
+                        )
+                        .chain(
+                            fleet_policies
+                                .iter()
+                                .map(|(i, _)| (*i, "LatticeFleetPolicy")),
                         )
                         .map(|(index, kind)| {
                             format!(

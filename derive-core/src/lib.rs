@@ -17,6 +17,7 @@ pub mod crd;
 pub mod demand;
 pub mod derived;
 pub mod error;
+pub mod fleet_policy;
 pub mod kind;
 pub mod labels;
 pub mod membership;

@@ -10,12 +10,14 @@
 use lattice_derive::FieldError;
 use lattice_derive::authz::policy::SourceLocation;
 use lattice_derive::compliance::spec::COMPLIANCE_PROFILE_KIND;
+use lattice_derive::fleet_policy::FLEET_POLICY_KIND;
 use lattice_derive::quota::QUOTA_KIND;
 use lattice_derive::spec::{API_VERSION, CEDAR_POLICY_KIND, CedarPolicy};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 mod compliance;
+mod fleet_policy;
 pub mod kinds;
 mod namespace;
 mod placement;
@@ -24,6 +26,7 @@ mod quota;
 use kinds::{SharedSpec, WORKLOAD_KINDS, workload_kind};
 
 pub use compliance::{ComplianceProfileDocument, compile_stored_profile, parse_compliance_profile};
+pub use fleet_policy::{FleetPolicyDocument, parse_fleet_policy};
 pub use namespace::{NAMESPACE_API_VERSION, NAMESPACE_KIND, NamespaceDocument, parse_namespace};
 pub use placement::{CLUSTER_LABEL_FIELD, MANAGED_BY_FIELD, placement, placement_of};
 pub use quota::{QuotaDocument, parse_quota};
@@ -34,6 +37,7 @@ const OTHER_KINDS: &[&str] = &[
     QUOTA_KIND,
     NAMESPACE_KIND,
     COMPLIANCE_PROFILE_KIND,
+    FLEET_POLICY_KIND,
 ];
 
 /// Every kind the cell accepts: the workload kinds, then policies, quotas and namespaces.
@@ -132,6 +136,8 @@ pub struct Documents {
     pub namespaces: Vec<(usize, NamespaceDocument)>,
     /// `LatticeComplianceProfile`s (validated), with their request index.
     pub compliance_profiles: Vec<(usize, ComplianceProfileDocument)>,
+    /// `LatticeFleetPolicy`s (validated), with their request index.
+    pub fleet_policies: Vec<(usize, FleetPolicyDocument)>,
 }
 
 /// Splits `body` into JSON values, from JSON if it looks like JSON, otherwise YAML.
@@ -181,6 +187,9 @@ pub fn parse_documents(body: &str) -> Result<Documents, BodyError> {
             }
             Some(COMPLIANCE_PROFILE_KIND) => parse_compliance_profile(value)
                 .map(|p| documents.compliance_profiles.push((index, p))),
+            Some(FLEET_POLICY_KIND) => {
+                parse_fleet_policy(value).map(|p| documents.fleet_policies.push((index, p)))
+            }
             // A missing or unknown kind reads as the first workload kind, whose envelope check
             // names the problem.
             other => {

@@ -94,5 +94,13 @@ impl CellProcess {
         {
             let _ = self.child.kill().await;
         }
+        // The log goes with the data directory; `FLEET_LOG_DIR` keeps a copy to read afterwards.
+        if let Ok(dir) = std::env::var("FLEET_LOG_DIR") {
+            let kept = std::path::Path::new(&dir).join(format!("cell-{}.log", self.pid));
+            match std::fs::copy(&self.log, &kept) {
+                Ok(_) => eprintln!("fleet: cell log kept at {}", kept.display()),
+                Err(e) => eprintln!("fleet: cannot keep the cell log at {}: {e}", kept.display()),
+            }
+        }
     }
 }

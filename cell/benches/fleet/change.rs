@@ -1,11 +1,11 @@
-//! The fleet-wide change. A spec names exactly one cluster (`lattice.dev/cluster`, decision 0021)
-//! and nothing the cell holds today is delivered to every cluster at once on a single trigger (a
-//! cluster's `MeshBaseline` changes only with that cluster's members; a `CedarPolicy` change
-//! re-derives specs but leaves their objects as they are unless a decision flips). So the change
-//! is the closest honest equivalent: one `LatticeService` per cluster (`fleet/svc-<i>`, like a
-//! platform component every cluster runs), all re-deployed at once with a new replica count by
-//! `POST /v1/apply` — one request (one transaction) up to [`DOCUMENTS_PER_APPLY`] clusters, the
-//! most one request may hold (1,024 documents), and consecutive requests beyond.
+//! What the driver applies. The fleet-wide change is a `LatticeFleetPolicy` (decision 0048): one
+//! document, one `POST /v1/apply`, one commit, and every cluster's session sends the policy's one
+//! revision to its agent — [`apply_fleet_policy`]. The set-up gives every cluster one
+//! `LatticeService` (`fleet/svc-<i>`, like a platform component every cluster runs), so each
+//! cluster also holds a spec of its own and its `MeshBaseline`; re-deploying all of them
+//! ([`apply_services`], `FLEET_REDEPLOY=1`) is the per-cluster change decision 0035 measured:
+//! one request (one transaction) up to [`DOCUMENTS_PER_APPLY`] clusters, the most one request may
+//! hold (1,024 documents), and consecutive requests beyond.
 
 use std::time::{Duration, Instant};
 
@@ -27,6 +27,27 @@ fn service_yaml(i: usize, replicas: u32) -> String {
     format!(
         "apiVersion: lattice.dev/v1alpha1\nkind: LatticeService\nmetadata:\n  name: svc-{i:05}\n  namespace: fleet\n  labels:\n    lattice.dev/cluster: {cluster}\nspec:\n  replicas: {replicas}\n  workload:\n    containers:\n      main:\n        image: {IMAGE}\n        command: [/app/agent]\n        resources:\n          requests: {{cpu: 50m, memory: 64Mi}}\n"
     )
+}
+
+/// Name of the driver's fleet policy.
+pub const FLEET_POLICY: &str = "fleet-egress";
+
+/// The spec key the agents acknowledge the fleet policy under.
+pub const FLEET_POLICY_KEY: &str = "LatticeFleetPolicy/-/fleet-egress";
+
+/// The fleet policy opening `port` to an internal network.
+fn fleet_policy_yaml(port: u16) -> String {
+    format!(
+        "apiVersion: lattice.dev/v1alpha1\nkind: LatticeFleetPolicy\nmetadata:\n  name: {FLEET_POLICY}\nspec:\n  egress:\n  - cidr: 10.20.0.0/16\n    ports: [{port}]\n"
+    )
+}
+
+/// Applies the fleet policy with `port` (one request, one transaction); returns how long the
+/// request took.
+pub async fn apply_fleet_policy(cell: &CellProcess, port: u16) -> Duration {
+    let started = Instant::now();
+    apply(cell, fleet_policy_yaml(port)).await;
+    started.elapsed()
 }
 
 /// Permits every image (run once per cell).

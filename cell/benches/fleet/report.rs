@@ -2,6 +2,25 @@
 
 use std::time::Duration;
 
+/// The fleet-wide change: one `LatticeFleetPolicy` request, acknowledged by every cluster.
+#[derive(Debug, Clone)]
+pub struct FleetChange {
+    /// How long the apply request took (its answer comes after the commit).
+    pub request: Duration,
+    /// Clusters that acknowledged it.
+    pub acked: usize,
+    /// Request sent -> each ack: p50, p99, max (the max is the last ack).
+    pub from_request: (Duration, Duration, Duration),
+    /// First `Apply` received by any agent -> each ack: p50, p99, max.
+    pub from_commit: (Duration, Duration, Duration),
+    /// Request sent -> first `Apply` received by any agent.
+    pub first_delivery: Duration,
+    /// Request sent -> each agent received its `Apply`: p50, p99, max.
+    pub received: (Duration, Duration, Duration),
+    /// CPU of the cell, Postgres and the driver from the request to the last ack.
+    pub cpu: super::ChangeCpu,
+}
+
 /// Everything measured for one fleet size.
 #[derive(Debug, Default, Clone)]
 pub struct Figures {
@@ -19,6 +38,10 @@ pub struct Figures {
     pub idle_postgres_cpu: Duration,
     pub idle_heartbeats: u64,
     pub initial_delivery: Duration,
+    /// Creating the fleet policy: request sent -> acknowledged by every cluster.
+    pub fleet_policy_created: Duration,
+    /// The fleet-wide change.
+    pub fleet_change: Option<FleetChange>,
     pub change_applies: Vec<Duration>,
     pub change_acked: usize,
     pub change_p50: Duration,
@@ -69,16 +92,52 @@ impl Figures {
             self.idle_cell_cpu.as_secs_f64() / secs * 100.0,
             self.idle_postgres_cpu.as_secs_f64() / secs * 100.0
         );
+        if let Some(change) = &self.fleet_change {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let wall = change.from_request.2.as_secs_f64().max(0.001);
+            println!(
+                "fleet policy created (one request to the last of {n} acks): {:.1} s",
+                self.fleet_policy_created.as_secs_f64()
+            );
+            println!(
+                "fleet-wide change (one LatticeFleetPolicy request, {} ms): acknowledged by {} of {n}; request sent->ack p50 {}, p99 {}, max {} (= last ack); first Apply received {} after the request; first Apply->ack p50 {}, p99 {}, max {}",
+                change.request.as_millis(),
+                change.acked,
+                ms(change.from_request.0),
+                ms(change.from_request.1),
+                ms(change.from_request.2),
+                ms(change.first_delivery),
+                ms(change.from_commit.0),
+                ms(change.from_commit.1),
+                ms(change.from_commit.2),
+            );
+            println!(
+                "  request sent->Apply received p50 {}, p99 {}, max {}",
+                ms(change.received.0),
+                ms(change.received.1),
+                ms(change.received.2),
+            );
+            println!(
+                "CPU during the fleet-wide change ({wall:.2} s on {cores} cores = {:.1} CPU-s): cell {:.2} s, Postgres {:.2} s, driver (agents) {:.2} s; load average now {}",
+                cores as f64 * wall,
+                change.cpu.cell.as_secs_f64(),
+                change.cpu.postgres.as_secs_f64(),
+                change.cpu.driver.as_secs_f64(),
+                load_average()
+            );
+        }
+        if self.initial_delivery > Duration::ZERO {
+            println!(
+                "first delivery of one service per cluster (apply to last ack): {:.1} s",
+                self.initial_delivery.as_secs_f64()
+            );
+        }
         if self.change_applies.is_empty() {
             return;
         }
-        println!(
-            "first delivery of one spec per cluster (apply to last ack): {:.1} s",
-            self.initial_delivery.as_secs_f64()
-        );
         let applies: Vec<String> = self.change_applies.iter().map(|d| ms(*d)).collect();
         println!(
-            "fleet-wide change: {} apply request(s) taking [{}]; acknowledged by {} of {n}: commit->ack p50 {}, p99 {}, max {}; first request sent -> last ack {}",
+            "re-deploy of every cluster's service: {} apply request(s) taking [{}]; acknowledged by {} of {n}: commit->ack p50 {}, p99 {}, max {}; first request sent -> last ack {}",
             self.change_applies.len(),
             applies.join(", "),
             self.change_acked,
@@ -91,7 +150,7 @@ impl Figures {
             let wall = self.change_end_to_end.as_secs_f64().max(0.001);
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
             println!(
-                "CPU during the change ({wall:.1} s on {cores} cores = {:.1} CPU-s): cell {:.1} s, Postgres {:.1} s, driver (agents) {:.1} s",
+                "CPU during the re-deploy ({wall:.1} s on {cores} cores = {:.1} CPU-s): cell {:.1} s, Postgres {:.1} s, driver (agents) {:.1} s",
                 cores as f64 * wall,
                 cpu.cell.as_secs_f64(),
                 cpu.postgres.as_secs_f64(),
@@ -99,4 +158,14 @@ impl Figures {
             );
         }
     }
+}
+
+/// The 1, 5 and 15 minute load averages of the machine (`/proc/loadavg`).
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
 }

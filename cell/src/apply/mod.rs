@@ -1,6 +1,7 @@
 //! Applying documents: `CedarPolicy`s, `LatticeService`s, `LatticeMeshMember`s,
-//! `LatticeCluster`s (whose names are registered as clusters), `LatticeQuota`s, `Namespace`s and
-//! `LatticeComplianceProfile`s, all or nothing, in one transaction. Policies are validated and stored first
+//! `LatticeCluster`s (whose names are registered as clusters), `LatticeQuota`s, `Namespace`s,
+//! `LatticeComplianceProfile`s and `LatticeFleetPolicy`s (`fleet_policy_writes`, delivered to
+//! every cluster), all or nothing, in one transaction. Policies are validated and stored first
 //! (a new policy set version), then the specs are stored, then namespaces and quotas
 //! (`quota_writes`), and the specs are reconciled under all of it by the derivation loop (which
 //! admits them against quota), so the answer carries each spec's resulting status. An invalid
@@ -12,6 +13,7 @@
 
 pub mod compliance_writes;
 pub mod delete;
+pub mod fleet_policy_writes;
 pub mod placement;
 pub mod quota_writes;
 pub mod readmit;
@@ -32,6 +34,7 @@ use crate::store::policies::{PolicyLock, lock_policy_set};
 use crate::store::retry::{AbortedByPostgres, retry_aborted};
 use crate::store::specs::{self, SpecWrite, StoredSpec};
 use compliance_writes::AppliedProfile;
+use fleet_policy_writes::AppliedFleetPolicy;
 use lattice_api::documents::{BodyError, DocumentError, Documents, parse_documents};
 use quota_writes::{AppliedNamespace, AppliedQuota, ServiceSubject};
 
@@ -97,6 +100,8 @@ pub struct ApplyReport {
     pub namespaces: Vec<AppliedNamespace>,
     /// The applied `LatticeComplianceProfile`s, in request order.
     pub compliance_profiles: Vec<AppliedProfile>,
+    /// The applied `LatticeFleetPolicy`s, in request order.
+    pub fleet_policies: Vec<AppliedFleetPolicy>,
     /// Other specs re-derived afterwards: the mesh follow-ups of the applied specs, those a policy
     /// change can affect, then those that were waiting for quota budget the request may have
     /// freed.
@@ -143,9 +148,11 @@ async fn apply_documents(
         quotas,
         namespaces,
         compliance_profiles,
+        fleet_policies,
     } = parse_documents(body)?;
     let mut duplicates = quota_writes::duplicate_errors(&quotas, &namespaces);
     duplicates.extend(compliance_writes::duplicate_errors(&compliance_profiles));
+    duplicates.extend(fleet_policy_writes::duplicate_errors(&fleet_policies));
     if !duplicates.is_empty() {
         return Err(BodyError::Invalid(duplicates).into());
     }
@@ -206,6 +213,8 @@ async fn apply_documents(
     let (applied_namespaces, applied_quotas) =
         quota_writes::write(&mut tx, &namespaces, &quotas, actor).await?;
     let applied_profiles = compliance_writes::write(&mut tx, &compliance_profiles, actor).await?;
+    let (applied_fleet, fleet_set) =
+        fleet_policy_writes::write(&mut tx, &fleet_policies, actor).await?;
 
     let trigger = Trigger::Applied {
         actor: actor.to_string(),
@@ -242,6 +251,7 @@ async fn apply_documents(
         }
     }
     tx.commit().await?;
+    fleet_policy_writes::after_commit(state, fleet_set.as_ref());
 
     if let Some(change) = &change {
         for w in change
@@ -299,6 +309,7 @@ async fn apply_documents(
         quotas: applied_quotas,
         namespaces: applied_namespaces,
         compliance_profiles: applied_profiles,
+        fleet_policies: applied_fleet,
         rederived,
     })
 }

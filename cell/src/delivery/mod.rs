@@ -1,5 +1,6 @@
 //! Delivery of revisions to agents: the pure plan, and the connection registry that lets an
 //! apply reach the session of the cluster it targets.
 
+pub mod fleet;
 pub mod plan;
 pub mod registry;

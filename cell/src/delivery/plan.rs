@@ -76,6 +76,31 @@ impl AgentView {
         view
     }
 
+    /// The part of the view about the specs `keep` selects (the fleet policies, for a session
+    /// that plans only those), so a plan against it proposes nothing about the others.
+    pub fn restricted_to(&self, keep: impl Fn(&SpecKey) -> bool) -> Self {
+        Self {
+            held: self
+                .held
+                .iter()
+                .filter(|(k, _)| keep(k))
+                .map(|(k, r)| (k.clone(), r.clone()))
+                .collect(),
+            attempted: self
+                .attempted
+                .iter()
+                .filter(|(k, _)| keep(k))
+                .map(|(k, a)| (k.clone(), a.clone()))
+                .collect(),
+            unconfirmed: self
+                .unconfirmed
+                .iter()
+                .filter(|k| keep(k))
+                .cloned()
+                .collect(),
+        }
+    }
+
     /// Notes a command as sent.
     pub fn sent(&mut self, command: &Command) {
         match command {
@@ -255,6 +280,30 @@ mod tests {
         assert_eq!(
             plan(&BTreeMap::new(), &view),
             vec![Command::Remove { key: key("gone") }]
+        );
+    }
+
+    #[test]
+    fn a_plan_against_a_restricted_view_touches_only_the_kept_specs() {
+        let fleet = SpecKey::new("LatticeFleetPolicy", "-", "proxy");
+        let mut view = AgentView::from_hello([
+            (key("a"), "r1".to_string()),
+            (fleet.clone(), "old".to_string()),
+        ]);
+        view.sent(&Command::Apply {
+            key: key("b"),
+            revision: "r1".into(),
+        });
+        let restricted = view.restricted_to(|k| k.kind == "LatticeFleetPolicy");
+        assert_eq!(restricted.held.len(), 1);
+        assert!(restricted.attempted.is_empty());
+        let want = BTreeMap::from([(fleet.clone(), "new".to_string())]);
+        assert_eq!(
+            plan(&want, &restricted),
+            vec![Command::Apply {
+                key: fleet,
+                revision: "new".into()
+            }]
         );
     }
 

@@ -126,6 +126,23 @@ pub async fn apply(
             },
         ));
     }
+    for p in &report.fleet_policies {
+        items.push((
+            p.index,
+            AppliedItem {
+                kind: lattice_derive::fleet_policy::FLEET_POLICY_KIND.into(),
+                namespace: None,
+                name: p.name.clone(),
+                generation: Some(p.applied.generation),
+                result: result_word(p.applied.created, p.applied.changed).into(),
+                revision: Some(p.revision.clone()),
+                status: None,
+                policy_set_version: None,
+                fingerprint: None,
+                warnings: Vec::new(),
+            },
+        ));
+    }
     items.sort_by_key(|(index, _)| *index);
     Ok(Json(ApplyResponse {
         items: items.into_iter().map(|(_, item)| item).collect(),

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::ca::{CaError, CaKeyError, CaKeySource, CertificateAuthority, resolve_ca_key};
 use crate::config::CellArgs;
+use crate::delivery::fleet::FleetPolicies;
 use crate::delivery::registry::ConnectionRegistry;
 use crate::metrics::Metrics;
 use crate::pivot_runner::{PivotRunner, PivotSettings};
@@ -228,6 +229,7 @@ pub async fn start(args: &CellArgs) -> Result<RunningCell, StartError> {
         store,
         ca: Arc::new(ca),
         registry: ConnectionRegistry::new(),
+        fleet: FleetPolicies::new(),
         metrics: Metrics::new(),
         settings: Arc::new(settings),
         policies: PolicyVersions::default(),
@@ -237,6 +239,8 @@ pub async fn start(args: &CellArgs) -> Result<RunningCell, StartError> {
     // Level-triggered recovery: specs left unreconciled by a crash (or decided under a policy set
     // that changed since in a way that matters to them) are reconciled before serving.
     let recovered = sweep(&state, &Trigger::Startup).await?;
+    // The fleet-wide policies as committed: what every session delivers until the next change.
+    state.fleet.publish(&state.store.fleet_set().await?);
     if !recovered.is_empty() {
         tracing::info!(specs = recovered.len(), "reconciled specs at start-up");
     }

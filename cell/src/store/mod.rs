@@ -13,6 +13,7 @@ pub mod cost_rates;
 pub mod deliveries;
 pub mod drift;
 pub mod embedded;
+pub mod fleet_policies;
 pub mod heartbeat_rows;
 pub mod inventories;
 pub mod ledger;

@@ -5,6 +5,7 @@
 //! desired state changes (a nudge) or a result arrives, it plans and sends what is missing.
 
 pub mod apply_result;
+pub mod deliver;
 pub mod drift_corrected;
 pub mod heartbeat;
 pub mod hello;
@@ -14,15 +15,13 @@ pub mod pivot_step_result;
 pub mod remove_result;
 pub mod renew_certificate;
 
-use std::collections::BTreeMap;
 use std::pin::Pin;
 use std::time::Duration;
 
 use futures::Stream;
 use lattice_protocol::identity::ClusterId;
 use lattice_protocol::v1::agent_message::Payload as AgentPayload;
-use lattice_protocol::v1::cell_message::Payload as CellPayload;
-use lattice_protocol::v1::{AgentMessage, Apply, CellMessage, Layer, Remove};
+use lattice_protocol::v1::{AgentMessage, CellMessage};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
 use tokio_stream::wrappers::ReceiverStream;
@@ -30,13 +29,13 @@ use tonic::{Request, Status, Streaming};
 use tracing::Instrument;
 
 use super::identity::{AgentIdentity, authenticate};
-use crate::delivery::plan::{AgentView, Command, plan};
+use crate::delivery::fleet::FleetSet;
+use crate::delivery::plan::AgentView;
 use crate::delivery::registry::Registration;
-use crate::metrics::Metrics;
 use crate::outbound::Outbound;
 use crate::state::CellState;
 use crate::store::StoreError;
-use crate::store::deliveries::SentCommand;
+use deliver::{deliver_fleet, reconcile};
 
 /// The response stream of a session.
 pub type SessionStream = Pin<Box<dyn Stream<Item = Result<CellMessage, Status>> + Send + 'static>>;
@@ -95,6 +94,8 @@ async fn run(
         }
     };
     let cluster = identity.cluster.clone();
+    // Subscribed before the first delivery, so a fleet change committed after it is not missed.
+    let mut fleet = state.fleet.subscribe();
     let started = match start(&state, identity, first, &outbound).await {
         Ok(session) => session,
         Err(status) => {
@@ -104,7 +105,7 @@ async fn run(
         }
     };
     let mut session = started;
-    let end = serve(&state, &mut session, &mut inbound, &outbound).await;
+    let end = serve(&state, &mut session, &mut inbound, &outbound, &mut fleet).await;
     if let Err(status) = end {
         tracing::warn!(%cluster, code = ?status.code(), reason = %status.message(), "session ended by the cell");
         outbound.fail(status).await;
@@ -150,6 +151,7 @@ async fn serve(
     session: &mut Session,
     inbound: &mut Streaming<AgentMessage>,
     outbound: &Outbound,
+    fleet: &mut tokio::sync::watch::Receiver<std::sync::Arc<FleetSet>>,
 ) -> Result<(), Status> {
     let silence_limit = state.settings.heartbeat_interval * MISSED_HEARTBEATS;
     let mut deadline = Instant::now() + silence_limit;
@@ -171,6 +173,8 @@ async fn serve(
                 }
             },
             () = nudge.notified() => reconcile(state, session, outbound).await?,
+            // A fleet-wide change: only the fleet policies are planned, from memory.
+            Ok(()) = fleet.changed() => deliver_fleet(state, session, outbound).await?,
             () = superseded.cancelled() => {
                 return Err(Status::aborted("superseded by a newer session of the same cluster"));
             }
@@ -212,13 +216,25 @@ async fn dispatch(
         Some(AgentPayload::Heartbeat(hb)) => {
             heartbeat::handle(state, session, &message.id, hb, outbound).await
         }
+        // After a fleet policy's result only the fleet policies are planned again (from memory);
+        // the cluster's own specs did not change with it.
         Some(AgentPayload::ApplyResult(result)) => {
+            let fleet = deliver::is_fleet_key_text(&result.spec_key);
             apply_result::handle(state, session, &message.reply_to, result).await?;
-            reconcile(state, session, outbound).await
+            if fleet {
+                deliver_fleet(state, session, outbound).await
+            } else {
+                reconcile(state, session, outbound).await
+            }
         }
         Some(AgentPayload::RemoveResult(result)) => {
+            let fleet = deliver::is_fleet_key_text(&result.spec_key);
             remove_result::handle(state, session, &message.reply_to, result).await?;
-            reconcile(state, session, outbound).await
+            if fleet {
+                deliver_fleet(state, session, outbound).await
+            } else {
+                reconcile(state, session, outbound).await
+            }
         }
         Some(AgentPayload::DriftCorrected(event)) => {
             drift_corrected::handle(state, session, &message.id, event).await
@@ -276,96 +292,6 @@ fn check_claim(cluster: &ClusterId, message: &AgentMessage) -> Result<(), Status
             cluster.as_str()
         )))
     }
-}
-
-/// Plans against the cluster's desired state and sends what is missing.
-async fn reconcile(
-    state: &CellState,
-    session: &mut Session,
-    outbound: &Outbound,
-) -> Result<(), Status> {
-    let cluster = session.cluster.as_str();
-    let desired: BTreeMap<_, _> = state
-        .store
-        .desired_revisions(cluster)
-        .await
-        .map_err(unavailable)?
-        .into_iter()
-        .collect();
-    // The LatticeCluster of a pivot emptying this cluster is neither re-applied nor removed here
-    // (`Store::pivot_frozen_specs`).
-    let frozen = state
-        .store
-        .pivot_frozen_specs(cluster)
-        .await
-        .map_err(unavailable)?;
-    for command in plan(&desired, &session.view) {
-        let (Command::Apply { key, .. } | Command::Remove { key }) = &command;
-        if frozen.contains(key) {
-            continue;
-        }
-        let (payload, sent) = match &command {
-            Command::Apply { key, revision } => {
-                let Some(stored) = state.store.revision(revision).await.map_err(unavailable)?
-                else {
-                    tracing::error!(spec = %key, %revision, "current revision is missing from the store");
-                    continue;
-                };
-                let layers = stored
-                    .layers
-                    .iter()
-                    .map(|l| Layer {
-                        name: l.name.clone(),
-                        manifests: l
-                            .manifests
-                            .iter()
-                            .map(|m| serde_json::to_vec(m).unwrap_or_default())
-                            .collect(),
-                    })
-                    .collect();
-                let apply = Apply {
-                    spec_key: key.to_string(),
-                    revision_id: revision.clone(),
-                    layers,
-                };
-                (CellPayload::Apply(apply), SentCommand::Apply { revision })
-            }
-            Command::Remove { key } => (
-                CellPayload::Remove(Remove {
-                    spec_key: key.to_string(),
-                }),
-                SentCommand::Remove,
-            ),
-        };
-        let key = match &command {
-            Command::Apply { key, .. } | Command::Remove { key } => key,
-        };
-        // Recorded before sending: if the send fails the agent reconnects, and its Hello (not this
-        // record) decides what is sent again.
-        let id = lattice_protocol::new_message_id();
-        state
-            .store
-            .record_sent(cluster, key, sent, &id)
-            .await
-            .map_err(unavailable)?;
-        outbound
-            .send_with_id(id.clone(), payload)
-            .await
-            .map_err(|_| Status::cancelled("the agent went away"))?;
-        session.view.sent(&command);
-        match command {
-            Command::Apply { .. } => {
-                Metrics::count(&state.metrics.applies, "sent");
-                state.metrics.stream_message("sent", "apply");
-            }
-            Command::Remove { .. } => {
-                Metrics::count(&state.metrics.removes, "sent");
-                state.metrics.stream_message("sent", "remove");
-            }
-        }
-        tracing::info!(%cluster, spec = %key, command_id = %id, "command sent");
-    }
-    Ok(())
 }
 
 /// A store failure ends the session: the agent reconnects and delivery restarts from its Hello.

@@ -26,7 +26,7 @@ use operations::{In, Operation, Request};
 
 /// Title, version and description of the document.
 const TITLE: &str = "Lattice cell API";
-const DESCRIPTION: &str = "Clusters, enrolment tokens, LatticeService, LatticeMeshMember, LatticeCluster, CedarPolicy, LatticeQuota and LatticeComplianceProfile specs (apiVersion lattice.dev/v1alpha1), declared namespaces, the can-i question, cost rates, showback and the compliance report. Served over HTTPS. Admin routes need `Authorization: Bearer <token>`. Every error answer is an `ErrorBody` `{code, message, field, details}`.";
+const DESCRIPTION: &str = "Clusters, enrolment tokens, LatticeService, LatticeMeshMember, LatticeCluster, CedarPolicy, LatticeQuota, LatticeComplianceProfile and LatticeFleetPolicy specs (apiVersion lattice.dev/v1alpha1), declared namespaces, the can-i question, cost rates, showback and the compliance report. Served over HTTPS. Admin routes need `Authorization: Bearer <token>`. Every error answer is an `ErrorBody` `{code, message, field, details}`.";
 
 /// The document as served (pretty JSON with a final newline, as checked in).
 pub static DOCUMENT_JSON: LazyLock<String> = LazyLock::new(|| {

@@ -200,7 +200,7 @@ pub const OPERATIONS: &[Operation<'static>] = &[
     Operation {
         method: "post",
         path: "/v1/apply",
-        summary: "Apply LatticeService and CedarPolicy documents (YAML or JSON, mixed), all or nothing; each service is reconciled and its resulting status returned; LatticeMeshMember, LatticeQuota and Namespace documents too; services are admitted against quota",
+        summary: "Apply LatticeService and CedarPolicy documents (YAML or JSON, mixed), all or nothing; each service is reconciled and its resulting status returned; LatticeMeshMember, LatticeQuota, LatticeComplianceProfile, LatticeFleetPolicy and Namespace documents too; services are admitted against quota",
         request: Request::YamlOrJson(None),
         ok: Ok {
             status: 200,

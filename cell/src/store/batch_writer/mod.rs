@@ -7,15 +7,16 @@
 //! waits until its own write is committed: "recorded before sent" and "stored before
 //! acknowledged" hold as before.
 //!
-//! Writes are applied in the order they arrived: consecutive writes of the same statement go
-//! into one run as long as no row repeats in it (writes to distinct rows commute); a repeat or
-//! a write of another statement starts the next run.
+//! Writes to one row are applied in the order they arrived; writes to distinct rows commute. So
+//! the writes taken at once are cut into waves where a row repeats, and each wave is stored with
+//! one statement per kind of write (at most [`MAX_BATCH`] each): heartbeats arriving among the
+//! commands sent and the results of a fleet-wide change no longer cut them into runs of a few
+//! writes each, one commit per run (decision 0048).
 
 mod deliveries;
 mod heartbeats;
 
 use std::collections::HashSet;
-use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -95,23 +96,29 @@ impl BatchedWrite {
     }
 }
 
-/// Splits `writes` (in arrival order) into runs that one statement each can carry: the same
-/// statement, no row twice, at most [`MAX_BATCH`] writes.
-pub fn runs(writes: &[BatchedWrite]) -> Vec<Range<usize>> {
-    let mut runs = Vec::new();
-    let mut start = 0;
+/// Groups `writes` (in arrival order) into runs one statement each can carry, as indices into
+/// `writes`, in the order to store them: a wave ends where a row repeats (so a row's writes stay
+/// in order), and within a wave each statement has one run (a new one every [`MAX_BATCH`]
+/// writes). Runs of one wave touch distinct rows, so their order among themselves is free.
+pub fn runs(writes: &[BatchedWrite]) -> Vec<Vec<usize>> {
+    let mut runs: Vec<Vec<usize>> = Vec::new();
     let mut rows: HashSet<(&str, &str)> = HashSet::new();
+    // The open run of each statement in the current wave (an index into `runs`).
+    let mut open: [Option<usize>; 3] = [None; 3];
     for (i, write) in writes.iter().enumerate() {
-        let same_statement = writes[start].statement() == write.statement();
-        if i > start && (!same_statement || rows.contains(&write.row()) || i - start == MAX_BATCH) {
-            runs.push(start..i);
-            start = i;
+        if !rows.insert(write.row()) {
             rows.clear();
+            rows.insert(write.row());
+            open = [None; 3];
         }
-        rows.insert(write.row());
-    }
-    if start < writes.len() {
-        runs.push(start..writes.len());
+        let statement = write.statement() as usize;
+        match open[statement] {
+            Some(run) if runs[run].len() < MAX_BATCH => runs[run].push(i),
+            _ => {
+                runs.push(vec![i]);
+                open[statement] = Some(runs.len() - 1);
+            }
+        }
     }
     runs
 }
@@ -166,33 +173,40 @@ impl BatchWriter {
 }
 
 async fn run(pool: PgPool, mut rx: mpsc::UnboundedReceiver<Pending>, queued: Arc<AtomicUsize>) {
-    let mut waiting = Vec::new();
+    let mut received = Vec::new();
     loop {
-        let taken = rx.recv_many(&mut waiting, MAX_BATCH * 4).await;
+        let taken = rx.recv_many(&mut received, MAX_BATCH * 4).await;
         if taken == 0 {
             break;
         }
         queued.fetch_sub(taken, Ordering::Relaxed);
-        let writes: Vec<BatchedWrite> = waiting.iter().map(|p| p.write.clone()).collect();
-        let mut outcomes = Vec::with_capacity(writes.len());
+        let (writes, mut done): (Vec<BatchedWrite>, Vec<_>) =
+            received.drain(..).map(|p| (p.write, Some(p.done))).unzip();
         for run in runs(&writes) {
-            let batch = &writes[run];
+            let batch: Vec<BatchedWrite> = run.iter().map(|&i| writes[i].clone()).collect();
             let stored = match batch[0].statement() {
-                Statement::Sent => deliveries::store_sent(&pool, batch).await,
-                Statement::ApplyResult => deliveries::store_apply_results(&pool, batch).await,
-                Statement::Heartbeat => heartbeats::store(&pool, batch).await,
+                Statement::Sent => deliveries::store_sent(&pool, &batch).await,
+                Statement::ApplyResult => deliveries::store_apply_results(&pool, &batch).await,
+                Statement::Heartbeat => heartbeats::store(&pool, &batch).await,
             };
-            match stored {
-                Ok(recorded) => outcomes.extend(recorded.into_iter().map(Ok)),
+            let outcomes: Vec<Result<bool, StoreError>> = match stored {
+                Ok(recorded) => recorded.into_iter().map(Ok).collect(),
                 Err(err) => {
                     let err = Arc::new(err);
-                    outcomes.extend(batch.iter().map(|_| Err(StoreError::Batched(err.clone()))));
+                    run.iter()
+                        .map(|_| Err(StoreError::Batched(err.clone())))
+                        .collect()
+                }
+            };
+            // The callers of a run go on as soon as it is committed, not after the later runs of
+            // the same take. (A caller without an outcome would see a stopped writer, never a
+            // false success; each write is in exactly one run.)
+            for (&i, outcome) in run.iter().zip(outcomes) {
+                if let Some(done) = done[i].take() {
+                    // The caller may have gone (its session ended); the write stands either way.
+                    let _ = done.send(outcome);
                 }
             }
-        }
-        for (pending, outcome) in waiting.drain(..).zip(outcomes) {
-            // The caller may have gone (its session ended); the write stands either way.
-            let _ = pending.done.send(outcome);
         }
     }
 }
@@ -222,32 +236,50 @@ mod tests {
         }
     }
 
+    fn heartbeat(cluster: &str) -> BatchedWrite {
+        BatchedWrite::Heartbeat(HeartbeatRow {
+            cluster: cluster.into(),
+            sequence: 1,
+            uptime_seconds: 1,
+            state: "Ready".into(),
+            agent_version: String::new(),
+            kubernetes_version: String::new(),
+            managed_objects: 0,
+            failed_applies: 0,
+            resources: None,
+        })
+    }
+
     #[test]
     fn writes_to_distinct_rows_of_one_statement_are_one_run() {
         let writes = [sent("a", "k"), sent("b", "k"), sent("a", "j")];
-        assert_eq!(runs(&writes), vec![0..3]);
+        assert_eq!(runs(&writes), vec![vec![0, 1, 2]]);
     }
 
     #[test]
-    fn another_statement_starts_a_run() {
+    fn other_statements_in_between_do_not_cut_a_run() {
         let writes = [
             sent("a", "k"),
             result("b", "k"),
+            heartbeat("x"),
             result("c", "k"),
             sent("d", "k"),
+            heartbeat("y"),
         ];
-        assert_eq!(runs(&writes), vec![0..1, 1..3, 3..4]);
+        assert_eq!(runs(&writes), vec![vec![0, 4], vec![1, 3], vec![2, 5]]);
     }
 
     #[test]
-    fn a_row_written_twice_is_written_in_order_in_two_runs() {
+    fn a_row_written_twice_is_written_in_order_in_two_waves() {
         let writes = [
             sent("a", "k"),
             sent("b", "k"),
-            sent("a", "k"),
+            result("a", "k"),
             sent("c", "k"),
+            result("b", "k"),
         ];
-        assert_eq!(runs(&writes), vec![0..2, 2..4]);
+        // Wave one: the sends to a and b; wave two starts at a's result.
+        assert_eq!(runs(&writes), vec![vec![0, 1], vec![2, 4], vec![3]]);
     }
 
     #[test]
@@ -255,14 +287,45 @@ mod tests {
         let writes: Vec<_> = (0..MAX_BATCH * 2 + 1)
             .map(|i| sent(&format!("c{i}"), "k"))
             .collect();
-        assert_eq!(
-            runs(&writes),
-            vec![
-                0..MAX_BATCH,
-                MAX_BATCH..2 * MAX_BATCH,
-                2 * MAX_BATCH..2 * MAX_BATCH + 1
-            ]
-        );
+        let sizes: Vec<usize> = runs(&writes).iter().map(Vec::len).collect();
+        assert_eq!(sizes, vec![MAX_BATCH, MAX_BATCH, 1]);
+    }
+
+    proptest::proptest! {
+        /// Every write is in exactly one run; a run holds one statement and distinct rows; and
+        /// the writes of one row are stored in the order they arrived.
+        #[test]
+        fn runs_keep_each_rows_order(ops in proptest::collection::vec((0u8..3, 0u8..4), 0..40)) {
+            let writes: Vec<BatchedWrite> = ops
+                .iter()
+                .map(|(kind, row)| {
+                    let cluster = format!("c{row}");
+                    match kind {
+                        0 => sent(&cluster, "k"),
+                        1 => result(&cluster, "k"),
+                        _ => heartbeat(&cluster),
+                    }
+                })
+                .collect();
+            let runs = runs(&writes);
+            let order: Vec<usize> = runs.iter().flatten().copied().collect();
+            let mut sorted = order.clone();
+            sorted.sort_unstable();
+            proptest::prop_assert_eq!(sorted, (0..writes.len()).collect::<Vec<_>>());
+            for run in &runs {
+                let rows: HashSet<_> = run.iter().map(|&i| writes[i].row()).collect();
+                proptest::prop_assert_eq!(rows.len(), run.len());
+                proptest::prop_assert!(run.iter().all(|&i| writes[i].statement() == writes[run[0]].statement()));
+            }
+            let position = |i: usize| order.iter().position(|&j| j == i);
+            for i in 0..writes.len() {
+                for j in i + 1..writes.len() {
+                    if writes[i].row() == writes[j].row() {
+                        proptest::prop_assert!(position(i) < position(j));
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -152,6 +152,13 @@ fn contexts_choose_the_cell_and_flags_and_environment_override_them() {
         "{text}"
     );
 
+    // The context's ca-file is the CA latticectl trusts: missing, it is named in the error.
+    let out = with_config(&config, &["--context", "b", "get", "clusters"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("b-ca.crt"), "{}", stderr(&out));
+    let ca = rcgen::generate_simple_self_signed(vec!["lattice-test-ca".to_string()]).unwrap();
+    std::fs::write(dir.path().join("b-ca.crt"), ca.cert.pem()).unwrap();
+
     // The current context's server is the one tried.
     let out = with_config(&config, &["get", "clusters"]);
     assert_eq!(out.status.code(), Some(4));

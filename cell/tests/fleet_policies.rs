@@ -306,16 +306,51 @@ async fn fleet_policies_are_listed_and_a_delete_removes_one_from_every_cluster()
         .unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
 
-    // A delete is one commit; a connected cluster that holds the policy is sent a Remove, one
-    // whose result comes after the delete is sent it on that result.
-    let deleted = cell
-        .admin(Method::DELETE, "/v1/fleetpolicies/corp-proxy")
-        .send()
+    // latticectl shows the same, through its one output module.
+    let ctl = |args: &[&str]| ctl_args(&cell, args);
+    let table = latticectl::run(ctl(&["get", "fleetpolicies"]))
         .await
         .unwrap();
-    assert_eq!(deleted.status(), StatusCode::OK);
-    let deleted: Value = deleted.json().await.unwrap();
-    assert_eq!(deleted["result"], "deleted");
+    let row = table.lines().find(|l| l.contains("corp-proxy")).unwrap();
+    assert!(
+        row.contains(&revision[..12]) && row.contains("1/2") && row.contains("10.20.0.0/16:3128"),
+        "{table}"
+    );
+    let names = latticectl::run(ctl(&["get", "lfp", "-o", "name"]))
+        .await
+        .unwrap();
+    assert_eq!(names.trim(), "latticefleetpolicy/corp-proxy");
+    let described = latticectl::run(ctl(&["describe", "fleetpolicy", "corp-proxy"]))
+        .await
+        .unwrap();
+    assert!(described.contains("Delivered:   1/2"), "{described}");
+    assert!(
+        described
+            .lines()
+            .any(|l| l.contains("edge-2") && l.ends_with("pending")),
+        "{described}"
+    );
+    let json = latticectl::run(ctl(&["get", "fleetpolicy", "corp-proxy", "-o", "json"]))
+        .await
+        .unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&json).unwrap(), one_policy);
+    let unknown = latticectl::run(ctl(&["describe", "fleetpolicy", "no-such"])).await;
+    assert!(
+        unknown
+            .unwrap_err()
+            .to_string()
+            .contains("LatticeFleetPolicy no-such does not exist")
+    );
+
+    // A delete is one commit; a connected cluster that holds the policy is sent a Remove, one
+    // whose result comes after the delete is sent it on that result.
+    let deleted = latticectl::run(ctl(&["delete", "fleetpolicy", "corp-proxy"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        deleted,
+        "latticefleetpolicy/corp-proxy deleted; every cluster removes its objects"
+    );
     fleet_remove(&mut s1).await;
     acknowledge(&mut s2, "edge-2", &apply_2, &id_2).await;
     fleet_remove(&mut s2).await;
@@ -343,4 +378,18 @@ async fn fleet_policies_are_listed_and_a_delete_removes_one_from_every_cluster()
     .await;
     fleet_remove(&mut s3).await;
     cell.stop().await;
+}
+
+fn ctl_args(cell: &TestCell, args: &[&str]) -> latticectl::CtlArgs {
+    use clap::Parser;
+    let server = format!("http://{}", cell.cell().http_addr);
+    let mut argv = vec![
+        "latticectl",
+        "--server",
+        &server,
+        "--token",
+        &cell.admin_token,
+    ];
+    argv.extend_from_slice(args);
+    latticectl::CtlArgs::try_parse_from(argv).unwrap()
 }

@@ -12,7 +12,7 @@ use lattice_protocol::PROTOCOL_VERSION;
 use lattice_protocol::v1::agent_message::Payload as Agent;
 use lattice_protocol::v1::cell_message::Payload as Cell;
 use lattice_protocol::v1::{Apply, ApplyResult, Heartbeat, HeldRevision};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 const KEY: &str = "LatticeFleetPolicy/-/corp-proxy";
@@ -229,4 +229,167 @@ async fn bad_fleet_policies_are_refused_with_their_field_and_nothing_is_stored()
             .is_empty()
     );
     cell.stop().await;
+}
+
+/// `GET` `path` as admin; the status and the body.
+async fn admin_get(cell: &TestCell, path: &str) -> (StatusCode, Value) {
+    let response = cell.admin(Method::GET, path).send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap())
+}
+
+/// The next message, which must be a `Remove` of the fleet policy.
+async fn fleet_remove(stream: &mut AgentStream) {
+    let message = stream.next().await.unwrap().unwrap();
+    let Some(Cell::Remove(remove)) = message.payload else {
+        panic!("expected Remove, got {message:?}")
+    };
+    assert_eq!(remove.spec_key, KEY);
+}
+
+#[tokio::test]
+async fn fleet_policies_are_listed_and_a_delete_removes_one_from_every_cluster() {
+    let cell = TestCell::start().await;
+    let one = enrolled(&cell, "edge-1").await;
+    let two = enrolled(&cell, "edge-2").await;
+    let mut s1 = one.session(&cell).await.unwrap();
+    let mut s2 = two.session(&cell).await.unwrap();
+    connected(&mut s1, vec![]).await;
+    connected(&mut s2, vec![]).await;
+    let created: Value = cell.apply_ok(&policy_yaml(3128)).await;
+    let revision = created["items"][0]["revision"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (apply, id) = fleet_apply(&mut s1).await;
+    acknowledge(&mut s1, "edge-1", &apply, &id).await;
+    nothing_else_sent(&mut s1, 1).await;
+    let (apply_2, id_2) = fleet_apply(&mut s2).await;
+
+    // Listed and read as applied, with the revision and where it was delivered.
+    let (status, list) = admin_get(&cell, "/v1/fleetpolicies").await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(list["kind"], "LatticeFleetPolicyList");
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    let (status, one_policy) = admin_get(&cell, "/v1/fleetpolicies/corp-proxy").await;
+    assert_eq!(status, StatusCode::OK, "{one_policy}");
+    assert_eq!(one_policy, list["items"][0]);
+    assert_eq!(one_policy["kind"], "LatticeFleetPolicy");
+    assert_eq!(one_policy["metadata"]["generation"], 1);
+    assert_eq!(one_policy["spec"]["egress"][0]["ports"][0], 3128);
+    assert_eq!(one_policy["status"]["revision"], revision.as_str());
+    assert_eq!(
+        one_policy["status"]["delivered"], 1,
+        "edge-1 acknowledged, edge-2 did not: {one_policy}"
+    );
+    let clusters = one_policy["status"]["clusters"].as_array().unwrap();
+    assert_eq!(clusters.len(), 2, "{one_policy}");
+    assert_eq!(clusters[0]["cluster"], "edge-1");
+    assert_eq!(clusters[0]["success"], true);
+    assert_eq!(clusters[1]["cluster"], "edge-2");
+    assert_eq!(clusters[1]["sentRevision"], revision.as_str());
+    assert_eq!(clusters[1]["success"], Value::Null);
+    let (status, missing) = admin_get(&cell, "/v1/fleetpolicies/no-such").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");
+    assert!(
+        missing["message"]
+            .as_str()
+            .unwrap()
+            .contains("LatticeFleetPolicy no-such does not exist"),
+        "{missing}"
+    );
+    let anonymous = cell
+        .http
+        .delete(cell.url("/v1/fleetpolicies/corp-proxy"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+
+    // latticectl shows the same, through its one output module.
+    let ctl = |args: &[&str]| ctl_args(&cell, args);
+    let table = latticectl::run(ctl(&["get", "fleetpolicies"]))
+        .await
+        .unwrap();
+    let row = table.lines().find(|l| l.contains("corp-proxy")).unwrap();
+    assert!(
+        row.contains(&revision[..12]) && row.contains("1/2") && row.contains("10.20.0.0/16:3128"),
+        "{table}"
+    );
+    let names = latticectl::run(ctl(&["get", "lfp", "-o", "name"]))
+        .await
+        .unwrap();
+    assert_eq!(names.trim(), "latticefleetpolicy/corp-proxy");
+    let described = latticectl::run(ctl(&["describe", "fleetpolicy", "corp-proxy"]))
+        .await
+        .unwrap();
+    assert!(described.contains("Delivered:   1/2"), "{described}");
+    assert!(
+        described
+            .lines()
+            .any(|l| l.contains("edge-2") && l.ends_with("pending")),
+        "{described}"
+    );
+    let json = latticectl::run(ctl(&["get", "fleetpolicy", "corp-proxy", "-o", "json"]))
+        .await
+        .unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&json).unwrap(), one_policy);
+    let unknown = latticectl::run(ctl(&["describe", "fleetpolicy", "no-such"])).await;
+    assert!(
+        unknown
+            .unwrap_err()
+            .to_string()
+            .contains("LatticeFleetPolicy no-such does not exist")
+    );
+
+    // A delete is one commit; a connected cluster that holds the policy is sent a Remove, one
+    // whose result comes after the delete is sent it on that result.
+    let deleted = latticectl::run(ctl(&["delete", "fleetpolicy", "corp-proxy"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        deleted,
+        "latticefleetpolicy/corp-proxy deleted; every cluster removes its objects"
+    );
+    fleet_remove(&mut s1).await;
+    acknowledge(&mut s2, "edge-2", &apply_2, &id_2).await;
+    fleet_remove(&mut s2).await;
+    let (status, _) = admin_get(&cell, "/v1/fleetpolicies/corp-proxy").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, list) = admin_get(&cell, "/v1/fleetpolicies").await;
+    assert_eq!(list["items"], serde_json::json!([]));
+    let again = cell
+        .admin(Method::DELETE, "/v1/fleetpolicies/corp-proxy")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_FOUND);
+
+    // A cluster that still holds it when it connects later is told to remove it.
+    let three = enrolled(&cell, "edge-3").await;
+    let mut s3 = three.session(&cell).await.unwrap();
+    connected(
+        &mut s3,
+        vec![HeldRevision {
+            spec_key: KEY.into(),
+            revision_id: revision,
+        }],
+    )
+    .await;
+    fleet_remove(&mut s3).await;
+    cell.stop().await;
+}
+
+fn ctl_args(cell: &TestCell, args: &[&str]) -> latticectl::CtlArgs {
+    use clap::Parser;
+    let server = format!("http://{}", cell.cell().http_addr);
+    let mut argv = vec![
+        "latticectl",
+        "--server",
+        &server,
+        "--token",
+        &cell.admin_token,
+    ];
+    argv.extend_from_slice(args);
+    latticectl::CtlArgs::try_parse_from(argv).unwrap()
 }

@@ -1,4 +1,4 @@
-//! `latticectl delete`: removes a spec, policy, quota or namespace declaration and says what
+//! `latticectl delete`: removes a spec, policy, quota, fleet policy or namespace declaration and says what
 //! follows (the cluster removing objects, the policy set version, the specs re-derived).
 
 use reqwest::Method;
@@ -8,7 +8,7 @@ use crate::args::DeleteCommand;
 use crate::args::workloads::WorkloadDelete;
 use crate::client::{ApiClient, CtlError};
 use crate::output::{self, OutputFormat, finish};
-use crate::quota;
+use crate::{fleet_policy, quota};
 
 /// Runs `delete <what>`.
 pub async fn run(
@@ -19,6 +19,7 @@ pub async fn run(
     match what {
         DeleteCommand::Quota { name } => quota::delete(client, &name, format).await,
         DeleteCommand::Namespace { name } => quota::delete_namespace(client, &name, format).await,
+        DeleteCommand::FleetPolicy { name } => fleet_policy::delete(client, &name, format).await,
         DeleteCommand::Workload(target) => workload(client, &target, format).await,
         DeleteCommand::CedarPolicy { name } => {
             let answer = client

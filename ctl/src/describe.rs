@@ -11,7 +11,7 @@ use crate::args::DescribeCommand;
 use crate::args::workloads::WorkloadDescribe;
 use crate::client::{ApiClient, CtlError};
 use crate::output::{self, Columns, OutputFormat};
-use crate::quota;
+use crate::{fleet_policy, quota};
 
 /// Runs `describe <what>`: every kind `get` shows has a description.
 pub async fn run(
@@ -61,6 +61,7 @@ pub async fn run(
         }
         DescribeCommand::Quota { name } => quota::get(client, &name, format).await,
         DescribeCommand::Namespace { name } => quota::namespace(client, &name, format).await,
+        DescribeCommand::FleetPolicy { name } => fleet_policy::get(client, &name, format).await,
     }
 }
 

@@ -12,7 +12,7 @@ use crate::args::GetCommand;
 use crate::args::workloads::WorkloadGet;
 use crate::client::{ApiClient, CtlError};
 use crate::output::{self, Columns, OutputFormat};
-use crate::{describe, quota};
+use crate::{describe, fleet_policy, quota};
 
 /// What a `get` reads and how it shows.
 enum Query {
@@ -98,6 +98,16 @@ fn query(what: GetCommand) -> Query {
             path: quota::NAMESPACES_PATH.to_string(),
             columns: quota::NAMESPACES,
             footer: no_footer,
+        },
+        GetCommand::FleetPolicies | GetCommand::FleetPolicy { name: None } => Query::List {
+            path: fleet_policy::FLEET_POLICIES_PATH.to_string(),
+            columns: fleet_policy::FLEET_POLICIES,
+            footer: no_footer,
+        },
+        GetCommand::FleetPolicy { name: Some(name) } => Query::One {
+            path: format!("{}/{name}", fleet_policy::FLEET_POLICIES_PATH),
+            columns: fleet_policy::FLEET_POLICIES,
+            detail: fleet_policy::describe_fleet_policy,
         },
         GetCommand::Clusters | GetCommand::Cluster { name: None } => Query::List {
             path: "/v1/clusters".to_string(),

@@ -15,6 +15,7 @@ pub mod cost;
 pub mod delete;
 pub mod derive;
 pub mod describe;
+pub mod fleet_policy;
 pub mod get;
 pub mod inputs;
 pub mod output;

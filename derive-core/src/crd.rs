@@ -4,6 +4,7 @@
 use kube::CustomResourceExt;
 
 use crate::compliance::LatticeComplianceProfile;
+use crate::fleet_policy::LatticeFleetPolicy;
 use crate::quota::LatticeQuota;
 use crate::spec::{CedarPolicy, LatticeCluster, LatticeMeshMember, LatticeService};
 
@@ -24,6 +25,7 @@ pub fn all_crds() -> Result<Vec<GeneratedCrd>, serde_saphyr::ser::Error> {
         LatticeQuota::crd(),
         LatticeCluster::crd(),
         LatticeComplianceProfile::crd(),
+        LatticeFleetPolicy::crd(),
     ];
     crds.iter()
         .map(|crd| {

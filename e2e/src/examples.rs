@@ -1,9 +1,13 @@
 //! The example specs under `examples/`, derived as the cell derives them: every object Lattice
-//! can emit for them. Used by the tests that check derived objects against real API servers and
+//! can emit for them (services, the example LatticeCluster, the fleet policies). Used by the tests that check derived objects against real API servers and
 //! the agent chart's RBAC against what the agent applies.
 
 use std::path::{Path, PathBuf};
 
+use lattice_derive::fleet_policy::{
+    LatticeFleetPolicy, fleet_policy_objects, validate_fleet_policy,
+};
+use lattice_derive::mesh::MeshSettings;
 use lattice_derive::{
     DeriveContext, Derived, LatticeCluster, LatticeService, derive_cluster, derive_service,
 };
@@ -13,9 +17,12 @@ use crate::bins::workspace_root;
 
 /// The `LatticeCluster` example whose Cluster API objects are derived with the services.
 pub const CLUSTER_EXAMPLE: &str = "examples/clusters/edge-3.yaml";
+/// The directory of the `LatticeFleetPolicy` examples (`examples/fleet/*.yaml`).
+pub const FLEET_EXAMPLES: &str = "examples/fleet";
 
-/// Every `LatticeService` in `examples/*.yaml` (the others as its peers) and the
-/// [`CLUSTER_EXAMPLE`], each derived: `(file, derived objects)`, sorted by file.
+/// Every `LatticeService` in `examples/*.yaml` (the others as its peers), the
+/// [`CLUSTER_EXAMPLE`] and every fleet policy in [`FLEET_EXAMPLES`], each derived:
+/// `(file, derived objects)`, services sorted by file.
 pub fn derive_examples() -> Result<Vec<(String, Derived)>, HarnessError> {
     let dir = workspace_root().join("examples");
     let entries = std::fs::read_dir(&dir)
@@ -55,6 +62,31 @@ pub fn derive_examples() -> Result<Vec<(String, Derived)>, HarnessError> {
         serde_saphyr::from_str(&read(&path)?).map_err(|e| example(&path, e))?;
     let d = derive_cluster(&spec).map_err(|e| example(&path, e))?;
     derived.push((path.display().to_string(), d));
+    derived.extend(derive_fleet_examples()?);
+    Ok(derived)
+}
+
+/// Every fleet policy in [`FLEET_EXAMPLES`], validated and derived as the cell does (default mesh
+/// settings): `(file, its CiliumClusterwideNetworkPolicy)`, sorted by file.
+pub fn derive_fleet_examples() -> Result<Vec<(String, Derived)>, HarnessError> {
+    let dir = workspace_root().join(FLEET_EXAMPLES);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|e| HarnessError::io(format!("listing {}", dir.display()), e))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    let mut derived = Vec::new();
+    for path in files {
+        let policy: LatticeFleetPolicy =
+            serde_saphyr::from_str(&read(&path)?).map_err(|e| example(&path, e))?;
+        let valid = validate_fleet_policy(&policy).map_err(|errors| {
+            let problems: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            example(&path, problems.join("; "))
+        })?;
+        let objects = fleet_policy_objects(&valid, &MeshSettings::default());
+        derived.push((path.display().to_string(), Derived::new(objects)));
+    }
     Ok(derived)
 }
 

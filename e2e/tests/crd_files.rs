@@ -111,11 +111,16 @@ fn crd_count(files: &[PathBuf]) -> anyhow::Result<usize> {
 #[test]
 fn the_readme_counts_the_crds_the_harness_installs() -> anyhow::Result<()> {
     let vendored = crd_count(&vendored_crd_files())?;
-    let installed = vendored + crd_count(&lattice_crd_files())?;
+    let own = crd_count(&lattice_crd_files())?;
+    let installed = vendored + own;
     let readme = std::fs::read_to_string(vendored_crd_dir().join("../../README.md"))?;
     assert!(
         readme.contains(&format!("the {vendored} vendored upstream CRDs")),
         "README.md should say \"the {vendored} vendored upstream CRDs\""
+    );
+    assert!(
+        readme.contains(&format!("Lattice's own {own},")),
+        "README.md should say \"Lattice's own {own},\" (the generated CRDs in deploy/crds)"
     );
     assert!(
         readme.contains(&format!("installing the {installed} CRDs")),

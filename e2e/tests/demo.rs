@@ -30,6 +30,13 @@ fn the_demo_reports_every_example_and_fails_on_the_unexpected() {
         dir.join("clusters/edge-3.yaml"),
     )
     .unwrap();
+    // The example fleet policy: every cluster's agent applies its CiliumClusterwideNetworkPolicy.
+    std::fs::create_dir(dir.join("fleet")).unwrap();
+    std::fs::copy(
+        workspace_root().join("examples/fleet/corp-proxy.yaml"),
+        dir.join("fleet/corp-proxy.yaml"),
+    )
+    .unwrap();
     let hello = std::fs::read_to_string(hello_yaml()).unwrap();
     // Expected to be refused: says so, so it does not fail the demo.
     std::fs::write(
@@ -185,5 +192,18 @@ fn the_demo_reports_every_example_and_fails_on_the_unexpected() {
             "{kind} demo/hello missing:\n{stdout}"
         );
     }
+    // Read back from both clusters' API servers, applied by Lattice (before the pivot adds edge-3).
+    assert!(
+        stdout.lines().any(|l| l.contains(
+            "✓ LatticeFleetPolicy corp-proxy delivered to 2 of 2 clusters: CiliumClusterwideNetworkPolicy lattice-fleet-corp-proxy"
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.contains("✓ LatticeFleetPolicy corp-proxy  (") && l.contains("applied")),
+        "{stdout}"
+    );
     assert!(stdout.contains("stopped; nothing left running"), "{stdout}");
 }

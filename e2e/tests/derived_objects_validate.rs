@@ -1,6 +1,7 @@
 //! Every object derived from every example in `examples/` is accepted by a real API server with
 //! the vendored upstream CRDs installed (ExternalSecret, ScaledObject, VMServiceScrape,
-//! TracingPolicyNamespaced, HTTPRoute, and the Cluster API objects of the `LatticeCluster` fixture of derive-core's tests),
+//! TracingPolicyNamespaced, HTTPRoute, and the Cluster API objects of the `LatticeCluster` fixture of derive-core's tests,
+//! and the CiliumClusterwideNetworkPolicy of every `LatticeFleetPolicy` in `examples/fleet/`),
 //! applied as the agent applies it: server-side apply,
 //! field manager `lattice`, `fieldValidation=Strict`, layer by layer. Zero rejections; and a
 //! second apply of the same objects changes nothing (derivation is deterministic and matches
@@ -11,7 +12,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams};
-use kube::discovery::pinned_kind;
+use kube::discovery::{Scope, pinned_kind};
 use kube::{Api, Client};
 use lattice_derive::{ApplyLayer, Derived, DerivedObject};
 use lattice_e2e::examples::derive_examples;
@@ -19,7 +20,8 @@ use lattice_e2e::{TestCluster, install_crds, lattice_crd_files, vendored_project
 use serde_json::json;
 
 /// The upstream projects whose kinds derivation emits.
-const PROJECTS: [&str; 6] = [
+const PROJECTS: [&str; 7] = [
+    "cilium",
     "cluster-api",
     "external-secrets",
     "keda",
@@ -34,12 +36,11 @@ async fn api_for(client: &Client, object: &DerivedObject) -> anyhow::Result<Api<
         None => ("", object.api_version()),
     };
     let gvk = GroupVersionKind::gvk(group, version, object.kind());
-    let (resource, _) = pinned_kind(client, &gvk).await?;
-    Ok(Api::namespaced_with(
-        client.clone(),
-        object.namespace(),
-        &resource,
-    ))
+    let (resource, capabilities) = pinned_kind(client, &gvk).await?;
+    Ok(match capabilities.scope {
+        Scope::Cluster => Api::all_with(client.clone(), &resource),
+        Scope::Namespaced => Api::namespaced_with(client.clone(), object.namespace(), &resource),
+    })
 }
 
 async fn apply_all(
@@ -95,6 +96,7 @@ async fn every_derived_object_of_every_example_is_accepted_under_strict_validati
         "KubeadmConfigTemplate",
         "DockerCluster",
         "DockerMachineTemplate",
+        "CiliumClusterwideNetworkPolicy",
     ] {
         assert!(
             kinds.contains(kind),
@@ -110,6 +112,7 @@ async fn every_derived_object_of_every_example_is_accepted_under_strict_validati
     let namespaces: BTreeSet<&str> = derived
         .iter()
         .flat_map(|(_, d)| d.objects.iter().map(DerivedObject::namespace))
+        .filter(|ns| !ns.is_empty()) // cluster-scoped objects (the fleet policies')
         .collect();
     for ns in namespaces {
         let namespace: Namespace = serde_json::from_value(json!({ "metadata": { "name": ns } }))?;

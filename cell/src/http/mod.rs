@@ -8,6 +8,7 @@ pub mod clusters;
 pub mod compliance;
 pub mod cost;
 pub mod error;
+pub mod fleet_policies;
 pub mod health;
 pub mod json_body;
 pub mod namespaces;
@@ -64,6 +65,9 @@ const FIXED_ROUTES: &[(&str, &str, bool)] = &[
     ("get", "/v1/latticecomplianceprofiles/{name}", true),
     ("delete", "/v1/latticecomplianceprofiles/{name}", true),
     ("get", "/v1/compliance", true),
+    ("get", "/v1/fleetpolicies", true),
+    ("get", "/v1/fleetpolicies/{name}", true),
+    ("delete", "/v1/fleetpolicies/{name}", true),
 ];
 
 /// Every route: (method, path template, needs admin) — the fixed ones, then each workload
@@ -118,6 +122,11 @@ pub fn router(state: CellState) -> Router {
             get(compliance::get).delete(compliance::delete),
         )
         .route("/v1/compliance", get(compliance::report))
+        .route("/v1/fleetpolicies", get(fleet_policies::list))
+        .route(
+            "/v1/fleetpolicies/{name}",
+            get(fleet_policies::get).delete(fleet_policies::delete),
+        )
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_admin,

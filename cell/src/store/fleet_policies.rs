@@ -3,6 +3,7 @@
 //! that changes a policy bumps the set's version (its row lock serializes such transactions) and
 //! reads the set back, so what it publishes after its commit is exactly that version.
 
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::audit::{self, AuditEntry};
@@ -49,7 +50,14 @@ pub struct FleetPolicyRow {
     pub document: Value,
     /// Its current revision id.
     pub revision: String,
+    /// When it was first applied.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
 }
+
+/// The columns of [`FleetPolicyRow`].
+const ROW_COLUMNS: &str = "name, generation, document, revision, created_at, updated_at";
 
 /// Writes policy `name` with `document` and `revision` (unless both are as stored).
 pub async fn upsert(
@@ -159,10 +167,50 @@ impl Store {
 
     /// Every stored fleet policy, by name.
     pub async fn fleet_policies(&self) -> Result<Vec<FleetPolicyRow>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT name, generation, document, revision FROM fleet_policies ORDER BY name",
+        let sql = format!("SELECT {ROW_COLUMNS} FROM fleet_policies ORDER BY name");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Fleet policy `name`, if stored.
+    pub async fn fleet_policy(&self, name: &str) -> Result<Option<FleetPolicyRow>, StoreError> {
+        let sql = format!("SELECT {ROW_COLUMNS} FROM fleet_policies WHERE name = $1");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Deletes fleet policy `name` (audited) and bumps the set's version, in one transaction.
+    /// Returns the set as the deletion leaves it, to publish after the commit (every session
+    /// then removes the policy's objects from its cluster), or `None` if no such policy exists.
+    pub async fn delete_fleet_policy(
+        &self,
+        name: &str,
+        actor: &str,
+    ) -> Result<Option<FleetSnapshot>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let deleted: Option<i64> =
+            sqlx::query_scalar("DELETE FROM fleet_policies WHERE name = $1 RETURNING generation")
+                .bind(name)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(generation) = deleted else {
+            return Ok(None);
+        };
+        audit::record(
+            &mut *tx,
+            AuditEntry {
+                actor,
+                action: "fleet_policy.delete",
+                target: &format!("LatticeFleetPolicy/{name}"),
+                details: json!({ "generation": generation }),
+            },
         )
-        .fetch_all(&self.pool)
-        .await?)
+        .await?;
+        let snapshot = bump_set(&mut tx).await?;
+        tx.commit().await?;
+        Ok(Some(snapshot))
     }
 }

@@ -267,6 +267,15 @@ pub enum GetCommand {
     /// Namespaces declared to the cell, with their team.
     #[command(alias = "ns")]
     Namespaces,
+    /// LatticeFleetPolicies: generation, revision and how many clusters acknowledged it.
+    #[command(name = "fleetpolicies", aliases = ["latticefleetpolicies", "lfp"])]
+    FleetPolicies,
+    /// One LatticeFleetPolicy: its rules and the delivery to each cluster; all without NAME.
+    #[command(name = "fleetpolicy", alias = "latticefleetpolicy")]
+    FleetPolicy {
+        /// Name.
+        name: Option<String>,
+    },
 }
 
 /// `describe` targets.
@@ -301,6 +310,12 @@ pub enum DescribeCommand {
         /// Name.
         name: String,
     },
+    /// A LatticeFleetPolicy: its rules, revision and the delivery to each cluster.
+    #[command(name = "fleetpolicy", alias = "latticefleetpolicy")]
+    FleetPolicy {
+        /// Name.
+        name: String,
+    },
 }
 
 /// `delete` targets.
@@ -323,6 +338,12 @@ pub enum DeleteCommand {
     },
     /// A namespace declaration (the namespace on clusters is untouched).
     Namespace {
+        /// Name.
+        name: String,
+    },
+    /// A LatticeFleetPolicy; every cluster removes its objects.
+    #[command(name = "fleetpolicy", alias = "latticefleetpolicy")]
+    FleetPolicy {
         /// Name.
         name: String,
     },

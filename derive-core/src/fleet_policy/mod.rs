@@ -11,5 +11,8 @@ pub mod spec;
 pub mod validate;
 
 pub use objects::{fleet_policy_objects, object_name};
-pub use spec::{FLEET_POLICY_KIND, FLEET_POLICY_NAMESPACE, LatticeFleetPolicy};
+pub use spec::{
+    EgressRule, FLEET_POLICY_KIND, FLEET_POLICY_NAMESPACE, FleetPolicySpec, LatticeFleetPolicy,
+    Protocol,
+};
 pub use validate::{FleetPolicy, validate_fleet_policy};

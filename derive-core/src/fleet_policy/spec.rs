@@ -1,7 +1,7 @@
 //! The `LatticeFleetPolicy` document, read strictly (unknown fields are refused).
 
-use std::collections::BTreeMap;
-
+use kube::CustomResource;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Kind of the document.
@@ -11,36 +11,17 @@ pub const FLEET_POLICY_KIND: &str = "LatticeFleetPolicy";
 /// cluster-scoped, like a cluster's `MeshBaseline`.
 pub const FLEET_POLICY_NAMESPACE: &str = "-";
 
-/// A fleet-wide policy document.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct LatticeFleetPolicy {
-    /// `lattice.dev/v1alpha1`.
-    pub api_version: String,
-    /// `LatticeFleetPolicy`.
-    pub kind: String,
-    /// Name (a DNS-1123 label), labels, annotations.
-    pub metadata: FleetPolicyMetadata,
-    /// What every cluster gets.
-    pub spec: FleetPolicySpec,
-}
-
-/// Metadata of a cluster-scoped document.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FleetPolicyMetadata {
-    /// Name; the derived object is `lattice-fleet-<name>`.
-    pub name: String,
-    /// Labels (stored, not derived into objects).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<BTreeMap<String, String>>,
-    /// Annotations (stored, not derived into objects).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub annotations: Option<BTreeMap<String, String>>,
-}
-
-/// Desired state of a fleet policy.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+// The derive generates the document type `LatticeFleetPolicy` (cluster-scoped) and its CRD,
+// `deploy/crds/lattice.dev_latticefleetpolicies.yaml`.
+/// Desired state of a `LatticeFleetPolicy`: what every cluster of the fleet gets.
+#[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[kube(
+    group = "lattice.dev",
+    version = "v1alpha1",
+    kind = "LatticeFleetPolicy",
+    shortname = "lfp",
+    doc = "Egress every pod outside the system namespaces may use on every cluster of the fleet (an internal proxy, a registry mirror); derives one CiliumClusterwideNetworkPolicy named lattice-fleet-<name>."
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FleetPolicySpec {
     /// Egress allowed to every pod outside the system namespaces, on every cluster.
@@ -48,12 +29,13 @@ pub struct FleetPolicySpec {
 }
 
 /// Destinations (one CIDR) and the ports open to them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EgressRule {
     /// An IPv4 or IPv6 network, e.g. `10.20.0.0/16` (host bits zero).
     pub cidr: String,
     /// Destination ports (1–65535).
+    #[schemars(inner(range(min = 1, max = 65535)))]
     pub ports: Vec<u32>,
     /// `TCP` (default) or `UDP`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -61,7 +43,7 @@ pub struct EgressRule {
 }
 
 /// Transport protocol of an egress rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum Protocol {
     /// TCP.
     #[serde(rename = "TCP")]

@@ -37,9 +37,9 @@ pub struct FleetPolicy {
 /// Validates `policy`.
 pub fn validate_fleet_policy(policy: &LatticeFleetPolicy) -> Result<FleetPolicy, Vec<FieldError>> {
     let mut errors = Vec::new();
-    let name = &policy.metadata.name;
+    let name = policy.metadata.name.clone().unwrap_or_default();
     let max_name = MAX_LABEL - OBJECT_PREFIX.len();
-    if !is_dns_label(name) || name.len() > max_name {
+    if !is_dns_label(&name) || name.len() > max_name {
         errors.push(FieldError::new(
             "metadata.name",
             format!(
@@ -77,10 +77,7 @@ pub fn validate_fleet_policy(policy: &LatticeFleetPolicy) -> Result<FleetPolicy,
         }
     }
     if errors.is_empty() {
-        Ok(FleetPolicy {
-            name: name.clone(),
-            egress,
-        })
+        Ok(FleetPolicy { name, egress })
     } else {
         Err(errors)
     }
@@ -153,19 +150,10 @@ fn ports(ports: &[u32], field: &str) -> Result<Vec<u16>, Vec<FieldError>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fleet_policy::spec::{EgressRule, FleetPolicyMetadata, FleetPolicySpec};
+    use crate::fleet_policy::spec::{EgressRule, FleetPolicySpec};
 
     fn policy(name: &str, egress: Vec<EgressRule>) -> LatticeFleetPolicy {
-        LatticeFleetPolicy {
-            api_version: "lattice.dev/v1alpha1".into(),
-            kind: "LatticeFleetPolicy".into(),
-            metadata: FleetPolicyMetadata {
-                name: name.into(),
-                labels: None,
-                annotations: None,
-            },
-            spec: FleetPolicySpec { egress },
-        }
+        LatticeFleetPolicy::new(name, FleetPolicySpec { egress })
     }
 
     fn rule(cidr: &str, ports: &[u32]) -> EgressRule {

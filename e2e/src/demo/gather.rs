@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::DemoError;
 use super::apply::{Applied, ApplyOutcome, OtherDocument};
 use super::fleet::Fleet;
+use super::fleet_policies::fleet_policies_delivered;
 use super::report::{ClusterSection, ObjectLine, Report, ServiceSection, judge};
 use crate::lattice::objects::{ObjectRef, field_managers, get_object};
 use crate::lattice::{Ctl, ServiceView};
@@ -232,6 +233,7 @@ pub async fn gather(fleet: &Fleet, mut applied: ApplyOutcome) -> Result<Report, 
         });
     }
     check_lattice_cluster_objects(&mut applied.others, &clusters);
+    let fleet_policies = fleet_policies_delivered(fleet, &mut applied.others).await?;
     let services = applied
         .services
         .into_iter()
@@ -268,6 +270,7 @@ pub async fn gather(fleet: &Fleet, mut applied: ApplyOutcome) -> Result<Report, 
         services,
         clusters,
         others: applied.others,
+        fleet_policies,
         drift: None,
         pivot: None,
     })

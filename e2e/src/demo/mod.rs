@@ -8,6 +8,7 @@ mod apply;
 mod drift;
 mod examples;
 mod fleet;
+mod fleet_policies;
 mod gather;
 mod pivot;
 mod report;
@@ -17,6 +18,7 @@ use std::path::{Path, PathBuf};
 pub use apply::{Applied, ApplyOutcome, OtherDocument, ServiceEntry};
 pub use examples::{ExampleDoc, ExampleFile, Expectation, parse_example, read_examples};
 pub use fleet::{Fleet, Progress};
+pub use fleet_policies::FleetPolicyShown;
 pub use pivot::{PivotDone, PivotShown};
 pub use report::{ClusterSection, DriftShown, ObjectLine, Report, ServiceSection};
 

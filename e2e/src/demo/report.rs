@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::apply::{Applied, OtherDocument, ServiceEntry};
 use super::examples::Expectation;
+use super::fleet_policies::FleetPolicyShown;
 use super::pivot::PivotShown;
 use crate::lattice::ServiceView;
 use crate::lattice::objects::ObjectRef;
@@ -91,6 +92,8 @@ pub struct Report {
     pub clusters: Vec<ClusterSection>,
     /// Documents of other kinds.
     pub others: Vec<OtherDocument>,
+    /// The applied fleet policies and on which clusters their derived object was found.
+    pub fleet_policies: Vec<FleetPolicyShown>,
     /// The drift step (a Service deleted by hand and put back by its agent), if it ran.
     pub drift: Option<DriftShown>,
     /// The pivot step (the example LatticeCluster moved to itself), if it ran.
@@ -160,6 +163,10 @@ impl Report {
     pub fn all_as_expected(&self) -> bool {
         self.services.iter().all(|s| s.verdict.is_ok())
             && self.others.iter().all(|o| o.acceptable)
+            && self
+                .fleet_policies
+                .iter()
+                .all(FleetPolicyShown::all_delivered)
             && self.drift.as_ref().is_none_or(|d| d.outcome.is_ok())
             && self.pivot.as_ref().is_none_or(|p| p.outcome.is_ok())
     }
@@ -213,6 +220,15 @@ impl Report {
                     other.what, other.origin
                 ));
                 out.extend(lines.map(|l| format!("      {l}")));
+            }
+            out.push(String::new());
+        }
+        if !self.fleet_policies.is_empty() {
+            out.push(
+                "Fleet policies (their derived object read back from every cluster)".to_owned(),
+            );
+            for policy in &self.fleet_policies {
+                out.push(format!("  {}", policy.line()));
             }
             out.push(String::new());
         }

@@ -27,7 +27,12 @@ use utoipa::openapi::{Components, Ref, RefOr};
 const DOCUMENTS_JSON: &str = include_str!("documents.json");
 
 /// Document kinds listed as `{apiVersion, kind: "<Kind>List", items}` besides the workload kinds.
-const OTHER_LISTED_KINDS: &[&str] = &["LatticeQuota", "Namespace", "LatticeComplianceProfile"];
+const OTHER_LISTED_KINDS: &[&str] = &[
+    "LatticeQuota",
+    "Namespace",
+    "LatticeComplianceProfile",
+    "LatticeFleetPolicy",
+];
 
 #[derive(OpenApi)]
 #[openapi(components(schemas(

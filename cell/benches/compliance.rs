@@ -211,7 +211,13 @@ async fn main() {
         objects: changed_objects(0),
         removed: Vec::new(),
     };
-    assert!(state.store.record_inventory(&one, &change, t2).await.unwrap());
+    assert!(
+        state
+            .store
+            .record_inventory(&one, &change, t2)
+            .await
+            .unwrap()
+    );
     passes.push(
         timed(&state, "one cluster changed", async {
             evaluate_compliance_on(&state, None, Some(std::slice::from_ref(&one)), t2)

@@ -57,6 +57,9 @@ pub use crate::store::{
     specs::{SpecWrite, StoredSpec, upsert as upsert_spec},
 };
 
+/// Storing a cluster's reported inventory (the compliance benchmark seeds a fleet with it).
+pub use crate::store::inventories::InventoryChange;
+
 /// The policy-set lock that a policy write (exclusive) and a reconcile (shared) take first.
 pub use crate::store::policies::{PolicyLock, lock_policy_set};
 
@@ -79,7 +82,7 @@ pub use crate::ca::{CaError, CaKey, CertificateAuthority, issue::serial_of};
 /// Compliance evaluation at a chosen time (on change and on the interval), and the retention
 /// pruning: the tests drive them with times of their choosing.
 pub use crate::compliance::{
-    Evaluated, evaluate_profiles,
+    Evaluated, evaluate_on as evaluate_compliance_on, evaluate_profiles,
     schedule::{prune as prune_compliance, run_due as run_due_compliance},
 };
 

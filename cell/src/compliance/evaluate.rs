@@ -84,8 +84,9 @@ pub async fn evaluate_on(
         let mut conn = state.store.pool().acquire().await?;
         state.policies.live(&mut conn).await?
     };
-    let mut delivered = state.store.delivered_objects().await?;
-    let mut reported = state.store.cluster_inventories().await?;
+    // A pass over some clusters reads only their facts.
+    let mut delivered = state.store.delivered_objects(clusters).await?;
+    let mut reported = state.store.cluster_inventories(clusters).await?;
     let mut answers = CedarAnswers::new(&live.policies);
     let chosen = state
         .store

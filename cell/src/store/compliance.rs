@@ -1,8 +1,8 @@
 //! Compliance in Postgres: `LatticeComplianceProfile` documents, the time of the latest evaluation
 //! of each (profile, cluster), and results with their evidence and history (decision 0047). A
 //! result identical to the previous one for the same (profile, control, probe, cluster, object)
-//! extends that row's `last_seen`; anything else adds a row. Rows older than the retention are
-//! pruned.
+//! extends that row's `last_seen`; anything else adds a row ([`super::compliance_runs`]). Rows
+//! older than the retention are pruned.
 
 use std::collections::HashMap;
 
@@ -236,13 +236,18 @@ impl Store {
         Ok(())
     }
 
-    /// Per cluster, the manifests of every revision delivered to it and acknowledged as applied
-    /// (the last successful result of each spec's delivery): what the cell knows the cluster holds.
-    pub async fn delivered_objects(&self) -> Result<HashMap<String, Vec<Value>>, StoreError> {
+    /// Per cluster (of `clusters`, all when `None`), the manifests of every revision delivered to
+    /// it and acknowledged as applied (the last successful result of each spec's delivery): what
+    /// the cell knows the cluster holds.
+    pub async fn delivered_objects(
+        &self,
+        clusters: Option<&[String]>,
+    ) -> Result<HashMap<String, Vec<Value>>, StoreError> {
         let rows: Vec<(String, Value)> = sqlx::query_as(
             "SELECT d.cluster, r.layers FROM deliveries d JOIN revisions r ON r.id = d.result_revision \
-             WHERE d.success",
+             WHERE d.success AND ($1::text[] IS NULL OR d.cluster = ANY($1))",
         )
+        .bind(clusters)
         .fetch_all(&self.pool)
         .await?;
         let mut by_cluster: HashMap<String, Vec<Value>> = HashMap::new();
@@ -255,113 +260,6 @@ impl Store {
             }
         }
         Ok(by_cluster)
-    }
-
-    /// Records the results of one evaluation of `profile` on `cluster` at `at`, in one
-    /// transaction: each result identical to the latest row of its key extends that row, any
-    /// other adds one; then `at` becomes the (profile, cluster)'s latest evaluation unless a later
-    /// one is recorded already (passes may finish out of order).
-    pub async fn record_compliance(
-        &self,
-        profile: &str,
-        cluster: &str,
-        at: DateTime<Utc>,
-        results: &[SourcedResult<'_>],
-    ) -> Result<Recorded, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        // Two passes (an apply's and the background task's) may record the same (profile,
-        // cluster) at once: serialise them, so the second sees the first's rows and extends them
-        // instead of adding duplicates.
-        sqlx::query(
-            "SELECT pg_advisory_xact_lock(hashtextextended('compliance/' || $1 || '/' || $2, 0))",
-        )
-        .bind(profile)
-        .bind(cluster)
-        .execute(&mut *tx)
-        .await?;
-        let mut recorded = Recorded::default();
-        for sourced in results {
-            let r = sourced.result;
-            let key = object_key(r);
-            let object = r
-                .object
-                .as_ref()
-                .map(serde_json::to_value)
-                .transpose()
-                .map_err(|source| StoreError::Malformed {
-                    what: "compliance object reference",
-                    source,
-                })?;
-            let severity = serde_json::to_value(r.severity)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
-            // The latest row of the key, extended only when every piece of evidence is the same.
-            let extended = sqlx::query(
-                "UPDATE compliance_results SET last_seen = $6 WHERE id = ( \
-                   SELECT id FROM compliance_results WHERE profile = $1 AND cluster = $2 \
-                   AND control = $3 AND probe = $4 AND object_key = $5 \
-                   ORDER BY last_seen DESC, id DESC LIMIT 1) \
-                 AND profile_version = $7 AND severity = $8 AND observed IS NOT DISTINCT FROM $9 \
-                 AND expected = $10 AND result = $11 AND message = $12 AND source = $13 \
-                 AND last_seen <= $6",
-            )
-            .bind(profile)
-            .bind(cluster)
-            .bind(&r.control)
-            .bind(&r.probe)
-            .bind(&key)
-            .bind(at)
-            .bind(r.profile_version)
-            .bind(&severity)
-            .bind(&r.observed)
-            .bind(&r.expected)
-            .bind(r.result.as_str())
-            .bind(&r.message)
-            .bind(sourced.source)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if extended == 1 {
-                recorded.extended += 1;
-                continue;
-            }
-            sqlx::query(
-                "INSERT INTO compliance_results (profile, profile_version, control, severity, probe, \
-                 cluster, object_key, object, observed, expected, result, message, source, \
-                 first_seen, last_seen) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)",
-            )
-            .bind(profile)
-            .bind(r.profile_version)
-            .bind(&r.control)
-            .bind(&severity)
-            .bind(&r.probe)
-            .bind(cluster)
-            .bind(&key)
-            .bind(&object)
-            .bind(&r.observed)
-            .bind(&r.expected)
-            .bind(r.result.as_str())
-            .bind(&r.message)
-            .bind(sourced.source)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
-            recorded.inserted += 1;
-        }
-        sqlx::query(
-            "INSERT INTO compliance_evaluations (profile, cluster, evaluated_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (profile, cluster) DO UPDATE SET \
-             evaluated_at = GREATEST(compliance_evaluations.evaluated_at, EXCLUDED.evaluated_at)",
-        )
-        .bind(profile)
-        .bind(cluster)
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(recorded)
     }
 
     /// Deletes result rows last seen before `before`; returns how many.

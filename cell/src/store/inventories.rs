@@ -83,17 +83,26 @@ impl Store {
         Ok(changed)
     }
 
-    /// Per cluster that has reported an inventory, its objects (clusters with an empty inventory
-    /// are present with no objects).
-    pub async fn cluster_inventories(&self) -> Result<HashMap<String, Vec<Value>>, StoreError> {
-        let clusters: Vec<String> = sqlx::query_scalar("SELECT cluster FROM cluster_inventories")
-            .fetch_all(&self.pool)
-            .await?;
+    /// Per cluster (of `only`, all when `None`) that has reported an inventory, its objects
+    /// (clusters with an empty inventory are present with no objects). Re-evaluating one cluster
+    /// reads that cluster's rows only.
+    pub async fn cluster_inventories(
+        &self,
+        only: Option<&[String]>,
+    ) -> Result<HashMap<String, Vec<Value>>, StoreError> {
+        let clusters: Vec<String> = sqlx::query_scalar(
+            "SELECT cluster FROM cluster_inventories WHERE $1::text[] IS NULL OR cluster = ANY($1)",
+        )
+        .bind(only)
+        .fetch_all(&self.pool)
+        .await?;
         let mut by_cluster: HashMap<String, Vec<Value>> =
             clusters.into_iter().map(|c| (c, Vec::new())).collect();
         let rows: Vec<(String, Value)> = sqlx::query_as(
-            "SELECT cluster, object FROM cluster_inventory_objects ORDER BY cluster, object_key",
+            "SELECT cluster, object FROM cluster_inventory_objects \
+             WHERE $1::text[] IS NULL OR cluster = ANY($1) ORDER BY cluster, object_key",
         )
+        .bind(only)
         .fetch_all(&self.pool)
         .await?;
         for (cluster, object) in rows {

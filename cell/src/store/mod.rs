@@ -9,6 +9,7 @@ pub mod certificates;
 pub mod cluster_health;
 pub mod clusters;
 pub mod compliance;
+pub mod compliance_runs;
 pub mod cost_rates;
 pub mod deliveries;
 pub mod drift;

@@ -184,12 +184,18 @@ async fn hand_made_breaks_fail_then_pass_with_evidence_policy_reports_and_histor
                 )
             })
             .collect();
-        let fail_at = trend.iter().find(|t| t.0 == "pass" && t.1 == "fail");
-        let pass_at = trend.iter().find(|t| t.0 == "fail" && t.1 == "pass");
-        Ok(match (fail_at, pass_at) {
-            (Some(f), Some(p)) if f.2 < p.2 => Some(trend),
-            _ => None,
-        })
+        // A pass → fail, then a later fail → pass. (The history may also begin with a
+        // fail → pass: the profile can be judged before the agent's first inventory arrives.)
+        let at = |t: &(String, String, String)| {
+            chrono::DateTime::parse_from_rfc3339(&t.2).unwrap_or_else(|e| panic!("{t:?}: {e}"))
+        };
+        let broke = trend.iter().find(|t| t.0 == "pass" && t.1 == "fail");
+        let restored = broke.and_then(|f| {
+            trend
+                .iter()
+                .find(|t| t.0 == "fail" && t.1 == "pass" && at(t) > at(f))
+        });
+        Ok(restored.map(|_| trend.clone()))
     })
     .await
     .unwrap();

@@ -82,32 +82,67 @@ async fn watch_kind(client: Client, resolved: Resolved, kind: Kind, drift: Drift
     let api: Api<DynamicObject> = Api::all_with(client, &resolved.resource);
     let config = watcher::Config::default().labels(MANAGED_BY_SELECTOR);
     let mut events = watcher(api, config).default_backoff().boxed();
+    // What a (re)list returned: a desired object of this kind it lacks was deleted before the
+    // watch began (or while it was down) and no Delete event will come for it.
+    let mut listed: BTreeSet<ObjectRef> = BTreeSet::new();
     while let Some(event) = events.next().await {
         let (object, deleted) = match event {
-            Ok(Event::Apply(o) | Event::InitApply(o)) => (o, false),
+            Ok(Event::Apply(o)) => (o, false),
+            Ok(Event::InitApply(o)) => {
+                listed.insert(reference_of(&kind, &o));
+                (o, false)
+            }
             Ok(Event::Delete(o)) => (o, true),
-            Ok(Event::Init | Event::InitDone) => continue,
+            Ok(Event::Init) => {
+                listed.clear();
+                continue;
+            }
+            Ok(Event::InitDone) => {
+                for missing in missing_after_list(&drift.desired.objects(), &kind, &listed) {
+                    drift.queue.push(missing);
+                }
+                listed.clear();
+                continue;
+            }
             Err(error) => {
                 tracing::warn!(api_version = %kind.0, kind = %kind.1, %error, "drift watch failed; retrying with backoff");
                 continue;
             }
         };
-        let reference = ObjectRef {
-            api_version: kind.0.clone(),
-            kind: kind.1.clone(),
-            namespace: object
-                .metadata
-                .namespace
-                .clone()
-                .filter(|ns| !ns.is_empty()),
-            name: object.metadata.name.clone().unwrap_or_default(),
-        };
+        let reference = reference_of(&kind, &object);
         let desired = drift.desired.get(&reference);
         let live = (!deleted).then(|| serde_json::to_value(&object).unwrap_or_default());
         if needs_check(desired.as_ref(), live.as_ref()) {
             drift.queue.push(reference);
         }
     }
+}
+
+fn reference_of(kind: &Kind, object: &DynamicObject) -> ObjectRef {
+    ObjectRef {
+        api_version: kind.0.clone(),
+        kind: kind.1.clone(),
+        namespace: object
+            .metadata
+            .namespace
+            .clone()
+            .filter(|ns| !ns.is_empty()),
+        name: object.metadata.name.clone().unwrap_or_default(),
+    }
+}
+
+/// The desired objects of `kind` a completed list did not return: each calls for a check (the
+/// executor re-applies what is really gone).
+pub fn missing_after_list(
+    desired: &[ObjectRef],
+    kind: &Kind,
+    listed: &BTreeSet<ObjectRef>,
+) -> Vec<ObjectRef> {
+    desired
+        .iter()
+        .filter(|o| o.api_version == kind.0 && o.kind == kind.1 && !listed.contains(*o))
+        .cloned()
+        .collect()
 }
 
 /// Whether a watch event calls for a check: the object belongs to a held revision and was deleted
@@ -132,6 +167,31 @@ pub fn needs_check(desired: Option<&DesiredObject>, live: Option<&Value>) -> boo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_desired_object_a_list_lacks_is_checked_and_other_kinds_are_not() {
+        let obj = |kind: &str, name: &str| ObjectRef {
+            api_version: "v1".into(),
+            kind: kind.into(),
+            namespace: Some("demo".into()),
+            name: name.into(),
+        };
+        let desired = vec![
+            obj("Service", "a"),
+            obj("Service", "b"),
+            obj("ConfigMap", "c"),
+        ];
+        let listed: BTreeSet<ObjectRef> = [obj("Service", "a")].into_iter().collect();
+        let kind = ("v1".to_string(), "Service".to_string());
+        assert_eq!(
+            missing_after_list(&desired, &kind, &listed),
+            vec![obj("Service", "b")]
+        );
+        let all: BTreeSet<ObjectRef> = [obj("Service", "a"), obj("Service", "b")]
+            .into_iter()
+            .collect();
+        assert!(missing_after_list(&desired, &kind, &all).is_empty());
+    }
     use serde_json::json;
     use std::sync::Arc;
 

@@ -8,9 +8,9 @@ use std::time::Duration;
 use lattice_derive::fleet_policy::{FLEET_POLICY_KIND, object_name};
 
 use super::DemoError;
+use super::FIELD_MANAGER;
 use super::apply::OtherDocument;
 use super::fleet::Fleet;
-use super::report::FIELD_MANAGER;
 use crate::lattice::objects::{ObjectRef, field_managers, get_object};
 use crate::wait_until;
 

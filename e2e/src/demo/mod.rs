@@ -23,6 +23,10 @@ pub use pivot::{PivotDone, PivotShown};
 pub use report::{ClusterSection, DriftShown, ObjectLine, Report, ServiceSection};
 
 use crate::HarnessError;
+
+/// The field manager Lattice applies with (here, not in `report`, which `fleet_policies` would
+/// otherwise name while `report` names it back).
+pub const FIELD_MANAGER: &str = "lattice";
 use crate::bins::{workspace_bin, workspace_root};
 
 /// The clusters the demo always runs. Every other cluster an example is placed on (its

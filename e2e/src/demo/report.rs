@@ -11,8 +11,7 @@ use super::pivot::PivotShown;
 use crate::lattice::ServiceView;
 use crate::lattice::objects::ObjectRef;
 
-/// The field manager Lattice applies with.
-pub const FIELD_MANAGER: &str = "lattice";
+use super::FIELD_MANAGER;
 
 /// One object the agent reported, as found (or not) in its cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]

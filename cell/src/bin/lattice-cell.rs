@@ -25,9 +25,19 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The handlers are installed before the ready line: a harness that sends SIGTERM as soon
+    // as it reads the line must get a clean stop, not the default action (death by signal).
+    let shutdown = match ShutdownSignals::install() {
+        Ok(signals) => signals,
+        Err(e) => {
+            eprintln!("lattice-cell: cannot install signal handlers: {e}");
+            cell.shutdown().await;
+            return ExitCode::FAILURE;
+        }
+    };
     println!("{}", cell.ready_line());
     let crashed = tokio::select! {
-        () = shutdown_signal() => false,
+        () = shutdown.recv() => false,
         () = cell.stopped() => true,
     };
     tracing::info!("shutting down");
@@ -39,17 +49,25 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
+/// SIGINT and SIGTERM, registered up front so neither can arrive unhandled.
+struct ShutdownSignals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    fn install() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    async fn recv(mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
         }
     }
 }

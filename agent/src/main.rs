@@ -16,8 +16,16 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Registered before anything runs, so a SIGTERM that arrives early still stops cleanly.
+    let signals = match ShutdownSignals::install() {
+        Ok(signals) => signals,
+        Err(e) => {
+            eprintln!("lattice-agent: cannot install signal handlers: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let cancel = CancellationToken::new();
-    tokio::spawn(stop_on_signal(cancel.clone()));
+    tokio::spawn(stop_on_signal(signals, cancel.clone()));
     match run(args, cancel).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -27,22 +35,27 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Cancels on SIGINT or SIGTERM (what Kubernetes sends before killing the pod).
-async fn stop_on_signal(cancel: CancellationToken) {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
+/// SIGINT and SIGTERM (what Kubernetes sends before killing the pod).
+struct ShutdownSignals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    fn install() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+}
+
+/// Cancels on SIGINT or SIGTERM.
+async fn stop_on_signal(mut signals: ShutdownSignals, cancel: CancellationToken) {
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
+        _ = signals.interrupt.recv() => {}
+        _ = signals.terminate.recv() => {}
     }
     tracing::info!("shutdown requested");
     cancel.cancel();

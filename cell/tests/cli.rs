@@ -659,7 +659,7 @@ fn latticectl_get_formats_describe_not_found_and_watch() {
     let unauthorized = cell.ctl(None, &["get", "services"]);
     assert_eq!(unauthorized.status.code(), Some(4));
 
-    // get -w: the list, then the row that changed.
+    // get -w --output-watch-events: the list, then the row that changed, then the deleted one.
     let mut watch = Command::new(ctl_binary())
         .env("LATTICE_SERVER", &cell.http)
         .env("LATTICE_CA_FILE", &cell.ca_file)
@@ -673,26 +673,42 @@ fn latticectl_get_formats_describe_not_found_and_watch() {
             "-w",
             "--watch-interval",
             "1",
+            "--output-watch-events",
         ])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(watch.stdout.take().unwrap()).lines();
     let mut next = || lines.next().unwrap().unwrap();
-    assert!(next().starts_with("NAMESPACE"));
+    assert!(next().starts_with("EVENT"));
     let first = next();
-    assert!(first.contains("hello"), "{first}");
+    assert!(
+        first.starts_with("ADDED") && first.contains("hello"),
+        "{first}"
+    );
     let changed = dir.path().join("changed.yaml");
     std::fs::write(&changed, hello.replace("replicas: 2", "replicas: 1")).unwrap();
     let applied = cell.ctl(token, &["apply", "-f", changed.to_str().unwrap()]);
     assert!(applied.status.success(), "{}", stderr(&applied));
     let row = loop {
         let line = next();
-        if line.split_whitespace().nth(3) == Some("2") {
+        if line.split_whitespace().nth(4) == Some("2") {
             break line;
         }
     };
-    assert!(row.starts_with("shop") && row.contains("hello"), "{row}");
+    assert!(
+        row.starts_with("MODIFIED") && row.contains("shop") && row.contains("hello"),
+        "{row}"
+    );
+    let deleted = cell.ctl(token, &["delete", "service", "hello", "-n", "shop"]);
+    assert!(deleted.status.success(), "{}", stderr(&deleted));
+    let gone = loop {
+        let line = next();
+        if line.starts_with("DELETED") {
+            break line;
+        }
+    };
+    assert!(gone.contains("hello"), "{gone}");
     let _ = watch.kill();
     let _ = watch.wait();
 }

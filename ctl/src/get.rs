@@ -148,14 +148,24 @@ pub async fn run(
     }
 }
 
+/// How `get -w` polls and prints.
+#[derive(Debug, Clone, Copy)]
+pub struct WatchOptions {
+    /// Time between two reads.
+    pub interval: Duration,
+    /// Whether each row starts with its [`WatchEvent`] (`--output-watch-events`).
+    pub events: bool,
+}
+
 /// `get -w`: reads `what` every `interval` and writes the header once, then every row that is
-/// new or changed since the last read, until interrupted (or the cell fails to answer). The API
-/// has no watch stream, so this polls (decision 0054).
+/// new, changed or gone since the last read (a deleted object's last row, as kubectl prints it),
+/// until interrupted (or the cell fails to answer). The API has no watch stream, so this polls
+/// (decision 0054).
 pub async fn watch(
     client: &ApiClient,
     what: GetCommand,
     format: OutputFormat,
-    interval: Duration,
+    options: WatchOptions,
     out: &mut impl Write,
 ) -> Result<String, CtlError> {
     let format = match format {
@@ -170,18 +180,33 @@ pub async fn watch(
         Query::List { path, columns, .. } => (path, columns, false),
         Query::One { path, columns, .. } => (path, columns, true),
     };
+    let mut headers = columns.headers_of(format);
+    if options.events {
+        headers.insert(0, "EVENT");
+    }
     let mut seen = BTreeMap::new();
     let mut first = true;
     loop {
-        let answer = client.call(Method::GET, &path, None).await?;
-        let items = if single {
-            vec![answer]
-        } else {
-            answer["items"].as_array().cloned().unwrap_or_default()
+        let items = match client.call(Method::GET, &path, None).await {
+            Ok(answer) if single => vec![answer],
+            Ok(answer) => answer["items"].as_array().cloned().unwrap_or_default(),
+            // The one object watched was deleted: its row is printed as deleted and the watch
+            // goes on (it may be created again), as `kubectl get <kind> <name> -w` does.
+            Err(CtlError::Api { status: 404, .. }) if single && !first => Vec::new(),
+            Err(e) => return Err(e),
         };
-        let changed = changed_rows(&mut seen, columns.keyed_rows(&items, format));
-        if first || !changed.is_empty() {
-            let text = output::table(&columns.headers_of(format), changed);
+        let events = watch_events(&mut seen, columns.keyed_rows(&items, format));
+        if first || !events.is_empty() {
+            let rows = events
+                .into_iter()
+                .map(|(event, mut row)| {
+                    if options.events {
+                        row.insert(0, event.as_str().to_string());
+                    }
+                    row
+                })
+                .collect();
+            let text = output::table(&headers, rows);
             // The header once: later batches print their rows only.
             let lines: Vec<&str> = text.lines().skip(usize::from(!first)).collect();
             writeln!(out, "{}", lines.join("\n"))
@@ -192,24 +217,56 @@ pub async fn watch(
                 })?;
         }
         first = false;
-        tokio::time::sleep(interval).await;
+        tokio::time::sleep(options.interval).await;
     }
 }
 
-/// The rows of `rows` that are new or differ from `seen` (keyed by name), remembering them.
-pub fn changed_rows(
+/// What happened to a row between two reads of `get -w`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchEvent {
+    /// Not there at the last read.
+    Added,
+    /// There, with other values.
+    Modified,
+    /// There at the last read, gone now (the row is its last state).
+    Deleted,
+}
+
+impl WatchEvent {
+    /// kubectl's word for it (`--output-watch-events`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WatchEvent::Added => "ADDED",
+            WatchEvent::Modified => "MODIFIED",
+            WatchEvent::Deleted => "DELETED",
+        }
+    }
+}
+
+/// The rows of `rows` that are new or differ from `seen` (keyed by name), then the rows of
+/// `seen` that `rows` lacks, with what happened to each; `seen` becomes `rows`.
+pub fn watch_events(
     seen: &mut BTreeMap<String, Vec<String>>,
     rows: Vec<(String, Vec<String>)>,
-) -> Vec<Vec<String>> {
-    rows.into_iter()
-        .filter_map(|(name, row)| {
-            if seen.get(&name) == Some(&row) {
-                return None;
-            }
-            seen.insert(name, row.clone());
-            Some(row)
-        })
-        .collect()
+) -> Vec<(WatchEvent, Vec<String>)> {
+    let mut events = Vec::new();
+    let mut current = BTreeMap::new();
+    for (name, row) in rows {
+        match seen.remove(&name) {
+            None => events.push((WatchEvent::Added, row.clone())),
+            Some(before) if before != row => events.push((WatchEvent::Modified, row.clone())),
+            Some(_) => {}
+        }
+        current.insert(name, row);
+    }
+    // What is left in `seen` was not in this read.
+    events.extend(
+        std::mem::take(seen)
+            .into_values()
+            .map(|row| (WatchEvent::Deleted, row)),
+    );
+    *seen = current;
+    events
 }
 
 #[cfg(test)]
@@ -221,20 +278,32 @@ mod tests {
     }
 
     #[test]
-    fn a_watch_prints_new_and_changed_rows_only() {
+    fn a_watch_prints_new_changed_and_deleted_rows_only() {
+        use WatchEvent::*;
         let mut seen = BTreeMap::new();
-        let first = changed_rows(&mut seen, vec![row("a", "Pending"), row("b", "Ready")]);
-        assert_eq!(first.len(), 2);
-        let same = changed_rows(&mut seen, vec![row("a", "Pending"), row("b", "Ready")]);
+        let first = watch_events(&mut seen, vec![row("a", "Pending"), row("b", "Ready")]);
+        assert_eq!(
+            first,
+            vec![(Added, row("a", "Pending").1), (Added, row("b", "Ready").1)]
+        );
+        let same = watch_events(&mut seen, vec![row("a", "Pending"), row("b", "Ready")]);
         assert!(same.is_empty(), "{same:?}");
-        let next = changed_rows(
+        let next = watch_events(&mut seen, vec![row("a", "Ready"), row("c", "Pending")]);
+        assert_eq!(
+            next,
+            vec![
+                (Modified, row("a", "Ready").1),
+                (Added, row("c", "Pending").1),
+                (Deleted, row("b", "Ready").1),
+            ],
+            "the changed row, the new one, then the one gone with its last state"
+        );
+        let again = watch_events(&mut seen, vec![row("a", "Ready"), row("c", "Pending")]);
+        assert!(again.is_empty(), "a deletion is reported once: {again:?}");
+        let back = watch_events(
             &mut seen,
             vec![row("a", "Ready"), row("b", "Ready"), row("c", "Pending")],
         );
-        assert_eq!(
-            next,
-            vec![row("a", "Ready").1, row("c", "Pending").1],
-            "the changed row and the new one"
-        );
+        assert_eq!(back, vec![(Added, row("b", "Ready").1)], "created again");
     }
 }

@@ -76,10 +76,14 @@ pub async fn run(args: CtlArgs) -> Result<String, CtlError> {
         Command::Get {
             watch: true,
             watch_interval,
+            output_watch_events,
             what,
         } => {
-            let interval = std::time::Duration::from_secs(watch_interval.max(1));
-            get::watch(&client, what, format, interval, &mut std::io::stdout()).await
+            let options = get::WatchOptions {
+                interval: std::time::Duration::from_secs(watch_interval.max(1)),
+                events: output_watch_events,
+            };
+            get::watch(&client, what, format, options, &mut std::io::stdout()).await
         }
         Command::Get { what, .. } => get::run(&client, what, format).await,
         Command::Describe { what } => describe::run(&client, what, format).await,

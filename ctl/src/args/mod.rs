@@ -57,9 +57,13 @@ pub enum Command {
     },
     /// Show resources (`-o table|wide|name|yaml|json`).
     Get {
-        /// After listing, poll and print every row that is new or changed, until interrupted.
+        /// After listing, poll and print every row that is new, changed or deleted, until
+        /// interrupted.
         #[arg(short = 'w', long, global = true)]
         watch: bool,
+        /// With `--watch`, start each row with the event: ADDED, MODIFIED or DELETED (as kubectl).
+        #[arg(long, global = true)]
+        output_watch_events: bool,
         /// Seconds between two reads of `--watch`.
         #[arg(long, default_value_t = 2, global = true)]
         watch_interval: u64,

@@ -21,9 +21,10 @@ use lattice_e2e::wait_until;
 use pivot_support::{
     Faults, Fleet, FleetOptions, MANAGER, MIDDLE_BATCH, NAME, PauseWatch, Way, assert_ended,
     assert_ended_pivoted, assert_moved, assert_pivoted, kinds_and_names, namespace_objects,
-    source_objects, wait_connected, wait_killed_at, wait_phase,
+    source_objects, wait_connected, wait_phase,
 };
 use rustix::process::Signal;
+use support::wait_killed_at;
 
 /// `latticectl cluster pivot edge-3` moves every object once, and the LatticeCluster ends `Ready`
 /// with its own agent holding the revision.

@@ -314,6 +314,15 @@ async fn write_status(
     uid: &str,
     status: &Value,
 ) -> Result<(), StepError> {
+    // Fault point (e2e rollback test): the target refuses the status, as an API server whose
+    // CRD does not accept the source's status would.
+    if lattice_fault::fails("pivot:refuse-status") {
+        return Err(StepError::StatusNotWritten {
+            object: named.key.to_string(),
+            uid: uid.to_string(),
+            message: "refused at fault point pivot:refuse-status".to_string(),
+        });
+    }
     let body = json!({"metadata": {"uid": uid}, "status": status});
     let params = PatchParams {
         field_manager: Some(FIELD_MANAGER.to_string()),

@@ -9,8 +9,8 @@
 //! API server refuses after the object was created: the step fails naming the object and the
 //! cause, and still reports the object it created.
 //!
-//! The killed process is this test binary run again as a child (the environment variable
-//! [`CHILD_ENV`] names the encoded command it runs), since a fault point kills the whole process.
+//! The killed process is this test binary run again as a child (`support/fault_child.rs`),
+//! since a fault point kills the whole process.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[allow(dead_code)]
@@ -21,12 +21,10 @@ mod driver;
 mod fixture;
 mod support;
 
-use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::Api;
-use lattice_agent::kube_client::kube_client;
 use lattice_agent::pivot::create_batch::CONCURRENCY;
 use lattice_derive::pivot::SOURCE_UID_ANNOTATION;
 use lattice_e2e::{TestCluster, install_crds, vendored_project_crd_files};
@@ -36,15 +34,11 @@ use lattice_protocol::v1::{
     PivotCommand, PivotCreateBatch, PivotDeleteBatch, PivotDiscover, PivotObject, PivotObjectRef,
     PivotSetPaused,
 };
-use prost::Message;
 use serde_json::{Value, json};
+use support::fault_child;
 use support::k8s::applier;
 
 const TEST_NAME: &str = "a_step_killed_at_a_fault_point_is_finished_by_its_resend";
-/// Set in the child: the file holding the encoded `PivotCommand` to run.
-const CHILD_ENV: &str = "LATTICE_PIVOT_FAULT_CHILD";
-/// Set in the child: the kubeconfig of the test cluster.
-const KUBECONFIG_ENV: &str = "LATTICE_PIVOT_FAULT_KUBECONFIG";
 const NAMESPACE: &str = "moved";
 
 fn command(step: Step) -> PivotCommand {
@@ -82,39 +76,11 @@ fn create(index: u32, names: &[&str]) -> PivotCommand {
 
 /// Runs `command` in a child process with `fault` armed; asserts the fault killed it.
 fn run_killed(kubeconfig: &Path, dir: &Path, command: &PivotCommand, fault: &str) {
-    run_killed_in(TEST_NAME, kubeconfig, dir, command, fault);
-}
-
-/// [`run_killed`] for the test `test` (the child runs only that test, which hands it the
-/// command at its start).
-fn run_killed_in(test: &str, kubeconfig: &Path, dir: &Path, command: &PivotCommand, fault: &str) {
-    let file = dir.join(format!("{}.bin", fault.replace(':', "-")));
-    std::fs::write(&file, command.encode_to_vec()).unwrap();
-    let output = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, &file)
-        .env(KUBECONFIG_ENV, kubeconfig)
-        .env("LATTICE_FAULT", fault)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(
-        output.status.signal(),
-        Some(9),
-        "the child was not killed at {fault}: {:?}\n{stderr}",
-        output.status
-    );
-    assert!(
-        stderr.contains(&format!("killing this process at fault point {fault}")),
-        "{stderr}"
-    );
+    fault_child::run_killed(TEST_NAME, kubeconfig, dir, command, fault);
 }
 
 /// The child: runs the command it was given on the test cluster (and is killed on the way).
-async fn run_child(file: &Path) -> anyhow::Result<()> {
-    let kubeconfig = std::env::var_os(KUBECONFIG_ENV).expect("kubeconfig for the child");
-    let client = kube_client(Some(Path::new(&kubeconfig))).await?;
-    let command = PivotCommand::decode(std::fs::read(file)?.as_slice())?;
+async fn run_child(command: PivotCommand, client: kube::Client) -> anyhow::Result<()> {
     let mut agent = applier(&client).await;
     let result = agent.pivot(&command).await;
     panic!("the fault point was not reached: {result:?}");
@@ -136,8 +102,8 @@ async fn names(api: &Api<ConfigMap>) -> Vec<String> {
 
 #[tokio::test]
 async fn a_step_killed_at_a_fault_point_is_finished_by_its_resend() -> anyhow::Result<()> {
-    if let Some(file) = std::env::var_os(CHILD_ENV) {
-        return run_child(Path::new(&file)).await;
+    if let Some((command, client)) = fault_child::child_command().await {
+        return run_child(command, client).await;
     }
     let cluster = TestCluster::start("pivot-faults").await?;
     let client = cluster.client().await?;
@@ -294,13 +260,13 @@ async fn provisioned(
 #[tokio::test]
 async fn the_source_steps_and_the_unpause_killed_at_their_fault_points_are_finished_by_their_resend()
 -> anyhow::Result<()> {
-    if let Some(file) = std::env::var_os(CHILD_ENV) {
-        return run_child(Path::new(&file)).await;
+    if let Some((command, client)) = fault_child::child_command().await {
+        return run_child(command, client).await;
     }
     let (cluster, client, mut agent) = provisioned("pivot-faults-source").await?;
     let dir = tempfile::tempdir()?;
     let kill = |command: &PivotCommand, fault: &str| {
-        run_killed_in(
+        fault_child::run_killed(
             SOURCE_TEST,
             cluster.kubeconfig_path(),
             dir.path(),

@@ -134,9 +134,15 @@ async fn an_agent_killed_in_the_middle_of_a_large_revision_converges_with_nothin
     let cell = Cell::start().await.unwrap();
     let ctl = cell.ctl().unwrap();
     permit_the_examples(&ctl).await;
-    let mut agent = Agent::register(&cell, &cluster, AgentOptions::default())
-        .await
-        .unwrap();
+    // Armed from the start: the agent kills itself (SIGKILL) right after the KILL_AFTER-th object
+    // of a revision is applied. The bulk revision is the only one this cluster receives with that
+    // many objects, so the kill lands in its middle, whatever the machine's load.
+    let point = kill_point();
+    let options = AgentOptions {
+        fault: Some(point.clone()),
+        ..AgentOptions::default()
+    };
+    let mut agent = Agent::register(&cell, &cluster, options).await.unwrap();
     let client = cluster.client().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     ctl.apply(&write_documents(
@@ -146,25 +152,22 @@ async fn an_agent_killed_in_the_middle_of_a_large_revision_converges_with_nothin
     ))
     .await
     .unwrap();
-
-    // Watch the cluster fill up and kill the agent once part, not all, of the ExternalSecrets
-    // are there (they come in the first layer; the Deployment only after all of them). A watch,
-    // not polling: the agent applies a few hundred objects within a second. SIGKILL is sent from
-    // the watch task itself, by pid, the moment the count is reached.
-    let watching = watch_and_kill(&client, agent.process().pid(), KILL_AT);
     ctl.apply(&write_documents(dir.path(), "bulk.yaml", &[bulk_service()]))
         .await
         .unwrap();
-    let seen = tokio::time::timeout(SETTLE, watching)
-        .await
-        .expect("the agent to start applying the bulk revision")
-        .unwrap();
-    agent.kill().unwrap();
-    let at_kill = external_secrets(&client).await.len();
-    println!("killed the agent with {seen}..{at_kill} of {BULK_SECRETS} ExternalSecrets applied");
+    wait_killed_at(agent.process(), &point).await;
+
+    // Part, not all: the ExternalSecrets come first (the Deployment only after all of them), and
+    // at most KILL_AFTER objects were applied.
+    let at_kill = external_secret_uids(&client).await;
+    println!(
+        "the agent killed itself at {point} with {} of {BULK_SECRETS} ExternalSecrets applied",
+        at_kill.len()
+    );
     assert!(
-        (1..BULK_SECRETS).contains(&at_kill),
-        "the agent was not killed in the middle of the apply: {at_kill} of {BULK_SECRETS} present"
+        (1..=KILL_AFTER).contains(&at_kill.len()),
+        "the agent was not killed in the middle of the apply: {} of {BULK_SECRETS} present",
+        at_kill.len()
     );
     assert!(
         Api::<Deployment>::namespaced(client.clone(), BULK_NAMESPACE)
@@ -179,7 +182,21 @@ async fn an_agent_killed_in_the_middle_of_a_large_revision_converges_with_nothin
     let key = format!("LatticeService/{BULK_NAMESPACE}/{BULK_NAME}");
     let record = inventory(&client).await[&key].clone();
     assert_eq!(record.held_revision, None, "{record:?}");
+    assert!(
+        at_kill
+            .keys()
+            .all(|name| record.objects.iter().any(|o| &o.name == name)),
+        "every ExternalSecret on the cluster is in the write-ahead inventory: {record:?}"
+    );
+    let spec = format!("{BULK_NAMESPACE}/{BULK_NAME}");
+    let half_applied = revisions_received(&agent.log(), &spec);
+    assert_eq!(half_applied.len(), 1, "{half_applied:?}");
+    // Nothing was acknowledged: the cell does not show the revision delivered.
+    let during = view(&ctl, BULK_NAMESPACE, BULK_NAME).await;
+    assert_ne!(during.phase, "Ready", "{during:#?}");
 
+    // Restarted without the fault point: it completes the very revision it was killed in.
+    agent.set_fault(None);
     agent.restart().unwrap();
     agent.wait_for_session().await.unwrap();
     let view = wait_held(&ctl, &client, BULK_NAMESPACE, BULK_NAME).await;
@@ -214,6 +231,20 @@ async fn an_agent_killed_in_the_middle_of_a_large_revision_converges_with_nothin
     let record = inventory(&client).await[&key].clone();
     assert_eq!(record.held_revision, view.revision);
     assert_eq!(record.objects, reported);
+    // Nothing applied twice with another meaning: the restarted agent was sent the same revision
+    // (the cell recorded it as delivered by the second run), and what the first run had applied
+    // was updated in place, not recreated.
+    let received = revisions_received(&agent.log(), &spec);
+    assert_eq!(received.len(), 2, "{received:?}");
+    assert!(
+        received.iter().all(|r| Some(r) == view.revision.as_ref()),
+        "received {received:?}, the cell holds {:?}",
+        view.revision
+    );
+    let after = external_secret_uids(&client).await;
+    for (name, uid) in &at_kill {
+        assert_eq!(after.get(name), Some(uid), "{name} recreated");
+    }
     println!(
         "an_agent_killed_in_the_middle_of_a_large_revision ({} objects): {:?}",
         reported.len(),

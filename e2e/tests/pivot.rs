@@ -21,9 +21,10 @@ use lattice_e2e::wait_until;
 use pivot_support::{
     Faults, Fleet, FleetOptions, MANAGER, MIDDLE_BATCH, NAME, PauseWatch, Way, assert_ended,
     assert_ended_pivoted, assert_moved, assert_pivoted, kinds_and_names, namespace_objects,
-    source_objects, wait_connected, wait_killed_at, wait_phase,
+    source_objects, wait_connected, wait_phase,
 };
 use rustix::process::Signal;
+use support::wait_killed_at;
 
 /// `latticectl cluster pivot edge-3` moves every object once, and the LatticeCluster ends `Ready`
 /// with its own agent holding the revision.
@@ -262,18 +263,7 @@ async fn a_pivot_the_target_refuses_rolls_back_and_leaves_the_source_as_it_was()
         refused.stderr
     );
 
-    watch.finish_rolled_back().await;
-    assert_unpaused(&mgmt).await;
-    let after = source_objects(&mgmt).await;
-    for (was, is) in before.iter().zip(&after) {
-        assert_eq!(
-            (&was.kind, &was.name, &was.uid, &was.owners, &was.status),
-            (&is.kind, &is.name, &is.uid, &is.owners, &is.status),
-            "{} {} on {MANAGER} as it was before the pivot",
-            was.kind,
-            was.name
-        );
-    }
+    let after = assert_rolled_back(&mgmt, watch, &before).await;
     let on_edge = namespace_objects(&edge).await;
     assert_eq!(
         kinds_and_names(&on_edge),
@@ -313,6 +303,77 @@ async fn a_pivot_the_target_refuses_rolls_back_and_leaves_the_source_as_it_was()
         .delete(&kubeconfig, &DeleteParams::default())
         .await
         .unwrap();
+    let watch = PauseWatch::start(&mgmt).await;
+    fleet.ctl.run_ok(&["cluster", "pivot", NAME]).await.unwrap();
+    wait_phase(&fleet.ctl, "Ready").await;
+    assert_ended(&fleet, 2, "Pivoted").await;
+    assert_pivoted(&fleet, &after).await;
+    watch.finish();
+}
+
+/// A status the target refuses after creating the object (fault point `pivot:refuse-status` on
+/// `edge-3`'s agent; a real cause is a target whose Cluster API CRDs do not accept the source's
+/// status): the agent fails the creation batch naming the `Cluster`, its target UID and the
+/// cause, and still reports it created, so the cell's rollback deletes it with the rest — nothing
+/// of the move is left on `edge-3` — and records the failure (`latticectl cluster pivot` fails
+/// with it, the LatticeCluster `Failed` with it as the reason, `describe cluster` shows it). Once
+/// the agent writes statuses again, the same pivot moves everything.
+#[tokio::test]
+async fn a_status_the_target_refuses_is_reported_and_rolled_back() {
+    let point = "pivot:refuse-status";
+    let mut fleet = Fleet::start(FleetOptions {
+        faults: Faults {
+            target_agent: Some(point.to_owned()),
+            ..Faults::default()
+        },
+        ..FleetOptions::default()
+    })
+    .await;
+    let edge = fleet.edge_client().await;
+    let mgmt = fleet.mgmt_client().await;
+    let before = source_objects(&mgmt).await;
+    let watch = PauseWatch::start(&mgmt).await;
+
+    let refused = fleet.ctl.run(&["cluster", "pivot", NAME]).await.unwrap();
+    assert!(!refused.success(), "{refused:?}");
+    let object = format!("Cluster.cluster.x-k8s.io {}/{NAME}", capi::NAMESPACE);
+    let cause = format!("but its status was not written: refused at fault point {point}");
+    for part in [object.as_str(), "was created on the target (uid ", &cause] {
+        assert!(
+            refused.stderr.contains(part),
+            "{part:?} in {}",
+            refused.stderr
+        );
+    }
+    let after = assert_rolled_back(&mgmt, watch, &before).await;
+    let on_edge = namespace_objects(&edge).await;
+    assert!(
+        on_edge.is_empty(),
+        "nothing of the move on {NAME}, the Cluster whose status was refused included: {:?}",
+        kinds_and_names(&on_edge)
+    );
+    let failed = wait_phase(&fleet.ctl, "Failed").await;
+    let reason = failed["status"]["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains(&object) && reason.contains(&cause),
+        "{failed:#}"
+    );
+    let described = fleet
+        .ctl
+        .run_ok(&["describe", "cluster", NAME])
+        .await
+        .unwrap();
+    assert!(
+        described.contains(&cause) && described.contains("RollingBack"),
+        "{described}"
+    );
+
+    // The agent restarted without the point: the same pivot moves everything.
+    let agent = fleet.edge_agent();
+    agent.set_fault(None);
+    agent.restart().unwrap();
+    agent.wait_for_session().await.unwrap();
+    wait_connected(&fleet.ctl, NAME, true).await;
     let watch = PauseWatch::start(&mgmt).await;
     fleet.ctl.run_ok(&["cluster", "pivot", NAME]).await.unwrap();
     wait_phase(&fleet.ctl, "Ready").await;
@@ -579,6 +640,28 @@ async fn after_the_pivot_the_cluster_keeps_its_intent_without_the_cell_or_its_ma
 const GPU_POOL: &str = "edge-3-gpu";
 
 /// `edge-3`'s `Cluster` on `client`'s cluster is not paused.
+/// After a rollback: the source `Cluster` paused, then unpaused and never paused again (`watch`),
+/// and every object on `mgmt` with its UID, owners and status as `before`; returns them.
+async fn assert_rolled_back(
+    mgmt: &kube::Client,
+    watch: PauseWatch,
+    before: &[pivot_support::SourceObject],
+) -> Vec<pivot_support::SourceObject> {
+    watch.finish_rolled_back().await;
+    assert_unpaused(mgmt).await;
+    let after = source_objects(mgmt).await;
+    for (was, is) in before.iter().zip(&after) {
+        assert_eq!(
+            (&was.kind, &was.name, &was.uid, &was.owners, &was.status),
+            (&is.kind, &is.name, &is.uid, &is.owners, &is.status),
+            "{} {} on {MANAGER} as it was before the pivot",
+            was.kind,
+            was.name
+        );
+    }
+    after
+}
+
 async fn assert_unpaused(client: &kube::Client) {
     let cluster = capi::get(client, capi::CAPI, "Cluster", NAME)
         .await

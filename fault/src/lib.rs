@@ -4,7 +4,8 @@
 //!
 //! The variable is read once, and only the processes it is set on are affected; unset (every
 //! production run) a point costs one atomic load. Names are written where the point is, as
-//! `<area>:<moment>[:<detail>]`; `docs/testing.md` lists them. A test that restarts a killed
+//! `<area>:<moment>[:<detail>]`; `docs/testing.md` lists them. A few points make an operation
+//! fail instead ([`fails`]), for failures a real API server cannot be made to produce on cue. A test that restarts a killed
 //! process starts it without the variable, or it would die again at the same point.
 
 use std::sync::OnceLock;
@@ -50,6 +51,17 @@ pub fn point(name: &str) {
     }
 }
 
+/// A point that makes an operation fail instead of killing the process: true if `name` is
+/// armed, and the caller then fails as the real operation would have (e.g. the pivot's
+/// `pivot:refuse-status`, a status write the target refuses). Logs the point on stderr.
+pub fn fails(name: &str) -> bool {
+    let armed = is_armed(name);
+    if armed {
+        eprintln!("lattice-fault: failing at fault point {name}");
+    }
+    armed
+}
+
 /// Like [`point`], for a point with a numeric detail, e.g. `point_at("pivot:after-batch", 2)`
 /// is the point `pivot:after-batch:2`. Formats the name only when something is armed.
 pub fn point_at(name: &str, detail: impl std::fmt::Display) {
@@ -76,6 +88,7 @@ mod tests {
         // The test process runs without LATTICE_FAULT naming this point: reaching it is harmless.
         point("test:never-armed");
         point_at("test:never-armed", 3);
+        assert!(!fails("test:never-armed"));
         assert!(!is_armed("test:never-armed"));
     }
 }

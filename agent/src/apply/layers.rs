@@ -1,7 +1,8 @@
 //! Layer ordering and result aggregation. Every object of a layer is applied (objects within a
 //! layer do not depend on each other, so one failure should not hide the others' errors); the
 //! first layer with a failure stops the revision and every object of later layers is reported
-//! SKIPPED. The actual API call is behind [`ApplyObject`], which keeps this logic pure and
+//! SKIPPED. Fault point `apply:after-object:<n>` kills the process once the n-th object of a
+//! revision is applied (crash tests). The actual API call is behind [`ApplyObject`], which keeps this logic pure and
 //! unit-tested.
 
 use lattice_protocol::v1::{ObjectOutcome, ObjectResult};
@@ -65,6 +66,10 @@ pub async fn apply_layers(layers: &[LayerPlan], target: &mut impl ApplyObject) -
                         .results
                         .push(manifest.object.result(ObjectOutcome::Applied, ""));
                     outcome.applied.push(manifest.object.clone());
+                    // Crash tests: die with exactly this many objects of the revision applied
+                    // (and its result not sent), wherever the apply's timing would have put a
+                    // kill from outside (`docs/testing.md`, "Fault points").
+                    lattice_fault::point_at("apply:after-object", outcome.applied.len());
                 }
                 Err(failure) => {
                     layer_failed = true;

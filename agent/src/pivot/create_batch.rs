@@ -7,7 +7,10 @@
 //! status, if the cell sent one (only for the kinds `lattice_derive::pivot::restores_status`
 //! names), is written (through the status subresource where the kind has one), also on
 //! adoption, since a crash may have come between create and status. Answers the target UID of
-//! every object, in order. One request per object on a first attempt (two for a `Cluster` or
+//! every object, in order; a status write refused after the create fails the step with
+//! [`StepError::StatusNotWritten`] naming the object and the API server's message, and the
+//! object is still reported as created (a rollback deletes it, a resend adopts it and writes the
+//! status again). One request per object on a first attempt (two for a `Cluster` or
 //! `Machine`): decision 0049.
 //!
 //! Fault points: `pivot:mid-batch:<i>` once the first object of batch `i` is on the cluster,
@@ -49,26 +52,48 @@ struct Placing {
     status_subresource: bool,
 }
 
+/// What placing one object did: the object as it is on the cluster (absent when it could not be
+/// created or adopted) and why placing it failed, if it did. A status write refused after the
+/// create has both: the object is on the cluster and must be reported, so a rollback deletes it
+/// and a resend adopts it.
+struct Placed {
+    object: Option<PivotCreatedObject>,
+    error: Option<StepError>,
+}
+
 impl Placing {
     /// Creates or adopts the object, then writes its status.
-    async fn run(self) -> Result<PivotCreatedObject, StepError> {
+    async fn run(self) -> Placed {
         let (target_uid, adopted) =
-            create_or_adopt(&self.api, self.index, &self.named, &self.target).await?;
-        if let Some(status) = &self.target.status {
-            write_status(
+            match create_or_adopt(&self.api, self.index, &self.named, &self.target).await {
+                Ok(placed) => placed,
+                Err(error) => {
+                    return Placed {
+                        object: None,
+                        error: Some(error),
+                    };
+                }
+            };
+        let error = match &self.target.status {
+            Some(status) => write_status(
                 &self.api,
                 self.status_subresource,
                 &self.named,
                 &target_uid,
                 status,
             )
-            .await?;
+            .await
+            .err(),
+            None => None,
+        };
+        Placed {
+            object: Some(PivotCreatedObject {
+                source_uid: self.target.source_uid,
+                target_uid,
+                adopted,
+            }),
+            error,
         }
-        Ok(PivotCreatedObject {
-            source_uid: self.target.source_uid,
-            target_uid,
-            adopted,
-        })
     }
 }
 
@@ -116,12 +141,10 @@ pub async fn create_batch(
     // placement runs to its end even after an error (none is dropped with its create in
     // flight), so the failure reports everything this batch put on the cluster: a rollback
     // deletes it.
-    while let Some(object) = placed.next().await {
-        match object {
-            Ok(object) => created.push(object),
-            Err(error) => {
-                failed.get_or_insert(error);
-            }
+    while let Some(Placed { object, error }) = placed.next().await {
+        created.extend(object);
+        if let Some(error) = error {
+            failed.get_or_insert(error);
         }
         if created.len() == 1 && failed.is_none() {
             lattice_fault::point_at("pivot:mid-batch", batch.batch_index);
@@ -291,6 +314,15 @@ async fn write_status(
     uid: &str,
     status: &Value,
 ) -> Result<(), StepError> {
+    // Fault point (e2e rollback test): the target refuses the status, as an API server whose
+    // CRD does not accept the source's status would.
+    if lattice_fault::fails("pivot:refuse-status") {
+        return Err(StepError::StatusNotWritten {
+            object: named.key.to_string(),
+            uid: uid.to_string(),
+            message: "refused at fault point pivot:refuse-status".to_string(),
+        });
+    }
     let body = json!({"metadata": {"uid": uid}, "status": status});
     let params = PatchParams {
         field_manager: Some(FIELD_MANAGER.to_string()),
@@ -304,5 +336,9 @@ async fn write_status(
     };
     written
         .map(|_| ())
-        .map_err(|e| StepError::api("writing the status of", &named.key, &e))
+        .map_err(|e| StepError::StatusNotWritten {
+            object: named.key.to_string(),
+            uid: uid.to_string(),
+            message: crate::kube_error::server_message(&e),
+        })
 }

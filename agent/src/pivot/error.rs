@@ -77,6 +77,19 @@ pub enum StepError {
         /// How long the step waited.
         seconds: u64,
     },
+    /// The object was created (or adopted) on the target, but the API server refused its
+    /// status: the batch fails, and the object is still reported as created.
+    #[error(
+        "{object} was created on the target (uid {uid}) but its status was not written: {message}"
+    )]
+    StatusNotWritten {
+        /// The object.
+        object: String,
+        /// Its UID on the target.
+        uid: String,
+        /// The API server's message.
+        message: String,
+    },
     /// A create batch failed (`error`, the first in the batch's order) after putting `created`
     /// on the cluster; answered with both, so a rollback deletes what was created.
     #[error("{error}")]

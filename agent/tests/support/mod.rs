@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod cell;
+pub mod fault_child;
 pub mod k8s;
 pub mod pki;
 pub mod process;

@@ -1,8 +1,9 @@
 //! The large revision of the agent-kill test: one LatticeService with 200 secret resources
-//! (205 objects), its policy, and a watch that kills the agent half way through applying it.
+//! (205 objects), its policy, and the fault point that kills the agent half way through applying
+//! it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 
 use kube::Client;
@@ -79,38 +80,35 @@ spec:
     )
 }
 
-/// How many ExternalSecrets the watch sees before it kills the agent: half of them.
-pub const KILL_AT: usize = BULK_SECRETS / 2;
+/// The agent kills itself (fault point `apply:after-object:<n>`, SIGKILL) right after applying
+/// this many objects of the revision: about half of it, all in the ExternalSecret layer, so the
+/// kill always lands in the middle of the apply however fast or slow the machine is.
+pub const KILL_AFTER: usize = BULK_SECRETS / 2;
 
-/// Watches the ExternalSecrets of the bulk namespace and sends SIGKILL to `pid` once `kill_at`
-/// distinct ones have been created; returns how many it had seen.
-pub fn watch_and_kill(client: &Client, pid: u32, kill_at: usize) -> tokio::task::JoinHandle<usize> {
-    use futures::TryStreamExt;
-    use kube::runtime::{WatchStreamExt, watcher};
-    let client = client.clone();
-    tokio::spawn(async move {
-        let gvk = GroupVersion::from_str(EXTERNAL_SECRET.0)
-            .unwrap()
-            .with_kind(EXTERNAL_SECRET.1);
-        let (resource, _) = pinned_kind(&client, &gvk).await.unwrap();
-        let api = Api::<DynamicObject>::namespaced_with(client, BULK_NAMESPACE, &resource);
-        let mut applied =
-            std::pin::pin!(watcher(api, watcher::Config::default()).applied_objects());
-        let mut seen = BTreeSet::new();
-        while let Some(object) = applied.try_next().await.unwrap() {
-            seen.insert(object.metadata.name.unwrap_or_default());
-            if seen.len() >= kill_at {
-                let target = rustix::process::Pid::from_raw(i32::try_from(pid).unwrap()).unwrap();
-                rustix::process::kill_process(target, rustix::process::Signal::KILL).unwrap();
-                return seen.len();
-            }
-        }
-        seen.len()
-    })
+/// The fault point that kills the agent after [`KILL_AFTER`] objects.
+pub fn kill_point() -> String {
+    format!("apply:after-object:{KILL_AFTER}")
+}
+
+/// The ExternalSecrets of the bulk namespace, name → uid.
+pub async fn external_secret_uids(client: &Client) -> BTreeMap<String, String> {
+    external_secret_objects(client)
+        .await
+        .into_iter()
+        .filter_map(|o| Some((o.metadata.name?, o.metadata.uid?)))
+        .collect()
 }
 
 /// The names of the ExternalSecrets in the bulk namespace.
 pub async fn external_secrets(client: &Client) -> BTreeSet<String> {
+    external_secret_objects(client)
+        .await
+        .into_iter()
+        .filter_map(|o| o.metadata.name)
+        .collect()
+}
+
+async fn external_secret_objects(client: &Client) -> Vec<DynamicObject> {
     let gvk = GroupVersion::from_str(EXTERNAL_SECRET.0)
         .unwrap()
         .with_kind(EXTERNAL_SECRET.1);
@@ -120,7 +118,4 @@ pub async fn external_secrets(client: &Client) -> BTreeSet<String> {
         .await
         .unwrap()
         .items
-        .into_iter()
-        .filter_map(|o| o.metadata.name)
-        .collect()
 }

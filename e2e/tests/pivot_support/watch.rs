@@ -1,14 +1,14 @@
-//! The source `Cluster`'s pause, watched through the pivot; a process killed at a fault point.
+//! The source `Cluster`'s pause, watched through the pivot (a process killed at a fault point:
+//! `support::wait_killed_at`).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::os::unix::process::ExitStatusExt;
 use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 use kube::Client;
 use kube::api::{WatchEvent, WatchParams};
 use lattice_e2e::capi_fixture::{self, CAPI, CLUSTER};
-use lattice_e2e::{ManagedProcess, wait_until};
+use lattice_e2e::wait_until;
 use tokio::task::JoinHandle;
 
 use crate::support::SETTLE;
@@ -105,27 +105,4 @@ impl PauseWatch {
             "the source Cluster was paused again after the rollback: {seen:?}"
         );
     }
-}
-
-/// Waits until `process` (one that was armed with `point`) has died, and checks it died at
-/// `point`: killed by SIGKILL, its log's last run ending with the fault line.
-pub async fn wait_killed_at(process: &ManagedProcess, point: &str) {
-    let status = wait_until(&format!("a process to die at {point}"), SETTLE, || async {
-        process.try_exit_status()
-    })
-    .await
-    .unwrap();
-    assert_eq!(
-        status.signal(),
-        Some(9),
-        "killed by SIGKILL at {point}: {status:?}"
-    );
-    let log = process.current_log();
-    assert!(
-        log.contains(&format!(
-            "lattice-fault: killing this process at fault point {point}"
-        )),
-        "the log names the point {point}: {}",
-        log.lines().rev().take(20).collect::<Vec<_>>().join("\n")
-    );
 }

@@ -2,6 +2,7 @@
 //! objects it derives from a test cluster.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use kube::{Client, Resource};
 use lattice_e2e::bins::workspace_root;
 use lattice_e2e::lattice::objects::{ObjectRef, applied_by, get_object};
 use lattice_e2e::lattice::{Ctl, ServiceView, install_platform_crds, wait_for_phase};
-use lattice_e2e::{TestCluster, wait_until};
+use lattice_e2e::{ManagedProcess, TestCluster, wait_until};
 
 /// Namespace and name of `examples/hello.yaml`, placed on cluster `edge-1`.
 pub const NAMESPACE: &str = "demo";
@@ -205,4 +206,27 @@ where
         .collect();
     names.sort();
     names
+}
+
+/// Waits until `process` (one that was armed with `point`) has died, and checks it died at
+/// `point`: killed by SIGKILL, its log's last run ending with the fault line.
+pub async fn wait_killed_at(process: &ManagedProcess, point: &str) {
+    let status = wait_until(&format!("a process to die at {point}"), SETTLE, || async {
+        process.try_exit_status()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        status.signal(),
+        Some(9),
+        "killed by SIGKILL at {point}: {status:?}"
+    );
+    let log = process.current_log();
+    assert!(
+        log.contains(&format!(
+            "lattice-fault: killing this process at fault point {point}"
+        )),
+        "the log names the point {point}: {}",
+        log.lines().rev().take(20).collect::<Vec<_>>().join("\n")
+    );
 }

@@ -254,6 +254,13 @@ async fn apply_documents(
     tx.commit()
         .instrument(tracing::info_span!("commit"))
         .await?;
+    // Each session delivers a changed fleet policy in a span parented by this request.
+    for p in applied_fleet.iter().filter(|p| p.applied.changed) {
+        state.traces.remember(
+            &p.revision,
+            lattice_telemetry::propagation::current_context(),
+        );
+    }
     fleet_policy_writes::after_commit(state, fleet_set.as_ref());
 
     if let Some(change) = &change {

@@ -3,7 +3,8 @@
 //! `TraceService` of `opentelemetry-proto`), and log JSON lines. After `latticectl apply`, the
 //! REST call, its reconcile stages, the delivery on the session, the agent's server-side apply
 //! and the cell's handling of its result share one trace id, each span parented by the one
-//! before; the JSON log lines of the apply carry the same trace id and the ids of those spans.
+//! before; the JSON log lines of the apply carry the same trace id and the ids of those spans. The
+//! agent's enrolment (a unary call) is traced across both too, through gRPC metadata.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -188,6 +189,19 @@ async fn one_apply_is_one_trace_across_cell_and_agent() {
     trace.assert_parent(trace.get("lattice-agent", "server_side_apply"), apply);
     // And back: the cell records the result as a child of the agent's apply.
     trace.assert_parent(trace.get("lattice-cell", "apply_result"), apply);
+
+    // The unary Enroll carries the standard `traceparent` metadata: the cell's span of the call
+    // is a child of the agent's.
+    let enrol = spans
+        .iter()
+        .find(|s| s.service == "lattice-agent" && s.name == "enrol")
+        .unwrap_or_else(|| panic!("no enrol span of the agent: {spans:#?}"));
+    let enroll = spans
+        .iter()
+        .find(|s| s.service == "lattice-cell" && s.name == "enroll")
+        .unwrap_or_else(|| panic!("no enroll span of the cell: {spans:#?}"));
+    assert_eq!(enroll.trace_id, enrol.trace_id);
+    assert_eq!(enroll.parent_span_id, enrol.span_id);
 
     // No span carries a secret: the admin token appears in no attribute.
     for span in receiver.spans() {

@@ -194,3 +194,24 @@ fn trace_headers(headers: &axum::http::HeaderMap) -> lattice_telemetry::propagat
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{HeaderMap, HeaderValue};
+
+    use super::trace_headers;
+
+    #[test]
+    fn only_the_trace_context_headers_are_carried() {
+        let mut headers = HeaderMap::new();
+        let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        headers.insert("traceparent", HeaderValue::from_static(parent));
+        headers.insert("tracestate", HeaderValue::from_static("vendor=1"));
+        headers.insert("authorization", HeaderValue::from_static("Bearer secret"));
+        let carrier = trace_headers(&headers);
+        assert_eq!(carrier.len(), 2, "{carrier:?}");
+        assert_eq!(carrier["traceparent"], parent);
+        assert_eq!(carrier["tracestate"], "vendor=1");
+        assert!(trace_headers(&HeaderMap::new()).is_empty());
+    }
+}

@@ -43,8 +43,9 @@ pub struct AgentArgs {
     #[arg(long, default_value = "127.0.0.1:9090")]
     pub metrics_listen: SocketAddr,
 
-    /// Log format.
-    #[arg(long, value_enum, default_value = "human")]
+    /// Log format: `human`, or `json` (one object per line, with `trace_id` and `span_id` when
+    /// the line is logged in a traced span).
+    #[arg(long, env = "LATTICE_LOG_FORMAT", value_enum, default_value = "human")]
     pub log_format: LogFormat,
 
     /// Seconds between heartbeats (the cell may ask for a shorter interval); nodes and pods are

@@ -11,10 +11,12 @@ use lattice_protocol::v1::EnrollRequest;
 use lattice_protocol::v1::agent_service_client::AgentServiceClient;
 use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair, PKCS_ECDSA_P256_SHA256};
 use tonic::Code;
+use tracing::Instrument;
 use zeroize::Zeroizing;
 
 use crate::cell_endpoint::{CellUrl, endpoint, server_tls};
 use crate::credentials::{AgentCredentials, CredentialError, pem_certificates};
+use crate::trace_metadata::traced_request;
 
 /// Time allowed for the whole `Enroll` call.
 pub const ENROL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -144,12 +146,19 @@ pub async fn enrol(
         .connect()
         .await
         .map_err(|e| unreachable(&e))?;
-    let response = AgentServiceClient::new(channel)
-        .enroll(EnrollRequest {
+    // The span names the cell only: the token is a secret.
+    let span = tracing::info_span!("enrol", %cell);
+    let call = traced_request(
+        &span,
+        EnrollRequest {
             protocol_version: PROTOCOL_VERSION,
             token: token.0.to_string(),
             csr_pem: request.csr_pem,
-        })
+        },
+    );
+    let response = AgentServiceClient::new(channel)
+        .enroll(call)
+        .instrument(span)
         .await
         .map_err(|status| classify_refusal(cell, status))?
         .into_inner();

@@ -12,6 +12,7 @@ use lattice_protocol::v1::{self, AgentState};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::apply::Applier;
 use crate::drift::Drift;
@@ -41,6 +42,9 @@ pub struct Job {
     pub command: Command,
     /// The session to answer on.
     pub outbox: Outbox,
+    /// The command's span (a child of the cell's, decision 0055): the command runs and its
+    /// result is sent in it, so the result carries its trace context back to the cell.
+    pub span: tracing::Span,
 }
 
 /// Queue of the executor.
@@ -134,7 +138,10 @@ async fn run(
                 continue;
             }
         };
-        let (payload, success) = execute(&mut applier, &job.command, &metrics).await;
+        let (payload, success) = execute(&mut applier, &job.command, &metrics)
+            .instrument(job.span.clone())
+            .await;
+        job.span.record("success", success);
         let commanded_state = match &job.command {
             Command::Apply(apply) => {
                 failed.applied(&apply.spec_key, success);
@@ -166,6 +173,7 @@ async fn run(
         if job
             .outbox
             .send(Some(&job.command_id), payload)
+            .instrument(job.span.clone())
             .await
             .is_err()
         {

@@ -27,6 +27,7 @@ pub mod revisions;
 pub mod run;
 pub mod session;
 pub mod telemetry;
+pub mod trace_metadata;
 
 pub use cli::AgentArgs;
 pub use error::AgentError;

@@ -1,6 +1,8 @@
 //! Outgoing messages: every `AgentMessage` carries a fresh id, the cluster id from the agent's
 //! certificate (never anything else, or the cell ends the stream), and the id of the message it
-//! answers. The [`Outbox`] is the sending half of one session's stream.
+//! answers, and the trace context of the span it is sent in (an `ApplyResult` sent in the apply's
+//! span continues the cell's trace; decision 0055). The [`Outbox`] is the sending half of one
+//! session's stream.
 
 use lattice_protocol::identity::ClusterId;
 use lattice_protocol::new_message_id;
@@ -11,12 +13,13 @@ use tokio::sync::mpsc;
 /// Messages that may wait to be written to the stream before senders are pushed back.
 pub const OUTBOX_CAPACITY: usize = 64;
 
-/// Builds a message from this agent.
+/// Builds a message from this agent, carrying the current span's trace context.
 pub fn envelope(cluster_id: &ClusterId, reply_to: Option<&str>, payload: Payload) -> AgentMessage {
     AgentMessage {
         id: new_message_id(),
         cluster_id: cluster_id.to_string(),
         reply_to: reply_to.unwrap_or_default().to_string(),
+        trace_context: lattice_telemetry::propagation::current_context(),
         payload: Some(payload),
     }
 }

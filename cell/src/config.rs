@@ -111,8 +111,9 @@ pub struct CellArgs {
     #[arg(long)]
     pub insecure_http: bool,
 
-    /// Log format.
-    #[arg(long, value_enum, default_value_t = LogFormat::Human)]
+    /// Log format: `human`, or `json` (one object per line, with `trace_id` and `span_id` when
+    /// the line is logged in a traced span).
+    #[arg(long, env = "LATTICE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
 }
 

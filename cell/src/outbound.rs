@@ -1,4 +1,6 @@
-//! The cell → agent half of a session: a bounded channel feeding the response stream.
+//! The cell → agent half of a session: a bounded channel feeding the response stream. Every
+//! message carries the trace context of the span it is sent in (decision 0055): a command sent
+//! in a delivery span takes the trace of the apply that released it to the agent.
 
 use lattice_protocol::new_message_id;
 use lattice_protocol::v1::CellMessage;
@@ -29,6 +31,7 @@ impl Outbound {
         let message = CellMessage {
             id: id.clone(),
             reply_to: reply_to.to_string(),
+            trace_context: lattice_telemetry::propagation::current_context(),
             payload: Some(payload),
         };
         self.tx.send(Ok(message)).await.map_err(|_| Closed)?;
@@ -41,6 +44,7 @@ impl Outbound {
         let message = CellMessage {
             id: new_message_id(),
             reply_to: String::new(),
+            trace_context: lattice_telemetry::propagation::current_context(),
             payload: Some(payload),
         };
         match self.tx.try_send(Ok(message)) {
@@ -55,6 +59,7 @@ impl Outbound {
         let message = CellMessage {
             id,
             reply_to: String::new(),
+            trace_context: lattice_telemetry::propagation::current_context(),
             payload: Some(payload),
         };
         self.tx.send(Ok(message)).await.map_err(|_| Closed)

@@ -10,6 +10,7 @@ use tokio::sync::Notify;
 use crate::ca::CertificateAuthority;
 use crate::delivery::fleet::FleetPolicies;
 use crate::delivery::registry::ConnectionRegistry;
+use crate::delivery::traces::ReleaseTraces;
 use crate::metrics::Metrics;
 use crate::pivot_runner::PivotRunner;
 use crate::policy_versions::PolicyVersions;
@@ -123,4 +124,6 @@ pub struct CellState {
     pub pivots: PivotRunner,
     /// Asks the compliance task for an evaluation pass.
     pub compliance: ComplianceTrigger,
+    /// The trace context each released revision was released in, for its delivery's span.
+    pub traces: ReleaseTraces,
 }

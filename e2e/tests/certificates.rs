@@ -64,6 +64,7 @@ async fn hello_with(
         id: lattice_protocol::new_message_id(),
         cluster_id: CLUSTER.to_owned(),
         reply_to: String::new(),
+        trace_context: Default::default(),
         payload: Some(Payload::Hello(Hello {
             protocol_version: PROTOCOL_VERSION,
             agent_version: "e2e".to_owned(),

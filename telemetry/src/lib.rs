@@ -1,12 +1,21 @@
 //! Logs and traces of a Lattice process (`lattice-cell`, `lattice-agent`), set up one way:
 //!
 //! - `tracing` to stderr, filtered by `RUST_LOG` (default `info`); human lines (coloured only
-//!   when stderr is a terminal) or one flat JSON object per line with the current span;
-//! - an OpenTelemetry OTLP trace exporter (gRPC) only when `OTEL_EXPORTER_OTLP_ENDPOINT` or
-//!   `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set; every other `OTEL_*` variable is read by the
-//!   exporter itself. Exported spans pass the same filter as the logs.
+//!   when stderr is a terminal) or one flat JSON object per line with the current span and, when
+//!   it is traced, its `trace_id` and `span_id` ([`json_ids`]);
+//! - spans become OpenTelemetry spans (so they have trace ids and carry a remote parent even
+//!   when nothing is exported), exported over OTLP/gRPC only when `OTEL_EXPORTER_OTLP_ENDPOINT`
+//!   or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set; every other `OTEL_*` variable is read by
+//!   the exporter itself. Exported spans pass the same filter as the logs;
+//! - the W3C trace-context propagator ([`propagation`]), so a trace continues across the cell,
+//!   its agents and callers of the REST API.
 //!
 //! [`init`] returns a [`TelemetryGuard`] that flushes the exporter when dropped.
+
+pub mod json_ids;
+pub mod propagation;
+#[cfg(test)]
+mod test_exporter;
 
 use std::io::IsTerminal;
 
@@ -75,6 +84,7 @@ pub fn otlp_requested() -> bool {
 /// it).
 pub fn init(format: LogFormat, service: &'static str) -> Result<TelemetryGuard, TelemetryError> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let dispatch_slot = json_ids::DispatchSlot::default();
     let fmt = match format {
         LogFormat::Human => tracing_subscriber::fmt::layer()
             .with_ansi(std::io::stderr().is_terminal())
@@ -85,33 +95,39 @@ pub fn init(format: LogFormat, service: &'static str) -> Result<TelemetryGuard, 
             .flatten_event(true)
             .with_current_span(true)
             .with_writer(std::io::stderr)
+            .map_event_format(|f| json_ids::WithTraceIds::new(f, dispatch_slot.clone()))
             .boxed(),
     };
-    let provider = if otlp_requested() {
-        // The endpoint and headers come from the standard OTEL_* variables.
+    let exporting = otlp_requested();
+    let provider = SdkTracerProvider::builder()
+        .with_resource(Resource::builder().with_service_name(service).build());
+    let provider = if exporting {
+        // The endpoint and headers come from the standard OTEL_* variables; spans are sent in
+        // batches (OTEL_BSP_* tune them) and the rest flushed by the guard on shutdown.
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_tonic()
             .with_protocol(opentelemetry_otlp::Protocol::Grpc)
             .build()?;
-        Some(
-            SdkTracerProvider::builder()
-                .with_batch_exporter(exporter)
-                .with_resource(Resource::builder().with_service_name(service).build())
-                .build(),
-        )
+        provider.with_batch_exporter(exporter).build()
     } else {
-        None
+        // No exporter: spans still get ids (for the JSON log lines) and carry a remote parent on.
+        provider.build()
     };
-    let otel = provider
-        .as_ref()
-        .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer(service)));
-    tracing_subscriber::registry()
+    propagation::install_propagator();
+    let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer(service));
+    let dispatch: tracing::Dispatch = tracing_subscriber::registry()
         .with(filter)
         .with(fmt)
         .with(otel)
-        .try_init()?;
-    if provider.is_some() {
+        .into();
+    // Set before any event is formatted; the slot is new, so it is empty.
+    let _ = dispatch_slot.set(dispatch.downgrade());
+    dispatch.try_init()?;
+    if exporting {
         tracing::info!("exporting traces over OTLP/gRPC");
     }
-    Ok(TelemetryGuard { service, provider })
+    Ok(TelemetryGuard {
+        service,
+        provider: Some(provider),
+    })
 }

@@ -4,6 +4,7 @@
 //! cluster.
 
 use lattice_protocol::v1::{self, ObjectOutcome};
+use tracing::Instrument;
 
 use crate::apply::Applier;
 use crate::apply::delete::delete_managed;
@@ -72,7 +73,13 @@ impl Applier {
             return refused(format!("nothing applied: {e}"));
         }
 
-        let applied = apply_layers(&plan.layers, &mut self.resolver).await;
+        let applied = apply_layers(&plan.layers, &mut self.resolver)
+            .instrument(tracing::info_span!(
+                "server_side_apply",
+                layers = plan.layers.len(),
+                objects = desired.len(),
+            ))
+            .await;
         let mut objects = applied.results;
         if let Some(layer) = applied.failed_layer {
             return v1::ApplyResult {

@@ -1,16 +1,36 @@
 //! Handling `Apply`: queue it for the executor, which applies and answers with `ApplyResult`
 //! (reply_to = the command's id). If the queue is full the command is answered at once with a
 //! failure, so the cell never waits for an ack that will not come.
+//!
+//! The apply is an `apply` span, a child of the cell's delivery span when the command carries
+//! its trace context (decision 0055); the executor runs it, and sends its result, in that span.
 
 use lattice_protocol::v1::agent_message::Payload;
 use lattice_protocol::v1::{Apply, ApplyResult};
+
+use lattice_telemetry::propagation::{TraceContext, set_remote_parent};
 
 use crate::executor::{Command, ExecutorHandle, Job};
 use crate::outbox::Outbox;
 
 /// Queues `apply` (carried by message `command_id`) on `executor`; its result, or the refusal
 /// when the queue is full, goes to `outbox`.
-pub fn handle(command_id: &str, apply: Apply, outbox: &Outbox, executor: &ExecutorHandle) {
+pub fn handle(
+    command_id: &str,
+    apply: Apply,
+    trace_context: &TraceContext,
+    outbox: &Outbox,
+    executor: &ExecutorHandle,
+) {
+    let span = tracing::info_span!(
+        "apply",
+        command = %command_id,
+        spec = %apply.spec_key,
+        revision = %apply.revision_id,
+        success = tracing::field::Empty,
+    );
+    set_remote_parent(&span, trace_context);
+    let _in_span = span.enter();
     tracing::info!(command = %command_id, spec = %apply.spec_key, revision = %apply.revision_id, "apply received");
     let spec_key = apply.spec_key.clone();
     let revision_id = apply.revision_id.clone();
@@ -18,6 +38,7 @@ pub fn handle(command_id: &str, apply: Apply, outbox: &Outbox, executor: &Execut
         command_id: command_id.to_string(),
         command: Command::Apply(apply),
         outbox: outbox.clone(),
+        span: span.clone(),
     };
     if let Err(e) = executor.submit(job) {
         let refused = ApplyResult {

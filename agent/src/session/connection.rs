@@ -65,16 +65,24 @@ impl Connection {
             tracing::warn!("cell message without an id; its answer cannot be correlated");
         }
         match msg.payload {
-            Some(CellPayload::Apply(a)) => apply::handle(&msg.id, a, &self.outbox, &self.executor),
+            Some(CellPayload::Apply(a)) => {
+                apply::handle(&msg.id, a, &msg.trace_context, &self.outbox, &self.executor);
+            }
             Some(CellPayload::Remove(r)) => {
-                remove::handle(&msg.id, r, &self.outbox, &self.executor);
+                remove::handle(&msg.id, r, &msg.trace_context, &self.outbox, &self.executor);
             }
             Some(CellPayload::HeartbeatAck(ack)) => {
                 heartbeat_ack::handle(&ack, &mut self.heartbeats, &self.metrics);
             }
             Some(CellPayload::CertificateIssued(issued)) => return Some((msg.reply_to, issued)),
             Some(CellPayload::PivotCommand(command)) => {
-                pivot::handle(&msg.id, command, &self.outbox, &self.executor);
+                pivot::handle(
+                    &msg.id,
+                    command,
+                    &msg.trace_context,
+                    &self.outbox,
+                    &self.executor,
+                );
             }
             Some(CellPayload::InventoryWatch(watch)) => {
                 inventory_watch::handle(&msg.id, watch, &self.compliance);

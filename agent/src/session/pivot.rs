@@ -5,19 +5,39 @@
 use lattice_protocol::v1::agent_message::Payload;
 use lattice_protocol::v1::{PivotCommand, PivotStepResult};
 
+use lattice_telemetry::propagation::{TraceContext, set_remote_parent};
+
 use crate::executor::{Command, ExecutorHandle, Job};
 use crate::outbox::Outbox;
 use crate::pivot::step_name;
 
 /// Queues `command` (carried by message `command_id`) on `executor`; its result, or the refusal
 /// when the queue is full, goes to `outbox`.
-pub fn handle(command_id: &str, command: PivotCommand, outbox: &Outbox, executor: &ExecutorHandle) {
+/// The step is a `pivot_step` span, a child of the cell's span when the command carries its
+/// trace context.
+pub fn handle(
+    command_id: &str,
+    command: PivotCommand,
+    trace_context: &TraceContext,
+    outbox: &Outbox,
+    executor: &ExecutorHandle,
+) {
+    let span = tracing::info_span!(
+        "pivot_step",
+        command = %command_id,
+        pivot = %command.pivot_id,
+        step = step_name(&command),
+        success = tracing::field::Empty,
+    );
+    set_remote_parent(&span, trace_context);
+    let _in_span = span.enter();
     tracing::info!(command = %command_id, pivot = %command.pivot_id, step = step_name(&command), "pivot step received");
     let pivot_id = command.pivot_id.clone();
     let job = Job {
         command_id: command_id.to_string(),
         command: Command::Pivot(command),
         outbox: outbox.clone(),
+        span: span.clone(),
     };
     if let Err(e) = executor.submit(job) {
         let refused = PivotStepResult {
@@ -66,6 +86,7 @@ mod tests {
         handle(
             "cmd-1",
             step("p-1", Step::Discover(PivotDiscover {})),
+            &TraceContext::new(),
             &outbox,
             &executor,
         );
@@ -81,6 +102,7 @@ mod tests {
         handle(
             "cmd-2",
             step("p-1", Step::SetPaused(PivotSetPaused { paused: true })),
+            &TraceContext::new(),
             &outbox,
             &executor,
         );

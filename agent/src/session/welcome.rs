@@ -86,6 +86,7 @@ mod tests {
         CellMessage {
             id: "w1".into(),
             reply_to: reply_to.into(),
+            trace_context: Default::default(),
             payload: Some(Payload::Welcome(Welcome {
                 protocol_version: version,
                 cluster_id: cluster.into(),
@@ -154,6 +155,7 @@ mod tests {
         let ack = CellMessage {
             id: "x".into(),
             reply_to: String::new(),
+            trace_context: Default::default(),
             payload: Some(Payload::HeartbeatAck(HeartbeatAck { sequence: 1 })),
         };
         let e = accept(&ack, "h1", &cluster(), THIRTY).unwrap_err();

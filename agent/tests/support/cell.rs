@@ -174,6 +174,7 @@ impl TestCell {
         tx.send(Ok(CellMessage {
             id: id.clone(),
             reply_to: reply_to.to_string(),
+            trace_context: Default::default(),
             payload: Some(payload),
         }))
         .await
@@ -305,6 +306,7 @@ impl AgentService for CellService {
                         .send(Ok(CellMessage {
                             id: new_message_id(),
                             reply_to: msg.id.clone(),
+                            trace_context: Default::default(),
                             payload: Some(payload),
                         }))
                         .await;

@@ -108,6 +108,7 @@ async fn run(
         id: lattice_protocol::new_message_id(),
         cluster_id: cluster.clone(),
         reply_to: reply_to.to_string(),
+        trace_context: Default::default(),
         payload: Some(payload),
     };
     let hello = AgentPayload::Hello(Hello {

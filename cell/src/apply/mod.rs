@@ -21,6 +21,7 @@ pub mod readmit;
 use std::collections::BTreeSet;
 
 use lattice_derive::authz::Strictness;
+use tracing::Instrument;
 
 use crate::cluster_specs::register;
 use crate::policies::{PolicyChange, PolicyWriteError, write as policy_write};
@@ -250,7 +251,16 @@ async fn apply_documents(
             tracing::info!(cluster = %p.key.name, "cluster registered for its LatticeCluster");
         }
     }
-    tx.commit().await?;
+    tx.commit()
+        .instrument(tracing::info_span!("commit"))
+        .await?;
+    // Each session delivers a changed fleet policy in a span parented by this request.
+    for p in applied_fleet.iter().filter(|p| p.applied.changed) {
+        state.traces.remember(
+            &p.revision,
+            lattice_telemetry::propagation::current_context(),
+        );
+    }
     fleet_policy_writes::after_commit(state, fleet_set.as_ref());
 
     if let Some(change) = &change {

@@ -16,6 +16,7 @@ use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Server, ServerTlsConfig};
 use tonic::{Request, Response, Status, Streaming};
+use tracing::Instrument;
 
 use crate::state::CellState;
 
@@ -41,7 +42,18 @@ impl AgentService for AgentServiceImpl {
         &self,
         request: Request<EnrollRequest>,
     ) -> Result<Response<EnrollResponse>, Status> {
+        // The caller's trace context from the standard metadata; the span names no token.
+        let span = tracing::info_span!("enroll");
+        let carrier: lattice_telemetry::propagation::TraceContext = ["traceparent", "tracestate"]
+            .into_iter()
+            .filter_map(|name| {
+                let value = request.metadata().get(name)?.to_str().ok()?;
+                Some((name.to_string(), value.to_string()))
+            })
+            .collect();
+        lattice_telemetry::propagation::set_remote_parent(&span, &carrier);
         enroll::enroll(&self.state, request.into_inner())
+            .instrument(span)
             .await
             .map(Response::new)
     }

@@ -141,7 +141,9 @@ pub fn router(state: CellState) -> Router {
         .with_state(state)
 }
 
-/// Counts every request by method, route template and status, and logs it.
+/// Counts every request by method, route template and status, and logs it. Each request is an
+/// `http_request` span, named `METHOD /route` in traces, continuing the caller's trace when the
+/// request carries a W3C `traceparent` header.
 async fn observe(State(state): State<CellState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().to_string();
@@ -149,9 +151,18 @@ async fn observe(State(state): State<CellState>, request: Request, next: Next) -
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
-    let span = tracing::info_span!("http_request", %method, %route);
-    let response = next.run(request).instrument(span).await;
+    let span = tracing::info_span!(
+        "http_request",
+        %method,
+        %route,
+        otel.name = %format!("{method} {route}"),
+        otel.kind = "server",
+        http.response.status_code = tracing::field::Empty,
+    );
+    lattice_telemetry::propagation::set_remote_parent(&span, &trace_headers(request.headers()));
+    let response = next.run(request).instrument(span.clone()).await;
     let status = response.status().as_u16();
+    span.record("http.response.status_code", status);
     state
         .metrics
         .http_request_duration
@@ -171,4 +182,36 @@ async fn observe(State(state): State<CellState>, request: Request, next: Next) -
         .inc();
     tracing::debug!(%method, %route, status, elapsed_ms = started.elapsed().as_millis() as u64, "http request");
     response
+}
+
+/// The W3C trace-context headers of a request (`traceparent`, `tracestate`), as a carrier.
+fn trace_headers(headers: &axum::http::HeaderMap) -> lattice_telemetry::propagation::TraceContext {
+    ["traceparent", "tracestate"]
+        .into_iter()
+        .filter_map(|name| {
+            let value = headers.get(name)?.to_str().ok()?;
+            Some((name.to_string(), value.to_string()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{HeaderMap, HeaderValue};
+
+    use super::trace_headers;
+
+    #[test]
+    fn only_the_trace_context_headers_are_carried() {
+        let mut headers = HeaderMap::new();
+        let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        headers.insert("traceparent", HeaderValue::from_static(parent));
+        headers.insert("tracestate", HeaderValue::from_static("vendor=1"));
+        headers.insert("authorization", HeaderValue::from_static("Bearer secret"));
+        let carrier = trace_headers(&headers);
+        assert_eq!(carrier.len(), 2, "{carrier:?}");
+        assert_eq!(carrier["traceparent"], parent);
+        assert_eq!(carrier["tracestate"], "vendor=1");
+        assert!(trace_headers(&HeaderMap::new()).is_empty());
+    }
 }

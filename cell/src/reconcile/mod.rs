@@ -42,6 +42,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
 
 use lattice_derive::DeriveError;
+use tracing::Instrument;
 
 use crate::metrics::Metrics;
 use crate::policy_versions::VersionError;
@@ -140,7 +141,29 @@ impl From<sqlx::Error> for ReconcileError {
 /// Reconciles `key` inside `tx`, which must already hold the policy-set lock (shared or
 /// exclusive). Returns `None` if there is no live spec with that key. Nothing is visible until
 /// the caller commits; the caller nudges delivery afterwards.
+///
+/// Traced as a `reconcile` span (child of the caller's, e.g. the REST call) with one span per
+/// stage that does work: `derive` (derivation and Cedar authorization), `admit` (quota
+/// admission), `release` (the revision stored and made current). The outcome keeps the span's
+/// context, so the delivery of a released revision joins the trace (decision 0055).
 pub async fn reconcile_in(
+    tx: &mut sqlx::PgConnection,
+    state: &CellState,
+    key: &SpecKey,
+    trigger: &Trigger,
+) -> Result<Option<Outcome>, ReconcileError> {
+    let span = tracing::info_span!(
+        "reconcile",
+        spec = %key,
+        trigger = trigger.as_str(),
+        result = tracing::field::Empty,
+    );
+    reconcile_traced(tx, state, key, trigger)
+        .instrument(span)
+        .await
+}
+
+async fn reconcile_traced(
     tx: &mut sqlx::PgConnection,
     state: &CellState,
     key: &SpecKey,
@@ -160,14 +183,16 @@ pub async fn reconcile_in(
     let policies = state.policies.live(tx).await?;
     let input = input::load(tx, state, spec, policies).await?;
     lap("load");
-    let attempt = derive::run(&input);
+    let attempt = tracing::info_span!("derive", kind = %key.kind).in_scope(|| derive::run(&input));
     lap("derive");
     let verdict = match attempt.result {
         Err(DeriveError::Invalid(errors)) => Verdict::Invalid(errors),
         Err(DeriveError::Denied(denial)) => Verdict::Denied(denial),
         Ok(derived) => {
             let revision = Revision::from_derived(key, &derived);
-            let admission = admit::admit(tx, &input, &derived, &revision).await?;
+            let admission = admit::admit(tx, &input, &derived, &revision)
+                .instrument(tracing::info_span!("admit"))
+                .await?;
             lap("admit");
             match admission {
                 Admission::Refused(refusal) => {
@@ -180,8 +205,9 @@ pub async fn reconcile_in(
                     freed,
                 } => {
                     Metrics::count(&metrics.admissions, "admitted");
-                    let changed =
-                        release::release(tx, &input, &revision, attempt.mesh.as_ref()).await?;
+                    let changed = release::release(tx, &input, &revision, attempt.mesh.as_ref())
+                        .instrument(tracing::info_span!("release", revision = %revision.id))
+                        .await?;
                     lap("release");
                     Verdict::Released {
                         objects: revision.object_count(),
@@ -211,7 +237,9 @@ pub async fn reconcile_in(
         Verdict::Released { revision, .. } => Some(revision.clone()),
         _ => input.spec.revision_for_cluster().map(str::to_string),
     };
+    tracing::Span::current().record("result", verdict.result());
     Ok(Some(Outcome {
+        trace: lattice_telemetry::propagation::current_context(),
         key: key.clone(),
         generation: input.spec.generation,
         cluster: input.spec.cluster.clone(),
@@ -247,7 +275,9 @@ async fn reconcile_once(
     let mut tx = state.store.pool().begin().await?;
     lock_policy_set(&mut tx, PolicyLock::Shared).await?;
     let outcome = reconcile_in(&mut tx, state, key, trigger).await?;
-    tx.commit().await?;
+    tx.commit()
+        .instrument(tracing::info_span!("commit"))
+        .await?;
     if let Some(outcome) = &outcome {
         after_commit(state, outcome);
     }
@@ -265,7 +295,14 @@ pub fn after_commit(state: &CellState, outcome: &Outcome) {
         Verdict::NotAdmitted(_) => "not_admitted",
     };
     Metrics::count(&state.metrics.reconciles, label);
-    if outcome.revision_changed() {
+    if let Verdict::Released {
+        revision,
+        changed: true,
+        ..
+    } = &outcome.verdict
+    {
+        // Before the nudge, so the session that delivers it finds the context.
+        state.traces.remember(revision, outcome.trace.clone());
         state.registry.nudge(&outcome.cluster);
     }
     tracing::info!(

@@ -78,6 +78,9 @@ pub struct Outcome {
     pub policy_version: i64,
     /// Specs to reconcile next because this one changed (see `followups`).
     pub followups: Vec<SpecKey>,
+    /// The trace context of the reconcile (empty when not traced): a released revision's
+    /// delivery joins it (`crate::delivery::traces`).
+    pub trace: lattice_telemetry::propagation::TraceContext,
 }
 
 impl Outcome {

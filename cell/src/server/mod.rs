@@ -17,6 +17,7 @@ use crate::ca::{CaError, CaKeyError, CaKeySource, CertificateAuthority, resolve_
 use crate::config::CellArgs;
 use crate::delivery::fleet::FleetPolicies;
 use crate::delivery::registry::ConnectionRegistry;
+use crate::delivery::traces::ReleaseTraces;
 use crate::metrics::Metrics;
 use crate::pivot_runner::{PivotRunner, PivotSettings};
 use crate::policy_versions::PolicyVersions;
@@ -235,6 +236,7 @@ pub async fn start(args: &CellArgs) -> Result<RunningCell, StartError> {
         policies: PolicyVersions::default(),
         pivots: PivotRunner::new(PivotSettings::default(), shutdown.child_token()),
         compliance: ComplianceTrigger::default(),
+        traces: ReleaseTraces::default(),
     };
     // Level-triggered recovery: specs left unreconciled by a crash (or decided under a policy set
     // that changed since in a way that matters to them) are reconciled before serving.

@@ -284,6 +284,7 @@ impl AgentStream {
                 id: id.clone(),
                 cluster_id: cluster.to_string(),
                 reply_to: reply_to.to_string(),
+                trace_context: Default::default(),
                 payload: Some(payload),
             })
             .await

@@ -370,6 +370,7 @@ impl SimAgent {
             id: lattice_protocol::new_message_id(),
             cluster_id: name.clone(),
             reply_to: reply_to.to_string(),
+            trace_context: Default::default(),
             payload: Some(payload),
         };
         let hello = AgentPayload::Hello(Hello {

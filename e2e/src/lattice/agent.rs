@@ -34,6 +34,9 @@ pub struct AgentOptions {
     /// `--kubeconfig` of the agent; `None`: the cluster's admin kubeconfig. Set it to run the
     /// agent under a narrower identity (e.g. [`TestCluster::user_kubeconfig`] of a ServiceAccount).
     pub kubeconfig: Option<PathBuf>,
+    /// More environment variables of the agent (e.g. `OTEL_EXPORTER_OTLP_ENDPOINT`,
+    /// `LATTICE_LOG_FORMAT`), on top of the test's environment.
+    pub env: Vec<(String, String)>,
 }
 
 impl Default for AgentOptions {
@@ -43,6 +46,7 @@ impl Default for AgentOptions {
             log_filter: "info".to_owned(),
             fault: None,
             kubeconfig: None,
+            env: Vec::new(),
         }
     }
 }
@@ -87,10 +91,15 @@ impl Launch {
             &self.options.heartbeat_seconds.to_string(),
         ])
         .env("RUST_LOG", &self.options.log_filter);
-        Ok(match &self.options.fault {
+        let spec = match &self.options.fault {
             Some(points) => spec.env(lattice_fault::ENV, points),
             None => spec,
-        })
+        };
+        Ok(self
+            .options
+            .env
+            .iter()
+            .fold(spec, |spec, (key, value)| spec.env(key, value)))
     }
 }
 

@@ -43,6 +43,9 @@ pub struct CellOptions {
     /// `LATTICE_FAULT` of the cell (fault points to die at, `docs/testing.md` "Fault points");
     /// unset when `None`. Change it before a restart with [`Cell::set_fault`].
     pub fault: Option<String>,
+    /// More environment variables of the cell (e.g. `OTEL_EXPORTER_OTLP_ENDPOINT`,
+    /// `LATTICE_LOG_FORMAT`), on top of the test's environment.
+    pub env: Vec<(String, String)>,
 }
 
 impl Default for CellOptions {
@@ -53,6 +56,7 @@ impl Default for CellOptions {
             agent_cert_ttl: None,
             database_url: None,
             fault: None,
+            env: Vec::new(),
         }
     }
 }
@@ -311,6 +315,9 @@ fn spec(
     }
     if let Some(points) = &options.fault {
         spec = spec.env(lattice_fault::ENV, points);
+    }
+    for (key, value) in &options.env {
+        spec = spec.env(key, value);
     }
     Ok(spec
         .arg("--dev")

@@ -13,6 +13,7 @@ use lattice_derive::fleet_policy::FLEET_POLICY_KIND;
 use lattice_protocol::v1::cell_message::Payload as CellPayload;
 use lattice_protocol::v1::{Apply, Layer, Remove};
 use tonic::Status;
+use tracing::Instrument;
 
 use super::{Session, unavailable};
 use crate::delivery::fleet::{FleetSet, is_fleet_key};
@@ -109,7 +110,7 @@ async fn layers(
     ))
 }
 
-/// Sends `commands`, each recorded before it is sent.
+/// Sends `commands`, each recorded before it is sent, each in a `deliver` span.
 async fn send(
     state: &CellState,
     session: &mut Session,
@@ -117,53 +118,92 @@ async fn send(
     fleet: &FleetSet,
     commands: Vec<Command>,
 ) -> Result<(), Status> {
-    let cluster = session.cluster.as_str();
     for command in commands {
-        let (payload, sent) = match &command {
-            Command::Apply { key, revision } => {
-                let Some(layers) = layers(state, fleet, key, revision).await? else {
-                    continue;
-                };
-                let apply = Apply {
-                    spec_key: key.to_string(),
-                    revision_id: revision.clone(),
-                    layers,
-                };
-                (CellPayload::Apply(apply), SentCommand::Apply { revision })
-            }
-            Command::Remove { key } => (
-                CellPayload::Remove(Remove {
-                    spec_key: key.to_string(),
-                }),
-                SentCommand::Remove,
-            ),
-        };
-        let key = command_key(&command);
-        // Recorded before sending: if the send fails the agent reconnects, and its Hello (not this
-        // record) decides what is sent again.
-        let id = lattice_protocol::new_message_id();
-        state
-            .store
-            .record_sent(cluster, key, sent, &id)
-            .await
-            .map_err(unavailable)?;
-        outbound
-            .send_with_id(id.clone(), payload)
-            .await
-            .map_err(|_| Status::cancelled("the agent went away"))?;
-        session.view.sent(&command);
-        match command {
-            Command::Apply { .. } => {
-                Metrics::count(&state.metrics.applies, "sent");
-                state.metrics.stream_message("sent", "apply");
-            }
-            Command::Remove { .. } => {
-                Metrics::count(&state.metrics.removes, "sent");
-                state.metrics.stream_message("sent", "remove");
-            }
-        }
-        tracing::info!(%cluster, spec = %key, command_id = %id, "command sent");
+        let span = delivery_span(state, session.cluster.as_str(), &command);
+        send_one(state, session, outbound, fleet, command)
+            .instrument(span)
+            .await?;
     }
+    Ok(())
+}
+
+/// The span of one command's delivery: an Apply's is a child of the reconcile that released
+/// its revision, when the cell still knows it (`crate::delivery::traces`), so the agent's apply
+/// (which continues the context the command carries) is in the same trace.
+fn delivery_span(state: &CellState, cluster: &str, command: &Command) -> tracing::Span {
+    match command {
+        Command::Apply { key, revision } => {
+            let span = tracing::info_span!(
+                "deliver",
+                %cluster,
+                spec = %key,
+                %revision,
+                command = "apply",
+            );
+            if let Some(released_in) = state.traces.get(revision) {
+                lattice_telemetry::propagation::set_remote_parent(&span, &released_in);
+            }
+            span
+        }
+        Command::Remove { key } => {
+            tracing::info_span!("deliver", %cluster, spec = %key, command = "remove")
+        }
+    }
+}
+
+/// Sends one command, recorded before it is sent.
+async fn send_one(
+    state: &CellState,
+    session: &mut Session,
+    outbound: &Outbound,
+    fleet: &FleetSet,
+    command: Command,
+) -> Result<(), Status> {
+    let cluster = session.cluster.as_str();
+    let (payload, sent) = match &command {
+        Command::Apply { key, revision } => {
+            let Some(layers) = layers(state, fleet, key, revision).await? else {
+                return Ok(());
+            };
+            let apply = Apply {
+                spec_key: key.to_string(),
+                revision_id: revision.clone(),
+                layers,
+            };
+            (CellPayload::Apply(apply), SentCommand::Apply { revision })
+        }
+        Command::Remove { key } => (
+            CellPayload::Remove(Remove {
+                spec_key: key.to_string(),
+            }),
+            SentCommand::Remove,
+        ),
+    };
+    let key = command_key(&command);
+    // Recorded before sending: if the send fails the agent reconnects, and its Hello (not this
+    // record) decides what is sent again.
+    let id = lattice_protocol::new_message_id();
+    state
+        .store
+        .record_sent(cluster, key, sent, &id)
+        .await
+        .map_err(unavailable)?;
+    outbound
+        .send_with_id(id.clone(), payload)
+        .await
+        .map_err(|_| Status::cancelled("the agent went away"))?;
+    session.view.sent(&command);
+    match command {
+        Command::Apply { .. } => {
+            Metrics::count(&state.metrics.applies, "sent");
+            state.metrics.stream_message("sent", "apply");
+        }
+        Command::Remove { .. } => {
+            Metrics::count(&state.metrics.removes, "sent");
+            state.metrics.stream_message("sent", "remove");
+        }
+    }
+    tracing::info!(%cluster, spec = %key, command_id = %id, "command sent");
     Ok(())
 }
 

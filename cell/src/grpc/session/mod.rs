@@ -220,7 +220,10 @@ async fn dispatch(
         // the cluster's own specs did not change with it.
         Some(AgentPayload::ApplyResult(result)) => {
             let fleet = deliver::is_fleet_key_text(&result.spec_key);
-            apply_result::handle(state, session, &message.reply_to, result).await?;
+            let span = result_span("apply_result", &result.spec_key, &message.trace_context);
+            apply_result::handle(state, session, &message.reply_to, result)
+                .instrument(span)
+                .await?;
             if fleet {
                 deliver_fleet(state, session, outbound).await
             } else {
@@ -229,7 +232,10 @@ async fn dispatch(
         }
         Some(AgentPayload::RemoveResult(result)) => {
             let fleet = deliver::is_fleet_key_text(&result.spec_key);
-            remove_result::handle(state, session, &message.reply_to, result).await?;
+            let span = result_span("remove_result", &result.spec_key, &message.trace_context);
+            remove_result::handle(state, session, &message.reply_to, result)
+                .instrument(span)
+                .await?;
             if fleet {
                 deliver_fleet(state, session, outbound).await
             } else {
@@ -253,6 +259,18 @@ async fn dispatch(
         )),
         None => Err(Status::invalid_argument("message has no payload")),
     }
+}
+
+/// The span recording a command's result: a child of the agent's span that sent it (its
+/// `trace_context`), so the result closes the trace of the apply it answers (decision 0055).
+fn result_span(
+    name: &'static str,
+    spec: &str,
+    trace_context: &lattice_telemetry::propagation::TraceContext,
+) -> tracing::Span {
+    let span = tracing::info_span!("result", otel.name = name, %spec);
+    lattice_telemetry::propagation::set_remote_parent(&span, trace_context);
+    span
 }
 
 /// The `message` label of an agent's payload in `lattice_cell_stream_messages_total`.

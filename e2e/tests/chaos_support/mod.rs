@@ -88,12 +88,15 @@ pub async fn wait_held(ctl: &Ctl, client: &Client, namespace: &str, name: &str) 
 }
 
 /// Revisions of `spec` (e.g. `demo/hello-a`) the agent's log says it received, in order.
+///
+/// The line is `<time> INFO apply{spec=… revision=…}: … apply received command=… spec=…
+/// revision=…`: the event's own field is the last `revision=`, the span's comes first.
 pub fn revisions_received(log: &str, spec: &str) -> Vec<String> {
     log.lines()
         .filter(|l| l.contains("apply received") && l.contains(&format!("LatticeService/{spec}")))
         .filter_map(|l| {
-            l.split("revision=")
-                .nth(1)
+            l.rsplit("revision=")
+                .next()
                 .and_then(|rest| rest.split_whitespace().next())
                 .map(|r| r.trim_matches('"').to_owned())
         })

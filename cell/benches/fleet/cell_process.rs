@@ -27,7 +27,10 @@ impl CellProcess {
         let dir = tempfile::tempdir().expect("a temporary data directory");
         let log = dir.path().join("cell.log");
         let mut child = Command::new(env!("CARGO_BIN_EXE_lattice-cell"))
-            .args(["--dev", "--http-listen", "127.0.0.1:0", "--grpc-listen"])
+            // The driver speaks plain HTTP to the REST API (allowed on loopback); the agents'
+            // gRPC is mTLS as always.
+            .args(["--dev", "--insecure-http", "--http-listen", "127.0.0.1:0"])
+            .arg("--grpc-listen")
             .arg("127.0.0.1:0")
             .arg("--data-dir")
             .arg(dir.path())

@@ -3,6 +3,7 @@
 //! handed to that user.
 
 use std::fs;
+use std::io::ErrorKind;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
@@ -57,14 +58,34 @@ impl SystemUser {
     }
 
     fn chown_tree(&self, path: &Path) -> Result<(), EmbeddedPostgresError> {
-        let meta = fs::symlink_metadata(path).map_err(|e| io(path, e))?;
+        fs::symlink_metadata(path).map_err(|e| io(path, e))?;
+        self.chown_subtree(path)
+    }
+
+    /// Chowns `path` and everything under it. A path that vanishes during the walk is skipped:
+    /// a postmaster still exiting after its cell was killed removes `postmaster.pid` and its
+    /// temporary files while we walk, and a file that no longer exists needs no owner.
+    fn chown_subtree(&self, path: &Path) -> Result<(), EmbeddedPostgresError> {
+        let meta = match fs::symlink_metadata(path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io(path, e)),
+        };
         if meta.uid() != self.uid || meta.gid() != self.gid {
-            self.chown(path)?;
+            match std::os::unix::fs::chown(path, Some(self.uid), Some(self.gid)) {
+                Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+                other => other.map_err(|e| io(path, e))?,
+            }
         }
         if meta.is_dir() {
-            for entry in fs::read_dir(path).map_err(|e| io(path, e))? {
+            let entries = match fs::read_dir(path) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+                Err(e) => return Err(io(path, e)),
+            };
+            for entry in entries {
                 let entry = entry.map_err(|e| io(path, e))?;
-                self.chown_tree(&entry.path())?;
+                self.chown_subtree(&entry.path())?;
             }
         }
         Ok(())
@@ -93,6 +114,29 @@ fn lookup(passwd: &str, name: &str) -> Option<SystemUser> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The owner this process already is, so the walk needs no privilege.
+    fn me(dir: &Path) -> SystemUser {
+        let meta = fs::metadata(dir).unwrap();
+        SystemUser {
+            uid: meta.uid(),
+            gid: meta.gid(),
+        }
+    }
+
+    #[test]
+    fn a_file_that_vanishes_during_the_walk_is_skipped_but_a_missing_directory_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let user = me(dir.path());
+        // What an exiting postmaster does between our readdir and our chown.
+        let gone = dir.path().join("postmaster.pid");
+        assert!(user.chown_subtree(&gone).is_ok());
+        std::fs::write(dir.path().join("PG_VERSION"), "15").unwrap();
+        assert!(user.chown_tree(dir.path()).is_ok());
+        let missing = dir.path().join("no-such-dir");
+        let err = user.chown_tree(&missing).unwrap_err().to_string();
+        assert!(err.contains("no-such-dir"), "{err}");
+    }
 
     #[test]
     fn passwd_lookup_finds_uid_and_gid() {

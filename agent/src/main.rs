@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use lattice_agent::{AgentArgs, run};
+use lattice_process::ShutdownSignals;
 use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
@@ -35,28 +36,10 @@ async fn main() -> ExitCode {
     }
 }
 
-/// SIGINT and SIGTERM (what Kubernetes sends before killing the pod).
-struct ShutdownSignals {
-    interrupt: tokio::signal::unix::Signal,
-    terminate: tokio::signal::unix::Signal,
-}
-
-impl ShutdownSignals {
-    fn install() -> std::io::Result<Self> {
-        use tokio::signal::unix::{SignalKind, signal};
-        Ok(Self {
-            interrupt: signal(SignalKind::interrupt())?,
-            terminate: signal(SignalKind::terminate())?,
-        })
-    }
-}
-
 /// Cancels on SIGINT or SIGTERM.
-async fn stop_on_signal(mut signals: ShutdownSignals, cancel: CancellationToken) {
-    tokio::select! {
-        _ = signals.interrupt.recv() => {}
-        _ = signals.terminate.recv() => {}
-    }
+/// SIGTERM is what Kubernetes sends before killing the pod.
+async fn stop_on_signal(signals: ShutdownSignals, cancel: CancellationToken) {
+    signals.recv().await;
     tracing::info!("shutdown requested");
     cancel.cancel();
 }

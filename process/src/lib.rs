@@ -11,6 +11,9 @@
 //! The signal itself is set either by the program run (the cell runs Postgres through
 //! `setpriv --pdeathsig`, no `unsafe` needed) or with [`kill_when_parent_dies`] (the e2e harness).
 
+pub mod shutdown;
+pub use shutdown::ShutdownSignals;
+
 use std::io;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command};

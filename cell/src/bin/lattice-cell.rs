@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use lattice_cell::CellArgs;
+use lattice_process::ShutdownSignals;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -46,28 +47,5 @@ async fn main() -> ExitCode {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
-    }
-}
-
-/// SIGINT and SIGTERM, registered up front so neither can arrive unhandled.
-struct ShutdownSignals {
-    interrupt: tokio::signal::unix::Signal,
-    terminate: tokio::signal::unix::Signal,
-}
-
-impl ShutdownSignals {
-    fn install() -> std::io::Result<Self> {
-        use tokio::signal::unix::{SignalKind, signal};
-        Ok(Self {
-            interrupt: signal(SignalKind::interrupt())?,
-            terminate: signal(SignalKind::terminate())?,
-        })
-    }
-
-    async fn recv(mut self) {
-        tokio::select! {
-            _ = self.interrupt.recv() => {}
-            _ = self.terminate.recv() => {}
-        }
     }
 }

@@ -189,10 +189,17 @@ pub fn how_to_poke(fleet: &Fleet) -> String {
 /// Ctrl-C, stop everything. Ctrl-C or SIGTERM at any point stops what was started.
 pub async fn run_to_exit(options: DemoOptions) -> std::process::ExitCode {
     use std::process::ExitCode;
+    let signals = match lattice_process::ShutdownSignals::install() {
+        Ok(signals) => signals,
+        Err(e) => {
+            eprintln!("lattice-demo: cannot install signal handlers: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let progress = Progress::start();
     let outcome = tokio::select! {
         outcome = run(&options, &progress) => outcome,
-        () = shutdown_signal() => {
+        () = signals.recv() => {
             eprintln!("lattice-demo: interrupted; stopping everything it started");
             return ExitCode::from(130);
         }
@@ -206,8 +213,14 @@ pub async fn run_to_exit(options: DemoOptions) -> std::process::ExitCode {
     };
     println!("\n{}\n", report.render());
     if options.keep_running {
+        // Registered before the instructions are printed, so a signal sent after reading them
+        // stops the fleet cleanly rather than by the default action.
+        let signals = lattice_process::ShutdownSignals::install();
         println!("{}\n", how_to_poke(&fleet));
-        shutdown_signal().await;
+        match signals {
+            Ok(signals) => signals.recv().await,
+            Err(e) => eprintln!("lattice-demo: cannot install signal handlers ({e}); stopping now"),
+        }
     }
     progress.step("stopping the agents, the cell (and its Postgres) and the clusters");
     drop(fleet);
@@ -216,21 +229,5 @@ pub async fn run_to_exit(options: DemoOptions) -> std::process::ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
-    }
-}
-
-/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
     }
 }

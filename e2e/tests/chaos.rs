@@ -368,6 +368,16 @@ async fn a_link_cut_for_a_minute_is_reconnected_with_backoff_and_the_spec_applie
     println!("a_link_cut_for_a_minute: {:?}", started.elapsed());
 }
 
+/// The cell log's lines about failed requests (they carry the cause a client is not told).
+fn failed_requests_logged(cell: &Cell) -> String {
+    std::fs::read_to_string(cell.log_path())
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| line.contains("request failed"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 // ---------------------------------------------------------------------------------------------
 // 4. Postgres stopped and started under a running cell
 // ---------------------------------------------------------------------------------------------
@@ -468,9 +478,10 @@ async fn postgres_restarted_under_the_cell_loses_no_acknowledged_write_and_the_c
     for write in &failed {
         assert!(
             write.stderr.contains(UNAVAILABLE),
-            "{}: {}",
+            "{}: {}\nthe cell logged:\n{}",
             write.name,
-            write.stderr
+            write.stderr,
+            failed_requests_logged(&cell)
         );
     }
 

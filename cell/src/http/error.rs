@@ -12,6 +12,7 @@ use crate::apply::ApplyError;
 use crate::apply::delete::DeleteError;
 use crate::reconcile::ReconcileError;
 use crate::store::StoreError;
+use crate::store::unavailable::caused_by_unavailable;
 
 /// The message of a request refused because the cell cannot reach its database.
 pub const DATABASE_UNAVAILABLE: &str = "the cell cannot reach its database; the request was not stored (or not confirmed as stored); retry later";
@@ -95,6 +96,15 @@ impl ApiError {
         )
     }
 
+    /// 503 when a lost database is behind `cause` (see [`caused_by_unavailable`]), else 500.
+    pub fn failed(cause: &(dyn std::error::Error + 'static)) -> Self {
+        if caused_by_unavailable(cause) {
+            Self::database_unavailable(&cause)
+        } else {
+            Self::internal(&cause)
+        }
+    }
+
     /// 500; the cause is logged, not returned.
     pub fn internal(cause: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "request failed");
@@ -124,13 +134,18 @@ impl From<StoreError> for ApiError {
 
 impl From<ApplyError> for ApiError {
     fn from(err: ApplyError) -> Self {
+        // A lost database behind any wrapper (a policy set version that could not be read, a
+        // batched write) is a 503 the client retries, not an internal error.
+        if !matches!(err, ApplyError::Body(_)) && caused_by_unavailable(&err) {
+            return Self::database_unavailable(&err);
+        }
         match err {
             ApplyError::Body(BodyError::Invalid(errors)) => Self::invalid_documents(&errors),
             ApplyError::Body(other) => Self::bad_request(other.to_string()),
             ApplyError::Store(store) | ApplyError::Reconcile(ReconcileError::Store(store)) => {
                 store.into()
             }
-            ApplyError::Reconcile(e) => Self::internal(&e),
+            ApplyError::Reconcile(e) => Self::failed(&e),
         }
     }
 }
@@ -147,6 +162,7 @@ impl From<DeleteError> for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy_versions::VersionError;
 
     #[test]
     fn an_unreachable_database_is_a_503_saying_so() {
@@ -158,6 +174,12 @@ mod tests {
         ))
         .into();
         assert_eq!(via_reconcile.status, StatusCode::SERVICE_UNAVAILABLE);
+        let via_policies: ApiError = ApplyError::Reconcile(ReconcileError::Policies(
+            VersionError::Store(StoreError::Database(sqlx::Error::PoolTimedOut)),
+        ))
+        .into();
+        assert_eq!(via_policies.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(via_policies.body.message, DATABASE_UNAVAILABLE);
     }
 
     #[test]

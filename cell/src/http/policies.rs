@@ -29,7 +29,7 @@ pub async fn list(State(state): State<CellState>) -> Result<Json<Value>, ApiErro
         .policies
         .live(&mut conn)
         .await
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(|e| ApiError::failed(&e))?;
     Ok(Json(json!({
         "apiVersion": API_VERSION,
         "kind": "CedarPolicyList",
@@ -60,7 +60,7 @@ pub async fn delete(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let deleted = lifecycle::delete(&state, &name, "admin")
         .await
-        .map_err(|e| ApiError::internal(&e))?
+        .map_err(|e| ApiError::failed(&e))?
         .ok_or_else(|| not_found(&name))?;
     Ok((
         StatusCode::OK,
@@ -85,13 +85,13 @@ pub async fn can_i_handler(
         .policies
         .live(&mut conn)
         .await
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(|e| ApiError::failed(&e))?;
     let answer = can_i(&request, &live).map_err(|e| ApiError::invalid_field(e.field, e.message))?;
     Ok(Json(answer))
 }
 
 fn store(e: sqlx::Error) -> ApiError {
-    ApiError::internal(&e)
+    ApiError::failed(&e)
 }
 
 fn not_found(name: &str) -> ApiError {

@@ -3,6 +3,8 @@
 //! (or, if the connection broke during COMMIT, not confirmed), and the same request may succeed
 //! once Postgres is back, so the REST API answers 503 with a clear message instead of a bare 500.
 
+use std::sync::Arc;
+
 use super::StoreError;
 
 /// SQLSTATEs of a server that is shutting down or not accepting connections yet:
@@ -26,11 +28,30 @@ pub fn is_unavailable(err: &sqlx::Error) -> bool {
     }
 }
 
+/// Whether a database error anywhere in `err`'s chain of causes says the database is unreachable.
+/// Errors of the cell nest (an apply's reconcile reads a policy set version, whose store read
+/// failed; a batched write shares one error between its callers), so the classification follows
+/// `source()` instead of knowing every wrapper.
+pub fn caused_by_unavailable(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(err);
+    while let Some(e) = cause {
+        let sqlx_error = e
+            .downcast_ref::<sqlx::Error>()
+            .or_else(|| e.downcast_ref::<Arc<sqlx::Error>>().map(|a| a.as_ref()));
+        if sqlx_error.is_some_and(is_unavailable) {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
 impl StoreError {
     /// Whether the store failed because the database is unreachable (see [`is_unavailable`]).
     pub fn is_unavailable(&self) -> bool {
         match self {
             StoreError::Connect(e) | StoreError::Database(e) => is_unavailable(e),
+            StoreError::Batched(e) => is_unavailable(e),
             _ => false,
         }
     }
@@ -48,6 +69,26 @@ mod tests {
         assert!(is_unavailable(&sqlx::Error::PoolClosed));
         assert!(StoreError::Database(sqlx::Error::PoolTimedOut).is_unavailable());
         assert!(StoreError::Connect(sqlx::Error::PoolTimedOut).is_unavailable());
+    }
+
+    #[test]
+    fn a_lost_connection_is_found_behind_wrappers() {
+        let batched = StoreError::Batched(Arc::new(sqlx::Error::PoolClosed));
+        assert!(batched.is_unavailable());
+        assert!(caused_by_unavailable(&batched));
+        let wrapped = crate::reconcile::ReconcileError::Policies(
+            crate::policy_versions::VersionError::Store(StoreError::Database(
+                sqlx::Error::PoolTimedOut,
+            )),
+        );
+        assert!(caused_by_unavailable(&wrapped));
+        let unknown = crate::reconcile::ReconcileError::Policies(
+            crate::policy_versions::VersionError::Unknown(3),
+        );
+        assert!(!caused_by_unavailable(&unknown));
+        assert!(!caused_by_unavailable(&StoreError::Database(
+            sqlx::Error::RowNotFound
+        )));
     }
 
     #[test]

@@ -63,6 +63,7 @@ impl Settings {
 pub struct ComplianceTrigger {
     notify: Arc<Notify>,
     pending: Arc<Mutex<PendingEvaluations>>,
+    watch_sends: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// What the compliance task was asked to evaluate since it last looked.
@@ -90,6 +91,15 @@ impl ComplianceTrigger {
     /// Takes what was requested, leaving nothing pending.
     pub fn take(&self) -> PendingEvaluations {
         std::mem::take(&mut *self.lock())
+    }
+
+    /// A turn to compute and send inventory watch lists (a session's first, or every session's
+    /// after a profile change). Held from reading the profiles to queueing the message, so
+    /// whoever read later also sends later and the last list a session gets reflects the last
+    /// committed change (without it, a session starting during a profile delete could be sent
+    /// the list of before the delete last).
+    pub async fn watch_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.watch_sends.lock().await
     }
 
     /// What the compliance task waits on.

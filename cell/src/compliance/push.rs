@@ -57,11 +57,13 @@ pub async fn on_welcome(
     cluster: &str,
     outbound: &Outbound,
 ) -> Result<(), ComplianceError> {
+    let turn = state.compliance.watch_turn().await;
     if let Some(watch) = inventory_watch(state, cluster).await?
         && !watch.kinds.is_empty()
     {
         send(outbound, cluster, Payload::InventoryWatch(watch));
     }
+    drop(turn);
     let results = current_results(state, cluster).await?;
     if !results.results.is_empty() {
         send(outbound, cluster, Payload::ComplianceResults(results));
@@ -71,6 +73,7 @@ pub async fn on_welcome(
 
 /// Sends every connected agent its `InventoryWatch` (the profiles changed).
 pub async fn broadcast_watches(state: &CellState) -> Result<(), ComplianceError> {
+    let _turn = state.compliance.watch_turn().await;
     for cluster in state.store.clusters().await? {
         let Some(session) = state.registry.session(&cluster.name) else {
             continue;

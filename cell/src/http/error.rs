@@ -186,5 +186,12 @@ mod tests {
     fn other_store_failures_stay_internal() {
         let err: ApiError = StoreError::Database(sqlx::Error::RowNotFound).into();
         assert_eq!(err.status, StatusCode::INTERNAL_SERVER_ERROR);
+        let unknown: ApiError =
+            ApplyError::Reconcile(ReconcileError::Policies(VersionError::Unknown(3))).into();
+        assert_eq!(unknown.status, StatusCode::INTERNAL_SERVER_ERROR);
+        let failed = ApiError::failed(&StoreError::Database(sqlx::Error::RowNotFound));
+        assert_eq!(failed.status, StatusCode::INTERNAL_SERVER_ERROR);
+        let lost = ApiError::failed(&StoreError::Database(sqlx::Error::PoolClosed));
+        assert_eq!(lost.status, StatusCode::SERVICE_UNAVAILABLE);
     }
 }

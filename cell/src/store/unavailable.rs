@@ -71,24 +71,21 @@ mod tests {
         assert!(StoreError::Connect(sqlx::Error::PoolTimedOut).is_unavailable());
     }
 
+    /// An error wrapping another the way the cell's do (`#[error(transparent)]`).
+    #[derive(Debug, thiserror::Error)]
+    #[error(transparent)]
+    struct Wrapper(#[from] StoreError);
+
     #[test]
     fn a_lost_connection_is_found_behind_wrappers() {
         let batched = StoreError::Batched(Arc::new(sqlx::Error::PoolClosed));
         assert!(batched.is_unavailable());
         assert!(caused_by_unavailable(&batched));
-        let wrapped = crate::reconcile::ReconcileError::Policies(
-            crate::policy_versions::VersionError::Store(StoreError::Database(
-                sqlx::Error::PoolTimedOut,
-            )),
-        );
-        assert!(caused_by_unavailable(&wrapped));
-        let unknown = crate::reconcile::ReconcileError::Policies(
-            crate::policy_versions::VersionError::Unknown(3),
-        );
-        assert!(!caused_by_unavailable(&unknown));
-        assert!(!caused_by_unavailable(&StoreError::Database(
-            sqlx::Error::RowNotFound
-        )));
+        assert!(caused_by_unavailable(&Wrapper(batched)));
+        let lost = StoreError::Database(sqlx::Error::PoolTimedOut);
+        assert!(caused_by_unavailable(&Wrapper(lost)));
+        let other = StoreError::Database(sqlx::Error::RowNotFound);
+        assert!(!caused_by_unavailable(&Wrapper(other)));
     }
 
     #[test]

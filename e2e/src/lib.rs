@@ -14,6 +14,7 @@ pub mod examples;
 pub mod helm;
 pub mod lattice;
 pub mod module_graph;
+pub mod otlp;
 pub mod ports;
 pub mod process;
 pub mod tcp_proxy;

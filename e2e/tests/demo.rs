@@ -1,7 +1,8 @@
 //! The main job as a user runs it: the `lattice-demo` binary on a directory of examples. It
 //! applies the policies, then every spec, reports per service (a Cedar denial is visible) and per
-//! cluster (a LatticeCluster with its phase), pivots the LatticeCluster `edge-3` to itself and
-//! shows the pivot, and exits non-zero exactly when something did not end as its example expects.
+//! cluster (a LatticeCluster with its phase), shows the trace of one apply across the cell and an
+//! agent, pivots the LatticeCluster `edge-3` to itself and shows the pivot, and exits non-zero
+//! exactly when something did not end as its example expects.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -161,6 +162,45 @@ fn the_demo_reports_every_example_and_fails_on_the_unexpected() {
             .any(|l| l.contains("  pivot    edge-1 → edge-3  Pivoted")),
         "the pivot history from describe cluster:\n{stdout}"
     );
+    // One apply's trace, from the REST call to the agent's server-side apply and back, read from
+    // the OTLP receiver the demo exports the cell's and the agents' spans to.
+    let trace_section: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("One apply, one trace"))
+        .take_while(|l| !l.is_empty())
+        .collect();
+    let heading = trace_section
+        .get(1)
+        .unwrap_or_else(|| panic!("the trace section is missing:\n{stdout}"));
+    let trace_id = heading
+        .split(": trace ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .unwrap_or_else(|| panic!("no trace id: {heading}"));
+    assert!(
+        heading.trim_start().starts_with('✓')
+            && trace_id.len() == 32
+            && trace_id.chars().all(|c| c.is_ascii_hexdigit()),
+        "{heading}"
+    );
+    for (service, span) in [
+        ("lattice-cell", "POST /v1/apply"),
+        ("lattice-cell", "reconcile"),
+        ("lattice-cell", "deliver"),
+        ("lattice-agent", "apply"),
+        ("lattice-agent", "server_side_apply"),
+        ("lattice-cell", "apply_result"),
+    ] {
+        assert!(
+            trace_section.iter().any(|l| {
+                let mut words = l.split_whitespace();
+                words.next() == Some(service)
+                    && words.next() == Some(span.split(' ').next().unwrap())
+            }),
+            "span {span} of {service} missing from the trace:\n{}",
+            trace_section.join("\n")
+        );
+    }
     assert!(
         stdout.contains("✓ CedarPolicy platform-images"),
         "the policies are applied first:\n{stdout}"

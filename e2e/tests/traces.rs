@@ -21,14 +21,9 @@ use traces_support::{OtlpReceiver, ReceivedSpan, json_lines};
 /// The environment of both processes: export to `receiver` in small, quick batches (the guard
 /// flushes the rest at shutdown; the test does not wait for that), JSON log lines.
 fn telemetry_env(receiver: &OtlpReceiver) -> Vec<(String, String)> {
-    [
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint()),
-        ("OTEL_BSP_SCHEDULE_DELAY", "100".to_string()),
-        ("LATTICE_LOG_FORMAT", "json".to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect()
+    let mut env = receiver.exporter_env();
+    env.push(("LATTICE_LOG_FORMAT".to_string(), "json".to_string()));
+    env
 }
 
 /// The spans of one trace, looked up by service and name.
@@ -89,7 +84,7 @@ const EXPECTED: &[(&str, &str)] = &[
 
 #[tokio::test(flavor = "multi_thread")]
 async fn one_apply_is_one_trace_across_cell_and_agent() {
-    let receiver = OtlpReceiver::start().await;
+    let receiver = OtlpReceiver::start().await.unwrap();
     let cluster = workload_cluster(CLUSTER).await;
     let cell = Cell::start_with(CellOptions {
         env: telemetry_env(&receiver),

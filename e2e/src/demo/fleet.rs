@@ -1,6 +1,7 @@
 //! The demo's world: test clusters with every vendored CRD installed, a cell with its embedded
-//! Postgres, and an enrolled agent per cluster — all separate processes. Dropping the fleet stops
-//! the agents, then the cell (SIGTERM, so its Postgres stops), then the clusters.
+//! Postgres, an enrolled agent per cluster — all separate processes — and the OTLP receiver their
+//! spans are exported to. Dropping the fleet stops the agents, then the cell (SIGTERM, so its
+//! Postgres stops), then the clusters, then the receiver.
 
 use std::time::Instant;
 
@@ -8,7 +9,8 @@ use futures::future::try_join_all;
 
 use super::DemoError;
 use crate::cluster::TestCluster;
-use crate::lattice::{Agent, AgentOptions, Cell, install_platform_crds};
+use crate::lattice::{Agent, AgentOptions, Cell, CellOptions, install_platform_crds};
+use crate::otlp::OtlpReceiver;
 
 /// Prints a step with the time since the demo started.
 #[derive(Debug, Clone, Copy)]
@@ -35,7 +37,8 @@ impl Progress {
     }
 }
 
-/// Everything the demo runs. Field order is drop order: agents, cell, clusters.
+/// Everything the demo runs. Field order is drop order: agents, cell, clusters, and the trace
+/// receiver last (the processes flush their spans as they stop).
 pub struct Fleet {
     /// One agent per cluster, in cluster order.
     pub agents: Vec<Agent>,
@@ -45,6 +48,8 @@ pub struct Fleet {
     pub clusters: Vec<TestCluster>,
     /// How many CRDs each cluster has.
     pub crds_per_cluster: usize,
+    /// Where the cell and the agents export their spans.
+    pub traces: OtlpReceiver,
 }
 
 impl Fleet {
@@ -75,8 +80,16 @@ impl Fleet {
             "{crds_per_cluster} CRDs established in each cluster"
         ));
 
-        progress.step("starting the cell (lattice-cell --dev, with its embedded Postgres)");
-        let cell = Cell::start().await?;
+        let traces = OtlpReceiver::start().await?;
+        progress.step(format!(
+            "starting the cell (lattice-cell --dev, with its embedded Postgres), exporting its spans to the demo's OTLP receiver at {}",
+            traces.endpoint()
+        ));
+        let cell = Cell::start_with(CellOptions {
+            env: traces.exporter_env(),
+            ..CellOptions::default()
+        })
+        .await?;
         progress.step(format!(
             "cell ready: REST {} · agents {}",
             cell.http_url(),
@@ -89,7 +102,11 @@ impl Fleet {
                 "latticectl cluster create {0} && latticectl token create --cluster {0}; starting its agent",
                 cluster.name()
             ));
-            let agent = Agent::register(&cell, cluster, AgentOptions::default()).await?;
+            let options = AgentOptions {
+                env: traces.exporter_env(),
+                ..AgentOptions::default()
+            };
+            let agent = Agent::register(&cell, cluster, options).await?;
             progress.step(format!(
                 "agent of {} enrolled and connected (mutual TLS)",
                 cluster.name()
@@ -101,6 +118,7 @@ impl Fleet {
             cell,
             clusters,
             crds_per_cluster,
+            traces,
         })
     }
 

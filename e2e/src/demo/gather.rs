@@ -271,6 +271,7 @@ pub async fn gather(fleet: &Fleet, mut applied: ApplyOutcome) -> Result<Report, 
         clusters,
         others: applied.others,
         fleet_policies,
+        trace: None,
         drift: None,
         pivot: None,
     })

@@ -1,7 +1,8 @@
 //! `lattice-demo`, the main job (`scripts/demo.sh`): test clusters `edge-1`, `edge-2` and every
 //! other cluster an example is placed on, each with every vendored CRD,
 //! a cell with its embedded Postgres, an agent per cluster, every spec in `examples/` applied
-//! with `latticectl`, and a report of what landed where. Exit status 0 only if everything ended
+//! with `latticectl`, and a report of what landed where (and the trace of one apply across the
+//! cell and its agent). Exit status 0 only if everything ended
 //! as the examples expect. See `docs/testing.md` ("The demo").
 
 mod apply;
@@ -12,6 +13,7 @@ mod fleet_policies;
 mod gather;
 mod pivot;
 mod report;
+mod trace;
 
 use std::path::{Path, PathBuf};
 
@@ -21,6 +23,7 @@ pub use fleet::{Fleet, Progress};
 pub use fleet_policies::FleetPolicyShown;
 pub use pivot::{PivotDone, PivotShown};
 pub use report::{ClusterSection, DriftShown, ObjectLine, Report, ServiceSection};
+pub use trace::{TraceCandidate, TraceLine, TraceShown};
 
 use crate::HarnessError;
 
@@ -129,6 +132,20 @@ pub async fn run(options: &DemoOptions, progress: &Progress) -> Result<(Report, 
         progress.step(format!("still not settled: {}", pending.join(", ")));
     }
     let mut report = gather::gather(&fleet, applied).await?;
+    progress.step("reading back the trace of one apply from the demo's OTLP receiver");
+    let candidates: Vec<TraceCandidate> = report
+        .services
+        .iter()
+        .filter_map(|s| {
+            let view = s.view.as_ref().filter(|v| v.phase == "Ready")?;
+            Some(TraceCandidate {
+                label: format!("{} ({})", view.key(), s.entry.file),
+                namespace: view.namespace.clone(),
+                name: view.name.clone(),
+            })
+        })
+        .collect();
+    report.trace = trace::show_trace(&fleet.traces, &candidates).await?;
     progress.step("deleting a Service by hand to show the agent's drift correction");
     report.drift = drift::show_drift_correction(&fleet, &report).await?;
     report.pivot = pivot::show_pivot(&mut fleet, &files, &report.others, progress).await?;

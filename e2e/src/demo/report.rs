@@ -8,6 +8,7 @@ use super::apply::{Applied, OtherDocument, ServiceEntry};
 use super::examples::Expectation;
 use super::fleet_policies::FleetPolicyShown;
 use super::pivot::PivotShown;
+use super::trace::TraceShown;
 use crate::lattice::ServiceView;
 use crate::lattice::objects::ObjectRef;
 
@@ -93,6 +94,8 @@ pub struct Report {
     pub others: Vec<OtherDocument>,
     /// The applied fleet policies and on which clusters their derived object was found.
     pub fleet_policies: Vec<FleetPolicyShown>,
+    /// The trace of one Ready service's apply, if one was Ready.
+    pub trace: Option<TraceShown>,
     /// The drift step (a Service deleted by hand and put back by its agent), if it ran.
     pub drift: Option<DriftShown>,
     /// The pivot step (the example LatticeCluster moved to itself), if it ran.
@@ -166,6 +169,10 @@ impl Report {
                 .fleet_policies
                 .iter()
                 .all(FleetPolicyShown::all_delivered)
+            && self
+                .trace
+                .as_ref()
+                .is_none_or(TraceShown::crosses_cell_and_agent)
             && self.drift.as_ref().is_none_or(|d| d.outcome.is_ok())
             && self.pivot.as_ref().is_none_or(|p| p.outcome.is_ok())
     }
@@ -238,6 +245,10 @@ impl Report {
         for cluster in &self.clusters {
             out.push(String::new());
             render_cluster(cluster, &mut out);
+        }
+        if let Some(trace) = &self.trace {
+            out.push(String::new());
+            out.extend(trace.render());
         }
         if let Some(drift) = &self.drift {
             out.push(String::new());

@@ -38,6 +38,18 @@ pub fn current_context() -> TraceContext {
     context_of(&tracing::Span::current())
 }
 
+/// The W3C trace-context headers (`traceparent`, `tracestate`) of an HTTP request or of gRPC
+/// metadata (`MetadataMap` is `AsRef<HeaderMap>`), as a carrier; no other header is copied.
+pub fn from_headers(headers: &http::HeaderMap) -> TraceContext {
+    ["traceparent", "tracestate"]
+        .into_iter()
+        .filter_map(|name| {
+            let value = headers.get(name)?.to_str().ok()?;
+            Some((name.to_string(), value.to_string()))
+        })
+        .collect()
+}
+
 /// Makes the context in `carrier` (from another process) the parent of `span`, which must not
 /// have been entered yet. Returns whether the carrier held a valid context and it was set.
 pub fn set_remote_parent<E: Extractor>(span: &tracing::Span, carrier: &E) -> bool {
@@ -77,6 +89,21 @@ mod tests {
         let subscriber = tracing_subscriber::registry()
             .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
         (tracing::Dispatch::new(subscriber), provider, exporter)
+    }
+
+    #[test]
+    fn only_the_trace_context_headers_are_carried() {
+        use http::{HeaderMap, HeaderValue};
+        let mut headers = HeaderMap::new();
+        let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        headers.insert("traceparent", HeaderValue::from_static(parent));
+        headers.insert("tracestate", HeaderValue::from_static("vendor=1"));
+        headers.insert("authorization", HeaderValue::from_static("Bearer secret"));
+        let carrier = from_headers(&headers);
+        assert_eq!(carrier.len(), 2, "{carrier:?}");
+        assert_eq!(carrier["traceparent"], parent);
+        assert_eq!(carrier["tracestate"], "vendor=1");
+        assert!(from_headers(&HeaderMap::new()).is_empty());
     }
 
     #[test]

@@ -44,13 +44,7 @@ impl AgentService for AgentServiceImpl {
     ) -> Result<Response<EnrollResponse>, Status> {
         // The caller's trace context from the standard metadata; the span names no token.
         let span = tracing::info_span!("enroll");
-        let carrier: lattice_telemetry::propagation::TraceContext = ["traceparent", "tracestate"]
-            .into_iter()
-            .filter_map(|name| {
-                let value = request.metadata().get(name)?.to_str().ok()?;
-                Some((name.to_string(), value.to_string()))
-            })
-            .collect();
+        let carrier = lattice_telemetry::propagation::from_headers(request.metadata().as_ref());
         lattice_telemetry::propagation::set_remote_parent(&span, &carrier);
         enroll::enroll(&self.state, request.into_inner())
             .instrument(span)

@@ -159,7 +159,10 @@ async fn observe(State(state): State<CellState>, request: Request, next: Next) -
         otel.kind = "server",
         http.response.status_code = tracing::field::Empty,
     );
-    lattice_telemetry::propagation::set_remote_parent(&span, &trace_headers(request.headers()));
+    lattice_telemetry::propagation::set_remote_parent(
+        &span,
+        &lattice_telemetry::propagation::from_headers(request.headers()),
+    );
     let response = next.run(request).instrument(span.clone()).await;
     let status = response.status().as_u16();
     span.record("http.response.status_code", status);
@@ -182,36 +185,4 @@ async fn observe(State(state): State<CellState>, request: Request, next: Next) -
         .inc();
     tracing::debug!(%method, %route, status, elapsed_ms = started.elapsed().as_millis() as u64, "http request");
     response
-}
-
-/// The W3C trace-context headers of a request (`traceparent`, `tracestate`), as a carrier.
-fn trace_headers(headers: &axum::http::HeaderMap) -> lattice_telemetry::propagation::TraceContext {
-    ["traceparent", "tracestate"]
-        .into_iter()
-        .filter_map(|name| {
-            let value = headers.get(name)?.to_str().ok()?;
-            Some((name.to_string(), value.to_string()))
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use axum::http::{HeaderMap, HeaderValue};
-
-    use super::trace_headers;
-
-    #[test]
-    fn only_the_trace_context_headers_are_carried() {
-        let mut headers = HeaderMap::new();
-        let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-        headers.insert("traceparent", HeaderValue::from_static(parent));
-        headers.insert("tracestate", HeaderValue::from_static("vendor=1"));
-        headers.insert("authorization", HeaderValue::from_static("Bearer secret"));
-        let carrier = trace_headers(&headers);
-        assert_eq!(carrier.len(), 2, "{carrier:?}");
-        assert_eq!(carrier["traceparent"], parent);
-        assert_eq!(carrier["tracestate"], "vendor=1");
-        assert!(trace_headers(&HeaderMap::new()).is_empty());
-    }
 }

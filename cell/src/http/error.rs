@@ -134,17 +134,13 @@ impl From<StoreError> for ApiError {
 
 impl From<ApplyError> for ApiError {
     fn from(err: ApplyError) -> Self {
-        // A lost database behind any wrapper (a policy set version that could not be read, a
-        // batched write) is a 503 the client retries, not an internal error.
-        if !matches!(err, ApplyError::Body(_)) && caused_by_unavailable(&err) {
-            return Self::database_unavailable(&err);
-        }
         match err {
             ApplyError::Body(BodyError::Invalid(errors)) => Self::invalid_documents(&errors),
             ApplyError::Body(other) => Self::bad_request(other.to_string()),
             ApplyError::Store(store) | ApplyError::Reconcile(ReconcileError::Store(store)) => {
                 store.into()
             }
+            // E.g. a policy set version that could not be read: a 503 if the database was lost.
             ApplyError::Reconcile(e) => Self::failed(&e),
         }
     }

@@ -49,11 +49,7 @@ pub fn caused_by_unavailable(err: &(dyn std::error::Error + 'static)) -> bool {
 impl StoreError {
     /// Whether the store failed because the database is unreachable (see [`is_unavailable`]).
     pub fn is_unavailable(&self) -> bool {
-        match self {
-            StoreError::Connect(e) | StoreError::Database(e) => is_unavailable(e),
-            StoreError::Batched(e) => is_unavailable(e),
-            _ => false,
-        }
+        caused_by_unavailable(self)
     }
 }
 

@@ -126,16 +126,12 @@ pub struct OtlpReceiver {
 impl OtlpReceiver {
     /// Starts serving OTLP/gRPC (plain HTTP/2) on a free loopback port.
     pub async fn start() -> Result<Self, HarnessError> {
-        let io = |context: &str| {
-            let context = context.to_owned();
-            move |source| HarnessError::Io { context, source }
-        };
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
-            .map_err(io("binding the OTLP receiver's loopback port"))?;
+            .map_err(|e| HarnessError::io("binding the OTLP receiver's loopback port", e))?;
         let addr = listener
             .local_addr()
-            .map_err(io("reading the OTLP receiver's address"))?;
+            .map_err(|e| HarnessError::io("reading the OTLP receiver's address", e))?;
         let collector = Collector::default();
         let service = TraceServiceServer::new(collector.clone());
         let task = tokio::spawn(async move {
